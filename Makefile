@@ -1,0 +1,34 @@
+# Apex Recovery: `make run` starts the portal with demo data on SQLite; `make test` runs the whole suite.
+# `make test` uses SQLite unless DATABASE_URL is set (e.g. DATABASE_URL=postgres://postgres@127.0.0.1:5432/apex).
+
+VENV := .venv
+PY := $(VENV)/bin/python
+export DJANGO_SETTINGS_MODULE := clinic.settings
+
+.PHONY: run test lint check venv clean
+
+$(VENV)/installed: requirements.txt
+	@PYTHON=$$(bin/find-python) || exit 1; \
+	 echo "Using $$PYTHON ($$($$PYTHON --version))"; \
+	 test -x $(PY) || $$PYTHON -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	@touch $@
+
+venv: $(VENV)/installed
+
+run: venv
+	DJANGO_DEBUG=true $(PY) manage.py migrate --noinput
+	DJANGO_DEBUG=true $(PY) manage.py seed_demo $(if $(DEMO_PASSWORD),--password "$(DEMO_PASSWORD)")
+	@echo "Apex Recovery is starting on http://127.0.0.1:8000/ (Ctrl+C stops it)."
+	DJANGO_DEBUG=true $(PY) manage.py runserver 127.0.0.1:8000
+
+test: venv
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	DJANGO_DEBUG=true $(PY) manage.py makemigrations --check --dry-run
+
+clean:
+	rm -rf $(VENV) staticfiles db.sqlite3

@@ -1,0 +1,74 @@
+import logging
+
+from django.conf import settings
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.db import DatabaseError, connection
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse_lazy
+from django.views.decorators.cache import never_cache
+
+from accounts.forms import EmailAuthenticationForm
+from accounts.roles import is_clinician, is_patient, is_reception
+
+logger = logging.getLogger(__name__)
+
+
+@never_cache
+def home(request):
+    """Send each person to their own place."""
+    user = request.user
+    if not user.is_authenticated:
+        return redirect("accounts:login")
+    if is_clinician(user):
+        return redirect("admin:index")
+    if is_patient(user):
+        return redirect("recovery:today")
+    if is_reception(user):
+        return redirect("accounts:reception_home")
+    return render(request, "accounts/no_role.html")
+
+
+@login_required
+def reception_home(request):
+    if not is_reception(request.user):
+        return redirect("home")
+    return render(request, "accounts/reception_home.html")
+
+
+@never_cache
+def healthz(request):
+    """One trivial query: 200 when the database answers, 503 (within the pool's 2-second timeout) when not."""
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+    except DatabaseError:
+        logger.warning("healthz: the database did not answer", exc_info=True)
+        return HttpResponse("database unavailable\n", status=503, content_type="text/plain")
+    return HttpResponse("ok\n", content_type="text/plain")
+
+
+class LoginView(auth_views.LoginView):
+    authentication_form = EmailAuthenticationForm
+    template_name = "accounts/login.html"
+    redirect_authenticated_user = True
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    template_name = "accounts/password_change.html"
+    success_url = reverse_lazy("accounts:password_change_done")
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    template_name = "accounts/password_reset.html"
+    email_template_name = "accounts/email/password_reset.txt"
+    subject_template_name = "accounts/email/password_reset_subject.txt"
+    extra_email_context = {"site_url": settings.SITE_URL}
+    success_url = reverse_lazy("accounts:password_reset_done")
+
+
+class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    template_name = "accounts/password_reset_confirm.html"
+    success_url = reverse_lazy("accounts:password_reset_complete")

@@ -1,0 +1,138 @@
+"""Read settings from the environment, refusing bad values with a message that names the variable.
+
+Every helper raises ``ImproperlyConfigured`` so that start-up stops before the portal serves a single page
+with a half-understood configuration.
+"""
+
+import os
+from urllib.parse import parse_qs, unquote, urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+TRUE_WORDS = {"1", "true", "yes", "on"}
+FALSE_WORDS = {"0", "false", "no", "off", ""}
+
+
+def env_str(name, default=None, *, required=False, why=""):
+    value = os.environ.get(name)
+    if value is None or value.strip() == "":
+        if required:
+            raise ImproperlyConfigured(f"{name} must be set{why}.")
+        return default
+    return value.strip()
+
+
+def env_bool(name, default=False):
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    word = value.strip().lower()
+    if word in TRUE_WORDS:
+        return True
+    if word in FALSE_WORDS:
+        return False
+    raise ImproperlyConfigured(f"{name} must be one of true/false, yes/no, on/off or 1/0; got {value!r}.")
+
+
+def env_int(name, default, *, minimum=None):
+    value = os.environ.get(name)
+    if value is None or value.strip() == "":
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a whole number; got {value!r}.") from None
+    if minimum is not None and number < minimum:
+        raise ImproperlyConfigured(f"{name} must be at least {minimum}; got {number}.")
+    return number
+
+
+def env_list(name, default=()):
+    value = os.environ.get(name)
+    if value is None:
+        return list(default)
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
+def env_url(name, default):
+    """An absolute http(s) URL without a trailing slash, e.g. the portal's public base URL."""
+    value = env_str(name, default)
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ImproperlyConfigured(f"{name} must be an absolute http:// or https:// URL; got {value!r}.")
+    return value.rstrip("/")
+
+
+def env_time_zone(name, default):
+    value = env_str(name, default)
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ImproperlyConfigured(f"{name} must be a time zone name such as Europe/London; got {value!r}.") from None
+    return value
+
+
+def env_email(name, default):
+    value = env_str(name, default)
+    local, at, domain = value.partition("@")
+    if not (local and at and "." in domain):
+        raise ImproperlyConfigured(f"{name} must be an e-mail address; got {value!r}.")
+    return value
+
+
+def env_database(name, default):
+    value = env_str(name, default)
+    try:
+        config = dj_database_url.parse(value)
+    except (ValueError, KeyError) as error:
+        raise ImproperlyConfigured(f"{name} is not a database URL we understand ({error}); got {value!r}.") from None
+    if not config.get("ENGINE") or not config.get("NAME"):
+        raise ImproperlyConfigured(f"{name} must name a database, e.g. postgres://user@host:5432/apex; got {value!r}.")
+    return config
+
+
+MAIL_SCHEMES = {
+    "smtp": (False, False),
+    "smtp+tls": (True, False),
+    "smtp+ssl": (False, True),
+}
+
+
+def env_mailer(name, *, debug):
+    """Parse ``EMAIL_URL`` into one entry of Django 6.1's ``MAILERS`` setting.
+
+    ``smtp://``, ``smtp+tls://`` (STARTTLS) and ``smtp+ssl://`` reach a mail server; ``console://`` prints
+    messages, and is what debug uses when the variable is unset.
+    """
+    value = env_str(name)
+    if value is None:
+        if debug:
+            return {"BACKEND": "django.core.mail.backends.console.EmailBackend"}
+        raise ImproperlyConfigured(f"{name} must be set when DJANGO_DEBUG is off, e.g. smtp+tls://user:pass@host:587.")
+    parts = urlsplit(value)
+    if parts.scheme == "console":
+        return {"BACKEND": "django.core.mail.backends.console.EmailBackend"}
+    if parts.scheme not in MAIL_SCHEMES or not parts.hostname:
+        raise ImproperlyConfigured(
+            f"{name} must look like smtp+tls://user:pass@host:587 (schemes: smtp, smtp+tls, smtp+ssl, console)."
+        )
+    use_tls, use_ssl = MAIL_SCHEMES[parts.scheme]
+    try:
+        port = parts.port or (465 if use_ssl else 587 if use_tls else 25)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} has a port that is not a number.") from None
+    timeout = parse_qs(parts.query).get("timeout", ["10"])[0]
+    if not timeout.isdigit():
+        raise ImproperlyConfigured(f"{name} has a timeout that is not a whole number of seconds.")
+    options = {
+        "host": parts.hostname,
+        "port": port,
+        "username": unquote(parts.username or ""),
+        "password": unquote(parts.password or ""),
+        "use_tls": use_tls,
+        "use_ssl": use_ssl,
+        "timeout": int(timeout),
+    }
+    return {"BACKEND": "django.core.mail.backends.smtp.EmailBackend", "OPTIONS": options}

@@ -1,0 +1,163 @@
+"""The clinic's content in the admin: tips, the standing disclaimer, safety thresholds and protocols."""
+
+import datetime
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count
+from django.shortcuts import get_object_or_404, render
+from django.urls import path, reverse
+from django.utils.html import format_html
+from simple_history.admin import SimpleHistoryAdmin
+
+from recovery.clock import clinic_today
+from recovery.models import Disclaimer, Phase, Protocol, ProtocolStep, SafetyThresholds, Tip
+
+
+class ReviewFilter(admin.SimpleListFilter):
+    title = "review"
+    parameter_name = "review"
+
+    def lookups(self, request, model_admin):
+        return [("overdue", "Not reviewed for a year"), ("flagged", "Flagged for review")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "overdue":
+            a_year_ago = clinic_today() - datetime.timedelta(days=365)
+            return queryset.filter(last_reviewed_on__isnull=True) | queryset.filter(last_reviewed_on__lt=a_year_ago)
+        if self.value() == "flagged":
+            return queryset.exclude(review_note="")
+        return queryset
+
+
+@admin.register(Tip)
+class TipAdmin(SimpleHistoryAdmin):
+    list_display = ["title", "kind", "position", "published", "needs_review", "last_reviewed_by", "last_reviewed_on"]
+    list_display_links = ["title"]
+    list_filter = ["kind", "published", ReviewFilter]
+    list_select_related = ["last_reviewed_by"]
+    search_fields = ["title", "summary", "body"]
+    ordering = ["kind", "position"]
+    prepopulated_fields = {"slug": ["title"]}
+    readonly_fields = ["last_reviewed_by", "last_reviewed_on", "preview_link"]
+    actions = ["mark_reviewed"]
+    fieldsets = [
+        (None, {"fields": ["title", "slug", "kind", "position", "published", "preview_link"]}),
+        ("What patients read", {"fields": ["summary", "body"]}),
+        ("Clinical review", {"fields": ["review_note", "last_reviewed_by", "last_reviewed_on"]}),
+    ]
+    history_list_display = ["title", "published"]
+
+    @admin.display(boolean=True, description="flagged")
+    def needs_review(self, tip):
+        return bool(tip.review_note)
+
+    @admin.display(description="preview")
+    def preview_link(self, tip):
+        if not tip.pk:
+            return "Save the tip to preview it."
+        url = reverse("admin:recovery_tip_preview", args=[tip.pk])
+        return format_html('<a href="{}">See it as a patient does</a>', url)
+
+    @admin.action(description="Mark the selected tips as reviewed by me today")
+    def mark_reviewed(self, request, queryset):
+        # Saved one by one so that each review is kept in the tip's history with the reviewer.
+        for tip in queryset:
+            tip.last_reviewed_by = request.user
+            tip.last_reviewed_on = clinic_today()
+            tip._change_reason = "Reviewed"
+            tip.save()
+        self.message_user(request, f"{queryset.count()} tip(s) marked as reviewed today.", messages.SUCCESS)
+
+    def get_urls(self):
+        preview = self.admin_site.admin_view(self.preview_view)
+        return [path("<int:pk>/preview/", preview, name="recovery_tip_preview"), *super().get_urls()]
+
+    def preview_view(self, request, pk):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        tip = get_object_or_404(Tip, pk=pk)
+        context = {"tip": tip, "disclaimer": Disclaimer.current(), "is_preview": True}
+        return render(request, "recovery/tip_detail.html", context)
+
+
+class SingletonAdmin(SimpleHistoryAdmin):
+    """One record, edited in place: it cannot be added twice or deleted."""
+
+    def has_add_permission(self, request):
+        return not self.model.objects.exists() and super().has_add_permission(request)
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Disclaimer)
+class DisclaimerAdmin(SingletonAdmin):
+    list_display = ["__str__", "text"]
+
+
+@admin.register(SafetyThresholds)
+class SafetyThresholdsAdmin(SingletonAdmin):
+    list_display = ["__str__", "ease_off_pain_from", "alert_pain_from", "pain_rise_points", "inactive_after_days"]
+
+
+class PhaseInline(admin.TabularInline):
+    model = Phase
+    extra = 0
+    ordering = ["position"]
+    fields = ["position", "name", "first_day", "gate", "gate_pain_max", "description"]
+
+
+class ProtocolStepInline(admin.StackedInline):
+    model = ProtocolStep
+    extra = 0
+    ordering = ["position"]
+    autocomplete_fields = ["tip"]
+    fields = [
+        ("position", "key", "tip"),
+        ("label", "instruction"),
+        ("first_day", "last_day", "doses_per_day", "times_per_week"),
+        ("gate", "gate_pain_max"),
+    ]
+
+
+@admin.register(Protocol)
+class ProtocolAdmin(SimpleHistoryAdmin):
+    list_display = ["name", "is_default", "phase_count", "step_count"]
+    search_fields = ["name"]
+    inlines = [PhaseInline, ProtocolStepInline]
+
+    def get_queryset(self, request):
+        # Counted in the list's one query rather than once per row.
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(phase_total=Count("phases", distinct=True), step_total=Count("steps", distinct=True))
+        )
+
+    @admin.display(description="phases", ordering="phase_total")
+    def phase_count(self, protocol):
+        return protocol.phase_total
+
+    @admin.display(description="steps", ordering="step_total")
+    def step_count(self, protocol):
+        return protocol.step_total
+
+
+@admin.register(ProtocolStep)
+class ProtocolStepAdmin(SimpleHistoryAdmin):
+    """Steps are edited inline on their protocol; this page keeps each step's own history and revert."""
+
+    list_display = ["label", "key", "protocol", "first_day", "last_day", "doses_per_day", "times_per_week", "gate"]
+    list_filter = ["protocol", "gate"]
+    list_select_related = ["protocol", "tip"]
+    search_fields = ["label", "key"]
+    autocomplete_fields = ["tip"]
+    ordering = ["protocol", "position"]
+
+
+@admin.register(Phase)
+class PhaseAdmin(SimpleHistoryAdmin):
+    list_display = ["name", "protocol", "position", "first_day", "gate"]
+    list_select_related = ["protocol"]
+    ordering = ["protocol", "position"]

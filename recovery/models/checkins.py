@@ -1,0 +1,94 @@
+"""How the hip feels each day, and the alerts that bring a clinician in."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from recovery.models.plans import RecoveryPlan
+
+
+class CheckIn(models.Model):
+    """The patient's daily check-in: pain on the 0–10 numeric rating scale and the red-flag questions."""
+
+    # The red-flag questions, in the order the check-in asks them (CLINICAL.md).
+    RED_FLAG_FIELDS = (
+        "groin_pain_on_weight",
+        "night_pain",
+        "cannot_bear_weight",
+        "fever_or_hot_joint",
+        "cola_coloured_urine",
+        "confusion_vomiting_headache",
+    )
+
+    plan = models.ForeignKey(RecoveryPlan, on_delete=models.CASCADE, related_name="check_ins")
+    date = models.DateField()
+    pain = models.PositiveSmallIntegerField(help_text="0 = no pain, 10 = the worst pain imaginable.")
+    numbness = models.BooleanField("numbness or tingling", default=False)
+    swelling = models.BooleanField(default=False)
+    note = models.TextField(blank=True, max_length=2000)
+    groin_pain_on_weight = models.BooleanField("groin pain when hopping or putting weight on the leg", default=False)
+    night_pain = models.BooleanField("pain at night", default=False)
+    cannot_bear_weight = models.BooleanField("unable to bear weight on the leg", default=False)
+    fever_or_hot_joint = models.BooleanField("fever, or a hot swollen joint", default=False)
+    cola_coloured_urine = models.BooleanField("cola-coloured (dark brown) urine", default=False)
+    confusion_vomiting_headache = models.BooleanField("confusion, vomiting or a worsening headache", default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-date"]
+        constraints = [
+            models.UniqueConstraint(fields=["plan", "date"], name="check_in_once_per_day"),
+            models.CheckConstraint(condition=Q(pain__gte=0, pain__lte=10), name="check_in_pain_0_to_10"),
+        ]
+
+    def __str__(self):
+        return f"Check-in {self.date}"
+
+    def red_flags(self):
+        return [name for name in self.RED_FLAG_FIELDS if getattr(self, name)]
+
+
+class AlertQuerySet(models.QuerySet):
+    def open(self):
+        return self.filter(acknowledged_at__isnull=True)
+
+
+class Alert(models.Model):
+    class Kind(models.TextChoices):
+        RED_FLAG = "red_flag", "Red flag"
+        HIGH_PAIN = "high_pain", "High pain"
+        RISING_PAIN = "rising_pain", "Rising pain"
+        COMPRESSION_NUMBNESS = "compression_numbness", "Numbness under compression"
+        INACTIVE = "inactive", "Inactive"
+
+    class Severity(models.IntegerChoices):
+        WATCH = 1, "Watch"
+        HIGH = 2, "High"
+        URGENT = 3, "Urgent"
+
+    plan = models.ForeignKey(RecoveryPlan, on_delete=models.CASCADE, related_name="alerts")
+    kind = models.CharField(max_length=24, choices=Kind)
+    severity = models.PositiveSmallIntegerField(choices=Severity)
+    date = models.DateField()
+    reason = models.TextField(help_text="What raised it, in plain words.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    acknowledgement_note = models.TextField(blank=True)
+
+    objects = AlertQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["acknowledged_at", "-severity", "-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["plan", "kind", "date"], name="alert_once_per_plan_kind_and_day"),
+        ]
+        # The alerts queue lists open alerts first, most severe and newest first.
+        indexes = [models.Index(fields=["acknowledged_at", "-severity", "-created_at"], name="alert_queue")]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} — {self.plan.patient} ({self.date})"

@@ -1,0 +1,255 @@
+"""What clinicians edit in the admin: the clinic's tips, the recovery protocols and the safety thresholds."""
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import F, Q
+from simple_history.models import HistoricalRecords
+
+
+class TipQuerySet(models.QuerySet):
+    def published(self):
+        return self.filter(published=True)
+
+
+class Tip(models.Model):
+    """One item of the clinic's tip sheet, in the clinic's own words."""
+
+    class Kind(models.TextChoices):
+        RECOVERY = "recovery", "Recovery"
+        PREVENTION = "prevention", "Injury prevention"
+
+    title = models.CharField(max_length=120)
+    slug = models.SlugField(max_length=80, unique=True)
+    kind = models.CharField(max_length=16, choices=Kind)
+    position = models.PositiveSmallIntegerField(help_text="Order within its kind, as on the printed sheet.")
+    summary = models.CharField(max_length=200, help_text="One plain sentence shown in lists.")
+    body = models.TextField()
+    published = models.BooleanField(default=True)
+    review_note = models.TextField(
+        blank=True, help_text="Why this tip needs a clinician's review; clear it once reviewed."
+    )
+    last_reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    last_reviewed_on = models.DateField(null=True, blank=True)
+
+    history = HistoricalRecords()
+    objects = TipQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["kind", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "position"], name="tip_unique_position_per_kind"),
+        ]
+
+    def __str__(self):
+        return self.title
+
+    def get_absolute_url(self):
+        from django.urls import reverse
+
+        return reverse("recovery:tip", args=[self.slug])
+
+
+class Disclaimer(models.Model):
+    """The sheet's closing advice, shown beside every tip: the portal does not replace a clinician."""
+
+    text = models.TextField()
+    history = HistoricalRecords()
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=Q(pk=1), name="disclaimer_single_row")]
+
+    def __str__(self):
+        return "Standing disclaimer"
+
+    @classmethod
+    def current(cls):
+        return cls.objects.filter(pk=1).values_list("text", flat=True).first() or ""
+
+
+class SafetyThresholds(models.Model):
+    """The numbers behind the pain traffic light and the alerts: data that clinicians tune, not code."""
+
+    ease_off_pain_from = models.PositiveSmallIntegerField(
+        default=4,
+        validators=[MinValueValidator(1), MaxValueValidator(10)],
+        help_text="Pain (0–10) from which a patient is told to ease off (amber).",
+    )
+    alert_pain_from = models.PositiveSmallIntegerField(
+        default=6,
+        validators=[MinValueValidator(1), MaxValueValidator(10)],
+        help_text="Pain (0–10) from which the patient is told to stop and the clinic is alerted (red).",
+    )
+    pain_rise_points = models.PositiveSmallIntegerField(
+        default=2,
+        validators=[MinValueValidator(1), MaxValueValidator(10)],
+        help_text="A rise of this many points over the previous three days' average raises an alert.",
+    )
+    inactive_after_days = models.PositiveSmallIntegerField(
+        default=3,
+        validators=[MinValueValidator(1), MaxValueValidator(60)],
+        help_text="Days with no tick and no check-in after which a patient counts as inactive.",
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name_plural = "safety thresholds"
+        constraints = [
+            models.CheckConstraint(condition=Q(pk=1), name="safety_thresholds_single_row"),
+            models.CheckConstraint(
+                condition=Q(ease_off_pain_from__lt=F("alert_pain_from")), name="safety_amber_below_red"
+            ),
+            models.CheckConstraint(
+                condition=Q(alert_pain_from__gte=1, alert_pain_from__lte=10), name="safety_alert_pain_in_scale"
+            ),
+        ]
+
+    def __str__(self):
+        return "Safety thresholds"
+
+    def clean(self):
+        if self.ease_off_pain_from is not None and self.alert_pain_from is not None:
+            if self.ease_off_pain_from >= self.alert_pain_from:
+                raise ValidationError({"ease_off_pain_from": "The ease-off level must be below the alert level."})
+
+    @classmethod
+    def current(cls):
+        thresholds, _ = cls.objects.get_or_create(pk=1)
+        return thresholds
+
+
+class ProtocolQuerySet(models.QuerySet):
+    def default(self):
+        return self.filter(is_default=True).first()
+
+
+class Protocol(models.Model):
+    """A named schedule of phases and steps, copied into a patient's plan at enrolment."""
+
+    name = models.CharField(max_length=120, unique=True)
+    description = models.TextField(blank=True)
+    is_default = models.BooleanField(default=False, help_text="Preselected when reception enrols a patient.")
+    history = HistoricalRecords()
+    objects = ProtocolQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["is_default"], condition=Q(is_default=True), name="one_default_protocol"),
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class Gate(models.TextChoices):
+    NONE = "none", "Always open"
+    PAIN = "pain", "Pain at most N"
+    CLEARANCE = "clearance", "Cleared to run by a clinician"
+
+
+def gate_constraints(prefix):
+    return [
+        models.CheckConstraint(
+            condition=~Q(gate=Gate.PAIN) | Q(gate_pain_max__gte=0, gate_pain_max__lte=10),
+            name=f"{prefix}_pain_gate_has_limit",
+        ),
+    ]
+
+
+class Phase(models.Model):
+    """A stage of recovery that starts on a day (race day is day 0) once its entry gate opens."""
+
+    protocol = models.ForeignKey(Protocol, on_delete=models.CASCADE, related_name="phases")
+    name = models.CharField(max_length=60)
+    position = models.PositiveSmallIntegerField()
+    first_day = models.PositiveSmallIntegerField(help_text="Day number; race day is day 0.")
+    gate = models.CharField(max_length=16, choices=Gate, default=Gate.NONE)
+    gate_pain_max = models.PositiveSmallIntegerField(null=True, blank=True, validators=[MaxValueValidator(10)])
+    description = models.TextField(blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["protocol", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["protocol", "position"], name="phase_unique_position"),
+            *gate_constraints("phase"),
+        ]
+
+    def __str__(self):
+        return f"{self.name} (from day {self.first_day})"
+
+    def clean(self):
+        if self.gate == Gate.PAIN and self.gate_pain_max is None:
+            raise ValidationError({"gate_pain_max": "Give the highest pain score at which this phase may start."})
+
+
+class StepRules(models.Model):
+    """What to do and when: shared by a protocol's steps and the tailored copies in each plan."""
+
+    key = models.SlugField(max_length=40, help_text="Short stable name, e.g. 'ice'. Ticks are recorded under it.")
+    tip = models.ForeignKey(Tip, on_delete=models.PROTECT, related_name="%(class)ss")
+    label = models.CharField(max_length=120, help_text="Short task name, e.g. 'Ice the hip for 15–20 minutes'.")
+    instruction = models.CharField(max_length=300, help_text="What to do, in plain words.")
+    position = models.PositiveSmallIntegerField()
+    first_day = models.PositiveSmallIntegerField(help_text="Day number; race day is day 0.")
+    last_day = models.PositiveSmallIntegerField(null=True, blank=True, help_text="Leave empty to keep it going.")
+    doses_per_day = models.PositiveSmallIntegerField(
+        default=1, validators=[MinValueValidator(1), MaxValueValidator(12)]
+    )
+    times_per_week = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(6)],
+        help_text="Empty: every day. A number: that many days a week (once on each of those days).",
+    )
+    gate = models.CharField(max_length=16, choices=Gate, default=Gate.NONE)
+    gate_pain_max = models.PositiveSmallIntegerField(null=True, blank=True, validators=[MaxValueValidator(10)])
+
+    class Meta:
+        abstract = True
+
+    def clean(self):
+        errors = {}
+        if self.last_day is not None and self.first_day is not None and self.last_day < self.first_day:
+            errors["last_day"] = "The last day cannot be before the first day."
+        if self.times_per_week and self.doses_per_day and self.doses_per_day != 1:
+            errors["doses_per_day"] = "A step done some days a week is done once on each of those days."
+        if self.gate == Gate.PAIN and self.gate_pain_max is None:
+            errors["gate_pain_max"] = "Give the highest pain score at which this step unlocks."
+        if errors:
+            raise ValidationError(errors)
+
+
+def step_constraints(prefix):
+    return [
+        models.CheckConstraint(
+            condition=Q(last_day__isnull=True) | Q(last_day__gte=F("first_day")), name=f"{prefix}_last_day_after_first"
+        ),
+        models.CheckConstraint(
+            condition=Q(doses_per_day__gte=1, doses_per_day__lte=12), name=f"{prefix}_doses_1_to_12"
+        ),
+        models.CheckConstraint(
+            condition=Q(times_per_week__isnull=True) | Q(times_per_week__gte=1, times_per_week__lte=6, doses_per_day=1),
+            name=f"{prefix}_weekly_once_a_day",
+        ),
+        *gate_constraints(prefix),
+    ]
+
+
+class ProtocolStep(StepRules):
+    protocol = models.ForeignKey(Protocol, on_delete=models.CASCADE, related_name="steps")
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["protocol", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["protocol", "key"], name="protocol_step_unique_key"),
+            *step_constraints("protocol_step"),
+        ]
+
+    def __str__(self):
+        return self.label

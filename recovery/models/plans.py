@@ -1,0 +1,127 @@
+"""A patient's plan: the steps copied from a protocol at enrolment, and what the patient ticked."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+
+from recovery.models.content import Protocol, StepRules, step_constraints
+
+
+class RecoveryPlanQuerySet(models.QuerySet):
+    def open(self):
+        """Active or paused: the plan a patient has right now (at most one, enforced by the database)."""
+        return self.filter(status__in=[RecoveryPlan.Status.ACTIVE, RecoveryPlan.Status.PAUSED])
+
+    def active(self):
+        return self.filter(status=RecoveryPlan.Status.ACTIVE)
+
+
+class RecoveryPlan(models.Model):
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        PAUSED = "paused", "Paused"
+        COMPLETED = "completed", "Completed (discharged)"
+
+    patient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="plans")
+    protocol = models.ForeignKey(Protocol, on_delete=models.PROTECT, related_name="plans")
+    race_date = models.DateField(help_text="Day 0 of the plan.")
+    clinician = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="patient_plans",
+        limit_choices_to={"is_staff": True},
+        help_text="The responsible clinician.",
+    )
+    status = models.CharField(max_length=16, choices=Status, default=Status.ACTIVE)
+    cleared_to_run_on = models.DateField(null=True, blank=True)
+    cleared_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # A small summary kept up to date by the services that record activity, so that the clinician's list
+    # can sort and filter on it without reading every tick (DESIGN.md).
+    last_activity_on = models.DateField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = RecoveryPlanQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["patient"], condition=Q(status__in=["active", "paused"]), name="one_open_plan_per_patient"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.patient} — race {self.race_date:%d %b %Y}"
+
+    def day_number(self, on):
+        return (on - self.race_date).days
+
+
+class PlanStep(StepRules):
+    """One patient's copy of a protocol step, in force from ``valid_from`` until the day before ``valid_until``.
+
+    Tailoring a step closes the current version and opens a new one, so past days keep the rules they were
+    done under.
+    """
+
+    plan = models.ForeignKey(RecoveryPlan, on_delete=models.CASCADE, related_name="steps")
+    valid_from = models.DateField(null=True, blank=True, help_text="Empty: from the start of the plan.")
+    valid_until = models.DateField(null=True, blank=True, help_text="Empty: no end. The step stops on this date.")
+
+    class Meta:
+        ordering = ["plan", "position", "valid_from"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(valid_from__isnull=True) | Q(valid_until__isnull=True) | Q(valid_until__gt=F("valid_from")),
+                name="plan_step_valid_until_after_from",
+            ),
+            *step_constraints("plan_step"),
+        ]
+
+    def __str__(self):
+        return self.label
+
+
+class Completion(models.Model):
+    """How many of a step's doses the patient ticked on a day. Rows exist only for what was ticked.
+
+    Keyed by the step's key rather than a step version, so ticks survive a clinician tailoring the step.
+    """
+
+    plan = models.ForeignKey(RecoveryPlan, on_delete=models.CASCADE, related_name="completions")
+    step_key = models.SlugField(max_length=40)
+    date = models.DateField()
+    count = models.PositiveSmallIntegerField()
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["plan", "step_key", "date"], name="completion_one_row_per_step_and_day"),
+            models.CheckConstraint(condition=Q(count__gte=1), name="completion_count_positive"),
+        ]
+        # /today/ and /progress/ read a plan's ticks by date range.
+        indexes = [models.Index(fields=["plan", "date"], name="completion_plan_date")]
+
+    def __str__(self):
+        return f"{self.step_key} × {self.count} on {self.date}"
+
+
+class ExcusedDay(models.Model):
+    """A day the patient could not follow the plan (e.g. ill): it freezes adherence instead of breaking it."""
+
+    plan = models.ForeignKey(RecoveryPlan, on_delete=models.CASCADE, related_name="excused_days")
+    date = models.DateField()
+    reason = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["date"]
+        constraints = [models.UniqueConstraint(fields=["plan", "date"], name="excused_day_once_per_plan")]
+
+    def __str__(self):
+        return f"Excused {self.date}"

@@ -1,0 +1,404 @@
+"""The rules of a recovery plan, as plain functions over plain data: no database, no request, no clock.
+
+Every page and report asks these functions, so the patient's checklist, their progress page and the clinician's
+list always agree:
+
+- what is due on a day: the step's day window, its doses per day or "N times a week" cadence, and its gate
+  (pain at most N, judged on the latest pain score recorded on or before that day; or a clinician's clearance);
+- the phase of recovery on a day;
+- adherence, doses done ÷ doses due. A dose counts as missed only once it can no longer be made up: today's
+  doses are not missed while today lasts, and a "3 times a week" session only once too few days are left in
+  its week. A locked step is not due. An excused day (e.g. ill) is left out entirely: it freezes the score;
+- the streak: days in a row on which everything due was done.
+
+Day numbers count from race day, day 0. Weeks of a "N times a week" step count from the step's first day.
+"""
+
+import bisect
+import datetime
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+ONE_DAY = datetime.timedelta(days=1)
+# How far back a patient may still fill in their checklist: yesterday and the day before.
+DAYS_BACK_EDITABLE = 2
+
+
+class Gate:
+    NONE = "none"
+    PAIN = "pain"
+    CLEARANCE = "clearance"
+
+
+@dataclass(frozen=True)
+class StepRule:
+    """One version of a plan step: what to do, when, and what unlocks it."""
+
+    key: str
+    label: str
+    position: int
+    first_day: int
+    last_day: int | None = None
+    doses_per_day: int = 1
+    times_per_week: int | None = None
+    gate: str = Gate.NONE
+    gate_pain_max: int | None = None
+    valid_from: datetime.date | None = None  # the version is in force from this date...
+    valid_until: datetime.date | None = None  # ...until the day before this one
+
+    @property
+    def is_weekly(self):
+        return self.times_per_week is not None
+
+    @property
+    def daily_target(self):
+        return 1 if self.is_weekly else self.doses_per_day
+
+    def in_force_on(self, date):
+        return (self.valid_from is None or self.valid_from <= date) and (
+            self.valid_until is None or date < self.valid_until
+        )
+
+    def in_window(self, day):
+        return self.first_day <= day and (self.last_day is None or day <= self.last_day)
+
+
+@dataclass(frozen=True)
+class PhaseRule:
+    name: str
+    position: int
+    first_day: int
+    gate: str = Gate.NONE
+    gate_pain_max: int | None = None
+
+
+@dataclass
+class PlanFacts:
+    """Everything the rules need to know about one plan, loaded in a few queries (see ``recovery.facts``)."""
+
+    race_date: datetime.date
+    steps: list[StepRule]
+    phases: list[PhaseRule] = field(default_factory=list)
+    cleared_on: datetime.date | None = None
+    pain_by_date: Mapping[datetime.date, int] = field(default_factory=dict)
+    # The latest pain score recorded before the first date in ``pain_by_date`` was loaded, if any.
+    pain_before: int | None = None
+    done: Mapping[tuple[str, datetime.date], int] = field(default_factory=dict)
+    excused: frozenset[datetime.date] | set[datetime.date] = frozenset()
+
+    def __post_init__(self):
+        self._pain_dates = sorted(self.pain_by_date)
+
+    def day_number(self, date):
+        return (date - self.race_date).days
+
+    def date_of(self, day):
+        return self.race_date + datetime.timedelta(days=day)
+
+    def latest_pain(self, date):
+        """The latest pain score recorded on or before ``date``, or None if there is none."""
+        index = bisect.bisect_right(self._pain_dates, date)
+        if index == 0:
+            return self.pain_before
+        return self.pain_by_date[self._pain_dates[index - 1]]
+
+    def count(self, key, date):
+        return self.done.get((key, date), 0)
+
+
+# -- Gates -------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Lock:
+    gate: str
+    pain_max: int | None = None
+
+    @property
+    def message(self):
+        if self.gate == Gate.PAIN:
+            return f"Unlocks once your pain is {self.pain_max}/10 or less."
+        return "Unlocks once your clinician clears you to run."
+
+
+def gate_lock(gate, gate_pain_max, facts, date):
+    """The lock keeping a step or phase closed on ``date``, or None when it is open."""
+    if gate == Gate.PAIN:
+        pain = facts.latest_pain(date)
+        if pain is None or pain > gate_pain_max:
+            return Lock(Gate.PAIN, gate_pain_max)
+    elif gate == Gate.CLEARANCE:
+        if facts.cleared_on is None or facts.cleared_on > date:
+            return Lock(Gate.CLEARANCE)
+    return None
+
+
+# -- What is on the plan on a day ----------------------------------------------------------------------------------
+
+
+def steps_on(facts, date):
+    """The step versions in force on ``date`` whose day window includes it, in plan order."""
+    day = facts.day_number(date)
+    if day < 0:
+        return []
+    steps = [step for step in facts.steps if step.in_force_on(date) and step.in_window(day)]
+    return sorted(steps, key=lambda step: step.position)
+
+
+def phase_on(facts, date):
+    """The furthest phase whose first day has come and whose entry gate is open; None before race day."""
+    day = facts.day_number(date)
+    current = None
+    for phase in sorted(facts.phases, key=lambda phase: phase.position):
+        if phase.first_day <= day and gate_lock(phase.gate, phase.gate_pain_max, facts, date) is None:
+            current = phase
+    return current
+
+
+def _week_bounds(step, date, facts):
+    """First and last dates of the step's week that holds ``date``, clipped to the step's day window."""
+    day = facts.day_number(date)
+    week_start_day = step.first_day + (day - step.first_day) // 7 * 7
+    week_end_day = week_start_day + 6
+    if step.last_day is not None:
+        week_end_day = min(week_end_day, step.last_day)
+    return facts.date_of(week_start_day), facts.date_of(week_end_day)
+
+
+def _dates(first, last):
+    date = first
+    while date <= last:
+        yield date
+        date += ONE_DAY
+
+
+def _is_active_day(step, facts, date, today):
+    """Could the step be done on ``date``? Future days are assumed open: their pain is not known yet."""
+    if date in facts.excused or not step.in_force_on(date):
+        return False
+    if date > today:
+        return True
+    return gate_lock(step.gate, step.gate_pain_max, facts, date) is None
+
+
+@dataclass(frozen=True)
+class WeekTally:
+    quota: int  # sessions asked for this week: N, or fewer when fewer days are available
+    done: int  # sessions done this week, up to the quota
+
+
+def week_tally(step, facts, date, today):
+    first, last = _week_bounds(step, date, facts)
+    active = [day for day in _dates(first, last) if _is_active_day(step, facts, day, today)]
+    done = sum(1 for day in active if facts.count(step.key, day) > 0)
+    quota = min(step.times_per_week, len(active))
+    return WeekTally(quota=quota, done=min(done, quota))
+
+
+def _weekly_missed_through(step, facts, date, today, *, day_closed):
+    """Sessions of the week that can no longer be made up once ``date`` is over (or, if not, as it begins)."""
+    first, last = _week_bounds(step, date, facts)
+    active = [day for day in _dates(first, last) if _is_active_day(step, facts, day, today)]
+    quota = min(step.times_per_week, len(active))
+    ticked = sum(1 for day in active if day <= date and facts.count(step.key, day) > 0)
+    still_available = sum(1 for day in active if day > date)
+    if not day_closed and date in active and facts.count(step.key, date) == 0:
+        still_available += 1
+    return max(0, quota - min(ticked, quota) - still_available)
+
+
+@dataclass(frozen=True)
+class DayScore:
+    due: int
+    done: int
+
+    @property
+    def complete(self):
+        return self.due > 0 and self.done >= self.due
+
+
+def score_day(facts, date, today, *, day_closed=None):
+    """Doses due and done on ``date``. A day that is not over (today) counts only what can no longer be made up.
+
+    ``day_closed`` defaults to "the day is over" for past days and "not yet" for today; passing True asks
+    whether today would be complete if it ended now (the streak's question).
+    """
+    if day_closed is None:
+        day_closed = date < today
+    if date > today or date in facts.excused:
+        return DayScore(0, 0)
+    due = done = 0
+    for step in steps_on(facts, date):
+        if gate_lock(step.gate, step.gate_pain_max, facts, date) is not None:
+            continue
+        count = facts.count(step.key, date)
+        if step.is_weekly:
+            ticked = 1 if count > 0 and _session_counts(step, facts, date, today) else 0
+            missed_now = _weekly_missed_through(step, facts, date, today, day_closed=day_closed)
+            missed_before = _weekly_missed_before(step, facts, date, today)
+            due += ticked + max(0, missed_now - missed_before)
+            done += ticked
+        else:
+            capped = min(count, step.doses_per_day)
+            due += step.doses_per_day if day_closed else capped
+            done += capped
+    return DayScore(due, done)
+
+
+def _session_counts(step, facts, date, today):
+    """A weekly session counts toward the quota unless the quota was already met earlier that week."""
+    first, _ = _week_bounds(step, date, facts)
+    quota = week_tally(step, facts, date, today).quota
+    earlier = sum(
+        1
+        for day in _dates(first, date - ONE_DAY)
+        if _is_active_day(step, facts, day, today) and facts.count(step.key, day) > 0
+    )
+    return earlier < quota
+
+
+def _weekly_missed_before(step, facts, date, today):
+    first, _ = _week_bounds(step, date, facts)
+    if date == first:
+        return 0
+    return _weekly_missed_through(step, facts, date - ONE_DAY, today, day_closed=True)
+
+
+# -- The checklist -------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Task:
+    """One line of a day's checklist."""
+
+    step: StepRule
+    done: int
+    target: int
+    lock: Lock | None
+    week: WeekTally | None
+
+    @property
+    def key(self):
+        return self.step.key
+
+    @property
+    def complete(self):
+        if self.week is not None and self.week.quota > 0 and self.week.done >= self.week.quota:
+            return True
+        return self.done >= self.target
+
+
+def tasks_on(facts, date, today):
+    """The checklist of ``date``: every step on the plan that day, locked ones included (with the reason)."""
+    tasks = []
+    for step in steps_on(facts, date):
+        lock = gate_lock(step.gate, step.gate_pain_max, facts, date)
+        week = week_tally(step, facts, date, today) if step.is_weekly else None
+        done = min(facts.count(step.key, date), step.daily_target)
+        tasks.append(Task(step=step, done=done, target=step.daily_target, lock=lock, week=week))
+    return tasks
+
+
+def editable_dates(today):
+    """The days a patient may still tick: today and the two days before it."""
+    return [today - datetime.timedelta(days=back) for back in range(DAYS_BACK_EDITABLE + 1)]
+
+
+def tick_problem(facts, key, date, count, today):
+    """Why a tick of ``count`` doses of ``key`` on ``date`` is refused, in plain words; None when it is fine."""
+    if date > today:
+        return "You can't tick off a day that hasn't happened yet."
+    if date < today - datetime.timedelta(days=DAYS_BACK_EDITABLE):
+        return "That day is too far back to change. You can fill in today and the two days before."
+    task = next((task for task in tasks_on(facts, date, today) if task.key == key), None)
+    if task is None:
+        return "That task isn't on your plan for that day."
+    if task.lock is not None:
+        return task.lock.message
+    if not 0 <= count <= task.target:
+        return f"Choose a number from 0 to {task.target}."
+    return None
+
+
+# -- Adherence and streak -----------------------------------------------------------------------------------------
+
+
+def adherence(facts, first, last, today):
+    """Doses done ÷ doses due from ``first`` to ``last`` (inclusive), or None when nothing was due."""
+    first = max(first, facts.race_date)
+    last = min(last, today)
+    due = done = 0
+    for date in _dates(first, last):
+        score = score_day(facts, date, today)
+        due += score.due
+        done += score.done
+    return done / due if due else None
+
+
+def streak(facts, today):
+    """Days in a row, up to today, on which everything due was done. Excused days and empty days are skipped.
+
+    Today joins the streak once it is complete; until then the streak runs to yesterday.
+    """
+    days = 0
+    if score_day(facts, today, today, day_closed=True).complete and today not in facts.excused:
+        days = 1
+    date = today - ONE_DAY
+    while date >= facts.race_date:
+        if date not in facts.excused:
+            score = score_day(facts, date, today)
+            if score.due == 0:
+                pass
+            elif score.complete:
+                days += 1
+            else:
+                break
+        date -= ONE_DAY
+    return days
+
+
+# -- The calendar ---------------------------------------------------------------------------------------------------
+
+
+class Level:
+    FULL = "full"
+    PART = "part"
+    NONE = "none"
+    EXCUSED = "excused"
+    FUTURE = "future"
+    BEFORE = "before"
+    REST = "rest"  # nothing was due
+
+
+def day_level(facts, date, today):
+    """How a calendar square is coloured."""
+    if date < facts.race_date:
+        return Level.BEFORE
+    if date > today:
+        return Level.FUTURE
+    if date in facts.excused:
+        return Level.EXCUSED
+    score = score_day(facts, date, today, day_closed=True)
+    if score.due == 0:
+        return Level.REST
+    if score.done >= score.due:
+        return Level.FULL
+    return Level.PART if score.done else Level.NONE
+
+
+def calendar(facts, today, weeks=4):
+    """The last ``weeks`` weeks ending on the week that holds today, Monday first, as (date, level) rows."""
+    last = today + datetime.timedelta(days=6 - today.weekday())
+    first = last - datetime.timedelta(days=7 * weeks - 1)
+    days = [(date, day_level(facts, date, today)) for date in _dates(first, last)]
+    return [days[index : index + 7] for index in range(0, len(days), 7)]
+
+
+def last_days(today, count):
+    """The ``count`` days ending today, oldest first."""
+    return [today - datetime.timedelta(days=back) for back in reversed(range(count))]
+
+
+def pain_series(pain_by_date: Mapping[datetime.date, int], dates: Iterable[datetime.date]):
+    """The recorded pain scores on the given dates, oldest first, skipping days without a check-in."""
+    return [(date, pain_by_date[date]) for date in dates if date in pain_by_date]

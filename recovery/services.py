@@ -1,0 +1,78 @@
+"""Writes that touch a patient's plan: each a small function, atomic, named <thing>_<action>."""
+
+import datetime
+
+from django.db import transaction
+from django.db.models import Q
+
+from recovery import rules
+from recovery.facts import facts_for_plan
+from recovery.models import Completion, ExcusedDay, PlanStep, RecoveryPlan
+
+
+class Refused(ValueError):
+    """A request the rules turn down; its message is written for the patient."""
+
+
+STEP_FIELDS = [
+    "key", "tip_id", "label", "instruction", "position", "first_day", "last_day",
+    "doses_per_day", "times_per_week", "gate", "gate_pain_max",
+]  # fmt: skip
+
+
+@transaction.atomic
+def plan_enrol(*, patient, protocol, race_date, clinician=None):
+    """Start a plan on ``protocol`` for ``patient``, copying its steps so they can be tailored for this patient."""
+    plan = RecoveryPlan.objects.create(patient=patient, protocol=protocol, race_date=race_date, clinician=clinician)
+    PlanStep.objects.bulk_create(
+        PlanStep(plan=plan, **{name: getattr(step, name) for name in STEP_FIELDS}) for step in protocol.steps.all()
+    )
+    return plan
+
+
+def _note_activity(plan, date):
+    # The clinician's list sorts and filters on this summary instead of reading every tick.
+    RecoveryPlan.objects.filter(pk=plan.pk).filter(
+        Q(last_activity_on__isnull=True) | Q(last_activity_on__lt=date)
+    ).update(last_activity_on=date)
+
+
+@transaction.atomic
+def completion_set(*, plan, step_key, date, count, today):
+    """Record that ``count`` doses of a step were done on ``date``: the count wanted, not a toggle.
+
+    Sending the same count twice changes nothing, so a double click or a retried request is harmless.
+    """
+    if plan.status != RecoveryPlan.Status.ACTIVE:
+        raise Refused("Your plan is paused. Please call the clinic if you have questions.")
+    facts = facts_for_plan(plan, date - datetime.timedelta(days=6), date)
+    problem = rules.tick_problem(facts, step_key, date, count, today)
+    if problem:
+        raise Refused(problem)
+    if count == 0:
+        Completion.objects.filter(plan=plan, step_key=step_key, date=date).delete()
+    else:
+        # One statement, whoever else is ticking at the same moment: insert, or update the existing row.
+        Completion.objects.bulk_create(
+            [Completion(plan=plan, step_key=step_key, date=date, count=count)],
+            update_conflicts=True,
+            unique_fields=["plan", "step_key", "date"],
+            update_fields=["count", "updated_at"],
+        )
+        _note_activity(plan, date)
+
+
+@transaction.atomic
+def day_excuse(*, plan, date, today, reason=""):
+    """Mark a day the patient could not follow the plan (e.g. ill): it no longer counts for or against them."""
+    if date > today or date < today - datetime.timedelta(days=rules.DAYS_BACK_EDITABLE):
+        raise Refused("You can mark today or the two days before as a day off.")
+    ExcusedDay.objects.get_or_create(plan=plan, date=date, defaults={"reason": reason[:200]})
+    _note_activity(plan, date)
+
+
+@transaction.atomic
+def day_unexcuse(*, plan, date, today):
+    if date > today or date < today - datetime.timedelta(days=rules.DAYS_BACK_EDITABLE):
+        raise Refused("That day is too far back to change.")
+    ExcusedDay.objects.filter(plan=plan, date=date).delete()

@@ -1,0 +1,46 @@
+import pytest
+
+from tests.factories import ClinicianFactory, PatientFactory, ReceptionFactory, SuperuserFactory, make_plan
+
+
+@pytest.fixture(autouse=True)
+def _fast_passwords(settings):
+    # PBKDF2's 1.5 million iterations are right for people and far too slow for a test suite.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def patient(db):
+    return PatientFactory(email="alice@example.com", first_name="Alice")
+
+
+@pytest.fixture
+def other_patient(db):
+    """Charlie must never see anything of Alice's."""
+    return PatientFactory(email="charlie@example.com", first_name="Charlie")
+
+
+@pytest.fixture
+def reception(db):
+    return ReceptionFactory(email="desk@example.com")
+
+
+@pytest.fixture
+def clinician(db):
+    return ClinicianFactory(email="physio@example.com")
+
+
+@pytest.fixture
+def superuser(db):
+    return SuperuserFactory(email="admin@example.com")
+
+
+@pytest.fixture
+def plan(patient):
+    return make_plan(patient, days_since_race=5)
+
+
+@pytest.fixture
+def patient_client(client, patient):
+    client.force_login(patient)
+    return client

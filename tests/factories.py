@@ -1,0 +1,75 @@
+"""Factories for every role and for plans built from the clinic's default protocol."""
+
+import datetime
+
+import factory
+from django.contrib.auth.models import Group
+
+from accounts.models import User
+from accounts.roles import Role
+from recovery.clock import clinic_today
+from recovery.models import CheckIn, Completion, Protocol
+from recovery.services import plan_enrol
+
+PASSWORD = "correct horse battery staple"
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = User
+        skip_postgeneration_save = True
+
+    email = factory.Sequence(lambda n: f"person{n}@example.com")
+    first_name = factory.Faker("first_name")
+    last_name = factory.Faker("last_name")
+    password = factory.django.Password(PASSWORD)
+
+    @factory.post_generation
+    def role(user, create, extracted, **kwargs):
+        if create and extracted:
+            user.groups.add(Group.objects.get(name=extracted))
+
+
+class PatientFactory(UserFactory):
+    role = Role.PATIENT
+
+
+class ReceptionFactory(UserFactory):
+    role = Role.RECEPTION
+
+
+class ClinicianFactory(UserFactory):
+    is_staff = True
+    role = Role.CLINICIAN
+
+
+class SuperuserFactory(UserFactory):
+    is_staff = True
+    is_superuser = True
+
+
+def make_plan(patient=None, *, days_since_race=5, protocol=None, clinician=None, today=None):
+    """A plan on the clinic's default protocol whose race was ``days_since_race`` days before today."""
+    today = today or clinic_today()
+    return plan_enrol(
+        patient=patient or PatientFactory(),
+        protocol=protocol or Protocol.objects.default(),
+        race_date=today - datetime.timedelta(days=days_since_race),
+        clinician=clinician,
+    )
+
+
+class CheckInFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = CheckIn
+
+    date = factory.LazyFunction(clinic_today)
+    pain = 2
+
+
+class CompletionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Completion
+
+    date = factory.LazyFunction(clinic_today)
+    count = 1
