@@ -1,0 +1,41 @@
+"""Who may open the patient's pages, and which plan they see: always their own."""
+
+import functools
+
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import redirect, render
+from django.views.decorators.cache import never_cache
+
+from accounts.roles import is_patient
+from recovery.models import RecoveryPlan
+
+
+def patient_required(view):
+    """Patients only: staff are sent to their own home. The view receives ``request.plan``: the patient's open
+    plan, or None (``plan_required`` turns None into a friendly page)."""
+
+    @functools.wraps(view)
+    @never_cache
+    @login_required
+    def wrapper(request, *args, **kwargs):
+        if not is_patient(request.user):
+            return redirect("home")
+        request.plan = (
+            RecoveryPlan.objects.open().select_related("protocol").filter(patient=request.user).first()
+        )
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def plan_required(view):
+    """Patients with an open plan; a patient without one is told, kindly, to ask reception."""
+
+    @functools.wraps(view)
+    @patient_required
+    def wrapper(request, *args, **kwargs):
+        if request.plan is None:
+            return render(request, "recovery/no_plan.html", status=200)
+        return view(request, *args, **kwargs)
+
+    return wrapper
