@@ -1,5 +1,7 @@
 """Load what the rules need about plans in a fixed number of queries, whatever the length of their history."""
 
+from dataclasses import dataclass
+
 from django.db.models import OuterRef, Subquery
 
 from recovery.models import CheckIn, Completion, ExcusedDay, Phase, PlanStep, RecoveryPlan
@@ -9,7 +11,18 @@ STEP_RULE_FIELDS = [
     "key", "label", "position", "first_day", "last_day", "doses_per_day", "times_per_week",
     "gate", "gate_pain_max", "valid_from", "valid_until",
 ]  # fmt: skip
+STEP_INFO_FIELDS = ["id", "instruction", "tip__slug", "tip__title"]
 PHASE_RULE_FIELDS = ["name", "position", "first_day", "gate", "gate_pain_max"]
+
+
+@dataclass(frozen=True)
+class StepInfo:
+    """What the patient's pages show of a step besides its rules."""
+
+    id: int
+    instruction: str
+    tip_slug: str
+    tip_title: str
 
 
 def facts_for_plans(plans, first, last):
@@ -19,8 +32,10 @@ def facts_for_plans(plans, first, last):
     protocol_ids = {plan.protocol_id for plan in plans}
 
     steps = {}
-    for row in PlanStep.objects.filter(plan_id__in=ids).values("plan_id", *STEP_RULE_FIELDS):  # query 1
-        steps.setdefault(row.pop("plan_id"), []).append(StepRule(**row))
+    rows = PlanStep.objects.filter(plan_id__in=ids).values("plan_id", *STEP_RULE_FIELDS, *STEP_INFO_FIELDS)  # query 1
+    for row in rows:
+        info = StepInfo(*(row.pop(name) for name in STEP_INFO_FIELDS))
+        steps.setdefault(row.pop("plan_id"), []).append(StepRule(**row, ref=info))
     phases = {}
     for row in Phase.objects.filter(protocol_id__in=protocol_ids).values("protocol_id", *PHASE_RULE_FIELDS):  # 2
         phases.setdefault(row.pop("protocol_id"), []).append(PhaseRule(**row))

@@ -45,6 +45,8 @@ class StepRule:
     gate_pain_max: int | None = None
     valid_from: datetime.date | None = None  # the version is in force from this date...
     valid_until: datetime.date | None = None  # ...until the day before this one
+    # What a page needs to show the step (its id, instruction, tip); the rules never look at it.
+    ref: object = field(default=None, compare=False, repr=False)
 
     @property
     def is_weekly(self):

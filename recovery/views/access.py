@@ -20,9 +20,7 @@ def patient_required(view):
     def wrapper(request, *args, **kwargs):
         if not is_patient(request.user):
             return redirect("home")
-        request.plan = (
-            RecoveryPlan.objects.open().select_related("protocol").filter(patient=request.user).first()
-        )
+        request.plan = RecoveryPlan.objects.open().select_related("protocol").filter(patient=request.user).first()
         return view(request, *args, **kwargs)
 
     return wrapper

@@ -1,0 +1,48 @@
+"""A pain trend chart drawn on the server as SVG geometry: no chart library, no script, no inline style."""
+
+from dataclasses import dataclass
+
+WIDTH, HEIGHT = 320, 180
+LEFT, RIGHT, TOP, BOTTOM = 28, 8, 10, 24
+
+
+@dataclass(frozen=True)
+class Point:
+    x: float
+    y: float
+    date: object
+    pain: int
+
+
+def pain_chart(series, first, last, *, ease_off_from, alert_from):
+    """Place each (date, pain) of ``series`` between the dates ``first`` and ``last`` on a 0–10 scale."""
+    span = max((last - first).days, 1)
+    plot_width = WIDTH - LEFT - RIGHT
+    plot_height = HEIGHT - TOP - BOTTOM
+
+    def x_of(date):
+        return round(LEFT + plot_width * (date - first).days / span, 1)
+
+    def y_of(pain):
+        return round(TOP + plot_height * (10 - pain) / 10, 1)
+
+    points = [Point(x_of(date), y_of(pain), date, pain) for date, pain in series]
+    return {
+        "width": WIDTH,
+        "height": HEIGHT,
+        "points": points,
+        "polyline": " ".join(f"{point.x},{point.y}" for point in points),
+        "gridlines": [{"y": y_of(level), "label": level} for level in (0, 2, 4, 6, 8, 10)],
+        "left": LEFT,
+        "plot_width": plot_width,
+        "right": WIDTH - RIGHT,
+        "bottom": HEIGHT - BOTTOM,
+        # Shaded bands for the traffic light: amber from the ease-off level, red from the alert level.
+        "red_band": {"y": y_of(10), "height": round(y_of(alert_from - 0.5) - y_of(10), 1)},
+        "amber_band": {
+            "y": y_of(alert_from - 0.5),
+            "height": round(y_of(ease_off_from - 0.5) - y_of(alert_from - 0.5), 1),
+        },
+        "first": first,
+        "last": last,
+    }

@@ -1,0 +1,45 @@
+"""Everything the portal keeps about one patient, for their own download (JSON or CSV)."""
+
+import csv
+import io
+
+from recovery.models import Alert, CheckIn, Completion, ExcusedDay, PlanStep, RecoveryPlan
+
+PROFILE_FIELDS = ["email", "first_name", "last_name", "phone", "date_of_birth", "date_joined", "last_login"]
+PLAN_FIELDS = ["id", "protocol__name", "race_date", "status", "cleared_to_run_on", "created_at"]
+STEP_FIELDS = [
+    "plan_id", "key", "label", "instruction", "first_day", "last_day", "doses_per_day", "times_per_week",
+    "gate", "gate_pain_max", "valid_from", "valid_until",
+]  # fmt: skip
+CHECK_IN_FIELDS = ["plan_id", "date", "pain", "numbness", "swelling", "note", *CheckIn.RED_FLAG_FIELDS, "updated_at"]
+ALERT_FIELDS = ["plan_id", "date", "kind", "severity", "reason", "acknowledged_at", "acknowledgement_note"]
+
+
+def patient_data(user):
+    """The patient's own data, section by section: each section a list of plain dicts."""
+    plans = RecoveryPlan.objects.filter(patient=user)
+    return {
+        "profile": [{field: getattr(user, field) for field in PROFILE_FIELDS}],
+        "plans": list(plans.values(*PLAN_FIELDS)),
+        "plan_steps": list(PlanStep.objects.filter(plan__in=plans).order_by("plan", "position").values(*STEP_FIELDS)),
+        "ticks": list(
+            Completion.objects.filter(plan__in=plans)
+            .order_by("date", "step_key")
+            .values("plan_id", "date", "step_key", "count")
+        ),
+        "days_off": list(ExcusedDay.objects.filter(plan__in=plans).values("plan_id", "date", "reason")),
+        "check_ins": list(CheckIn.objects.filter(plan__in=plans).order_by("date").values(*CHECK_IN_FIELDS)),
+        "alerts": list(Alert.objects.filter(plan__in=plans).order_by("date").values(*ALERT_FIELDS)),
+    }
+
+
+def as_csv(data):
+    """One CSV in long form (section, row, field, value), so every section fits one file and a spreadsheet."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["section", "row", "field", "value"])
+    for section, rows in data.items():
+        for number, row in enumerate(rows, start=1):
+            for field, value in row.items():
+                writer.writerow([section, number, field, "" if value is None else value])
+    return buffer.getvalue()

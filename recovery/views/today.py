@@ -1,0 +1,125 @@
+"""Today's checklist: see the day's tasks, tick doses off (or undo them), and mark a day off."""
+
+import datetime
+
+from django import forms
+from django.contrib import messages
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from recovery import rules
+from recovery.clock import clinic_today
+from recovery.facts import facts_for_plan
+from recovery.models import PlanStep
+from recovery.services import Refused, completion_set, day_excuse, day_unexcuse
+from recovery.views.access import plan_required
+
+DAY_NAMES = {0: "Today", 1: "Yesterday", 2: "The day before"}
+
+
+class TickForm(forms.Form):
+    date = forms.DateField(error_messages={"invalid": "That date isn't one we recognise.", "required": "Choose a day."})
+    count = forms.IntegerField(error_messages={"invalid": "Choose a whole number.", "required": "Choose a number."})
+
+
+class DayForm(forms.Form):
+    date = forms.DateField(error_messages={"invalid": "That date isn't one we recognise.", "required": "Choose a day."})
+    reason = forms.CharField(max_length=200, required=False)
+
+
+def _chosen_date(request, today):
+    """The day the checklist shows: today unless ?day= names yesterday or the day before."""
+    try:
+        back = int(request.GET.get("back", 0))
+    except ValueError:
+        back = 0
+    return today - datetime.timedelta(days=min(max(back, 0), rules.DAYS_BACK_EDITABLE))
+
+
+def _day_context(plan, date, today):
+    # Six days before the shown date are loaded too: a "3 times a week" step counts its week's sessions.
+    facts = facts_for_plan(plan, date - datetime.timedelta(days=6), date)
+    tasks = rules.tasks_on(facts, date, today)
+    phase = rules.phase_on(facts, date)
+    back = (today - date).days
+    return {
+        "plan": plan,
+        "date": date,
+        "back": back,
+        "day_name": DAY_NAMES[back],
+        "day_number": facts.day_number(date),
+        "phase": phase,
+        "tasks": tasks,
+        "open_tasks": [task for task in tasks if task.lock is None],
+        "done_count": sum(1 for task in tasks if task.lock is None and task.complete),
+        "excused": date in facts.excused,
+        "days": [{"back": n, "name": DAY_NAMES[n]} for n in range(rules.DAYS_BACK_EDITABLE + 1)],
+    }
+
+
+@plan_required
+def today(request):
+    today = clinic_today()
+    date = _chosen_date(request, today)
+    return render(request, "recovery/today.html", _day_context(request.plan, date, today))
+
+
+def _back_to_day(date, today):
+    return f"{reverse('recovery:today')}?back={(today - date).days}" if date != today else reverse("recovery:today")
+
+
+@require_POST
+@plan_required
+def tick(request, step_id):
+    """Set how many doses of a step were done on a day. Only the patient's own steps exist here: others are 404."""
+    step = get_object_or_404(PlanStep, pk=step_id, plan=request.plan)
+    today = clinic_today()
+    form = TickForm(request.POST)
+    error = None
+    if not form.is_valid():
+        error = next(iter(form.errors.values()))[0]
+        date = today
+    else:
+        date = form.cleaned_data["date"]
+        try:
+            completion_set(
+                plan=request.plan, step_key=step.key, date=date, count=form.cleaned_data["count"], today=today
+            )
+        except Refused as refusal:
+            error = str(refusal)
+    if date > today or date < today - datetime.timedelta(days=rules.DAYS_BACK_EDITABLE):
+        date = today
+    if request.htmx:
+        context = _day_context(request.plan, date, today)
+        task = next((task for task in context["tasks"] if task.key == step.key), None)
+        if task is None:
+            raise Http404("That task isn't on your plan that day.")
+        return render(request, "recovery/today.html#task-swap", {**context, "task": task, "error": error})
+    if error:
+        messages.error(request, error)
+    return redirect(_back_to_day(date, today))
+
+
+@require_POST
+@plan_required
+def excuse(request):
+    """Mark a day off (e.g. ill), or take the mark back."""
+    today = clinic_today()
+    form = DayForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose today or one of the two days before.")
+        return redirect("recovery:today")
+    date = form.cleaned_data["date"]
+    try:
+        if request.POST.get("undo"):
+            day_unexcuse(plan=request.plan, date=date, today=today)
+            messages.success(request, "The day is back on your plan.")
+        else:
+            day_excuse(plan=request.plan, date=date, today=today, reason=form.cleaned_data["reason"])
+            messages.success(request, "Marked as a day off. It won't count against your progress. Rest well.")
+    except Refused as refusal:
+        messages.error(request, str(refusal))
+        return redirect("recovery:today")
+    return redirect(_back_to_day(date, today))
