@@ -1,0 +1,128 @@
+"""/progress/: day and phase, streak, adherence, the four-week calendar and the pain chart."""
+
+import datetime
+import re
+
+import pytest
+from django.urls import reverse
+
+from recovery.clock import clinic_today
+from recovery.models import PlanStep
+from tests.factories import CheckInFactory, PatientFactory, make_plan
+from tests.test_today import _extra_steps, _history, tick
+
+pytestmark = pytest.mark.django_db
+
+PROGRESS_URL = "/progress/"
+
+
+def stat(response, name):
+    html = response.content.decode()
+    match = re.search(rf'data-stat="{name}"><span class="stat-value">([^<]+)</span>', html)
+    return match.group(1)
+
+
+def finish_day(client, plan, date):
+    """Tick every open task of ``date`` to its full count, as a diligent patient would."""
+    back = (clinic_today() - date).days
+    page = client.get(f"/today/?back={back}" if back else "/today/").content.decode()
+    for key, target, locked in re.findall(
+        r'data-task="([^"]+)" data-done="\d+" data-target="(\d+)"\s+data-complete="\w+" data-locked="(\w+)"', page
+    ):
+        if locked == "false":
+            tick(client, plan, key, int(target), date=date)
+
+
+def test_progress_shows_day_phase_streak_and_adherence(patient_client, patient):
+    make_plan(patient, days_since_race=5)
+    response = patient_client.get(PROGRESS_URL)
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "Day 5 after your race" in html and "Early recovery" in html
+    assert stat(response, "streak") == "0"
+    assert stat(response, "week") == "0%"  # five days of nothing done
+
+
+def test_ticking_ice_three_times_moves_adherence_and_streak(patient_client, patient):
+    plan = make_plan(patient, days_since_race=1)
+    yesterday = clinic_today() - datetime.timedelta(days=1)
+    finish_day(patient_client, plan, yesterday)
+    before = patient_client.get(PROGRESS_URL)
+    assert stat(before, "streak") == "1"
+    assert stat(before, "week") == "100%"
+    # Today is not over: nothing is missed yet, so adherence stays at 100% while ticks go in.
+    for count in (1, 2, 3):
+        tick(patient_client, plan, "ice", count)
+    after = patient_client.get(PROGRESS_URL)
+    assert stat(after, "week") == "100%"
+    finish_day(patient_client, plan, clinic_today())
+    assert stat(patient_client.get(PROGRESS_URL), "streak") == "2"
+
+
+def test_a_missed_day_lowers_adherence_and_breaks_the_streak(patient_client, patient):
+    plan = make_plan(patient, days_since_race=3)
+    today = clinic_today()
+    finish_day(patient_client, plan, today - datetime.timedelta(days=2))
+    finish_day(patient_client, plan, today)  # yesterday left empty
+    response = patient_client.get(PROGRESS_URL)
+    assert stat(response, "streak") == "1"  # today only
+    assert stat(response, "week") not in ("100%", "0%")
+
+
+def test_a_day_off_freezes_the_score_instead_of_breaking_it(patient_client, patient):
+    plan = make_plan(patient, days_since_race=2)
+    today = clinic_today()
+    finish_day(patient_client, plan, today - datetime.timedelta(days=2))
+    before = patient_client.get(PROGRESS_URL)
+    assert stat(before, "week") != "100%"  # yesterday's empty day counts against the patient
+    patient_client.post(reverse("recovery:excuse"), {"date": (today - datetime.timedelta(days=1)).isoformat()})
+    after = patient_client.get(PROGRESS_URL)
+    assert stat(after, "week") == "100%"  # the day off is left out: the score holds
+    assert stat(after, "streak") == "1"  # the day before still counts, the day off does not break it
+
+
+def test_the_calendar_has_four_weeks_coloured_by_completion(patient_client, patient):
+    plan = make_plan(patient, days_since_race=3)
+    today = clinic_today()
+    finish_day(patient_client, plan, today - datetime.timedelta(days=2))
+    tick(patient_client, plan, "rest", 1, date=today - datetime.timedelta(days=1))
+    html = patient_client.get(PROGRESS_URL).content.decode()
+    levels = dict(re.findall(r'data-date="([\d-]+)" data-level="(\w+)"', html))
+    assert len(levels) == 28
+    assert levels[(today - datetime.timedelta(days=2)).isoformat()] == "full"
+    assert levels[(today - datetime.timedelta(days=1)).isoformat()] == "part"
+    assert levels[(today - datetime.timedelta(days=3)).isoformat()] == "none"  # race day, nothing ticked
+    assert levels[(today - datetime.timedelta(days=4)).isoformat()] in ("before", "future")
+
+
+def test_the_pain_chart_is_svg_with_a_text_alternative(patient_client, patient):
+    plan = make_plan(patient, days_since_race=5)
+    for back, pain in [(3, 5), (2, 4), (1, 2)]:
+        CheckInFactory(plan=plan, date=clinic_today() - datetime.timedelta(days=back), pain=pain)
+    html = patient_client.get(PROGRESS_URL).content.decode()
+    assert '<svg class="pain-chart"' in html and 'role="img"' in html
+    assert html.count('<circle class="dot"') == 3
+    assert "<title" in html and "<table" in html
+    assert "style=" not in html and "<script>" not in html  # the CSP forbids inline style and script
+
+
+def test_no_check_ins_yet_says_so_instead_of_an_empty_chart(patient_client, patient):
+    make_plan(patient, days_since_race=2)
+    html = patient_client.get(PROGRESS_URL).content.decode()
+    assert "No check-ins in the last four weeks yet." in html
+    assert "<svg" not in html
+
+
+@pytest.mark.parametrize(("history_days", "extra_steps"), [(1, 0), (365, 15)])
+def test_progress_uses_a_fixed_number_of_queries(client, django_assert_num_queries, history_days, extra_steps):
+    patient = PatientFactory()
+    plan = make_plan(patient, days_since_race=365)
+    _extra_steps(plan, extra_steps)
+    _history(plan, history_days)
+    assert PlanStep.objects.filter(plan=plan).count() in (15, 30)
+    client.force_login(patient)
+    # Expect 11 queries: session, user, groups, the open plan, the facts since race day (steps, phases, ticks,
+    # check-ins, latest pain before, days off), and the safety thresholds for the chart's bands.
+    with django_assert_num_queries(11):
+        response = client.get(PROGRESS_URL)
+    assert response.status_code == 200

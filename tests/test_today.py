@@ -1,0 +1,301 @@
+"""The patient's day: /today/, ticking doses off and undoing them, and days off."""
+
+import datetime
+
+import pytest
+from django.urls import reverse
+
+from recovery.clock import clinic_today
+from recovery.models import Completion, ExcusedDay, PlanStep, RecoveryPlan
+from tests.factories import CheckInFactory, ClinicianFactory, PatientFactory, ReceptionFactory, make_plan
+
+pytestmark = pytest.mark.django_db
+
+TODAY_URL = "/today/"
+
+
+def task_attrs(response, key):
+    """The data-* attributes of a task on the page, as the patient's browser (and tests) read them."""
+    html = response.content.decode()
+    start = html.index(f'data-task="{key}"')
+    tag = html[html.rindex("<li", 0, start) : html.index(">", start)]
+    attrs = dict(part.split("=", 1) for part in tag.replace('"', "").split() if "=" in part)
+    return {name: attrs[name] for name in ("data-done", "data-target", "data-complete", "data-locked")}
+
+
+def step(plan, key):
+    return PlanStep.objects.get(plan=plan, key=key)
+
+
+def tick(client, plan, key, count, date=None, **headers):
+    date = date or clinic_today()
+    url = reverse("recovery:tick", args=[step(plan, key).pk])
+    return client.post(url, {"date": date.isoformat(), "count": count}, **headers)
+
+
+def test_today_lists_the_days_tasks_in_plan_order_with_their_doses(patient_client, patient):
+    plan = make_plan(patient, days_since_race=1)
+    response = patient_client.get(TODAY_URL)
+    assert response.status_code == 200
+    html = response.content.decode()
+    keys = [step.key for step in plan.steps.order_by("position") if step.first_day <= 1 <= (step.last_day or 99)]
+    positions = [html.index(f'data-task="{key}"') for key in keys]
+    assert positions == sorted(positions)
+    assert task_attrs(response, "ice") == {
+        "data-done": "0",
+        "data-target": "3",
+        "data-complete": "false",
+        "data-locked": "false",
+    }
+    assert "Ice the hip for 15–20 minutes" in html
+    assert reverse("recovery:tip", args=["ice-therapy"]) in html
+    assert "Day 1 after your race" in html and "Protect" in html
+
+
+def test_ticking_ice_three_times_counts_each_dose(patient_client, patient):
+    plan = make_plan(patient, days_since_race=1)
+    for count in (1, 2, 3):
+        response = tick(patient_client, plan, "ice", count)
+        assert response.status_code == 302
+    page = patient_client.get(TODAY_URL)
+    assert task_attrs(page, "ice")["data-done"] == "3"
+    assert task_attrs(page, "ice")["data-complete"] == "true"
+    assert Completion.objects.get(plan=plan, step_key="ice").count == 3
+
+
+def test_a_tick_can_be_undone(patient_client, patient):
+    plan = make_plan(patient, days_since_race=1)
+    tick(patient_client, plan, "ice", 2)
+    tick(patient_client, plan, "ice", 1)
+    assert task_attrs(patient_client.get(TODAY_URL), "ice")["data-done"] == "1"
+    tick(patient_client, plan, "ice", 0)
+    assert task_attrs(patient_client.get(TODAY_URL), "ice")["data-done"] == "0"
+    assert not Completion.objects.filter(plan=plan).exists()  # rows exist only for what was ticked
+
+
+def test_a_double_click_or_retry_leaves_the_same_state_as_one_click(patient_client, patient):
+    plan = make_plan(patient, days_since_race=1)
+    tick(patient_client, plan, "ice", 1)
+    tick(patient_client, plan, "ice", 1)
+    assert Completion.objects.get(plan=plan, step_key="ice").count == 1
+
+
+def test_with_htmx_the_row_comes_back_alone_with_its_new_count(patient_client, patient):
+    plan = make_plan(patient, days_since_race=1)
+    response = tick(patient_client, plan, "ice", 1, HTTP_HX_REQUEST="true")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "<html" not in html  # a fragment, not a page
+    assert html.count("data-task=") == 1
+    assert task_attrs(response, "ice")["data-done"] == "1"
+    assert "Done one more (2 of 3)" in html
+    assert 'id="day-summary"' in html and 'hx-swap-oob="true"' in html
+
+
+def test_without_javascript_a_tick_redirects_back_to_the_day(patient_client, patient):
+    plan = make_plan(patient, days_since_race=3)
+    yesterday = clinic_today() - datetime.timedelta(days=1)
+    response = tick(patient_client, plan, "compression", 1, date=yesterday)
+    assert response.status_code == 302
+    assert response["Location"] == f"{TODAY_URL}?back=1"
+    assert task_attrs(patient_client.get(response["Location"]), "compression")["data-done"] == "1"
+
+
+def test_the_page_offers_one_more_and_undo_buttons_that_post_the_wanted_count(patient_client, patient):
+    plan = make_plan(patient, days_since_race=1)
+    tick(patient_client, plan, "ice", 1)
+    html = patient_client.get(TODAY_URL).content.decode()
+    row = html[html.index('data-task="ice"') :].split("</li>")[0]
+    assert 'name="count" value="2"' in row and 'name="count" value="0"' in row
+    assert 'method="post"' in row and "csrfmiddlewaretoken" in row
+
+
+def test_yesterday_and_the_day_before_can_still_be_filled_in(patient_client, patient):
+    plan = make_plan(patient, days_since_race=5)
+    for back in (1, 2):
+        date = clinic_today() - datetime.timedelta(days=back)
+        tick(patient_client, plan, "rest", 1, date=date)
+        page = patient_client.get(f"{TODAY_URL}?back={back}")
+        assert task_attrs(page, "rest")["data-done"] == "1"
+    assert Completion.objects.filter(plan=plan, step_key="rest").count() == 2
+
+
+@pytest.mark.parametrize("days_from_today", [1, -3, -30])
+def test_future_days_and_days_too_far_back_are_refused_with_a_plain_message(patient_client, patient, days_from_today):
+    plan = make_plan(patient, days_since_race=40)
+    date = clinic_today() + datetime.timedelta(days=days_from_today)
+    response = tick(patient_client, plan, "check-in", 1, date=date)
+    assert response.status_code == 302
+    page = patient_client.get(response["Location"])
+    text = page.content.decode()
+    assert "hasn" in text or "too far back" in text
+    assert not Completion.objects.filter(plan=plan).exists()
+
+
+@pytest.mark.parametrize("count", [-1, 4, 99])
+def test_a_count_outside_the_doses_is_refused_and_changes_nothing(patient_client, patient, count):
+    plan = make_plan(patient, days_since_race=1)
+    tick(patient_client, plan, "ice", 2)
+    response = tick(patient_client, plan, "ice", count, HTTP_HX_REQUEST="true")
+    assert response.status_code == 200
+    assert "Choose a number from 0 to 3." in response.content.decode()
+    assert Completion.objects.get(plan=plan, step_key="ice").count == 2
+
+
+@pytest.mark.parametrize("data", [{"date": "yesterday", "count": "1"}, {"count": "one"}, {}])
+def test_garbage_in_the_tick_form_is_a_plain_message_not_an_error_page(patient_client, patient, data):
+    plan = make_plan(patient, days_since_race=1)
+    response = patient_client.post(reverse("recovery:tick", args=[step(plan, "ice").pk]), data, follow=True)
+    assert response.status_code == 200
+    assert response.context["messages"]
+    assert not Completion.objects.filter(plan=plan).exists()
+
+
+def test_ticking_a_step_of_another_patients_plan_is_404(patient_client, patient, other_patient):
+    make_plan(patient)
+    theirs = make_plan(other_patient)
+    response = tick(patient_client, theirs, "rest", 1)
+    assert response.status_code == 404
+    assert not Completion.objects.filter(plan=theirs).exists()
+
+
+def test_ticking_a_step_that_does_not_exist_is_404(patient_client, patient):
+    make_plan(patient)
+    response = patient_client.post(reverse("recovery:tick", args=[999999]), {"date": clinic_today(), "count": 1})
+    assert response.status_code == 404
+
+
+def test_a_tick_is_post_only(patient_client, patient):
+    plan = make_plan(patient)
+    assert patient_client.get(reverse("recovery:tick", args=[step(plan, "rest").pk])).status_code == 405
+
+
+def test_a_tick_needs_the_csrf_token(patient, client):
+    from django.test import Client
+
+    plan = make_plan(patient)
+    strict = Client(enforce_csrf_checks=True)
+    strict.force_login(patient)
+    response = tick(strict, plan, "rest", 1)
+    assert response.status_code == 403
+    assert not Completion.objects.exists()
+
+
+def test_a_pain_gated_task_shows_why_it_is_locked_and_cannot_be_ticked(patient_client, patient):
+    plan = make_plan(patient, days_since_race=5)
+    CheckInFactory(plan=plan, pain=6, date=clinic_today() - datetime.timedelta(days=1))
+    page = patient_client.get(TODAY_URL)
+    assert task_attrs(page, "stretch")["data-locked"] == "true"
+    assert "Unlocks once your pain is 3/10 or less." in page.content.decode()
+    tick(patient_client, plan, "stretch", 1)
+    assert not Completion.objects.filter(plan=plan, step_key="stretch").exists()
+
+
+def test_a_low_pain_score_unlocks_the_stretches(patient_client, patient):
+    plan = make_plan(patient, days_since_race=5)
+    CheckInFactory(plan=plan, pain=2, date=clinic_today())
+    page = patient_client.get(TODAY_URL)
+    assert task_attrs(page, "stretch")["data-locked"] == "false"
+    tick(patient_client, plan, "stretch", 1)
+    assert Completion.objects.filter(plan=plan, step_key="stretch").exists()
+
+
+def test_clearance_gated_steps_stay_locked_until_a_clinician_signs_off(patient_client, patient):
+    plan = make_plan(patient, days_since_race=22)
+    assert task_attrs(patient_client.get(TODAY_URL), "warm-up")["data-locked"] == "true"
+    assert "Unlocks once your clinician clears you to run." in patient_client.get(TODAY_URL).content.decode()
+    plan.cleared_to_run_on = clinic_today()
+    plan.save()
+    assert task_attrs(patient_client.get(TODAY_URL), "warm-up")["data-locked"] == "false"
+
+
+def test_a_day_can_be_marked_as_a_day_off_and_taken_back(patient_client, patient):
+    plan = make_plan(patient, days_since_race=3)
+    response = patient_client.post(reverse("recovery:excuse"), {"date": clinic_today().isoformat(), "reason": "flu"})
+    assert response.status_code == 302
+    page = patient_client.get(TODAY_URL).content.decode()
+    assert "You marked this day as a day off" in page
+    assert ExcusedDay.objects.get(plan=plan).reason == "flu"
+    patient_client.post(reverse("recovery:excuse"), {"date": clinic_today().isoformat(), "undo": "1"})
+    assert not ExcusedDay.objects.filter(plan=plan).exists()
+
+
+def test_a_future_day_cannot_be_marked_as_a_day_off(patient_client, patient):
+    plan = make_plan(patient, days_since_race=3)
+    tomorrow = clinic_today() + datetime.timedelta(days=1)
+    response = patient_client.post(reverse("recovery:excuse"), {"date": tomorrow.isoformat()}, follow=True)
+    assert "You can mark today or the two days before as a day off." in response.content.decode()
+    assert not ExcusedDay.objects.filter(plan=plan).exists()
+
+
+def test_a_patient_without_a_plan_is_told_to_ask_reception(patient_client):
+    response = patient_client.get(TODAY_URL)
+    assert response.status_code == 200
+    assert "ask reception" in response.content.decode()
+
+
+def test_a_paused_plan_cannot_be_ticked(patient_client, patient):
+    plan = make_plan(patient, days_since_race=1)
+    RecoveryPlan.objects.filter(pk=plan.pk).update(status=RecoveryPlan.Status.PAUSED)
+    response = tick(patient_client, plan, "ice", 1, follow=True)
+    assert "paused" in response.content.decode()
+    assert not Completion.objects.exists()
+
+
+@pytest.mark.parametrize("factory", [ClinicianFactory, ReceptionFactory])
+def test_staff_opening_today_are_sent_to_their_own_home(client, factory):
+    client.force_login(factory())
+    response = client.get(TODAY_URL)
+    assert response.status_code == 302 and response["Location"] == "/"
+
+
+def test_anonymous_visitors_are_sent_to_log_in(client):
+    response = client.get(TODAY_URL)
+    assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
+
+
+def _history(plan, days):
+    """``days`` days of ticks and check-ins before today, as a long-running plan would have."""
+    today = clinic_today()
+    keys = list(plan.steps.values_list("key", flat=True))
+    Completion.objects.bulk_create(
+        Completion(plan=plan, step_key=key, date=today - datetime.timedelta(days=back), count=1)
+        for back in range(1, days + 1)
+        for key in keys
+    )
+    for back in range(1, days + 1):
+        CheckInFactory(plan=plan, date=today - datetime.timedelta(days=back), pain=2)
+
+
+def _extra_steps(plan, count):
+    template = plan.steps.get(key="rest")
+    PlanStep.objects.bulk_create(
+        PlanStep(
+            plan=plan,
+            key=f"extra-{n}",
+            tip_id=template.tip_id,
+            label=f"Extra {n}",
+            instruction="Extra",
+            position=100 + n,
+            first_day=0,
+        )
+        for n in range(count)
+    )
+
+
+@pytest.mark.parametrize(("history_days", "extra_steps"), [(1, 0), (365, 15)])
+def test_today_and_a_tick_use_a_fixed_number_of_queries(client, django_assert_num_queries, history_days, extra_steps):
+    patient = PatientFactory()
+    plan = make_plan(patient, days_since_race=365)
+    _extra_steps(plan, extra_steps)
+    _history(plan, history_days)
+    assert plan.steps.count() in (15, 30)
+    client.force_login(patient)
+    # Expect 10 queries: session, user, the user's groups, the open plan, then the plan's facts: steps (with
+    # tips), phases, ticks of the week, check-ins of the week, the latest pain before it, days off.
+    with django_assert_num_queries(10):
+        client.get(TODAY_URL)
+    # A tick: session, user, groups, plan, the step (404 check), savepoint, facts (6 as above), upsert,
+    # last-activity update, release savepoint; then with htmx the row again: facts (6).
+    with django_assert_num_queries(22):
+        tick(client, plan, "check-in", 1, HTTP_HX_REQUEST="true")
