@@ -1,1 +1,7 @@
+from django.contrib import admin
+
 from recovery.admin import content, plans  # noqa: F401  (registers the admin pages)
+
+admin.site.site_header = "Apex Recovery · clinic workspace"
+admin.site.site_title = "Apex Recovery"
+admin.site.index_title = "Patients, alerts and the clinic's content"

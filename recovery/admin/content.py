@@ -2,8 +2,10 @@
 
 import datetime
 
+from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.db import models
 from django.db.models import Count
 from django.shortcuts import get_object_or_404, render
 from django.urls import path, reverse
@@ -101,24 +103,27 @@ class SafetyThresholdsAdmin(SingletonAdmin):
     list_display = ["__str__", "ease_off_pain_from", "alert_pain_from", "pain_rise_points", "inactive_after_days"]
 
 
+COMPACT_TEXT = {models.TextField: {"widget": forms.Textarea(attrs={"rows": 2, "cols": 40})}}
+
+
 class PhaseInline(admin.TabularInline):
     model = Phase
     extra = 0
+    formfield_overrides = COMPACT_TEXT
     ordering = ["position"]
     fields = ["position", "name", "first_day", "gate", "gate_pain_max", "description"]
 
 
-class ProtocolStepInline(admin.StackedInline):
+class ProtocolStepInline(admin.TabularInline):
     model = ProtocolStep
     extra = 0
     ordering = ["position"]
     autocomplete_fields = ["tip"]
     fields = [
-        ("position", "key", "tip"),
-        ("label", "instruction"),
-        ("first_day", "last_day", "doses_per_day", "times_per_week"),
-        ("gate", "gate_pain_max"),
-    ]
+        "position", "key", "tip", "label", "instruction", "first_day", "last_day", "doses_per_day",
+        "times_per_week", "gate", "gate_pain_max",
+    ]  # fmt: skip
+    formfield_overrides = {models.CharField: {"widget": forms.TextInput(attrs={"size": 18})}}
 
 
 @admin.register(Protocol)
