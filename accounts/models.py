@@ -46,6 +46,12 @@ class User(AbstractUser):
     def __str__(self):
         return self.get_full_name() or self.email
 
+    def clean(self):
+        super().clean()
+        # Lower-cased before the uniqueness checks, so "Ann@Example.com" is found to be ann@example.com's
+        # address and the form says so in plain words.
+        self.email = self.email.strip().lower()
+
     def save(self, *args, **kwargs):
         self.email = self.email.strip().lower()
         super().save(*args, **kwargs)

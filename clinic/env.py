@@ -56,12 +56,22 @@ def env_list(name, default=()):
     return [item.strip() for item in value.split(",") if item.strip()]
 
 
-def env_url(name, default):
+def env_url(name, default, *, required=False, why=""):
     """An absolute http(s) URL without a trailing slash, e.g. the portal's public base URL."""
-    value = env_str(name, default)
+    value = env_str(name, default, required=required, why=why)
     parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ImproperlyConfigured(f"{name} must be an absolute http:// or https:// URL; got {value!r}.")
+    # Paths are appended to it ("{SITE_URL}/accounts/..."), so a query, a fragment or a space would break every link.
+    if (
+        parts.scheme not in ("http", "https")
+        or not parts.netloc
+        or parts.query
+        or parts.fragment
+        or any(char.isspace() for char in value)
+    ):
+        raise ImproperlyConfigured(
+            f"{name} must be an absolute http:// or https:// URL without a query, e.g. https://recovery.example.org;"
+            f" got {value!r}."
+        )
     return value.rstrip("/")
 
 

@@ -33,8 +33,14 @@ SECRET_KEY = (
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "testserver"] if DEBUG else [])
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
 
-# The public base URL: links in e-mails and QR codes are built without a request.
-SITE_URL = env_url("DJANGO_SITE_URL", "http://127.0.0.1:8000")
+# The public base URL: links in e-mails and QR codes are built without a request. Production must name its
+# own, or password-reset and invitation e-mails would send people to the developer's machine.
+SITE_URL = env_url(
+    "DJANGO_SITE_URL",
+    "http://127.0.0.1:8000",
+    required=not DEBUG,
+    why=" when DJANGO_DEBUG is off: the portal's public address, e.g. https://recovery.example.org",
+)
 
 CLINIC_NAME = env_str("CLINIC_NAME", "Apex Sports Clinic")
 CLINIC_PHONE = env_str("CLINIC_PHONE", "+44 20 7946 0000")

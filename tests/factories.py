@@ -30,17 +30,30 @@ class UserFactory(factory.django.DjangoModelFactory):
             user.groups.add(Group.objects.get(name=extracted))
 
 
+def _role(default):
+    """A post-generation hook adding the user to ``default``'s group, or to the role passed as ``role=``.
+
+    (A plain ``role = Role.PATIENT`` in a subclass would replace the hook and reach User() as a field.)
+    """
+
+    def add_to_group(user, create, extracted, **kwargs):
+        if create:
+            user.groups.add(Group.objects.get(name=extracted or default))
+
+    return factory.PostGeneration(add_to_group)
+
+
 class PatientFactory(UserFactory):
-    role = Role.PATIENT
+    role = _role(Role.PATIENT)
 
 
 class ReceptionFactory(UserFactory):
-    role = Role.RECEPTION
+    role = _role(Role.RECEPTION)
 
 
 class ClinicianFactory(UserFactory):
     is_staff = True
-    role = Role.CLINICIAN
+    role = _role(Role.CLINICIAN)
 
 
 class SuperuserFactory(UserFactory):

@@ -1,0 +1,413 @@
+"""The clinic's tips and default protocol as loaded by the data migration, and editing them in the admin."""
+
+import re
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.urls import reverse
+
+from recovery.clock import clinic_today
+from recovery.models import Disclaimer, Gate, Phase, Protocol, ProtocolStep, Tip
+from tests.admin_forms import form_data
+from tests.factories import ClinicianFactory
+
+REPO = Path(settings.BASE_DIR)
+SHEET = REPO / "docs" / "apex-hip-recovery-tips.txt"
+CLINIC_SHEET = REPO.parent / "shared" / "seeds" / "apex-hip-recovery-tips.txt"
+
+ITEM = re.compile(r"^(\d+)\. ([^:]+): (.+)$")
+
+
+def read_sheet():
+    """The sheet as printed: two numbered lists (recovery, then prevention) and a closing paragraph."""
+    paragraphs = [p.strip() for p in SHEET.read_text(encoding="utf-8").split("\n\n") if p.strip()]
+    tips, kind, closing = [], None, []
+    for paragraph in paragraphs:
+        match = ITEM.match(paragraph)
+        if not match:
+            if kind is not None:
+                closing.append(paragraph)
+            continue
+        number, title, body = int(match[1]), match[2], match[3]
+        if number == 1:
+            kind = "recovery" if kind is None else "prevention"
+        tips.append({"kind": kind, "position": number, "title": title, "body": body})
+    return tips, closing
+
+
+@pytest.fixture
+def editor(db):
+    return ClinicianFactory(email="robin.physio@example.com", first_name="Robin", last_name="Okafor")
+
+
+@pytest.fixture
+def editor_client(client, editor):
+    client.force_login(editor)
+    return client
+
+
+def change_url(obj):
+    return reverse(f"admin:{obj._meta.app_label}_{obj._meta.model_name}_change", args=[obj.pk])
+
+
+def sheet_order(queryset):
+    # The sheet lists recovery tips before prevention tips; within each kind, by position.
+    return sorted(queryset, key=lambda tip: (tip.kind != Tip.Kind.RECOVERY, tip.position))
+
+
+# The tips as loaded
+
+
+def test_the_repository_sheet_is_the_clinics_own_copy_byte_for_byte():
+    assert CLINIC_SHEET.exists(), f"the clinic's sheet should be at {CLINIC_SHEET}"
+    assert SHEET.read_bytes() == CLINIC_SHEET.read_bytes()
+
+
+def test_the_fourteen_tips_match_the_sheet_in_title_kind_order_and_text(db):
+    sheet, _closing = read_sheet()
+    assert len(sheet) == 14
+    assert [tip["kind"] for tip in sheet] == ["recovery"] * 10 + ["prevention"] * 4
+
+    loaded = [
+        {"kind": tip.kind, "position": tip.position, "title": tip.title, "body": tip.body}
+        for tip in sheet_order(Tip.objects.all())
+    ]
+    assert loaded == sheet
+
+
+def test_every_tip_is_published_with_a_summary_taken_from_its_own_text(db):
+    for tip in Tip.objects.all():
+        assert tip.published, tip.title
+        assert tip.summary, tip.title
+        assert tip.body.startswith(tip.summary), tip.title
+
+
+def test_the_two_strength_training_tips_have_distinct_slugs(db):
+    strength = Tip.objects.filter(title="Strength Training").order_by("kind")
+    assert [tip.kind for tip in strength] == [Tip.Kind.PREVENTION, Tip.Kind.RECOVERY]
+    assert len({tip.slug for tip in strength}) == 2
+
+
+def test_the_hydration_tip_is_flagged_for_review_and_its_task_says_drink_to_thirst(db):
+    hydration = Tip.objects.get(title="Hydration")
+    assert "Drink lots of water" in hydration.body  # the sheet's words are kept...
+    assert "hyponatraemia" in hydration.review_note  # ...and a clinician is asked to review them
+    assert list(Tip.objects.exclude(review_note="")) == [hydration]
+
+    step = Protocol.objects.default().steps.get(key="hydrate")
+    assert step.tip == hydration
+    assert step.label == "Drink to thirst"
+    assert "lots of water" not in step.instruction.lower()
+
+
+def test_the_standing_disclaimer_is_the_sheets_closing_paragraph(db):
+    _sheet, closing = read_sheet()
+    assert len(closing) == 1
+    assert Disclaimer.current() == closing[0]
+    assert "medical professional" in Disclaimer.current()
+
+
+def test_every_loaded_tip_has_a_first_history_entry_to_revert_to(db):
+    for tip in Tip.objects.all():
+        first = tip.history.earliest("history_date")
+        assert first.body == tip.body
+
+
+# The default protocol
+
+
+def test_the_default_protocol_covers_every_tip_with_at_least_one_step(db):
+    protocol = Protocol.objects.default()
+    assert protocol.name == "Post-marathon hip recovery"
+    covered = set(protocol.steps.values_list("tip__slug", flat=True))
+    assert covered == set(Tip.objects.values_list("slug", flat=True))
+
+
+def test_the_default_protocol_has_four_phases_in_order_from_race_day(db):
+    phases = list(Protocol.objects.default().phases.order_by("position"))
+    assert [phase.name for phase in phases] == ["Protect", "Early recovery", "Strengthen", "Return to running"]
+    assert phases[0].first_day == 0
+    first_days = [phase.first_day for phase in phases]
+    assert first_days == sorted(set(first_days)), "each phase starts after the one before"
+    assert phases[-1].gate == Gate.CLEARANCE
+
+
+def test_each_step_has_a_unique_stable_key(db):
+    keys = list(Protocol.objects.default().steps.values_list("key", flat=True))
+    assert len(keys) == len(set(keys)) >= 14
+    assert {"ice", "compression", "elevate", "stretch", "hydrate", "check-in"} <= set(keys)
+
+
+def test_ice_is_three_times_a_day_for_the_first_48_hours(db):
+    ice = Protocol.objects.default().steps.get(key="ice")
+    assert ice.tip.slug == "ice-therapy"
+    assert (ice.first_day, ice.last_day, ice.doses_per_day, ice.times_per_week) == (0, 2, 3, None)
+    assert "15–20 minutes" in ice.label
+
+
+def test_compression_and_elevation_start_on_race_day_and_stop_within_days(db):
+    steps = Protocol.objects.default().steps
+    for key in ["compression", "elevate"]:
+        step = steps.get(key=key)
+        assert step.first_day == 0, key
+        assert step.last_day is not None and step.last_day <= 7, key
+    assert "numbness" in steps.get(key="compression").instruction
+
+
+def test_stretching_waits_until_pain_is_at_most_three(db):
+    stretch = Protocol.objects.default().steps.get(key="stretch")
+    assert stretch.tip.slug == "gentle-stretching"
+    assert (stretch.gate, stretch.gate_pain_max) == (Gate.PAIN, 3)
+
+
+def test_strength_work_is_a_few_times_a_week_from_the_second_week(db):
+    for step in Protocol.objects.default().steps.filter(tip__slug="strength-training"):
+        assert step.first_day >= 7, step.key
+        assert step.times_per_week in (2, 3), step.key
+
+
+def test_prevention_steps_wait_for_clearance_to_run(db):
+    prevention = Protocol.objects.default().steps.filter(tip__kind=Tip.Kind.PREVENTION)
+    assert prevention.count() == 4
+    for step in prevention:
+        assert step.gate == Gate.CLEARANCE, step.key
+    # ...and nothing else does: recovery work never waits for a sign-off.
+    assert not Protocol.objects.default().steps.filter(tip__kind=Tip.Kind.RECOVERY, gate=Gate.CLEARANCE).exists()
+
+
+# Editing tips in the admin, as a clinician
+
+
+def test_a_tip_edit_shows_in_its_history_with_the_editor(editor_client, editor):
+    tip = Tip.objects.get(slug="compression")
+    data = form_data(editor_client.get(change_url(tip)))
+    data["body"] = tip.body + " Ask us if you are unsure which size to buy."
+    response = editor_client.post(change_url(tip), data)
+    assert response.status_code == 302
+
+    tip.refresh_from_db()
+    assert tip.body.endswith("which size to buy.")
+    latest = tip.history.latest("history_date")
+    assert latest.history_user == editor
+    assert latest.history_type == "~"
+
+    history = editor_client.get(reverse("admin:recovery_tip_history", args=[tip.pk]))
+    assert history.status_code == 200
+    page = history.content.decode()
+    assert "Robin Okafor" in page
+    assert "which size to buy." in page  # the change itself is listed
+
+
+def test_reverting_through_the_history_form_restores_the_old_text(editor_client, editor):
+    tip = Tip.objects.get(slug="elevate-your-legs")
+    original = tip.body
+    data = form_data(editor_client.get(change_url(tip)))
+    data["body"] = "Put your feet up."
+    editor_client.post(change_url(tip), data)
+    tip.refresh_from_db()
+    assert tip.body == "Put your feet up."
+
+    first = tip.history.earliest("history_date")
+    revert_url = reverse("admin:recovery_tip_simple_history", args=[tip.pk, first.history_id])
+    page = editor_client.get(revert_url)
+    assert page.status_code == 200
+    revert = form_data(page)
+    assert revert["body"] == original
+    response = editor_client.post(revert_url, revert)
+    assert response.status_code == 302
+
+    tip.refresh_from_db()
+    assert tip.body == original
+    assert tip.history.latest("history_date").history_user == editor
+
+
+def test_a_tip_with_an_empty_title_is_refused_and_nothing_is_lost(editor_client):
+    tip = Tip.objects.get(slug="cross-training")
+    versions = tip.history.count()
+    data = form_data(editor_client.get(change_url(tip)))
+    data["title"] = "   "
+    data["body"] = "Half-finished edit."
+    response = editor_client.post(change_url(tip), data)
+    assert response.status_code == 200
+    assert "This field is required." in response.context["adminform"].form.errors["title"]
+
+    tip.refresh_from_db()
+    assert tip.title == "Cross-Training"
+    assert tip.body.startswith("To keep up your fitness")
+    assert tip.history.count() == versions
+
+
+def test_a_tip_used_by_a_step_cannot_be_deleted_and_the_page_says_why(editor_client):
+    tip = Tip.objects.get(slug="ice-therapy")
+    delete_url = reverse("admin:recovery_tip_delete", args=[tip.pk])
+    page = editor_client.get(delete_url)
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert "would require deleting the following protected related objects" in text
+    assert "Ice the hip for 15–20 minutes" in text  # names the step that uses it
+
+    response = editor_client.post(delete_url, {"post": "yes"})
+    assert response.status_code == 200
+    assert Tip.objects.filter(pk=tip.pk).exists()
+    assert ProtocolStep.objects.filter(tip=tip).exists()
+
+
+def test_a_tip_no_step_uses_can_be_deleted(editor_client):
+    spare = Tip.objects.create(
+        title="Sleep", slug="sleep", kind=Tip.Kind.RECOVERY, position=11, summary="Sleep well.", body="Sleep well."
+    )
+    response = editor_client.post(reverse("admin:recovery_tip_delete", args=[spare.pk]), {"post": "yes"})
+    assert response.status_code == 302
+    assert not Tip.objects.filter(pk=spare.pk).exists()
+
+
+def test_the_tip_list_lists_by_kind_and_position_and_searches(editor_client):
+    response = editor_client.get(reverse("admin:recovery_tip_changelist"))
+    assert response.status_code == 200
+    assert response.context["cl"].result_count == 14
+
+    found = editor_client.get(reverse("admin:recovery_tip_changelist"), {"q": "hamstring"})
+    assert [tip.slug for tip in found.context["cl"].result_list] == ["gentle-stretching"]
+
+    flagged = editor_client.get(reverse("admin:recovery_tip_changelist"), {"review": "flagged"})
+    assert [tip.slug for tip in flagged.context["cl"].result_list] == ["hydration"]
+
+
+def test_mark_reviewed_records_who_reviewed_and_when(editor_client, editor):
+    tips = list(Tip.objects.filter(slug__in=["hydration", "compression"]))
+    response = editor_client.post(
+        reverse("admin:recovery_tip_changelist"),
+        {"action": "mark_reviewed", ACTION_CHECKBOX_NAME: [str(tip.pk) for tip in tips]},
+    )
+    assert response.status_code == 302
+    for tip in tips:
+        tip.refresh_from_db()
+        assert tip.last_reviewed_by == editor
+        assert tip.last_reviewed_on == clinic_today()
+        assert tip.history.latest("history_date").history_change_reason == "Reviewed"
+    untouched = Tip.objects.get(slug="ice-therapy")
+    assert untouched.last_reviewed_by is None and untouched.last_reviewed_on is None
+
+
+def test_the_preview_shows_the_tip_as_patients_read_it(editor_client):
+    tip = Tip.objects.get(slug="gentle-stretching")
+    response = editor_client.get(reverse("admin:recovery_tip_preview", args=[tip.pk]))
+    assert response.status_code == 200
+    text = response.content.decode()
+    assert tip.title in text
+    assert tip.body in text
+    assert Disclaimer.current() in text
+
+
+def test_patients_cannot_open_the_preview(client, patient):
+    client.force_login(patient)
+    tip = Tip.objects.get(slug="gentle-stretching")
+    response = client.get(reverse("admin:recovery_tip_preview", args=[tip.pk]))
+    assert response.status_code == 302
+    assert response["Location"].startswith("/admin/login/")
+
+
+# Editing the protocol in the admin
+
+
+def test_a_clinician_can_change_a_step_inline_on_the_protocol(editor_client, editor):
+    protocol = Protocol.objects.default()
+    page = editor_client.get(change_url(protocol))
+    data = form_data(page)
+    index = step_form_index(data, "ice")
+    data[f"steps-{index}-last_day"] = "3"
+    response = editor_client.post(change_url(protocol), data)
+    assert response.status_code == 302, errors_of(response)
+
+    ice = protocol.steps.get(key="ice")
+    assert ice.last_day == 3
+    assert ice.history.latest("history_date").history_user == editor
+
+
+def test_a_step_whose_last_day_is_before_its_first_is_refused_inline(editor_client):
+    protocol = Protocol.objects.default()
+    ice = protocol.steps.get(key="ice")
+    versions = ice.history.count()
+    data = form_data(editor_client.get(change_url(protocol)))
+    assert data["steps-TOTAL_FORMS"] == data["steps-INITIAL_FORMS"] == str(protocol.steps.count())
+    index = step_form_index(data, "ice")
+    data[f"steps-{index}-first_day"] = "5"
+    data[f"steps-{index}-last_day"] = "2"
+    data[f"steps-{index}-label"] = "Changed label that must not be saved"
+    response = editor_client.post(change_url(protocol), data)
+    assert response.status_code == 200
+    assert "The last day cannot be before the first day." in response.content.decode()
+
+    ice.refresh_from_db()
+    assert (ice.first_day, ice.last_day, ice.label) == (0, 2, "Ice the hip for 15–20 minutes")
+    assert ice.history.count() == versions
+
+
+def test_a_step_whose_last_day_is_before_its_first_is_refused_on_its_own_page(editor_client):
+    ice = ProtocolStep.objects.get(protocol__is_default=True, key="ice")
+    data = form_data(editor_client.get(change_url(ice)))
+    data["last_day"] = "0"
+    data["first_day"] = "1"
+    response = editor_client.post(change_url(ice), data)
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors["last_day"] == ["The last day cannot be before the first day."]
+    ice.refresh_from_db()
+    assert (ice.first_day, ice.last_day) == (0, 2)
+
+
+def test_a_pain_gate_without_a_limit_is_refused(editor_client):
+    stretch = ProtocolStep.objects.get(protocol__is_default=True, key="stretch")
+    data = form_data(editor_client.get(change_url(stretch)))
+    data["gate_pain_max"] = ""
+    response = editor_client.post(change_url(stretch), data)
+    assert response.status_code == 200
+    assert "gate_pain_max" in response.context["adminform"].form.errors
+    stretch.refresh_from_db()
+    assert stretch.gate_pain_max == 3
+
+
+def test_phases_are_edited_inline_in_order(editor_client):
+    protocol = Protocol.objects.default()
+    page = editor_client.get(change_url(protocol))
+    text = page.content.decode()
+    positions = [text.index(f'value="{name}"') for name in ["Protect", "Early recovery", "Strengthen"]]
+    assert positions == sorted(positions)
+
+    data = form_data(page)
+    strengthen = next(
+        key.removesuffix("-name") for key, value in data.items() if key.startswith("phases-") and value == "Strengthen"
+    )
+    data[f"{strengthen}-first_day"] = "14"
+    assert editor_client.post(change_url(protocol), data).status_code == 302
+    assert Phase.objects.get(protocol=protocol, name="Strengthen").first_day == 14
+
+
+def test_the_protocol_list_counts_phases_and_steps_in_a_fixed_number_of_queries(
+    editor_client, django_assert_max_num_queries
+):
+    for copy in range(20):
+        Protocol.objects.create(name=f"Spare protocol {copy}")
+    # Expect 9 queries, however many protocols: session, user, the user's own and group permissions (2),
+    # the filtered and total counts (2), the sidebar's "can add" checks for the two singletons (2), and one for
+    # the page of protocols with their phase and step counts annotated.
+    with django_assert_max_num_queries(9):
+        response = editor_client.get(reverse("admin:recovery_protocol_changelist"))
+    assert response.status_code == 200
+    default = next(p for p in response.context["cl"].result_list if p.is_default)
+    assert (default.phase_total, default.step_total) == (4, 15)
+    assert "Post-marathon hip recovery" in response.content.decode()
+
+
+def step_form_index(data, key):
+    for name, value in data.items():
+        if re.fullmatch(r"steps-\d+-key", name) and value == key:
+            return int(name.split("-")[1])
+    raise AssertionError(f"no inline form for the step {key!r}")
+
+
+def errors_of(response):
+    if response.context is None:
+        return response
+    return [response.context["adminform"].form.errors, *[fs.errors for fs in response.context["inline_admin_formsets"]]]
