@@ -1,50 +1,478 @@
-"""Patients' plans in the admin (the clinician's workspace grows here in a later issue)."""
+"""The clinician's workspace: who needs me today, a patient's page with a tailored plan, sign-off and alerts."""
 
-from django.contrib import admin
+import csv
+import datetime
 
-from recovery.models import Alert, CheckIn, PlanStep, RecoveryPlan
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import F, Q
+from django.http import HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
+
+from recovery import care, rules, summaries
+from recovery.admin.forms import ReenrolForm, StepAddForm, StepChangeForm
+from recovery.charts import pain_chart
+from recovery.clock import clinic_today
+from recovery.facts import facts_for_plan
+from recovery.models import Alert, CheckIn, Gate, Phase, PlanStep, RecoveryPlan, SafetyThresholds
+from recovery.services import Refused
+
+
+class MyPatientsFilter(admin.SimpleListFilter):
+    title = "patients"
+    parameter_name = "mine"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "My patients")]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(clinician=request.user) if self.value() == "yes" else queryset
+
+
+class OpenAlertsFilter(admin.SimpleListFilter):
+    title = "alerts"
+    parameter_name = "alerts"
+
+    def lookups(self, request, model_admin):
+        return [("open", "Has open alerts")]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(open_alert_count__gt=0) if self.value() == "open" else queryset
+
+
+class InactiveFilter(admin.SimpleListFilter):
+    title = "activity"
+    parameter_name = "activity"
+
+    def lookups(self, request, model_admin):
+        return [("inactive", "Inactive")]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(summaries.inactive_q(clinic_today())) if self.value() == "inactive" else queryset
+
+
+def _phase_open_q(phase, today):
+    """Plans whose day has reached ``phase`` and whose clearance opens it (pain-gated phases: by day alone)."""
+    condition = Q(race_date__lte=today - datetime.timedelta(days=phase.first_day))
+    if phase.gate == Gate.CLEARANCE:
+        condition &= Q(cleared_to_run_on__lte=today)
+    return condition
+
+
+def phase_q(name, today):
+    """Plans now in the phase called ``name``: the same reading as rules.phase_on, in SQL, for the filter."""
+    matches = Q(pk__in=[])
+    by_protocol = {}
+    for phase in Phase.objects.order_by("position"):
+        by_protocol.setdefault(phase.protocol_id, []).append(phase)
+    for protocol_id, phases in by_protocol.items():
+        for index, phase in enumerate(phases):
+            if phase.name != name:
+                continue
+            condition = Q(protocol_id=protocol_id) & _phase_open_q(phase, today)
+            for later in phases[index + 1 :]:
+                condition &= ~_phase_open_q(later, today)
+            matches |= condition
+    return matches
+
+
+class PhaseFilter(admin.SimpleListFilter):
+    title = "phase"
+    parameter_name = "phase"
+
+    def lookups(self, request, model_admin):
+        names = Phase.objects.order_by("position").values_list("name", flat=True)
+        return [(name, name) for name in dict.fromkeys(names)]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(phase_q(self.value(), clinic_today())) if self.value() else queryset
 
 
 class PlanStepInline(admin.TabularInline):
+    """The plan's steps, version by version. Tailoring goes through "Change a step", which keeps history."""
+
     model = PlanStep
     extra = 0
     ordering = ["position", "valid_from"]
-    autocomplete_fields = ["tip"]
     fields = [
-        "position",
-        "key",
-        "tip",
-        "label",
-        "first_day",
-        "last_day",
-        "doses_per_day",
-        "times_per_week",
-        "gate",
-        "gate_pain_max",
-        "valid_from",
-        "valid_until",
-    ]
+        "position", "key", "label", "first_day", "last_day", "doses_per_day", "times_per_week", "gate",
+        "gate_pain_max", "valid_from", "valid_until",
+    ]  # fmt: skip
+    readonly_fields = fields
+    can_delete = False
+    verbose_name_plural = "steps (change them with “Change a step”, so that past days keep their rules)"
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+def _percent(ratio):
+    return "–" if ratio is None else f"{round(ratio * 100)}%"
+
+
+TREND_ARROWS = {"up": "↑ rising", "down": "↓ falling", "steady": "→ steady", "": ""}
 
 
 @admin.register(RecoveryPlan)
 class RecoveryPlanAdmin(admin.ModelAdmin):
-    list_display = ["patient", "race_date", "status", "clinician", "last_activity_on"]
-    list_filter = ["status"]
-    list_select_related = ["patient", "clinician"]
-    search_fields = ["patient__email", "patient__first_name", "patient__last_name"]
-    raw_id_fields = ["patient", "clinician", "cleared_by"]
+    list_display = [
+        "patient_name", "day_and_phase", "adherence", "pain", "alerts", "last_activity", "clinician", "status",
+    ]  # fmt: skip
+    list_filter = [MyPatientsFilter, OpenAlertsFilter, PhaseFilter, InactiveFilter, "status"]
+    list_select_related = ["patient", "clinician", "protocol"]
+    search_fields = ["patient__first_name", "patient__last_name", "patient__email"]
+    list_per_page = 50
+    fields = ["patient", "protocol", "race_date", "clinician", "status", "cleared_to_run_on", "cleared_by"]
+    readonly_fields = ["patient", "protocol", "status", "cleared_to_run_on", "cleared_by"]
     inlines = [PlanStepInline]
+    actions = ["export_adherence"]
+    change_form_template = "admin/recovery/recoveryplan/change_form.html"
+
+    class Media:
+        css = {"all": ["css/admin.css"]}
+
+    def get_queryset(self, request):
+        return summaries.with_summary_columns(super().get_queryset(request))
+
+    def get_ordering(self, request):
+        # Who needs me today: open alerts first, then the longest silent.
+        return [F("open_alert_count").desc(), F("last_activity_on").asc(nulls_first=True), "pk"]
+
+    def has_add_permission(self, request):
+        return False  # plans start at the front desk (or with "Re-enrol" on a patient's page)
+
+    def get_changelist(self, request, **kwargs):
+        return SummaryChangeList
+
+    @admin.display(description="patient", ordering="patient__last_name")
+    def patient_name(self, plan):
+        return format_html("{}<br><small>{}</small>", plan.patient.get_full_name() or "—", plan.patient.email)
+
+    @admin.display(description="day · phase", ordering="-race_date")
+    def day_and_phase(self, plan):
+        summary = plan.summary
+        return f"Day {summary.day} · {summary.phase}" if summary.phase else f"Day {summary.day}"
+
+    @admin.display(description="done, last 7 days")
+    def adherence(self, plan):
+        return _percent(plan.summary.adherence_7d)
+
+    @admin.display(description="last pain", ordering="last_pain")
+    def pain(self, plan):
+        if plan.summary.last_pain is None:
+            return "–"
+        return f"{plan.summary.last_pain}/10 {TREND_ARROWS[plan.summary.pain_trend]}".strip()
+
+    @admin.display(description="open alerts", ordering="open_alert_count")
+    def alerts(self, plan):
+        if not plan.summary.open_alerts:
+            return "–"
+        url = reverse("admin:recovery_alert_changelist") + f"?plan__id__exact={plan.pk}&state=open"
+        count = plan.summary.open_alerts
+        return format_html('<a class="apex-flag apex-flag-alert" href="{}">⚠ {} open</a>', url, count)
+
+    @admin.display(description="last activity", ordering="last_activity_on")
+    def last_activity(self, plan):
+        when = plan.summary.last_activity_on.strftime("%d %b") if plan.summary.last_activity_on else "never"
+        if plan.summary.inactive:
+            return format_html('<span class="apex-flag apex-flag-inactive">{} · inactive</span>', when)
+        return when
+
+    @admin.action(description="Export adherence of the selected patients (CSV)")
+    def export_adherence(self, request, queryset):
+        today = clinic_today()
+        plans = list(summaries.with_summary_columns(queryset.select_related("patient")))
+        rows = summaries.plan_summaries(plans, today)
+        response = HttpResponse(content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="adherence-{today:%Y-%m-%d}.csv"'
+        writer = csv.writer(response)
+        writer.writerow(["patient", "email", "race date", "day", "phase", "adherence last 7 days (%)", "last pain",
+                         "pain trend", "open alerts", "last activity", "inactive"])  # fmt: skip
+        for plan in plans:
+            summary = rows[plan.pk]
+            writer.writerow([
+                plan.patient.get_full_name(), plan.patient.email, plan.race_date, summary.day, summary.phase,
+                "" if summary.adherence_7d is None else round(summary.adherence_7d * 100),
+                "" if summary.last_pain is None else summary.last_pain, summary.pain_trend, summary.open_alerts,
+                summary.last_activity_on or "", "yes" if summary.inactive else "no",
+            ])  # fmt: skip
+        return response
+
+    # -- The patient's page --------------------------------------------------------------------------------------
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        plan = self.get_object(request, object_id)
+        extra_context = {**(extra_context or {}), **(self._patient_context(plan) if plan else {})}
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def _patient_context(self, plan):
+        today = clinic_today()
+        facts = facts_for_plan(plan, plan.race_date, today)
+        thresholds = SafetyThresholds.current()
+        chart_first = max(plan.race_date, today - datetime.timedelta(days=27))
+        series = rules.pain_series(facts.pain_by_date, rules.last_days(today, (today - chart_first).days + 1))
+        week_ago = today - datetime.timedelta(days=6)
+        return {
+            "plan": plan,
+            "today": today,
+            "day_number": facts.day_number(today),
+            "phase": rules.phase_on(facts, today),
+            "adherence_week": _percent(rules.adherence(facts, week_ago, today, today)),
+            "adherence_overall": _percent(rules.adherence(facts, plan.race_date, today, today)),
+            "step_rows": [
+                (key, label, _percent(week), _percent(overall))
+                for (key, label, week), (_, _, overall) in zip(
+                    summaries.step_adherence(facts, week_ago, today, today),
+                    summaries.step_adherence(facts, plan.race_date, today, today),
+                    strict=True,
+                )
+            ],
+            "check_ins": CheckIn.objects.filter(plan=plan).order_by("-date")[:28],
+            "plan_alerts": Alert.objects.filter(plan=plan).select_related("acknowledged_by").order_by("-date"),
+            "series": series,
+            "chart": pain_chart(
+                series,
+                chart_first,
+                today,
+                ease_off_from=thresholds.ease_off_pain_from,
+                alert_from=thresholds.alert_pain_from,
+            ),  # fmt: skip
+        }
+
+    def get_urls(self):
+        def view(function):
+            return self.admin_site.admin_view(function)
+
+        return [
+            path("<int:pk>/change-step/", view(self.change_step_view), name="recovery_plan_change_step"),
+            path("<int:pk>/add-step/", view(self.add_step_view), name="recovery_plan_add_step"),
+            path("<int:pk>/sign-off/", view(self.sign_off_view), name="recovery_plan_sign_off"),
+            path("<int:pk>/status/", view(self.status_view), name="recovery_plan_status"),
+            path("<int:pk>/re-enrol/", view(self.reenrol_view), name="recovery_plan_reenrol"),
+            path("<int:pk>/visit-summary/", view(self.visit_summary_view), name="recovery_plan_visit_summary"),
+            *super().get_urls(),
+        ]
+
+    def _plan_for(self, request, pk, *, change):
+        plan = get_object_or_404(RecoveryPlan.objects.select_related("patient", "protocol"), pk=pk)
+        allowed = self.has_change_permission(request, plan) if change else self.has_view_permission(request, plan)
+        if not allowed:
+            raise PermissionDenied
+        return plan
+
+    def _back(self, plan):
+        return HttpResponseRedirect(reverse("admin:recovery_recoveryplan_change", args=[plan.pk]))
+
+    def _form_page(self, request, plan, form, title, submit):
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "original": plan,
+            "plan": plan,
+            "form": form,
+            "title": title,
+            "submit": submit,
+        }
+        return TemplateResponse(request, "admin/recovery/recoveryplan/plan_form.html", context)
+
+    def change_step_view(self, request, pk):
+        plan = self._plan_for(request, pk, change=True)
+        form = StepChangeForm(request.POST or None, plan=plan, today=clinic_today())
+        if request.method == "POST" and form.is_valid():
+            try:
+                form.apply()
+            except Refused as refusal:
+                form.add_error(None, str(refusal))
+            else:
+                messages.success(request, form.success_message())
+                return self._back(plan)
+        return self._form_page(request, plan, form, f"Change a step of {plan.patient}'s plan", "Save the change")
+
+    def add_step_view(self, request, pk):
+        plan = self._plan_for(request, pk, change=True)
+        form = StepAddForm(request.POST or None, plan=plan, today=clinic_today())
+        if request.method == "POST" and form.is_valid():
+            try:
+                step = form.apply()
+            except Refused as refusal:
+                form.add_error(None, str(refusal))
+            else:
+                messages.success(request, f"“{step.label}” is on the plan from {step.valid_from:%d %b %Y}.")
+                return self._back(plan)
+        return self._form_page(request, plan, form, f"Add a step to {plan.patient}'s plan", "Add the step")
+
+    def sign_off_view(self, request, pk):
+        plan = self._plan_for(request, pk, change=True)
+        if request.method != "POST":
+            return self._back(plan)
+        if request.POST.get("withdraw"):
+            care.plan_withdraw_clearance(plan=plan)
+            messages.success(request, "The return-to-running clearance is withdrawn.")
+        else:
+            care.plan_clear_to_run(plan=plan, by=request.user, today=clinic_today())
+            messages.success(request, f"{plan.patient} is cleared to run from today; the running steps are open.")
+        return self._back(plan)
+
+    def status_view(self, request, pk):
+        plan = self._plan_for(request, pk, change=True)
+        status = request.POST.get("status")
+        if request.method != "POST" or status not in care.STATUS_MOVES:
+            return self._back(plan)
+        try:
+            care.plan_set_status(plan=plan, status=status)
+        except Refused as refusal:
+            messages.error(request, str(refusal))
+        else:
+            messages.success(request, f"The plan is now {plan.get_status_display().lower()}.")
+        return self._back(plan)
+
+    def reenrol_view(self, request, pk):
+        plan = self._plan_for(request, pk, change=True)
+        form = ReenrolForm(request.POST or None, plan=plan, today=clinic_today())
+        if request.method == "POST" and form.is_valid():
+            new_plan = care.plan_reenrol(plan=plan, **form.cleaned_data)
+            messages.success(request, f"{plan.patient} has a new plan from race day {new_plan.race_date:%d %b %Y}.")
+            return HttpResponseRedirect(reverse("admin:recovery_recoveryplan_change", args=[new_plan.pk]))
+        return self._form_page(request, plan, form, f"Re-enrol {plan.patient}", "Start the new plan")
+
+    def visit_summary_view(self, request, pk):
+        plan = self._plan_for(request, pk, change=False)
+        context = {**self._patient_context(plan), "title": f"Visit summary — {plan.patient}"}
+        return TemplateResponse(request, "admin/recovery/recoveryplan/visit_summary.html", context)
+
+
+class SummaryChangeList(admin.views.main.ChangeList):
+    """Attaches each row's summary, computed for the page's rows only, from a fixed number of bulk queries."""
+
+    def get_results(self, request):
+        super().get_results(request)
+        plans = list(self.result_list)
+        found = summaries.plan_summaries(plans, clinic_today())
+        for plan in plans:
+            plan.summary = found[plan.pk]
+
+
+class AlertStateFilter(admin.SimpleListFilter):
+    title = "state"
+    parameter_name = "state"
+
+    def lookups(self, request, model_admin):
+        return [("open", "Open"), ("acknowledged", "Acknowledged")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "open":
+            return queryset.filter(acknowledged_at__isnull=True)
+        if self.value() == "acknowledged":
+            return queryset.filter(acknowledged_at__isnull=False)
+        return queryset
+
+
+class AcknowledgeForm(forms.Form):
+    note = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}), max_length=2000, required=False,
+        help_text="What you did, e.g. “Phoned the patient, booked an appointment for tomorrow”.",
+    )  # fmt: skip
+
+
+@admin.register(Alert)
+class AlertAdmin(admin.ModelAdmin):
+    """The alerts queue: open alerts first, most severe and newest first."""
+
+    list_display = ["severity_badge", "kind", "patient", "date", "reason", "acknowledged"]
+    list_display_links = ["kind"]
+    list_filter = [AlertStateFilter, "kind", "severity"]
+    list_select_related = ["plan__patient", "acknowledged_by"]
+    search_fields = ["plan__patient__first_name", "plan__patient__last_name", "plan__patient__email"]
+    fields = ["plan", "kind", "severity", "date", "reason", "created_at", "acknowledged_at", "acknowledged_by",
+              "acknowledgement_note"]  # fmt: skip
+    readonly_fields = ["plan", "kind", "severity", "date", "reason", "created_at", "acknowledged_at", "acknowledged_by"]
+    actions = ["acknowledge_selected"]
+
+    class Media:
+        css = {"all": ["css/admin.css"]}
+
+    def get_ordering(self, request):
+        return [F("acknowledged_at").asc(nulls_first=True), "-severity", "-created_at"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is not None and obj.acknowledged_at:
+            return [*self.readonly_fields, "acknowledgement_note"]
+        return self.readonly_fields
+
+    @admin.display(description="severity", ordering="-severity")
+    def severity_badge(self, alert):
+        return format_html(
+            '<span class="apex-flag apex-severity-{}">{}</span>', alert.severity, alert.get_severity_display()
+        )
+
+    @admin.display(description="patient", ordering="plan__patient__last_name")
+    def patient(self, alert):
+        url = reverse("admin:recovery_recoveryplan_change", args=[alert.plan_id])
+        return format_html('<a href="{}">{}</a>', url, alert.plan.patient)
+
+    @admin.display(description="acknowledged")
+    def acknowledged(self, alert):
+        if not alert.acknowledged_at:
+            return format_html('<span class="apex-flag apex-flag-alert">{}</span>', "open")
+        return f"{alert.acknowledged_by} · {alert.acknowledged_at:%d %b %H:%M}"
+
+    def save_model(self, request, obj, form, change):
+        # Only the acknowledgement is written, and only if nobody acknowledged the alert meanwhile.
+        acknowledged = care.alert_acknowledge(
+            alert_ids=[obj.pk], by=request.user, note=form.cleaned_data.get("acknowledgement_note", "")
+        )
+        if not acknowledged:
+            current = Alert.objects.select_related("acknowledged_by").get(pk=obj.pk)
+            messages.warning(request, f"{current.acknowledged_by} had already acknowledged this alert; kept theirs.")
+
+    def save_related(self, request, form, formsets, change):
+        pass  # an alert has no related objects to save
+
+    def log_change(self, request, obj, message):
+        return super().log_change(request, obj, "Acknowledged")
+
+    @admin.action(description="Acknowledge the selected alerts (with a note)")
+    def acknowledge_selected(self, request, queryset):
+        form = AcknowledgeForm(request.POST if "apply" in request.POST else None)
+        if form.is_bound and form.is_valid():
+            count = care.alert_acknowledge(
+                alert_ids=list(queryset.values_list("pk", flat=True)), by=request.user, note=form.cleaned_data["note"]
+            )
+            self.message_user(request, f"{count} alert(s) acknowledged.", messages.SUCCESS)
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": "Acknowledge alerts",
+            "alerts": queryset.select_related("plan__patient"),
+            "form": form,
+            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "admin/recovery/alert/acknowledge.html", context)
 
 
 @admin.register(CheckIn)
 class CheckInAdmin(admin.ModelAdmin):
     list_display = ["plan", "date", "pain", "numbness", "swelling"]
     list_select_related = ["plan__patient"]
+    search_fields = ["plan__patient__first_name", "plan__patient__last_name", "plan__patient__email"]
     date_hierarchy = "date"
 
+    def has_add_permission(self, request):
+        return False
 
-@admin.register(Alert)
-class AlertAdmin(admin.ModelAdmin):
-    list_display = ["plan", "kind", "severity", "date", "acknowledged_at"]
-    list_filter = ["kind", "severity"]
-    list_select_related = ["plan__patient"]
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

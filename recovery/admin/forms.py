@@ -1,0 +1,123 @@
+"""Forms for tailoring one patient's plan from the admin."""
+
+import datetime
+
+from django import forms
+from django.contrib.auth import get_user_model
+from django.db.models import Q
+
+from accounts.roles import Role
+from recovery import care
+from recovery.models import Gate, PlanStep, Protocol, Tip
+
+DATE_INPUT = forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"})
+
+
+class PlanFormBase(forms.Form):
+    def __init__(self, *args, plan, today, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.plan = plan
+        self.today = today
+
+
+class StepChangeForm(PlanFormBase):
+    STOP, CHANGE = "stop", "change"
+
+    key = forms.ChoiceField(label="Step")
+    from_date = forms.DateField(
+        label="From", widget=DATE_INPUT, help_text="Today or later. Days before keep the rules they were done under."
+    )
+    action = forms.ChoiceField(
+        choices=[(CHANGE, "Change it from this date"), (STOP, "Stop it from this date")], widget=forms.RadioSelect
+    )
+    doses_per_day = forms.IntegerField(
+        required=False, min_value=1, max_value=12, help_text="Leave empty to keep what it is."
+    )
+    times_per_week = forms.IntegerField(required=False, min_value=1, max_value=6)
+    first_day = forms.IntegerField(required=False, min_value=0, help_text="Day number; race day is day 0.")
+    last_day = forms.IntegerField(required=False, min_value=0)
+    label = forms.CharField(required=False, max_length=120)
+    instruction = forms.CharField(required=False, max_length=300)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        in_force = self.plan.steps.filter(Q(valid_until__isnull=True) | Q(valid_until__gt=self.today))
+        labels = dict(in_force.order_by("position", "valid_from").values_list("key", "label"))
+        self.fields["key"].choices = [(key, f"{label} ({key})") for key, label in labels.items()]
+        self.fields["from_date"].initial = self.today
+        self.fields["action"].initial = self.CHANGE
+
+    def clean(self):
+        data = super().clean()
+        first, last = data.get("first_day"), data.get("last_day")
+        if first is not None and last is not None and last < first:
+            self.add_error("last_day", "The last day cannot be before the first day.")
+        if data.get("action") == self.CHANGE and not self.changes():
+            raise forms.ValidationError("Say what changes: doses, times a week, days, label or instruction.")
+        return data
+
+    def changes(self):
+        names = ("doses_per_day", "times_per_week", "first_day", "last_day", "label", "instruction")
+        return {name: self.cleaned_data[name] for name in names if self.cleaned_data.get(name) not in (None, "")}
+
+    def apply(self):
+        data = self.cleaned_data
+        if data["action"] == self.STOP:
+            return care.plan_step_stop(plan=self.plan, key=data["key"], from_date=data["from_date"], today=self.today)
+        return care.plan_step_change(
+            plan=self.plan, key=data["key"], from_date=data["from_date"], today=self.today, **self.changes()
+        )
+
+    def success_message(self):
+        data = self.cleaned_data
+        verb = "stops" if data["action"] == self.STOP else "changes"
+        return f"The step “{data['key']}” {verb} from {data['from_date']:%d %b %Y}. Earlier days are unchanged."
+
+
+class StepAddForm(forms.ModelForm):
+    from_date = forms.DateField(label="From", widget=DATE_INPUT, help_text="Today or later.")
+
+    class Meta:
+        model = PlanStep
+        fields = [
+            "tip", "key", "label", "instruction", "first_day", "last_day", "doses_per_day", "times_per_week",
+            "gate", "gate_pain_max",
+        ]  # fmt: skip
+
+    def __init__(self, *args, plan, today, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.plan = plan
+        self.today = today
+        self.fields["tip"].queryset = Tip.objects.published()
+        self.fields["from_date"].initial = today
+        self.fields["gate"].initial = Gate.NONE
+
+    def _post_clean(self):
+        # The model's own checks (last day after first, pain gate has a limit) run on the instance; the plan and
+        # the start date are the service's to set.
+        self.instance.plan = self.plan
+        super()._post_clean()
+
+    def apply(self):
+        data = {name: self.cleaned_data[name] for name in self.Meta.fields}
+        return care.plan_step_add(plan=self.plan, from_date=self.cleaned_data["from_date"], today=self.today, **data)
+
+
+class ReenrolForm(PlanFormBase):
+    race_date = forms.DateField(widget=DATE_INPUT, help_text="Day 0 of the new plan.")
+    protocol = forms.ModelChoiceField(queryset=Protocol.objects.all())
+    clinician = forms.ModelChoiceField(queryset=get_user_model().objects.none(), required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["protocol"].initial = self.plan.protocol_id
+        self.fields["clinician"].queryset = get_user_model().objects.filter(is_staff=True, groups__name=Role.CLINICIAN)
+        self.fields["clinician"].initial = self.plan.clinician_id
+
+    def clean_race_date(self):
+        race_date = self.cleaned_data["race_date"]
+        if race_date > self.today:
+            raise forms.ValidationError("The race date cannot be in the future.")
+        if race_date < self.today - datetime.timedelta(days=365):
+            raise forms.ValidationError("The race date cannot be more than a year ago.")
+        return race_date

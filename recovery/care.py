@@ -1,0 +1,151 @@
+"""What clinicians do to one patient's plan: tailor steps from a date, sign off running, pause, discharge,
+re-enrol, and acknowledge alerts. Each write is atomic; none rewrites a day that has already happened.
+"""
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from recovery.models import Alert, PlanStep, RecoveryPlan
+from recovery.services import Refused, plan_enrol
+
+CHANGEABLE_FIELDS = ("label", "instruction", "first_day", "last_day", "doses_per_day", "times_per_week")
+
+
+def _check_from_date(from_date, today):
+    if from_date < today:
+        raise Refused("Changes start today or later, so the days already done keep the rules they were done under.")
+
+
+def _version_on(plan, key, date):
+    """The version of a step in force on ``date``, locked against a colleague changing it at the same moment."""
+    return (
+        PlanStep.objects.select_for_update()
+        .filter(plan=plan, key=key)
+        .filter(Q(valid_from__isnull=True) | Q(valid_from__lte=date))
+        .filter(Q(valid_until__isnull=True) | Q(valid_until__gt=date))
+        .first()
+    )
+
+
+def _validated(step):
+    try:
+        step.full_clean(exclude=["plan", "tip"])
+    except ValidationError as error:
+        raise Refused(" ".join(error.messages)) from None
+    return step
+
+
+@transaction.atomic
+def plan_step_change(*, plan, key, from_date, today, **changes):
+    """Change a step from ``from_date`` on: the version before it keeps the days already done."""
+    _check_from_date(from_date, today)
+    unknown = set(changes) - set(CHANGEABLE_FIELDS)
+    if unknown:
+        raise ValueError(f"Cannot change {', '.join(sorted(unknown))}")
+    current = _version_on(plan, key, from_date)
+    if current is None:
+        raise Refused("That step is not on the plan on that date.")
+    if current.valid_from == from_date:
+        for name, value in changes.items():
+            setattr(current, name, value)
+        _validated(current).save()
+        return current
+    new = PlanStep.objects.get(pk=current.pk)
+    new.pk = None
+    new.valid_from = from_date
+    for name, value in changes.items():
+        setattr(new, name, value)
+    _validated(new)
+    current.valid_until = from_date
+    current.save(update_fields=["valid_until"])
+    new.save()
+    return new
+
+
+@transaction.atomic
+def plan_step_stop(*, plan, key, from_date, today):
+    """Take a step off the plan from ``from_date`` on; the days before keep it."""
+    _check_from_date(from_date, today)
+    current = _version_on(plan, key, from_date)
+    if current is None:
+        raise Refused("That step is not on the plan on that date.")
+    PlanStep.objects.filter(plan=plan, key=key, valid_from__gt=from_date).delete()
+    if current.valid_from is not None and current.valid_from >= from_date:
+        current.delete()
+    else:
+        current.valid_until = from_date
+        current.save(update_fields=["valid_until"])
+
+
+@transaction.atomic
+def plan_step_add(*, plan, from_date, today, **fields):
+    """Add a step (from the tip library) to this patient's plan, from ``from_date`` on."""
+    _check_from_date(from_date, today)
+    key = fields["key"]
+    clash = PlanStep.objects.filter(plan=plan, key=key).filter(
+        Q(valid_until__isnull=True) | Q(valid_until__gt=from_date)
+    )
+    if clash.exists():
+        raise Refused(f"The plan already has a step called “{key}” on that date. Choose another key.")
+    if "position" not in fields:
+        last = plan.steps.order_by("-position").values_list("position", flat=True).first() or 0
+        fields["position"] = last + 1
+    step = PlanStep(plan=plan, valid_from=from_date, **fields)
+    _validated(step).save()
+    return step
+
+
+@transaction.atomic
+def plan_clear_to_run(*, plan, by, today):
+    """Record the return-to-running sign-off: it opens the steps gated on clearance from today."""
+    RecoveryPlan.objects.filter(pk=plan.pk).update(cleared_to_run_on=today, cleared_by=by)
+    plan.refresh_from_db()
+
+
+@transaction.atomic
+def plan_withdraw_clearance(*, plan):
+    RecoveryPlan.objects.filter(pk=plan.pk).update(cleared_to_run_on=None, cleared_by=None)
+    plan.refresh_from_db()
+
+
+STATUS_MOVES = {
+    RecoveryPlan.Status.PAUSED: {RecoveryPlan.Status.ACTIVE},
+    RecoveryPlan.Status.ACTIVE: {RecoveryPlan.Status.PAUSED},
+    RecoveryPlan.Status.COMPLETED: {RecoveryPlan.Status.ACTIVE, RecoveryPlan.Status.PAUSED},
+}
+
+
+@transaction.atomic
+def plan_set_status(*, plan, status):
+    """Pause, resume or complete (discharge) a plan. A completed plan stays completed: re-enrol instead."""
+    allowed_from = STATUS_MOVES[status]
+    updated = RecoveryPlan.objects.filter(pk=plan.pk, status__in=allowed_from).update(status=status)
+    if not updated:
+        raise Refused(f"This plan is {plan.get_status_display().lower()}, so it cannot be made {status}.")
+    plan.refresh_from_db()
+
+
+@transaction.atomic
+def plan_reenrol(*, plan, race_date, protocol=None, clinician=None):
+    """Discharge this plan (if still open) and start a new one, e.g. after another race."""
+    RecoveryPlan.objects.filter(pk=plan.pk).exclude(status=RecoveryPlan.Status.COMPLETED).update(
+        status=RecoveryPlan.Status.COMPLETED
+    )
+    return plan_enrol(
+        patient=plan.patient,
+        protocol=protocol or plan.protocol,
+        race_date=race_date,
+        clinician=clinician or plan.clinician,
+    )
+
+
+def alert_acknowledge(*, alert_ids, by, note=""):
+    """Acknowledge open alerts. Two clinicians at once: the first acknowledgement is kept, the second is a no-op.
+
+    Returns how many alerts this call acknowledged.
+    """
+    return Alert.objects.filter(pk__in=alert_ids, acknowledged_at__isnull=True).update(
+        acknowledged_at=timezone.now(), acknowledged_by=by, acknowledgement_note=note.strip()[:2000]
+    )
