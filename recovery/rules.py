@@ -11,7 +11,8 @@ list always agree:
   its week. A locked step is not due. An excused day (e.g. ill) is left out entirely: it freezes the score;
 - the streak: days in a row on which everything due was done.
 
-Day numbers count from race day, day 0. Weeks of a "N times a week" step count from the step's first day.
+Day numbers count from race day, day 0. Weeks of a "N times a week" step count from the step's first day; a step
+tailored in mid-week keeps its week, so the sessions already done that week still count.
 """
 
 import bisect
@@ -174,13 +175,54 @@ def _dates(first, last):
         date += ONE_DAY
 
 
+def _weekly_version_on(step, facts, date):
+    """The weekly version of the step (same key) in force on ``date`` with the day in its window, or None.
+
+    A step tailored in mid-week keeps its week: the days and sessions under its other versions count too.
+    """
+    day = facts.day_number(date)
+    if step.in_force_on(date) and step.in_window(day):
+        return step
+    for other in facts.steps:
+        if other.key == step.key and other.is_weekly and other.in_force_on(date) and other.in_window(day):
+            return other
+    return None
+
+
 def _is_active_day(step, facts, date, today):
     """Could the step be done on ``date``? Future days are assumed open: their pain is not known yet."""
-    if date in facts.excused or not step.in_force_on(date):
+    if date in facts.excused:
+        return False
+    version = _weekly_version_on(step, facts, date)
+    if version is None:
         return False
     if date > today:
         return True
-    return gate_lock(step.gate, step.gate_pain_max, facts, date) is None
+    return gate_lock(version.gate, version.gate_pain_max, facts, date) is None
+
+
+@dataclass(frozen=True)
+class _Week:
+    """One week of a weekly step, as seen on ``today``."""
+
+    first: datetime.date
+    active: tuple[datetime.date, ...]  # the days the step could be done, in order
+    ticked: tuple[datetime.date, ...]  # the active days with a session ticked, in order
+    quota: int
+
+
+def _week(step, facts, date, today, memo=None):
+    """The step's week holding ``date``. ``memo`` keeps the weeks already worked out during one call."""
+    seen = (id(step), step.first_day + (facts.day_number(date) - step.first_day) // 7 * 7)
+    if memo is not None and seen in memo:
+        return memo[seen]
+    first, last = _week_bounds(step, date, facts)
+    active = tuple(day for day in _dates(first, last) if _is_active_day(step, facts, day, today))
+    ticked = tuple(day for day in active if facts.count(step.key, day) > 0)
+    week = _Week(first=first, active=active, ticked=ticked, quota=min(step.times_per_week, len(active)))
+    if memo is not None:
+        memo[seen] = week
+    return week
 
 
 @dataclass(frozen=True)
@@ -190,23 +232,17 @@ class WeekTally:
 
 
 def week_tally(step, facts, date, today):
-    first, last = _week_bounds(step, date, facts)
-    active = [day for day in _dates(first, last) if _is_active_day(step, facts, day, today)]
-    done = sum(1 for day in active if facts.count(step.key, day) > 0)
-    quota = min(step.times_per_week, len(active))
-    return WeekTally(quota=quota, done=min(done, quota))
+    week = _week(step, facts, date, today)
+    return WeekTally(quota=week.quota, done=min(len(week.ticked), week.quota))
 
 
-def _weekly_missed_through(step, facts, date, today, *, day_closed):
+def _weekly_missed_through(week, date, *, day_closed):
     """Sessions of the week that can no longer be made up once ``date`` is over (or, if not, as it begins)."""
-    first, last = _week_bounds(step, date, facts)
-    active = [day for day in _dates(first, last) if _is_active_day(step, facts, day, today)]
-    quota = min(step.times_per_week, len(active))
-    ticked = sum(1 for day in active if day <= date and facts.count(step.key, day) > 0)
-    still_available = sum(1 for day in active if day > date)
-    if not day_closed and date in active and facts.count(step.key, date) == 0:
+    ticked = bisect.bisect_right(week.ticked, date)
+    still_available = len(week.active) - bisect.bisect_right(week.active, date)
+    if not day_closed and date in week.active and date not in week.ticked:
         still_available += 1
-    return max(0, quota - min(ticked, quota) - still_available)
+    return max(0, week.quota - min(ticked, week.quota) - still_available)
 
 
 @dataclass(frozen=True)
@@ -225,6 +261,10 @@ def score_day(facts, date, today, *, day_closed=None):
     ``day_closed`` defaults to "the day is over" for past days and "not yet" for today; passing True asks
     whether today would be complete if it ended now (the streak's question).
     """
+    return _score_day(facts, date, today, day_closed=day_closed, memo={})
+
+
+def _score_day(facts, date, today, *, day_closed, memo):
     if day_closed is None:
         day_closed = date < today
     if date > today or date in facts.excused:
@@ -235,9 +275,10 @@ def score_day(facts, date, today, *, day_closed=None):
             continue
         count = facts.count(step.key, date)
         if step.is_weekly:
-            ticked = 1 if count > 0 and _session_counts(step, facts, date, today) else 0
-            missed_now = _weekly_missed_through(step, facts, date, today, day_closed=day_closed)
-            missed_before = _weekly_missed_before(step, facts, date, today)
+            week = _week(step, facts, date, today, memo)
+            ticked = 1 if count > 0 and _session_counts(week, date) else 0
+            missed_now = _weekly_missed_through(week, date, day_closed=day_closed)
+            missed_before = _weekly_missed_before(week, date)
             due += ticked + max(0, missed_now - missed_before)
             done += ticked
         else:
@@ -247,23 +288,16 @@ def score_day(facts, date, today, *, day_closed=None):
     return DayScore(due, done)
 
 
-def _session_counts(step, facts, date, today):
+def _session_counts(week, date):
     """A weekly session counts toward the quota unless the quota was already met earlier that week."""
-    first, _ = _week_bounds(step, date, facts)
-    quota = week_tally(step, facts, date, today).quota
-    earlier = sum(
-        1
-        for day in _dates(first, date - ONE_DAY)
-        if _is_active_day(step, facts, day, today) and facts.count(step.key, day) > 0
-    )
-    return earlier < quota
+    earlier = bisect.bisect_left(week.ticked, date)
+    return earlier < week.quota
 
 
-def _weekly_missed_before(step, facts, date, today):
-    first, _ = _week_bounds(step, date, facts)
-    if date == first:
+def _weekly_missed_before(week, date):
+    if date == week.first:
         return 0
-    return _weekly_missed_through(step, facts, date - ONE_DAY, today, day_closed=True)
+    return _weekly_missed_through(week, date - ONE_DAY, day_closed=True)
 
 
 # -- The checklist -------------------------------------------------------------------------------------------------
@@ -330,8 +364,9 @@ def adherence(facts, first, last, today):
     first = max(first, facts.race_date)
     last = min(last, today)
     due = done = 0
+    memo = {}
     for date in _dates(first, last):
-        score = score_day(facts, date, today)
+        score = _score_day(facts, date, today, day_closed=None, memo=memo)
         due += score.due
         done += score.done
     return done / due if due else None
@@ -343,12 +378,13 @@ def streak(facts, today):
     Today joins the streak once it is complete; until then the streak runs to yesterday.
     """
     days = 0
-    if score_day(facts, today, today, day_closed=True).complete and today not in facts.excused:
+    memo = {}
+    if _score_day(facts, today, today, day_closed=True, memo=memo).complete and today not in facts.excused:
         days = 1
     date = today - ONE_DAY
     while date >= facts.race_date:
         if date not in facts.excused:
-            score = score_day(facts, date, today)
+            score = _score_day(facts, date, today, day_closed=None, memo=memo)
             if score.due == 0:
                 pass
             elif score.complete:
@@ -374,13 +410,17 @@ class Level:
 
 def day_level(facts, date, today):
     """How a calendar square is coloured."""
+    return _day_level(facts, date, today, memo={})
+
+
+def _day_level(facts, date, today, *, memo):
     if date < facts.race_date:
         return Level.BEFORE
     if date > today:
         return Level.FUTURE
     if date in facts.excused:
         return Level.EXCUSED
-    score = score_day(facts, date, today, day_closed=True)
+    score = _score_day(facts, date, today, day_closed=True, memo=memo)
     if score.due == 0:
         return Level.REST
     if score.done >= score.due:
@@ -392,7 +432,8 @@ def calendar(facts, today, weeks=4):
     """The last ``weeks`` weeks ending on the week that holds today, Monday first, as (date, level) rows."""
     last = today + datetime.timedelta(days=6 - today.weekday())
     first = last - datetime.timedelta(days=7 * weeks - 1)
-    days = [(date, day_level(facts, date, today)) for date in _dates(first, last)]
+    memo = {}
+    days = [(date, _day_level(facts, date, today, memo=memo)) for date in _dates(first, last)]
     return [days[index : index + 7] for index in range(0, len(days), 7)]
 
 

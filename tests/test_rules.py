@@ -1,0 +1,741 @@
+"""The plan rules (recovery/rules.py) as a patient meets them: plain dataclasses, no database.
+
+Dates are written as day numbers: ``d(0)`` is race day (a Sunday), ``d(1)`` the Monday after it.
+"""
+
+import datetime
+import importlib
+import random
+
+import pytest
+
+from recovery.rules import (
+    DAYS_BACK_EDITABLE,
+    DayScore,
+    Gate,
+    Level,
+    Lock,
+    PhaseRule,
+    PlanFacts,
+    StepRule,
+    WeekTally,
+    adherence,
+    calendar,
+    day_level,
+    editable_dates,
+    gate_lock,
+    last_days,
+    pain_series,
+    phase_on,
+    score_day,
+    steps_on,
+    streak,
+    tasks_on,
+    tick_problem,
+    week_tally,
+)
+
+RACE = datetime.date(2025, 4, 27)  # a Sunday
+
+
+def d(day):
+    return RACE + datetime.timedelta(days=day)
+
+
+def step(key, first_day=0, last_day=None, *, position=1, label=None, **rules):
+    label = label or key.title()
+    return StepRule(key=key, label=label, position=position, first_day=first_day, last_day=last_day, **rules)
+
+
+def weekly(key, times, first_day=0, last_day=None, **rules):
+    return step(key, first_day, last_day, times_per_week=times, **rules)
+
+
+def pain_gated(key, first_day=0, last_day=None, pain_max=3, **rules):
+    return step(key, first_day, last_day, gate=Gate.PAIN, gate_pain_max=pain_max, **rules)
+
+
+def plan(*steps, done=(), pain=None, pain_before=None, excused=(), cleared_on=None, phases=()):
+    """A plan's facts. ``done`` holds (key, day, count) triples; ``pain`` maps day numbers to scores."""
+    return PlanFacts(
+        race_date=RACE,
+        steps=list(steps),
+        phases=list(phases),
+        cleared_on=cleared_on,
+        pain_by_date={d(day): score for day, score in (pain or {}).items()},
+        pain_before=pain_before,
+        done={(key, d(day)): count for key, day, count in done},
+        excused={d(day) for day in excused},
+    )
+
+
+def every(key, days, count=1):
+    return [(key, day, count) for day in days]
+
+
+def task(facts, key, day, today=None):
+    today = d(day) if today is None else today
+    return next(task for task in tasks_on(facts, d(day), today) if task.key == key)
+
+
+# The clinic's real default protocol, exactly as the data migration loads it.
+CLINIC = importlib.import_module("recovery.migrations.0002_clinic_content")
+CLINIC_STEPS = [
+    StepRule(
+        key=key,
+        label=label,
+        position=position,
+        first_day=first_day,
+        last_day=last_day,
+        doses_per_day=doses,
+        times_per_week=times,
+        gate=gate,
+        gate_pain_max=pain_max,
+    )
+    for position, (key, _slug, label, _text, first_day, last_day, doses, times, gate, pain_max) in enumerate(
+        CLINIC.STEPS, start=1
+    )
+]
+CLINIC_PHASES = [
+    PhaseRule(name=name, position=position, first_day=first_day, gate=gate)
+    for position, name, first_day, gate, _text in CLINIC.PHASES
+]
+
+
+def clinic_plan(**facts):
+    return plan(*CLINIC_STEPS, phases=CLINIC_PHASES, **facts)
+
+
+# -- What is on the plan on a day -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("day", "expected"),
+    [
+        (-1, []),
+        (0, ["rest", "ice", "compression", "elevate", "hydrate", "nutrition", "check-in"]),
+        (2, ["rest", "ice", "compression", "elevate", "hydrate", "nutrition", "check-in"]),
+        (3, ["rest", "compression", "elevate", "hydrate", "nutrition", "check-in"]),
+        (4, ["rest", "hydrate", "nutrition", "check-in", "stretch"]),
+        (7, ["rest", "nutrition", "check-in", "stretch", "strength-early", "cross-train"]),
+        (14, ["check-in", "stretch", "strength-early", "cross-train"]),
+        (15, ["check-in", "stretch", "cross-train", "strength"]),
+        (21, ["check-in", "stretch", "cross-train", "strength", "warm-up", "runner-strength", "form", "shoes"]),
+        (400, ["check-in", "stretch", "cross-train", "strength", "warm-up", "runner-strength", "form", "shoes"]),
+    ],
+)
+def test_clinic_checklist_holds_the_steps_whose_window_includes_the_day_in_plan_order(day, expected):
+    # Locked steps are listed too (with their reason): the patient sees what is coming.
+    assert [task.key for task in tasks_on(clinic_plan(), d(day), d(day))] == expected
+
+
+@pytest.mark.parametrize(("day", "on_plan"), [(3, False), (4, True), (5, True), (6, True), (7, False)])
+def test_day_window_includes_first_and_last_day(day, on_plan):
+    facts = plan(step("walk", 4, 6))
+    assert [s.key for s in steps_on(facts, d(day))] == (["walk"] if on_plan else [])
+
+
+def test_open_ended_step_goes_on_for_ever():
+    facts = plan(step("check-in", 0, None))
+    assert [s.key for s in steps_on(facts, d(1000))] == ["check-in"]
+
+
+def test_nothing_is_due_before_race_day():
+    # Even a step with a window reaching back before the race: day numbers below 0 are before the plan.
+    facts = plan(step("walk", -3, 5), done=[("walk", -1, 1)])
+    assert steps_on(facts, d(-1)) == []
+    assert tasks_on(facts, d(-1), d(3)) == []
+    assert score_day(facts, d(-1), d(3)).due == 0
+
+
+def test_tasks_come_in_plan_order_whatever_the_order_of_the_steps():
+    facts = plan(step("c", position=3), step("a", position=1), step("b", position=2))
+    assert [task.key for task in tasks_on(facts, d(0), d(0))] == ["a", "b", "c"]
+
+
+def tailored_ice():
+    """Ice 3 times a day until day 2, when the physio lowers it to twice a day (days 0-5)."""
+    return [
+        step("ice", 0, 5, doses_per_day=3, valid_until=d(2)),
+        step("ice", 0, 5, doses_per_day=2, valid_from=d(2)),
+    ]
+
+
+@pytest.mark.parametrize(("day", "target"), [(0, 3), (1, 3), (2, 2), (5, 2)])
+def test_tailored_step_changes_from_its_date(day, target):
+    # valid_from is the first day of the new version, valid_until the first day without the old one.
+    assert task(plan(*tailored_ice()), "ice", day).target == target
+
+
+def test_past_days_keep_the_rules_they_were_done_under():
+    facts = plan(*tailored_ice(), done=[("ice", 0, 3), ("ice", 1, 3), ("ice", 2, 2)])
+    # Day 1 is still judged against 3 doses: 3 done is complete, not more than asked.
+    assert score_day(facts, d(1), d(3)) == DayScore(due=3, done=3)
+    assert adherence(facts, d(0), d(2), d(3)) == 1.0
+    # Had the new version reached back, day 1 would show "2 of 2" and 3 doses would be capped.
+    assert task(facts, "ice", 1, today=d(3)).target == 3
+
+
+def test_stopped_step_is_gone_from_its_stop_date():
+    facts = plan(step("compression", 0, 10, valid_until=d(3)))
+    assert [s.key for s in steps_on(facts, d(2))] == ["compression"]
+    assert steps_on(facts, d(3)) == []
+
+
+# -- Doses per day --------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("ticked", "shown", "complete"), [(0, 0, False), (2, 2, False), (3, 3, True), (5, 3, True)])
+def test_ice_three_times_a_day_on_the_first_three_days(ticked, shown, complete):
+    facts = clinic_plan(done=[("ice", 1, ticked)])
+    ice = task(facts, "ice", 1)
+    assert (ice.done, ice.target, ice.complete) == (shown, 3, complete)
+
+
+def test_extra_doses_do_not_make_up_for_another_day():
+    facts = plan(step("ice", 0, 2, doses_per_day=3), done=[("ice", 0, 6), ("ice", 1, 0)])
+    assert adherence(facts, d(0), d(1), d(2)) == 3 / 6
+
+
+# -- Gates --------------------------------------------------------------------------------------------------------
+
+
+def test_pain_gate_is_locked_while_no_pain_has_been_recorded():
+    stretch = task(plan(pain_gated("stretch", 4)), "stretch", 4)
+    assert stretch.lock == Lock(Gate.PAIN, 3)
+    assert stretch.lock.message == "Unlocks once your pain is 3/10 or less."
+
+
+@pytest.mark.parametrize(("pain", "locked"), [(0, False), (3, False), (4, True), (10, True)])
+def test_pain_gate_opens_at_the_limit_or_below(pain, locked):
+    facts = plan(pain_gated("stretch", 4), pain={3: pain})
+    assert (task(facts, "stretch", 4).lock is not None) == locked
+
+
+def test_pain_gate_uses_the_latest_score_on_or_before_the_day():
+    facts = plan(pain_gated("stretch", 0), pain={1: 6, 3: 2, 5: 7})
+    locked = {day: task(facts, "stretch", day).lock is not None for day in range(7)}
+    assert locked == {0: True, 1: True, 2: True, 3: False, 4: False, 5: True, 6: True}
+
+
+def test_a_score_recorded_on_the_day_itself_counts():
+    facts = plan(pain_gated("stretch", 0), pain={2: 1, 4: 5})
+    assert task(facts, "stretch", 4).lock is not None
+
+
+def test_a_later_high_score_does_not_lock_an_earlier_day():
+    facts = plan(pain_gated("stretch", 0), pain={1: 2, 2: 8}, done=[("stretch", 1, 1)])
+    assert task(facts, "stretch", 1, today=d(2)).lock is None
+    # ...so the session done on day 1 still counts.
+    assert adherence(facts, d(1), d(1), d(3)) == 1.0
+
+
+@pytest.mark.parametrize(("pain_before", "locked"), [(None, True), (2, False), (5, True)])
+def test_pain_before_the_loaded_window_judges_its_first_days(pain_before, locked):
+    facts = plan(pain_gated("stretch", 0), pain={5: 7}, pain_before=pain_before)
+    assert (task(facts, "stretch", 3).lock is not None) == locked
+    # From day 5 the recorded score decides.
+    assert task(facts, "stretch", 5).lock is not None
+
+
+def test_clearance_gate_is_closed_until_the_clinician_clears_the_runner():
+    warm_up = task(clinic_plan(), "warm-up", 21)
+    assert warm_up.lock == Lock(Gate.CLEARANCE)
+    assert warm_up.lock.message == "Unlocks once your clinician clears you to run."
+
+
+@pytest.mark.parametrize(("day", "locked"), [(21, True), (24, True), (25, False), (40, False)])
+def test_clearance_gate_opens_on_the_day_of_clearance(day, locked):
+    facts = clinic_plan(cleared_on=d(25))
+    assert (task(facts, "warm-up", day).lock is not None) == locked
+
+
+def test_gate_lock_of_an_ungated_step_is_none():
+    assert gate_lock(Gate.NONE, None, plan(), d(3)) is None
+
+
+# -- Phases ---------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("day", "cleared_day", "phase"),
+    [
+        (-1, None, None),
+        (-1, -5, None),
+        (0, None, "Protect"),
+        (3, None, "Protect"),
+        (4, None, "Early recovery"),
+        (14, None, "Early recovery"),
+        (15, None, "Strengthen"),
+        (21, None, "Strengthen"),
+        (100, None, "Strengthen"),
+        (20, 18, "Strengthen"),
+        (21, 18, "Return to running"),
+        (24, 25, "Strengthen"),
+        (25, 25, "Return to running"),
+    ],
+)
+def test_phase_of_the_clinic_protocol(day, cleared_day, phase):
+    facts = clinic_plan(cleared_on=None if cleared_day is None else d(cleared_day))
+    found = phase_on(facts, d(day))
+    assert (found.name if found else None) == phase
+
+
+# -- Adherence -------------------------------------------------------------------------------------------------------
+
+
+def test_everything_done_is_full_adherence():
+    facts = plan(step("rest", 0, 13), step("ice", 0, 2, doses_per_day=3), done=every("rest", range(3)))
+    facts.done.update({("ice", d(day)): 3 for day in range(3)})
+    assert adherence(facts, d(0), d(2), d(3)) == 1.0
+
+
+def test_half_done_is_half():
+    facts = plan(step("rest"), done=every("rest", [0, 2]))
+    assert adherence(facts, d(0), d(3), d(4)) == 0.5
+
+
+def test_doses_are_weighted_by_count():
+    # Day 0: ice 3 of 3 and rest 0 of 1; day 1: ice 1 of 3 and rest 1 of 1 -> 5 of 8 doses.
+    facts = plan(
+        step("rest", position=1),
+        step("ice", 0, 2, doses_per_day=3, position=2),
+        done=[("ice", 0, 3), ("ice", 1, 1), ("rest", 1, 1)],
+    )
+    assert adherence(facts, d(0), d(1), d(2)) == 5 / 8
+
+
+def test_prescribed_rest_counts_and_locked_steps_are_not_due():
+    # Day 4 of the clinic plan: rest, hydrate, nutrition, check-in, and the stretch locked (no pain recorded).
+    facts = clinic_plan(done=every("hydrate", [4]) + every("nutrition", [4]) + every("check-in", [4]))
+    assert adherence(facts, d(4), d(4), d(5)) == 3 / 4
+    facts.done[("rest", d(4))] = 1
+    assert adherence(facts, d(4), d(4), d(5)) == 1.0
+
+
+def test_once_unlocked_the_step_is_due():
+    facts = clinic_plan(done=[(key, 4, 1) for key in ("rest", "hydrate", "nutrition", "check-in")], pain={4: 2})
+    assert adherence(facts, d(4), d(4), d(5)) == 4 / 5
+
+
+def test_todays_undone_doses_do_not_lower_the_score():
+    facts = plan(step("rest"), step("ice", 0, 2, doses_per_day=3, position=2), done=[("rest", 0, 1), ("ice", 0, 3)])
+    assert adherence(facts, d(0), d(1), today=d(1)) == 1.0
+    # Tomorrow they are missed.
+    assert adherence(facts, d(0), d(1), today=d(2)) == 4 / 8
+
+
+def test_todays_done_doses_raise_the_score():
+    facts = plan(step("ice", 0, 2, doses_per_day=3), done=[("ice", 0, 1)])
+    assert adherence(facts, d(0), d(1), today=d(1)) == 1 / 3
+    facts.done[("ice", d(1))] = 1
+    assert adherence(facts, d(0), d(1), today=d(1)) == 2 / 4
+    facts.done[("ice", d(1))] = 3
+    assert adherence(facts, d(0), d(1), today=d(1)) == 4 / 6
+
+
+def test_an_excused_day_freezes_the_score():
+    history = every("rest", [0, 1, 3])  # day 2 not done; day 4 is today
+    assert adherence(plan(step("rest"), done=history), d(0), d(4), d(4)) == 3 / 4
+    facts = plan(step("rest"), done=history, excused=[2])
+    assert adherence(facts, d(0), d(4), d(4)) == 1.0
+    # The score holds exactly where it stood before the day off.
+    assert adherence(facts, d(0), d(2), d(4)) == adherence(facts, d(0), d(1), d(4))
+
+
+def test_ticks_on_an_excused_day_do_not_count_either():
+    facts = plan(step("rest"), done=every("rest", [1]), excused=[1])
+    assert adherence(facts, d(0), d(1), d(2)) == 0.0
+
+
+def test_nothing_due_gives_no_score():
+    assert adherence(plan(step("rest")), d(-7), d(-1), d(-1)) is None  # before the race
+    assert adherence(plan(), d(0), d(5), d(6)) is None  # no steps
+    assert adherence(plan(pain_gated("stretch")), d(0), d(5), d(6)) is None  # locked all along
+    assert adherence(plan(step("rest"), excused=[0, 1]), d(0), d(1), d(2)) is None  # all excused
+    assert adherence(plan(step("rest")), d(0), d(0), d(0)) is None  # only today, nothing done yet
+
+
+def test_adherence_ignores_days_before_the_race_and_after_today():
+    facts = plan(step("rest"), done=every("rest", [-3, -2, 0, 1]))
+    assert adherence(facts, d(-10), d(30), d(2)) == 1.0
+
+
+# -- "N times a week" ----------------------------------------------------------------------------------------------
+# The clinic's cross-training starts on day 7 (a Sunday): its weeks run from day 7 to 13, 14 to 20, and so on.
+
+
+def cross_training(**rules):
+    return weekly("cross-train", 3, 7, **rules)
+
+
+def test_weekly_step_asks_for_its_sessions_each_week():
+    cross = task(plan(cross_training()), "cross-train", 7)
+    assert (cross.target, cross.week.quota, cross.week.done, cross.complete) == (1, 3, 0, False)
+
+
+def test_weekly_quota_is_never_more_than_the_days_available():
+    # The window holds only days 7 and 8: two sessions at most.
+    assert week_tally(weekly("strength", 3, 7, 8), plan(), d(7), d(7)).quota == 2
+    # Five days of the week off ill leave two days.
+    facts = plan(cross_training(), excused=range(7, 12))
+    assert task(facts, "cross-train", 12).week.quota == 2
+
+
+def test_locked_days_shrink_the_weekly_quota():
+    facts = plan(cross_training(gate=Gate.PAIN, gate_pain_max=3), pain={7: 6, 12: 2})
+    assert task(facts, "cross-train", 12).week.quota == 2
+
+
+def test_future_days_of_the_week_count_as_available():
+    # Day 9 is today: days 9 to 13 are all still to come, and pain on them is not known yet.
+    facts = plan(cross_training(gate=Gate.PAIN, gate_pain_max=3), pain={7: 6, 9: 1})
+    assert task(facts, "cross-train", 9).week.quota == 3
+    # Still locked today: the pain may settle tomorrow, so the week keeps asking for three sessions (days 10-13).
+    facts = plan(cross_training(gate=Gate.PAIN, gate_pain_max=3), pain={7: 6})
+    assert task(facts, "cross-train", 9).week.quota == 3
+
+
+@pytest.mark.parametrize(
+    ("today", "due"),
+    [
+        (8, 0),  # days 8-13 left
+        (11, 0),  # days 11, 12, 13 left: still enough
+        (12, 1),  # two days left for three sessions: one is lost
+        (13, 2),
+        (14, 3),  # the week is over
+        (17, 3),  # days 17-20 are enough for the next week
+        (20, 5),  # only day 20 is left for three sessions
+        (21, 6),
+    ],
+)
+def test_a_weekly_session_is_missed_only_when_too_few_days_are_left(today, due):
+    facts = plan(cross_training())
+    total_due = sum(score_day(facts, d(day), d(today)).due for day in range(today + 1))
+    assert total_due == due
+    assert adherence(facts, d(0), d(today), d(today)) == (0.0 if due else None)
+
+
+def test_sessions_done_early_in_the_week_keep_the_score_full():
+    facts = plan(cross_training(), done=every("cross-train", [7, 8]))
+    assert adherence(facts, d(7), d(13), d(13)) == 1.0  # the third can still be done today
+    assert adherence(facts, d(7), d(13), d(14)) == 2 / 3
+
+
+def test_todays_undone_session_is_not_missed_while_today_lasts():
+    facts = plan(cross_training(), done=every("cross-train", [7]))
+    # Today is day 12: two sessions still needed, days 12 and 13 left.
+    assert adherence(facts, d(7), d(12), d(12)) == 1.0
+    assert adherence(facts, d(7), d(12), d(13)) == 1 / 2
+
+
+def test_ticks_beyond_the_weekly_quota_do_not_count():
+    facts = plan(cross_training(), done=every("cross-train", range(7, 14)) + every("cross-train", [14]))
+    assert task(facts, "cross-train", 13, today=d(21)).week == WeekTally(quota=3, done=3)
+    # Week one: 3 of 3; week two: 1 of 3. Seven sessions in week one do not cover week two.
+    assert adherence(facts, d(7), d(20), d(21)) == 4 / 6
+    assert score_day(facts, d(10), d(21)).due == 0
+
+
+def test_weekly_task_is_complete_once_the_week_is():
+    facts = plan(cross_training(), done=every("cross-train", [7, 8, 9]))
+    cross = task(facts, "cross-train", 10)
+    assert (cross.done, cross.complete, cross.week.done) == (0, True, 3)
+
+
+def test_weeks_count_from_the_steps_first_day_not_the_calendar():
+    facts = plan(cross_training(), done=every("cross-train", [11, 12, 13]))
+    assert task(facts, "cross-train", 13).week.done == 3
+    # Day 14 (a Sunday, like day 7) starts the step's second week.
+    assert task(facts, "cross-train", 14).week.done == 0
+    assert adherence(facts, d(7), d(14), d(14)) == 1.0
+
+
+def test_excused_days_shrink_the_week_and_freeze_the_score():
+    facts = plan(cross_training(), done=every("cross-train", [12, 13]), excused=range(7, 12))
+    assert adherence(facts, d(7), d(13), d(14)) == 1.0
+
+
+def test_a_lowered_weekly_target_counts_the_sessions_already_done_that_week():
+    # Three times a week, changed on day 10 to twice a week. One session on day 7, one on day 11: done for the week.
+    facts = plan(
+        cross_training(valid_until=d(10)),
+        weekly("cross-train", 2, 7, valid_from=d(10)),
+        done=every("cross-train", [7, 11]),
+    )
+    assert task(facts, "cross-train", 11).week.done == 2
+    assert task(facts, "cross-train", 11).complete
+    assert adherence(facts, d(7), d(13), d(14)) == 1.0
+
+
+def test_a_new_version_mid_week_does_not_start_the_week_again():
+    # The physio rewords cross-training on day 10; the patient had already done the week's three sessions.
+    facts = plan(
+        cross_training(valid_until=d(10)),
+        weekly("cross-train", 3, 7, valid_from=d(10), label="Low-impact exercise (bike or pool)"),
+        done=every("cross-train", [7, 8, 9]),
+    )
+    cross = task(facts, "cross-train", 10)
+    assert (cross.week.quota, cross.week.done, cross.complete) == (3, 3, True)
+    assert adherence(facts, d(7), d(13), d(14)) == 1.0
+
+
+def test_a_step_stopped_mid_week_asks_only_for_the_days_it_ran():
+    facts = plan(cross_training(valid_until=d(9)), done=every("cross-train", [7]))
+    assert task(facts, "cross-train", 8).week.quota == 2
+    assert adherence(facts, d(7), d(13), d(14)) == 1 / 2
+
+
+# -- Streak ---------------------------------------------------------------------------------------------------------
+
+
+def rest_and_ice(done_days, **facts):
+    """Rest every day and ice three times a day on days 0-2, all done on ``done_days``."""
+    done = every("rest", done_days) + every("ice", [day for day in done_days if day <= 2], 3)
+    return plan(step("rest", position=1), step("ice", 0, 2, doses_per_day=3, position=2), done=done, **facts)
+
+
+def test_streak_runs_to_yesterday_while_today_is_open():
+    assert streak(rest_and_ice(range(5)), d(5)) == 5
+
+
+def test_streak_takes_today_once_it_is_complete():
+    assert streak(rest_and_ice(range(6)), d(5)) == 6
+
+
+def test_partly_done_today_neither_counts_nor_breaks():
+    facts = rest_and_ice([0, 1, 2])
+    facts.done[("ice", d(2))] = 2  # today: rest done, ice 2 of 3
+    assert streak(facts, d(2)) == 2
+    facts.done[("ice", d(2))] = 3
+    assert streak(facts, d(2)) == 3
+
+
+def test_streak_is_broken_by_an_incomplete_day():
+    facts = rest_and_ice([0, 1, 2, 3, 4])
+    facts.done[("ice", d(2))] = 2
+    assert streak(facts, d(5)) == 2  # days 3 and 4
+
+
+def test_a_missed_yesterday_resets_the_streak():
+    assert streak(rest_and_ice([0, 1, 2, 3]), d(5)) == 0
+    assert streak(rest_and_ice([0, 1, 2, 3, 5]), d(5)) == 1
+
+
+def test_excused_days_neither_break_nor_count():
+    assert streak(rest_and_ice([0, 1, 3, 4], excused=[2]), d(5)) == 4
+
+
+def test_an_excused_today_keeps_yesterdays_streak():
+    assert streak(rest_and_ice([0, 1, 2], excused=[3]), d(3)) == 3
+
+
+def test_days_with_nothing_due_are_skipped():
+    facts = plan(step("ice", 0, 1), step("walk", 3, position=2), done=every("ice", [0, 1]) + every("walk", [3]))
+    assert streak(facts, d(4)) == 3
+
+
+def test_streak_stops_at_race_day():
+    facts = rest_and_ice(range(-5, 4))
+    assert streak(facts, d(3)) == 4
+
+
+def test_no_streak_before_the_race():
+    assert streak(rest_and_ice([-2, -1]), d(-1)) == 0
+
+
+def test_streak_counts_completed_weekly_sessions():
+    # Three sessions in week one, done on days 7-9: days 10-13 have nothing due and are skipped.
+    facts = plan(cross_training(), done=every("cross-train", [7, 8, 9]))
+    assert streak(facts, d(14)) == 3
+    # The second week: nothing is missed yet on day 14, so nothing breaks.
+    assert streak(facts, d(15)) == 3
+
+
+def test_a_missed_weekly_session_breaks_the_streak_on_the_day_it_is_lost():
+    # Rest done every day; cross-training only on days 7 and 8, so the third session is lost at the end of day 13.
+    facts = plan(step("rest"), cross_training(position=2), done=every("rest", range(15)) + every("cross-train", [7, 8]))
+    assert streak(facts, d(13)) == 13  # days 0-12; today would be incomplete if it ended now, but it has not
+    assert streak(facts, d(14)) == 1  # only today: day 13 lost a session
+
+
+# -- Ticking --------------------------------------------------------------------------------------------------------
+
+
+TODAY = d(5)
+
+
+@pytest.mark.parametrize(
+    ("key", "day", "count", "problem"),
+    [
+        ("rest", 6, 1, "You can't tick off a day that hasn't happened yet."),
+        ("rest", 2, 1, "That day is too far back to change. You can fill in today and the two days before."),
+        ("yoga", 5, 1, "That task isn't on your plan for that day."),
+        ("ice", 5, 1, "That task isn't on your plan for that day."),  # ice ended on day 2
+        ("stretch", 5, 1, "Unlocks once your pain is 3/10 or less."),  # no pain recorded
+        ("rest", 5, -1, "Choose a number from 0 to 1."),
+        ("rest", 5, 2, "Choose a number from 0 to 1."),
+        ("rest", 5, 1, None),
+        ("rest", 5, 0, None),
+        ("rest", 4, 1, None),
+        ("rest", 3, 1, None),
+    ],
+)
+def test_tick_problem(key, day, count, problem):
+    assert tick_problem(clinic_plan(), key, d(day), count, TODAY) == problem
+
+
+@pytest.mark.parametrize(
+    ("count", "problem"),
+    [(-1, "Choose a number from 0 to 3."), (0, None), (3, None), (4, "Choose a number from 0 to 3.")],
+)
+def test_ice_takes_a_count_from_zero_to_three(count, problem):
+    assert tick_problem(clinic_plan(), "ice", d(2), count, d(2)) == problem
+
+
+def test_a_weekly_session_is_ticked_once_a_day():
+    facts = clinic_plan(pain={7: 2})
+    assert tick_problem(facts, "cross-train", d(7), 1, d(7)) is None
+    assert tick_problem(facts, "cross-train", d(7), 2, d(7)) == "Choose a number from 0 to 1."
+
+
+def test_clearance_locked_step_cannot_be_ticked():
+    assert tick_problem(clinic_plan(), "warm-up", d(21), 1, d(21)) == "Unlocks once your clinician clears you to run."
+    assert tick_problem(clinic_plan(cleared_on=d(21)), "warm-up", d(21), 1, d(21)) is None
+
+
+def test_editable_days_are_today_and_the_two_before():
+    assert DAYS_BACK_EDITABLE == 2
+    assert editable_dates(d(5)) == [d(5), d(4), d(3)]
+
+
+# -- Calendar -------------------------------------------------------------------------------------------------------
+
+
+def calendar_plan():
+    """Walk days 0-6 and ice on days 0-2; a stretch from day 9. Today is day 10, a Wednesday."""
+    done = [("walk", 0, 1), ("ice", 0, 3), ("walk", 1, 1), ("ice", 1, 1), ("walk", 3, 1), ("stretch", 9, 1)]
+    done += every("walk", [4, 5, 6])
+    return plan(
+        step("walk", 0, 6, position=1),
+        step("ice", 0, 2, doses_per_day=3, position=2),
+        step("stretch", 9, position=3),
+        done=done,
+        excused=[3],
+    )
+
+
+def test_calendar_is_four_weeks_monday_first_ending_with_this_week():
+    rows = calendar(calendar_plan(), d(10))
+    assert [len(row) for row in rows] == [7, 7, 7, 7]
+    dates = [date for row in rows for date, _level in row]
+    assert all(row[0][0].weekday() == 0 for row in rows)
+    assert dates == [dates[0] + datetime.timedelta(days=n) for n in range(28)]
+    assert dates[0] == d(-13) and dates[-1] == d(14)  # Monday 14 April to Sunday 11 May 2025
+
+
+def test_calendar_colours():
+    levels = {date: level for row in calendar(calendar_plan(), d(10)) for date, level in row}
+    assert {day: levels[d(day)] for day in range(-1, 15)} == {
+        -1: Level.BEFORE,
+        0: Level.FULL,
+        1: Level.PART,  # walk done, ice 1 of 3
+        2: Level.NONE,
+        3: Level.EXCUSED,
+        4: Level.FULL,
+        5: Level.FULL,
+        6: Level.FULL,
+        7: Level.REST,  # nothing on the plan
+        8: Level.REST,
+        9: Level.FULL,
+        10: Level.NONE,  # today, nothing ticked yet
+        11: Level.FUTURE,
+        12: Level.FUTURE,
+        13: Level.FUTURE,
+        14: Level.FUTURE,
+    }
+    assert all(levels[d(day)] == Level.BEFORE for day in range(-13, 0))
+
+
+def test_today_on_the_calendar_fills_as_it_is_ticked():
+    facts = calendar_plan()
+    facts.done[("stretch", d(10))] = 1
+    assert day_level(facts, d(10), d(10)) == Level.FULL
+
+
+def test_a_locked_day_is_a_rest_day_on_the_calendar():
+    assert day_level(plan(pain_gated("stretch")), d(1), d(3)) == Level.REST
+
+
+def test_last_days_and_pain_series():
+    assert last_days(d(3), 3) == [d(1), d(2), d(3)]
+    assert pain_series({d(1): 4, d(3): 2, d(9): 1}, last_days(d(3), 3)) == [(d(1), 4), (d(3), 2)]
+
+
+# -- A year of a big plan --------------------------------------------------------------------------------------------
+
+
+def year_plan():
+    """15 daily steps (1, 2 or 3 doses) and 15 weekly ones (1 to 6 times), all from race day, for a year.
+
+    Daily steps are done fully on even days only; weekly steps on the first two days of each week.
+    """
+    steps = [step(f"daily-{n}", doses_per_day=1 + n % 3, position=n) for n in range(15)]
+    steps += [weekly(f"weekly-{n}", 1 + n % 6, position=15 + n) for n in range(15)]
+    done = [(s.key, day, s.doses_per_day) for s in steps[:15] for day in range(0, 364, 2)]
+    done += [(s.key, day, 1) for s in steps[15:] for day in range(364) if day % 7 < 2]
+    return plan(*steps, done=done)
+
+
+def test_a_year_of_thirty_steps():
+    facts = year_plan()
+    # 52 whole weeks (days 0-363). Daily: 30 doses a day, done on 182 of 364 days.
+    # Weekly: 48 sessions a week asked for (1+2+...+6 twice, then 1+2+3), min(2, N) done = 27 a week.
+    expected = (182 * 30 + 52 * 27) / (364 * 30 + 52 * 48)
+    assert adherence(facts, d(0), d(363), d(364)) == pytest.approx(expected)
+    assert adherence(facts, d(0), d(364), d(364)) == pytest.approx(expected)  # today's open doses change nothing
+
+
+def test_adherence_over_a_year_is_the_sum_of_its_days():
+    rnd = random.Random(20250427)
+    steps = []
+    for n in range(30):
+        gate = rnd.choice([Gate.NONE, Gate.NONE, Gate.PAIN, Gate.CLEARANCE])
+        steps.append(
+            StepRule(
+                key=f"s{n}",
+                label=f"Step {n}",
+                position=n,
+                first_day=rnd.randint(0, 30),
+                last_day=rnd.choice([None, rnd.randint(40, 300)]),
+                doses_per_day=1 if n % 2 else rnd.randint(1, 3),
+                times_per_week=rnd.randint(1, 6) if n % 2 else None,
+                gate=gate,
+                gate_pain_max=3 if gate == Gate.PAIN else None,
+            )
+        )
+    facts = PlanFacts(
+        race_date=RACE,
+        steps=steps,
+        cleared_on=d(60),
+        pain_by_date={d(day): rnd.randint(0, 6) for day in range(366) if rnd.random() < 0.4},
+        done={(s.key, d(day)): rnd.randint(1, 3) for s in steps for day in range(366) if rnd.random() < 0.6},
+        excused={d(day) for day in range(366) if rnd.random() < 0.05},
+    )
+    today = d(365)
+    scores = [score_day(facts, d(day), today) for day in range(366)]
+    done, due = sum(score.done for score in scores), sum(score.due for score in scores)
+    assert adherence(facts, d(0), today, today) == done / due
+    naive_streak = 0
+    for day in range(364, -1, -1):
+        score = scores[day]
+        if d(day) in facts.excused or score.due == 0:
+            continue
+        if not score.complete:
+            break
+        naive_streak += 1
+    today_score = score_day(facts, today, today, day_closed=True)
+    assert streak(facts, today) == naive_streak + (1 if today_score.complete else 0)
+    assert [[level for _date, level in row] for row in calendar(facts, today)] == [
+        [day_level(facts, date, today) for date, _level in row] for row in calendar(facts, today)
+    ]
