@@ -349,7 +349,8 @@ def tick_problem(facts, key, date, count, today):
     task = next((task for task in tasks_on(facts, date, today) if task.key == key), None)
     if task is None:
         return "That task isn't on your plan for that day."
-    if task.lock is not None:
+    # A locked task can still be undone: a high pain score later that day must not keep a mistaken tick.
+    if task.lock is not None and count > task.done:
         return task.lock.message
     if not 0 <= count <= task.target:
         return f"Choose a number from 0 to {task.target}."

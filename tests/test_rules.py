@@ -604,6 +604,13 @@ def test_clearance_locked_step_cannot_be_ticked():
     assert tick_problem(clinic_plan(cleared_on=d(21)), "warm-up", d(21), 1, d(21)) is None
 
 
+def test_a_tick_on_a_task_locked_later_that_day_can_still_be_undone():
+    # Stretches ticked at pain 2; a check-in at pain 6 later the same day locks them.
+    facts = clinic_plan(pain={5: 6}, done=[("stretch", 5, 1)])
+    assert tick_problem(facts, "stretch", d(5), 0, d(5)) is None
+    assert tick_problem(facts, "stretch", d(5), 1, d(5)) == "Unlocks once your pain is 3/10 or less."
+
+
 def test_editable_days_are_today_and_the_two_before():
     assert DAYS_BACK_EDITABLE == 2
     assert editable_dates(d(5)) == [d(5), d(4), d(3)]

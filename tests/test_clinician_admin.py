@@ -1,0 +1,351 @@
+"""The clinician's workspace in the admin: the patients list, a patient's page, tailoring, sign-off, alerts."""
+
+import csv
+import datetime
+import io
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+from recovery import rules
+from recovery.clock import clinic_today
+from recovery.facts import facts_for_plan
+from recovery.models import Alert, Completion, PlanStep, RecoveryPlan
+from tests.factories import CheckInFactory, PatientFactory, ReceptionFactory, make_plan
+from tests.test_today import task_attrs
+
+pytestmark = pytest.mark.django_db
+
+PLANS_URL = "/admin/recovery/recoveryplan/"
+ALERTS_URL = "/admin/recovery/alert/"
+
+
+@pytest.fixture
+def clinician_client(clinician):
+    client = Client()
+    client.force_login(clinician)
+    return client
+
+
+def alert_for(plan, kind=Alert.Kind.HIGH_PAIN, severity=Alert.Severity.HIGH, days_ago=0):
+    return Alert.objects.create(
+        plan=plan, kind=kind, severity=severity, date=clinic_today() - datetime.timedelta(days=days_ago),
+        reason="Pain 7/10 in today's check-in.",
+    )  # fmt: skip
+
+
+def finish_yesterday(plan):
+    yesterday = clinic_today() - datetime.timedelta(days=1)
+    facts = facts_for_plan(plan, yesterday - datetime.timedelta(days=6), yesterday)
+    Completion.objects.bulk_create(
+        Completion(plan=plan, step_key=task.key, date=yesterday, count=task.target)
+        for task in rules.tasks_on(facts, yesterday, clinic_today())
+        if task.lock is None
+    )
+
+
+def row_of(html, email):
+    start = html.index(email)
+    return html[html.rindex("<tr", 0, start) : html.index("</tr>", start)]
+
+
+def test_the_list_shows_each_patients_day_adherence_pain_and_alerts(clinician_client):
+    diligent = make_plan(PatientFactory(email="diligent@example.com"), days_since_race=1)
+    finish_yesterday(diligent)
+    idle = make_plan(PatientFactory(email="idle@example.com"), days_since_race=1)
+    CheckInFactory(plan=idle, pain=7)
+    alert_for(idle)
+    html = clinician_client.get(PLANS_URL).content.decode()
+    diligent_row, idle_row = row_of(html, "diligent@example.com"), row_of(html, "idle@example.com")
+    assert "Day 1 · Protect" in diligent_row and "100%" in diligent_row
+    assert "0%" in idle_row and "7/10" in idle_row and "⚠ 1 open" in idle_row
+    # Open alerts come first.
+    assert html.index("idle@example.com") < html.index("diligent@example.com")
+
+
+def test_the_list_marks_inactive_patients(clinician_client):
+    quiet = make_plan(PatientFactory(email="quiet@example.com"), days_since_race=10)
+    RecoveryPlan.objects.filter(pk=quiet.pk).update(last_activity_on=clinic_today() - datetime.timedelta(days=5))
+    busy = make_plan(PatientFactory(email="busy@example.com"), days_since_race=10)
+    RecoveryPlan.objects.filter(pk=busy.pk).update(last_activity_on=clinic_today())
+    html = clinician_client.get(PLANS_URL).content.decode()
+    assert "inactive" in row_of(html, "quiet@example.com")
+    assert "inactive" not in row_of(html, "busy@example.com")
+    filtered = clinician_client.get(PLANS_URL + "?activity=inactive").content.decode()
+    assert "quiet@example.com" in filtered and "busy@example.com" not in filtered
+
+
+def test_filters_for_my_patients_open_alerts_and_phase(clinician_client, clinician):
+    mine = make_plan(PatientFactory(email="mine@example.com"), days_since_race=2, clinician=clinician)
+    other = make_plan(PatientFactory(email="other@example.com"), days_since_race=16)
+    alert_for(other)
+    mine_only = clinician_client.get(PLANS_URL + "?mine=yes").content.decode()
+    assert "mine@example.com" in mine_only and "other@example.com" not in mine_only
+    alerts_only = clinician_client.get(PLANS_URL + "?alerts=open").content.decode()
+    assert "other@example.com" in alerts_only and "mine@example.com" not in alerts_only
+    protect = clinician_client.get(PLANS_URL + "?phase=Protect").content.decode()
+    assert "mine@example.com" in protect and "other@example.com" not in protect
+    strengthen = clinician_client.get(PLANS_URL + "?phase=Strengthen").content.decode()
+    assert "other@example.com" in strengthen and "mine@example.com" not in strengthen
+    assert mine.pk != other.pk
+
+
+def test_search_by_name_or_email(clinician_client):
+    make_plan(PatientFactory(email="zoe@example.com", first_name="Zoë", last_name="Quick"))
+    make_plan(PatientFactory(email="yan@example.com", last_name="Slow"))
+    html = clinician_client.get(PLANS_URL + "?q=Quick").content.decode()
+    assert "zoe@example.com" in html and "yan@example.com" not in html
+
+
+def _plans(count):
+    for number in range(count):
+        plan = make_plan(PatientFactory(), days_since_race=1 + number % 20)
+        CheckInFactory(plan=plan, pain=number % 8)
+        if number % 3 == 0:
+            alert_for(plan)
+
+
+@pytest.mark.parametrize("count", [3, 60])
+def test_the_list_uses_the_same_number_of_queries_for_few_and_many_patients(
+    clinician_client, django_assert_num_queries, count
+):
+    _plans(count)
+    # Expect 17 queries: session, user, the clinician's permissions (user's and groups'), the phase filter's
+    # choices, the row count (filtered and total), the page's plans with their alert counts and latest pain, the
+    # rows' summaries (thresholds, then facts: steps, phases, ticks, check-ins, pain before, days off), and the
+    # sidebar asking whether the disclaimer and thresholds records exist.
+    with django_assert_num_queries(17):
+        response = clinician_client.get(PLANS_URL)
+    assert response.status_code == 200
+
+
+def test_the_list_stays_within_its_query_budget_with_a_full_page_of_300_patients(
+    clinician_client, django_assert_num_queries
+):
+    _plans(300)
+    with django_assert_num_queries(17):
+        response = clinician_client.get(PLANS_URL)
+    assert response.content.decode().count('class="action-select"') == 50  # one page
+
+
+def test_tailoring_a_step_changes_todays_plan_from_the_chosen_date_only(clinician_client, client):
+    patient = PatientFactory()
+    plan = make_plan(patient, days_since_race=1)
+    neighbour = make_plan(PatientFactory(), days_since_race=1)
+    finish_yesterday(plan)
+    yesterday = clinic_today() - datetime.timedelta(days=1)
+    before = rules.adherence(facts_for_plan(plan, plan.race_date, clinic_today()), yesterday, yesterday, clinic_today())
+
+    response = clinician_client.post(
+        reverse("admin:recovery_plan_change_step", args=[plan.pk]),
+        {"key": "ice", "from_date": clinic_today().isoformat(), "action": "change", "doses_per_day": 2},
+    )
+    assert response.status_code == 302
+
+    client.force_login(patient)
+    assert task_attrs(client.get("/today/"), "ice")["data-target"] == "2"
+    assert task_attrs(client.get("/today/?back=1"), "ice")["data-target"] == "3"  # yesterday keeps its rules
+    after = rules.adherence(facts_for_plan(plan, plan.race_date, clinic_today()), yesterday, yesterday, clinic_today())
+    assert after == before == 1.0
+    assert neighbour.steps.get(key="ice").doses_per_day == 3  # no one else's plan changes
+
+
+def test_stopping_a_step_from_tomorrow_keeps_it_today(clinician_client, client):
+    patient = PatientFactory()
+    plan = make_plan(patient, days_since_race=1)
+    tomorrow = clinic_today() + datetime.timedelta(days=1)
+    clinician_client.post(
+        reverse("admin:recovery_plan_change_step", args=[plan.pk]),
+        {"key": "compression", "from_date": tomorrow.isoformat(), "action": "stop"},
+    )
+    client.force_login(patient)
+    assert 'data-task="compression"' in client.get("/today/").content.decode()
+    facts = facts_for_plan(plan, tomorrow, tomorrow)
+    assert "compression" not in [step.key for step in rules.steps_on(facts, tomorrow)]
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"doses_per_day": 0}, "Ensure this value is greater than or equal to 1."),
+        ({"first_day": 5, "last_day": 2}, "The last day cannot be before the first day."),
+        ({}, "Say what changes"),
+    ],
+)
+def test_bad_tailoring_is_a_form_error_and_saves_nothing(clinician_client, data, message):
+    plan = make_plan(days_since_race=1)
+    before = list(PlanStep.objects.filter(plan=plan).values())
+    response = clinician_client.post(
+        reverse("admin:recovery_plan_change_step", args=[plan.pk]),
+        {"key": "ice", "from_date": clinic_today().isoformat(), "action": "change", **data},
+    )
+    assert response.status_code == 200
+    assert message in response.content.decode()
+    assert list(PlanStep.objects.filter(plan=plan).values()) == before
+
+
+def test_a_change_cannot_start_in_the_past(clinician_client):
+    plan = make_plan(days_since_race=3)
+    response = clinician_client.post(
+        reverse("admin:recovery_plan_change_step", args=[plan.pk]),
+        {"key": "rest", "from_date": (clinic_today() - datetime.timedelta(days=1)).isoformat(), "action": "stop"},
+    )
+    assert "Changes start today or later" in response.content.decode()
+    assert PlanStep.objects.get(plan=plan, key="rest").valid_until is None
+
+
+def test_a_step_from_the_tip_library_can_be_added_to_one_plan(clinician_client, client):
+    from recovery.models import Tip
+
+    patient = PatientFactory()
+    plan = make_plan(patient, days_since_race=1)
+    response = clinician_client.post(
+        reverse("admin:recovery_plan_add_step", args=[plan.pk]),
+        {
+            "tip": Tip.objects.get(slug="cross-training").pk, "key": "walk", "label": "Gentle walk",
+            "instruction": "Walk for 10 minutes on the flat.", "first_day": 0, "doses_per_day": 1, "gate": "none",
+            "from_date": clinic_today().isoformat(),
+        },
+    )  # fmt: skip
+    assert response.status_code == 302
+    client.force_login(patient)
+    assert task_attrs(client.get("/today/"), "walk")["data-target"] == "1"
+    assert 'data-task="walk"' not in client.get("/today/?back=1").content.decode()
+
+
+def test_sign_off_records_who_and_when_and_opens_the_running_steps(clinician_client, clinician, client):
+    patient = PatientFactory()
+    plan = make_plan(patient, days_since_race=22)
+    client.force_login(patient)
+    assert task_attrs(client.get("/today/"), "warm-up")["data-locked"] == "true"
+    clinician_client.post(reverse("admin:recovery_plan_sign_off", args=[plan.pk]))
+    plan.refresh_from_db()
+    assert plan.cleared_by == clinician and plan.cleared_to_run_on == clinic_today()
+    assert task_attrs(client.get("/today/"), "warm-up")["data-locked"] == "false"
+    page = clinician_client.get(reverse("admin:recovery_recoveryplan_change", args=[plan.pk])).content.decode()
+    assert "Cleared to run on" in page and str(clinician) in page
+
+
+def test_pause_resume_and_discharge(clinician_client):
+    plan = make_plan()
+    url = reverse("admin:recovery_plan_status", args=[plan.pk])
+    clinician_client.post(url, {"status": "paused"})
+    plan.refresh_from_db()
+    assert plan.status == "paused"
+    clinician_client.post(url, {"status": "active"})
+    clinician_client.post(url, {"status": "completed"})
+    plan.refresh_from_db()
+    assert plan.status == "completed"
+    response = clinician_client.post(url, {"status": "active"}, follow=True)
+    assert "cannot be made active" in response.content.decode()
+
+
+def test_re_enrol_discharges_the_old_plan_and_starts_a_new_one(clinician_client):
+    plan = make_plan(days_since_race=40)
+    race = clinic_today() - datetime.timedelta(days=1)
+    response = clinician_client.post(
+        reverse("admin:recovery_plan_reenrol", args=[plan.pk]),
+        {"race_date": race.isoformat(), "protocol": plan.protocol_id},
+    )
+    assert response.status_code == 302
+    plan.refresh_from_db()
+    assert plan.status == "completed"
+    new = RecoveryPlan.objects.open().get(patient=plan.patient)
+    assert new.race_date == race and new.steps.count() == plan.steps.count()
+
+
+def test_re_enrol_refuses_a_future_race_date(clinician_client):
+    plan = make_plan()
+    response = clinician_client.post(
+        reverse("admin:recovery_plan_reenrol", args=[plan.pk]),
+        {"race_date": (clinic_today() + datetime.timedelta(days=3)).isoformat(), "protocol": plan.protocol_id},
+    )
+    assert "cannot be in the future" in response.content.decode()
+    assert RecoveryPlan.objects.count() == 1
+
+
+def test_the_alerts_queue_lists_open_alerts_first_most_severe_and_newest_first(clinician_client, clinician):
+    plan = make_plan()
+    old_watch = alert_for(plan, Alert.Kind.RISING_PAIN, Alert.Severity.WATCH, days_ago=2)
+    urgent = alert_for(plan, Alert.Kind.RED_FLAG, Alert.Severity.URGENT, days_ago=1)
+    done = alert_for(plan, Alert.Kind.HIGH_PAIN, Alert.Severity.URGENT, days_ago=0)
+    Alert.objects.filter(pk=done.pk).update(acknowledged_at=timezone.now(), acknowledged_by=clinician)
+    html = clinician_client.get(ALERTS_URL).content.decode()
+    order = [html.index(f"/admin/recovery/alert/{alert.pk}/change/") for alert in (urgent, old_watch, done)]
+    assert order == sorted(order)
+
+
+def test_acknowledging_an_alert_records_who_when_and_the_note(clinician_client, clinician):
+    alert = alert_for(make_plan())
+    response = clinician_client.post(
+        reverse("admin:recovery_alert_change", args=[alert.pk]), {"acknowledgement_note": "Phoned, all fine."}
+    )
+    assert response.status_code == 302
+    alert.refresh_from_db()
+    assert alert.acknowledged_by == clinician and alert.acknowledged_at is not None
+    assert alert.acknowledgement_note == "Phoned, all fine."
+    page = clinician_client.get(reverse("admin:recovery_recoveryplan_change", args=[alert.plan_id])).content.decode()
+    assert "Phoned, all fine." in page
+
+
+def test_a_second_acknowledgement_keeps_the_first_without_an_error_page(clinician_client, clinician):
+    from tests.factories import ClinicianFactory
+
+    alert = alert_for(make_plan())
+    colleague = ClinicianFactory()
+    Alert.objects.filter(pk=alert.pk).update(acknowledged_at=timezone.now(), acknowledged_by=colleague)
+    # The clinician's form was opened before the colleague acknowledged: their save must not overwrite it.
+    response = clinician_client.post(
+        reverse("admin:recovery_alert_change", args=[alert.pk]), {"acknowledgement_note": "Me too"}, follow=True
+    )
+    assert response.status_code == 200
+    alert.refresh_from_db()
+    assert alert.acknowledged_by == colleague and alert.acknowledgement_note == ""
+
+
+def test_bulk_acknowledge_with_a_note(clinician_client, clinician):
+    plan = make_plan()
+    alerts = [alert_for(plan, kind) for kind in (Alert.Kind.HIGH_PAIN, Alert.Kind.RISING_PAIN)]
+    ids = [str(alert.pk) for alert in alerts]
+    confirm = clinician_client.post(ALERTS_URL, {"action": "acknowledge_selected", "_selected_action": ids})
+    assert confirm.status_code == 200 and "Acknowledge" in confirm.content.decode()
+    clinician_client.post(
+        ALERTS_URL, {"action": "acknowledge_selected", "_selected_action": ids, "apply": "1", "note": "Seen in clinic"}
+    )
+    assert Alert.objects.filter(acknowledged_by=clinician, acknowledgement_note="Seen in clinic").count() == 2
+
+
+def test_the_visit_summary_has_adherence_per_step_pain_alerts_and_sign_off(clinician_client, clinician):
+    plan = make_plan(days_since_race=3)
+    finish_yesterday(plan)
+    CheckInFactory(plan=plan, pain=3)
+    alert = alert_for(plan)
+    Alert.objects.filter(pk=alert.pk).update(acknowledged_at=timezone.now(), acknowledged_by=clinician,
+                                             acknowledgement_note="Booked a visit")  # fmt: skip
+    html = clinician_client.get(reverse("admin:recovery_plan_visit_summary", args=[plan.pk])).content.decode()
+    assert "Visit summary" in html and 'data-step="ice"' in html
+    assert "Booked a visit" in html and "not yet cleared" in html and '<svg class="pain-chart"' in html
+
+
+def test_the_adherence_export_is_a_csv_of_the_selected_patients(clinician_client):
+    first, second = make_plan(days_since_race=1), make_plan(days_since_race=1)
+    finish_yesterday(first)
+    response = clinician_client.post(
+        PLANS_URL, {"action": "export_adherence", "_selected_action": [first.pk, second.pk]}
+    )
+    rows = {row["email"]: row for row in csv.DictReader(io.StringIO(response.content.decode()))}
+    assert rows[first.patient.email]["adherence last 7 days (%)"] == "100"
+    assert rows[second.patient.email]["adherence last 7 days (%)"] == "0"
+
+
+def test_reception_cannot_open_the_clinicians_pages(client):
+    plan = make_plan()
+    client.force_login(ReceptionFactory())
+    for url in (
+        PLANS_URL, ALERTS_URL, reverse("admin:recovery_plan_visit_summary", args=[plan.pk]),
+        reverse("admin:recovery_recoveryplan_change", args=[plan.pk]),
+    ):  # fmt: skip
+        response = client.get(url)
+        assert response.status_code == 302 and "/admin/login/" in response["Location"]
