@@ -10,8 +10,8 @@ from django.db.models import Count
 from django.shortcuts import get_object_or_404, render
 from django.urls import path, reverse
 from django.utils.html import format_html
-from simple_history.admin import SimpleHistoryAdmin
 
+from recovery.admin.history import OneClickRevertAdmin
 from recovery.clock import clinic_today
 from recovery.models import Disclaimer, Phase, Protocol, ProtocolStep, SafetyThresholds, Tip
 
@@ -33,7 +33,7 @@ class ReviewFilter(admin.SimpleListFilter):
 
 
 @admin.register(Tip)
-class TipAdmin(SimpleHistoryAdmin):
+class TipAdmin(OneClickRevertAdmin):
     list_display = ["title", "kind", "position", "published", "needs_review", "last_reviewed_by", "last_reviewed_on"]
     list_display_links = ["title"]
     list_filter = ["kind", "published", ReviewFilter]
@@ -83,7 +83,7 @@ class TipAdmin(SimpleHistoryAdmin):
         return render(request, "recovery/tip_detail.html", context)
 
 
-class SingletonAdmin(SimpleHistoryAdmin):
+class SingletonAdmin(OneClickRevertAdmin):
     """One record, edited in place: it cannot be added twice or deleted."""
 
     def has_add_permission(self, request):
@@ -127,7 +127,7 @@ class ProtocolStepInline(admin.TabularInline):
 
 
 @admin.register(Protocol)
-class ProtocolAdmin(SimpleHistoryAdmin):
+class ProtocolAdmin(OneClickRevertAdmin):
     list_display = ["name", "is_default", "phase_count", "step_count"]
     search_fields = ["name"]
     inlines = [PhaseInline, ProtocolStepInline]
@@ -150,7 +150,7 @@ class ProtocolAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(ProtocolStep)
-class ProtocolStepAdmin(SimpleHistoryAdmin):
+class ProtocolStepAdmin(OneClickRevertAdmin):
     """Steps are edited inline on their protocol; this page keeps each step's own history and revert."""
 
     list_display = ["label", "key", "protocol", "first_day", "last_day", "doses_per_day", "times_per_week", "gate"]
@@ -162,7 +162,7 @@ class ProtocolStepAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(Phase)
-class PhaseAdmin(SimpleHistoryAdmin):
+class PhaseAdmin(OneClickRevertAdmin):
     list_display = ["name", "protocol", "position", "first_day", "gate"]
     list_select_related = ["protocol"]
     ordering = ["protocol", "position"]

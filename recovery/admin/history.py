@@ -1,0 +1,47 @@
+"""Content governance: every version of a tip, phase or step is kept with who, when and what changed, and can be
+restored with one click (django-simple-history keeps the versions)."""
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.urls import path, reverse
+from django.views.decorators.http import require_POST
+from simple_history.admin import SimpleHistoryAdmin
+
+
+class OneClickRevertAdmin(SimpleHistoryAdmin):
+    """Adds a "Restore this version" button to each row of the history page (a POST with CSRF)."""
+
+    def _url_name(self, suffix):
+        return f"{self.model._meta.app_label}_{self.model._meta.model_name}_{suffix}"
+
+    def get_urls(self):
+        revert = self.admin_site.admin_view(require_POST(self.revert_view))
+        route = "<path:object_id>/history/<int:version_id>/revert/"
+        return [path(route, revert, name=self._url_name("revert")), *super().get_urls()]
+
+    def revert_view(self, request, object_id, version_id):
+        current = self.get_queryset(request).filter(pk=object_id).first()
+        if current is None:
+            messages.error(request, "This item was deleted, so there is nothing to restore. Add it again instead.")
+            return HttpResponseRedirect(reverse(f"admin:{self._url_name('changelist')}"))
+        if not self.has_change_permission(request, current):
+            raise PermissionDenied
+        history_url = reverse(f"admin:{self._url_name('history')}", args=[object_id])
+        version = get_object_or_404(
+            self.model.history.model, pk=version_id, **{self.model._meta.pk.attname: current.pk}
+        )
+        restored = version.instance
+        restored._state.adding = False  # it replaces the current row, so its own slug and position are no clash
+        when = f"{version.history_date:%d %b %Y %H:%M}"
+        try:
+            restored.full_clean()
+        except ValidationError as error:
+            # e.g. a step's version that points to a tip deleted since.
+            messages.error(request, f"The version of {when} cannot be restored: {' '.join(error.messages)}")
+            return HttpResponseRedirect(history_url)
+        restored._change_reason = f"Restored the version of {when}"
+        restored.save()
+        messages.success(request, f"Restored “{restored}” to the version of {when}.")
+        return HttpResponseRedirect(history_url)

@@ -1,0 +1,98 @@
+"""Content governance: who changed a tip or a step and what, restore in one click, tips due for review."""
+
+import datetime
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from recovery.clock import clinic_today
+from recovery.models import ProtocolStep, Tip
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def clinician_client(clinician):
+    client = Client()
+    client.force_login(clinician)
+    return client
+
+
+def edit_tip(client, tip, **changes):
+    data = {
+        "title": tip.title, "slug": tip.slug, "kind": tip.kind, "position": tip.position,
+        "published": "on" if tip.published else "", "summary": tip.summary, "body": tip.body,
+        "review_note": tip.review_note, **changes,
+    }  # fmt: skip
+    return client.post(reverse("admin:recovery_tip_change", args=[tip.pk]), data)
+
+
+def test_the_history_shows_who_changed_what_with_a_readable_diff(clinician_client, clinician):
+    tip = Tip.objects.get(slug="ice-therapy")
+    assert edit_tip(clinician_client, tip, summary="Ice the sore hip, wrapped in a towel.").status_code == 302
+    html = clinician_client.get(reverse("admin:recovery_tip_history", args=[tip.pk])).content.decode()
+    assert str(clinician) in html
+    assert "<strong>Summary:</strong>" in html and "Ice the sore hip, wrapped in a towel." in html
+    assert "Restore this version" in html
+
+
+def test_one_click_restores_an_earlier_version_and_keeps_that_in_the_history(clinician_client):
+    tip = Tip.objects.get(slug="ice-therapy")
+    original = tip.body
+    edit_tip(clinician_client, tip, body="A wrong body.")
+    first_version = tip.history.order_by("history_date").first()
+    response = clinician_client.post(reverse("admin:recovery_tip_revert", args=[tip.pk, first_version.pk]))
+    assert response.status_code == 302
+    tip.refresh_from_db()
+    assert tip.body == original
+    assert tip.history.first().history_change_reason.startswith("Restored the version of")
+
+
+def test_restore_is_post_only(clinician_client):
+    tip = Tip.objects.get(slug="ice-therapy")
+    version = tip.history.first()
+    assert clinician_client.get(reverse("admin:recovery_tip_revert", args=[tip.pk, version.pk])).status_code == 405
+
+
+def test_restoring_a_deleted_tip_gives_a_plain_message(clinician_client):
+    tip = Tip.objects.create(title="Temporary", slug="temporary", kind="recovery", position=99, summary="s", body="b")
+    tip_id, version = tip.pk, tip.history.first()
+    tip.delete()
+    response = clinician_client.post(reverse("admin:recovery_tip_revert", args=[tip_id, version.pk]), follow=True)
+    assert response.status_code == 200
+    assert "was deleted, so there is nothing to restore" in response.content.decode()
+    assert not Tip.objects.filter(slug="temporary").exists()
+
+
+def test_restoring_a_step_version_whose_tip_was_deleted_gives_a_plain_message(clinician_client):
+    spare = Tip.objects.create(title="Spare", slug="spare", kind="recovery", position=98, summary="s", body="b")
+    step = ProtocolStep.objects.get(key="elevate")
+    step.tip = spare
+    step.save()
+    old_version = step.history.first()  # points at the spare tip
+    step.tip = Tip.objects.get(slug="elevate-your-legs")
+    step.save()
+    spare.delete()
+    response = clinician_client.post(
+        reverse("admin:recovery_protocolstep_revert", args=[step.pk, old_version.pk]), follow=True
+    )
+    assert response.status_code == 200
+    assert "cannot be restored" in response.content.decode()
+    step.refresh_from_db()
+    assert step.tip.slug == "elevate-your-legs"
+
+
+def test_reception_cannot_restore(client, reception):
+    client.force_login(reception)
+    tip = Tip.objects.get(slug="ice-therapy")
+    response = client.post(reverse("admin:recovery_tip_revert", args=[tip.pk, tip.history.first().pk]))
+    assert response.status_code == 302 and "/admin/login/" in response["Location"]
+
+
+def test_tips_not_reviewed_for_a_year_are_listed(clinician_client, clinician):
+    Tip.objects.update(last_reviewed_on=clinic_today(), last_reviewed_by=clinician)
+    Tip.objects.filter(slug="compression").update(last_reviewed_on=clinic_today() - datetime.timedelta(days=400))
+    Tip.objects.filter(slug="hydration").update(last_reviewed_on=None)
+    html = clinician_client.get(reverse("admin:recovery_tip_changelist") + "?review=overdue").content.decode()
+    assert "Compression" in html and "Hydration" in html and "Ice Therapy" not in html
