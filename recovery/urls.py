@@ -1,6 +1,6 @@
 from django.urls import path
 
-from recovery.views import account, progress, tips, today
+from recovery.views import account, check_in, progress, tips, today
 
 app_name = "recovery"
 
@@ -8,6 +8,7 @@ urlpatterns = [
     path("today/", today.today, name="today"),
     path("today/steps/<int:step_id>/tick/", today.tick, name="tick"),
     path("today/day-off/", today.excuse, name="excuse"),
+    path("check-in/", check_in.check_in, name="check_in"),
     path("progress/", progress.progress, name="progress"),
     path("tips/", tips.tip_list, name="tips"),
     path("tips/<slug:slug>/", tips.tip_detail, name="tip"),

@@ -3,6 +3,7 @@
 import datetime
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
@@ -10,6 +11,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from recovery import rules
+from recovery.checkins import COMPRESSION_STEP_KEY, compression_numbness_report
 from recovery.clock import clinic_today
 from recovery.facts import facts_for_plan
 from recovery.models import PlanStep
@@ -17,6 +19,16 @@ from recovery.services import Refused, completion_set, day_excuse, day_unexcuse
 from recovery.views.access import plan_required
 
 DAY_NAMES = {0: "Today", 1: "Yesterday", 2: "The day before"}
+
+
+def numbness_advice():
+    # The clinic's own tip (the "compression" tip of the sheet), quoted word for word.
+    return (
+        "Take your compression off now. Our tip sheet says: “If you experience any tingling or numbness, make sure "
+        "the compression is just right—not too tight—and take off the compression gear.” We have let the clinic know. "
+        "If the feeling doesn't go away once it is off, or your leg feels weak, "
+        f"call us on {settings.CLINIC_PHONE}."
+    )
 
 
 class TickForm(forms.Form):
@@ -39,8 +51,8 @@ def _chosen_date(request, today):
 
 
 def _day_context(plan, date, today):
-    # Six days before the shown date are loaded too: a "3 times a week" step counts its week's sessions.
-    facts = facts_for_plan(plan, date - datetime.timedelta(days=6), date)
+    # The shown day's week, up to today: a "3 times a week" step counts the sessions of its whole week.
+    facts = facts_for_plan(plan, date - datetime.timedelta(days=6), today)
     tasks = rules.tasks_on(facts, date, today)
     phase = rules.phase_on(facts, date)
     back = (today - date).days
@@ -78,17 +90,25 @@ def tick(request, step_id):
     today = clinic_today()
     form = TickForm(request.POST)
     error = None
+    advice = None
     if not form.is_valid():
         error = next(iter(form.errors.values()))[0]
         date = today
     else:
         date = form.cleaned_data["date"]
+        if step.key == COMPRESSION_STEP_KEY and request.POST.get("numbness") == "yes":
+            # The safety report stands even if the tick itself is refused (e.g. a paused plan).
+            try:
+                compression_numbness_report(plan=request.plan, date=date, today=today)
+                advice = numbness_advice()
+            except Refused as refusal:
+                error = str(refusal)
         try:
             completion_set(
                 plan=request.plan, step_key=step.key, date=date, count=form.cleaned_data["count"], today=today
             )
         except Refused as refusal:
-            error = str(refusal)
+            error = error or str(refusal)
     if date > today or date < today - datetime.timedelta(days=rules.DAYS_BACK_EDITABLE):
         date = today
     if request.htmx:
@@ -96,7 +116,13 @@ def tick(request, step_id):
         task = next((task for task in context["tasks"] if task.key == step.key), None)
         if task is None:
             raise Http404("That task isn't on your plan that day.")
-        return render(request, "recovery/today.html#task-swap", {**context, "task": task, "error": error})
+        return render(
+            request,
+            "recovery/today.html#task-swap",
+            {**context, "task": task, "error": error, "numbness_advice": advice},
+        )
+    if advice:
+        messages.warning(request, advice)
     if error:
         messages.error(request, error)
     return redirect(_back_to_day(date, today))

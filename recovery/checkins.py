@@ -1,0 +1,121 @@
+"""Writes of the daily check-in and of the alerts it raises: small atomic functions named <thing>_<action>.
+
+The decisions (traffic light, stop screen, which alerts) are made by ``recovery.safety`` over plain data; this
+module loads that data, stores the outcome, and has the clinic told of each new alert after the commit.
+
+Editing the day's check-in revisits the day's alerts, one row per (plan, kind, date):
+- an alert the edit still raises is updated in place (its reason may change); no second e-mail is sent;
+- an alert whose cause the edit takes away is kept, open, with its reason rewritten to say it was withdrawn and
+  what it first said: never silently dropped, since the clinician may already be acting on it;
+- an alert raised for the first time that day is created, and the clinic is e-mailed.
+"""
+
+import datetime
+
+from django.db import transaction
+from django.utils import timezone
+
+from recovery import safety
+from recovery.models import Alert, CheckIn, Completion, SafetyThresholds
+from recovery.notifications import alert_notify
+from recovery.rules import DAYS_BACK_EDITABLE
+from recovery.services import Refused, _note_activity, completion_set
+
+# Plan steps that the safety features know by their stable key (the default protocol's keys).
+CHECK_IN_STEP_KEY = "check-in"
+COMPRESSION_STEP_KEY = "compression"
+
+ANSWER_FIELDS = ["pain", "numbness", "swelling", "note", *CheckIn.RED_FLAG_FIELDS]
+
+
+def red_flag_words(check_in):
+    """The red-flag questions answered yes, in the plain words the patient was asked."""
+    return [str(CheckIn._meta.get_field(name).verbose_name) for name in check_in.red_flags()]
+
+
+def previous_scores(plan, date):
+    """The pain scores recorded in the days before ``date`` that the rising-pain rule averages."""
+    first = date - datetime.timedelta(days=safety.RISE_WINDOW_DAYS)
+    last = date - datetime.timedelta(days=1)
+    return list(CheckIn.objects.filter(plan=plan, date__range=(first, last)).values_list("pain", flat=True))
+
+
+def _alerts_set(*, plan, date, kinds, decisions):
+    """Bring the day's alerts of ``kinds`` in line with ``decisions``; return the alerts that are new."""
+    new = []
+    for decision in decisions:
+        alert, created = Alert.objects.update_or_create(
+            plan=plan,
+            kind=decision.kind,
+            date=date,
+            defaults={"severity": decision.severity, "reason": decision.reason},
+        )
+        if created:
+            new.append(alert)
+            alert_notify(alert)
+    raised = {decision.kind for decision in decisions}
+    now = timezone.localtime()
+    for alert in Alert.objects.filter(plan=plan, date=date, kind__in=set(kinds) - raised):
+        if not safety.is_withdrawn(alert.reason):
+            alert.reason = safety.withdrawn_reason(alert.reason, now)
+            alert.save(update_fields=["reason", "updated_at"])
+    return new
+
+
+def _step_tick(plan, step_key, date, today):
+    """Tick a plan step for ``date`` unless it is ticked already; skip it when the plan has no such step that
+    day (or the rules refuse the tick, e.g. a paused plan): the safety report matters, the tick does not."""
+    if Completion.objects.filter(plan=plan, step_key=step_key, date=date).exists():
+        return
+    if not plan.steps.filter(key=step_key).exists():
+        return
+    try:
+        completion_set(plan=plan, step_key=step_key, date=date, count=1, today=today)
+    except Refused:
+        pass
+
+
+@transaction.atomic
+def check_in_save(*, plan, date, data, today):
+    """Save (or edit) the day's check-in, update the day's alerts and tick the plan's check-in step.
+
+    Only today's check-in can be saved: ``date`` must be ``today``. ``data`` holds the answers
+    (``ANSWER_FIELDS``; questions left out count as no). Returns (check_in, the alerts that are new).
+    """
+    if date != today:
+        raise Refused("You can only fill in today's check-in.")
+    pain = data.get("pain")
+    if not isinstance(pain, int) or isinstance(pain, bool) or not 0 <= pain <= 10:
+        raise Refused("Choose how much your hip hurts, from 0 to 10.")
+    answers = {name: data.get(name, CheckIn._meta.get_field(name).get_default()) for name in ANSWER_FIELDS}
+    check_in, _ = CheckIn.objects.update_or_create(plan=plan, date=date, defaults=answers)
+    decisions = safety.check_in_alerts(
+        pain=check_in.pain,
+        red_flags=red_flag_words(check_in),
+        previous_scores=previous_scores(plan, date),
+        thresholds=SafetyThresholds.current(),
+    )
+    new = _alerts_set(plan=plan, date=date, kinds=safety.CHECK_IN_KINDS, decisions=decisions)
+    _step_tick(plan, CHECK_IN_STEP_KEY, date, today)
+    _note_activity(plan, date)
+    return check_in, new
+
+
+@transaction.atomic
+def compression_numbness_report(*, plan, date, today):
+    """The patient felt tingling or numbness under compression on ``date``: raise the day's alert.
+
+    Returns (alert, created). Allowed for the days a patient may still tick: today and the two before.
+    """
+    if date > today or date < today - datetime.timedelta(days=DAYS_BACK_EDITABLE):
+        raise Refused("You can report this for today or the two days before.")
+    decision = safety.compression_numbness_alert()
+    alert, created = Alert.objects.update_or_create(
+        plan=plan,
+        kind=decision.kind,
+        date=date,
+        defaults={"severity": decision.severity, "reason": decision.reason},
+    )
+    if created:
+        alert_notify(alert)
+    return alert, created

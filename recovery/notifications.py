@@ -1,0 +1,76 @@
+"""The clinic hears of each new alert: an e-mail to the duty address and to the patient's clinician.
+
+The mail leaves after the transaction commits, through Django's tasks framework (the immediate backend today, a
+database worker later), so a slow or failing mail server never loses an alert nor turns the patient's page into
+an error: the alert is saved and shown whatever happens to the mail, and a failure is logged.
+
+The message names the patient and links to the alert in the admin. It holds no health details (no pain score,
+no red flag, no note): e-mail travels and lingers where health data must not; the clinician reads them in the
+admin after signing in.
+"""
+
+import logging
+
+from django.conf import settings
+from django.core.mail import EmailMessage
+from django.db import transaction
+from django.tasks import task
+from django.template.loader import render_to_string
+from django.urls import reverse
+
+from recovery.models import Alert
+
+logger = logging.getLogger(__name__)
+
+MAILER = "default"
+
+
+def alert_notify(alert):
+    """Tell the clinic about a new alert once the current transaction commits (at once outside one)."""
+    alert_id = alert.pk
+    transaction.on_commit(lambda: _enqueue(alert_id))
+
+
+def _enqueue(alert_id):
+    # Runs inside on_commit, after the patient's data is safe: whatever goes wrong here is logged, never raised,
+    # so it can't become an error page for the patient. (The immediate backend runs the task right here.)
+    try:
+        alert_mail_send.enqueue(alert_id)
+    except Exception:
+        logger.exception("Could not queue the e-mail for alert %s.", alert_id)
+
+
+def alert_recipients(alert):
+    recipients = [settings.CLINIC_DUTY_EMAIL]
+    clinician = alert.plan.clinician
+    if clinician is not None and clinician.is_active and clinician.email and clinician.email not in recipients:
+        recipients.append(clinician.email)
+    return recipients
+
+
+def alert_message(alert):
+    """The e-mail for a new alert: who, and where to read it. Deliberately nothing about their health."""
+    context = {
+        "patient_name": str(alert.plan.patient),
+        "alert": alert,
+        "link": settings.SITE_URL.rstrip("/") + reverse("admin:recovery_alert_change", args=[alert.pk]),
+        "CLINIC_NAME": settings.CLINIC_NAME,
+    }
+    subject = render_to_string("recovery/email/alert_subject.txt", context).strip()
+    body = render_to_string("recovery/email/alert.txt", context)
+    return EmailMessage(subject=subject, body=body, to=alert_recipients(alert))
+
+
+@task
+def alert_mail_send(alert_id):
+    """Send the e-mail for one alert. Takes the alert's id: task arguments must be plain JSON."""
+    alert = Alert.objects.select_related("plan__patient", "plan__clinician").filter(pk=alert_id).first()
+    if alert is None:
+        logger.warning("Alert %s is gone: no e-mail sent.", alert_id)
+        return 0
+    try:
+        return alert_message(alert).send(using=MAILER)
+    except Exception:
+        logger.exception("Could not send the e-mail for alert %s; the alert itself is saved.", alert_id)
+        # Raised again so a task worker records the task as failed; the immediate backend does the same.
+        raise

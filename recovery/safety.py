@@ -1,0 +1,171 @@
+"""The clinical safety rules of a daily check-in, as plain functions over plain data: no database, no request.
+
+- The pain traffic light (Silbernagel's pain-monitoring model, CLINICAL.md): below the ease-off level carry on
+  (green), from it ease off (amber), from the alert level stop loading and call the clinic (red).
+- The stop screen: any red flag, or pain at or above the alert level.
+- The alerts a check-in raises, each with its reason in plain words for the clinician:
+  a red flag (urgent), high pain (high), and pain rising by the configured points over the average of the
+  scores recorded in the previous three days (watch; only when at least one of those days has a score).
+
+The levels come from the clinic's safety record (``SafetyThresholds``), passed in by the caller: anything with
+the attributes of ``Thresholds`` will do, the model included.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+# How many days before the check-in make up the "recent average" of the rising-pain rule.
+RISE_WINDOW_DAYS = 3
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    ease_off_pain_from: int = 4
+    alert_pain_from: int = 6
+    pain_rise_points: int = 2
+
+
+class Light:
+    GREEN = "green"
+    AMBER = "amber"
+    RED = "red"
+
+
+class Kind:
+    """The alert kinds a check-in or a tick can raise; the same values as ``Alert.Kind``."""
+
+    RED_FLAG = "red_flag"
+    HIGH_PAIN = "high_pain"
+    RISING_PAIN = "rising_pain"
+    COMPRESSION_NUMBNESS = "compression_numbness"
+
+
+class Severity:
+    """The same values as ``Alert.Severity``."""
+
+    WATCH = 1
+    HIGH = 2
+    URGENT = 3
+
+
+# The kinds a check-in decides; editing the day's check-in revisits exactly these.
+CHECK_IN_KINDS = (Kind.RED_FLAG, Kind.HIGH_PAIN, Kind.RISING_PAIN)
+
+
+@dataclass(frozen=True)
+class AlertDecision:
+    kind: str
+    severity: int
+    reason: str
+
+
+def pain_light(pain, thresholds):
+    """The traffic light for a pain score: green, amber or red."""
+    if pain >= thresholds.alert_pain_from:
+        return Light.RED
+    if pain >= thresholds.ease_off_pain_from:
+        return Light.AMBER
+    return Light.GREEN
+
+
+def must_stop(pain, red_flags, thresholds):
+    """Whether the patient must see the stop screen: any red flag, or pain at or above the alert level."""
+    return bool(red_flags) or pain_light(pain, thresholds) == Light.RED
+
+
+class Urgency:
+    """What the stop screen puts first."""
+
+    EMERGENCY = "emergency"  # call 999 or go to A&E now
+    URGENT_CARE = "urgent_care"  # get urgent care today
+    CLINIC = "clinic"  # stop loading the hip and call the clinic
+
+
+# The red-flag questions (``CheckIn`` field names) that point to an emergency rather than a call to the clinic.
+HYPONATRAEMIA_FLAG = "confusion_vomiting_headache"  # exercise-associated hyponatraemia (Goudie 2006)
+RHABDOMYOLYSIS_FLAG = "cola_coloured_urine"  # exertional rhabdomyolysis
+
+
+def urgency(red_flag_fields):
+    """The most urgent advice the answers call for: confusion, vomiting or a worsening headache after a marathon
+    is an emergency; cola-coloured urine needs urgent care the same day; anything else, the clinic."""
+    if HYPONATRAEMIA_FLAG in red_flag_fields:
+        return Urgency.EMERGENCY
+    if RHABDOMYOLYSIS_FLAG in red_flag_fields:
+        return Urgency.URGENT_CARE
+    return Urgency.CLINIC
+
+
+def _number(value):
+    """3.0 as "3", 3.3333 as "3.3": how a person would say an average."""
+    rounded = round(value, 1)
+    return str(int(rounded)) if rounded == int(rounded) else str(rounded)
+
+
+def rises_enough(pain, previous_scores, points):
+    """Pain minus the recent average is at least ``points``. Whole numbers only, so no rounding can tip it."""
+    if not previous_scores:
+        return False
+    return pain * len(previous_scores) - sum(previous_scores) >= points * len(previous_scores)
+
+
+def check_in_alerts(*, pain, red_flags: Sequence[str], previous_scores: Sequence[int], thresholds):
+    """The alerts a check-in raises, most urgent first.
+
+    ``red_flags``: the red-flag questions answered yes, in plain words. ``previous_scores``: the pain scores
+    recorded on the previous three days (days without a check-in left out).
+    """
+    alerts = []
+    if red_flags:
+        alerts.append(
+            AlertDecision(Kind.RED_FLAG, Severity.URGENT, "The patient answered yes to: " + "; ".join(red_flags) + ".")
+        )
+    if pain >= thresholds.alert_pain_from:
+        alerts.append(
+            AlertDecision(
+                Kind.HIGH_PAIN,
+                Severity.HIGH,
+                f"Pain {pain}/10, at or above the alert level of {thresholds.alert_pain_from}.",
+            )
+        )
+    if rises_enough(pain, previous_scores, thresholds.pain_rise_points):
+        average = sum(previous_scores) / len(previous_scores)
+        days = len(previous_scores)
+        alerts.append(
+            AlertDecision(
+                Kind.RISING_PAIN,
+                Severity.WATCH,
+                f"Pain {pain}/10, up {_number(pain - average)} points on the average of {_number(average)} "
+                f"over the previous three days ({days} score{'s' if days != 1 else ''} recorded); "
+                f"the alert is set at a rise of {thresholds.pain_rise_points}.",
+            )
+        )
+    return alerts
+
+
+def compression_numbness_alert():
+    """Tingling or numbness under compression: the sheet says take it off. A clinician should look the same day
+    (high), since numbness in the leg that stays once the compression is off points to a nerve (CLINICAL.md)."""
+    return AlertDecision(
+        Kind.COMPRESSION_NUMBNESS,
+        Severity.HIGH,
+        "The patient reported tingling or numbness while wearing compression, and was told to take it off.",
+    )
+
+
+WITHDRAWN_PREFIX = "Withdrawn"
+
+
+def withdrawn_reason(old_reason, when):
+    """The reason of an alert whose cause an edit of the day's check-in took away. The alert is kept, never
+    dropped: a clinician should still see that it was raised (a patient may also play a symptom down)."""
+    if is_withdrawn(old_reason):
+        return old_reason
+    return (
+        f"{WITHDRAWN_PREFIX} at {when:%H:%M}: the patient changed the day's check-in and this no longer applies. "
+        f"It first said: {old_reason}"
+    )
+
+
+def is_withdrawn(reason):
+    return reason.startswith(WITHDRAWN_PREFIX)

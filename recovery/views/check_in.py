@@ -1,0 +1,102 @@
+"""The daily check-in: how the hip feels today, the pain traffic light, and the stop screen.
+
+Once a day, editable all that day (the clinic's day). There is no date in the form or the URL: the server always
+uses today, so another day (or another patient's check-in) cannot be reached. POST, redirect, GET: the page shows
+the day's result from the saved check-in, so a reload never resubmits.
+"""
+
+from django import forms
+from django.forms.models import model_to_dict
+from django.shortcuts import redirect, render
+
+from recovery import safety
+from recovery.checkins import ANSWER_FIELDS, check_in_save, red_flag_words
+from recovery.clock import clinic_today
+from recovery.models import CheckIn, SafetyThresholds
+from recovery.services import Refused
+from recovery.views.access import plan_required
+
+PAIN_SCALE = range(11)
+
+
+class CheckInForm(forms.ModelForm):
+    pain = forms.TypedChoiceField(
+        label="How much does your hip hurt right now?",
+        choices=[(score, str(score)) for score in PAIN_SCALE],
+        coerce=int,
+        widget=forms.RadioSelect(attrs={"class": "pain-input"}),
+        error_messages={
+            "required": "Choose how much your hip hurts, from 0 (no pain) to 10 (the worst pain you can imagine).",
+            "invalid_choice": "Choose a whole number from 0 to 10.",
+        },
+    )
+
+    class Meta:
+        model = CheckIn
+        fields = ANSWER_FIELDS
+        labels = {
+            "numbness": "Numbness or tingling in the leg",
+            "swelling": "Swelling around the hip",
+            "note": "Anything else you'd like us to know? (optional)",
+        }
+        help_texts = {"note": "For anything urgent, please phone us: notes are read in clinic hours."}
+        widgets = {"note": forms.Textarea(attrs={"rows": 3})}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in CheckIn.RED_FLAG_FIELDS:
+            self.fields[name].label = self.fields[name].label[:1].upper() + self.fields[name].label[1:]
+
+    def red_flag_fields(self):
+        return [self[name] for name in CheckIn.RED_FLAG_FIELDS]
+
+
+def _span(first, last):
+    return str(first) if first == last else f"{first}–{last}"
+
+
+def _result(check_in, thresholds):
+    """What the page says about the day's saved check-in."""
+    flags = check_in.red_flags()
+    return {
+        "check_in": check_in,
+        "light": safety.pain_light(check_in.pain, thresholds),
+        "stop": safety.must_stop(check_in.pain, flags, thresholds),
+        "urgency": safety.urgency(flags),
+        "red_flags": red_flag_words(check_in),
+    }
+
+
+@plan_required
+def check_in(request):
+    plan = request.plan
+    today = clinic_today()
+    saved = CheckIn.objects.filter(plan=plan, date=today).first()
+    if request.method == "POST":
+        # Any "date" posted is ignored: a check-in is always today's.
+        form = CheckInForm(request.POST)
+        if form.is_valid():
+            try:
+                check_in_save(plan=plan, date=today, data=form.cleaned_data, today=today)
+            except Refused as refusal:
+                form.add_error(None, str(refusal))
+            else:
+                return redirect("recovery:check_in")
+    else:
+        form = CheckInForm(initial=model_to_dict(saved, fields=ANSWER_FIELDS) if saved else None)
+    thresholds = SafetyThresholds.current()
+    context = {
+        "form": form,
+        "today": today,
+        "result": _result(saved, thresholds) if saved else None,
+        "pain_scale": [
+            (radio, safety.pain_light(score, thresholds)) for score, radio in zip(PAIN_SCALE, form["pain"], strict=True)
+        ],
+        "green_max": thresholds.ease_off_pain_from - 1,
+        "spans": {
+            "green": _span(0, thresholds.ease_off_pain_from - 1),
+            "amber": _span(thresholds.ease_off_pain_from, thresholds.alert_pain_from - 1),
+            "red": _span(thresholds.alert_pain_from, 10),
+        },
+    }
+    return render(request, "recovery/check_in.html", context)

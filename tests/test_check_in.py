@@ -1,0 +1,493 @@
+"""The daily check-in: the form, bad input, the traffic light, the stop screen, the alerts, and compression safety."""
+
+import datetime
+import re
+
+import pytest
+from django.urls import reverse
+
+from recovery.clock import clinic_today
+from recovery.models import Alert, CheckIn, Completion, PlanStep, RecoveryPlan, SafetyThresholds
+from tests.factories import CheckInFactory, ClinicianFactory, make_plan
+
+pytestmark = pytest.mark.django_db
+
+URL = "/check-in/"
+CALM = {"pain": "2"}
+
+
+def post(client, **answers):
+    return client.post(URL, answers)
+
+
+def check_in(client, **answers):
+    """Post a check-in, follow the redirect and return the page that shows the day's result."""
+    response = post(client, **answers)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert response["Location"] == URL
+    return client.get(URL)
+
+
+def has_stop_screen(response):
+    return "data-alert" in response.content.decode()
+
+
+def alerts(plan):
+    return {alert.kind: alert for alert in Alert.objects.filter(plan=plan)}
+
+
+def days_ago(days):
+    return clinic_today() - datetime.timedelta(days=days)
+
+
+# -- Who may open it -----------------------------------------------------------------------------------------------
+
+
+def test_the_url_is_named_and_in_the_patients_nav(patient_client, plan):
+    assert reverse("recovery:check_in") == URL
+    html = patient_client.get(URL).content.decode()
+    assert f'href="{URL}">Check-in</a>' in html and 'aria-current="page"' in html
+    assert f'href="{URL}">Check-in</a>' in patient_client.get("/today/").content.decode()
+
+
+def test_progress_links_to_the_check_in_when_there_are_no_scores(patient_client, plan):
+    assert f'<a href="{URL}">Tell us how your hip feels</a>' in patient_client.get("/progress/").content.decode()
+
+
+def test_anonymous_visitors_are_sent_to_log_in(client):
+    response = client.get(URL)
+    assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
+    assert client.post(URL, CALM).status_code == 302
+    assert not CheckIn.objects.exists()
+
+
+def test_staff_are_sent_to_their_own_home(client, clinician):
+    client.force_login(clinician)
+    response = client.get(URL)
+    assert response.status_code == 302 and response["Location"] == "/"
+
+
+def test_a_patient_without_a_plan_gets_the_friendly_page(patient_client):
+    response = patient_client.get(URL)
+    assert response.status_code == 200
+    assert "You don't have a recovery plan yet" in response.content.decode()
+    assert patient_client.post(URL, CALM).status_code == 200
+    assert not CheckIn.objects.exists()
+
+
+# -- The form ------------------------------------------------------------------------------------------------------
+
+
+def test_get_shows_the_form_with_pain_0_to_10_and_the_red_flags_unticked(patient_client, plan):
+    response = patient_client.get(URL)
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert re.findall(r'type="radio" name="pain" value="(\d+)"', html) == [str(n) for n in range(11)]
+    assert "<fieldset" in html and "<legend" in html and "How much does your hip hurt right now?" in html
+    for name in CheckIn.RED_FLAG_FIELDS:
+        box = re.search(rf'<input[^>]*name="{name}"[^>]*>', html).group(0)
+        assert 'type="checkbox"' in box and "checked" not in box
+    for words in ("Pain at night", "Cola-coloured (dark brown) urine", "Confusion, vomiting or a worsening headache"):
+        assert words in html
+    assert 'name="numbness"' in html and 'name="swelling"' in html and 'name="note"' in html
+    assert 'name="date"' not in html  # the server decides the day
+    assert not has_stop_screen(response)
+
+
+def test_the_pain_scale_is_coloured_by_the_clinics_levels(patient_client, plan):
+    html = patient_client.get(URL).content.decode()
+    lights = re.findall(r'for="id_pain_\d+" class="pain-choice pain-(\w+)"', html)
+    assert lights == ["green"] * 4 + ["amber"] * 2 + ["red"] * 5
+    assert "0–3: carry on" in html and "4–5: ease off" in html and "6–10: stop loading your hip and call us" in html
+
+
+def test_the_page_has_no_inline_script_or_style(patient_client, plan):
+    check_in(patient_client, pain="7", night_pain="on")
+    html = patient_client.get(URL).content.decode()
+    assert "<style" not in html and " style=" not in html
+    assert not re.search(r"<script(?![^>]*\ssrc=)", html)
+
+
+# -- Bad input -----------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("pain", "message"),
+    [
+        ("11", "Choose a whole number from 0 to 10."),
+        ("-1", "Choose a whole number from 0 to 10."),
+        ("abc", "Choose a whole number from 0 to 10."),
+        ("4.5", "Choose a whole number from 0 to 10."),
+        ("", "Choose how much your hip hurts, from 0 (no pain) to 10 (the worst pain you can imagine)."),
+        (None, "Choose how much your hip hurts, from 0 (no pain) to 10 (the worst pain you can imagine)."),
+    ],
+)
+def test_a_pain_score_outside_0_to_10_is_a_plain_error_and_nothing_is_saved(patient_client, plan, pain, message):
+    answers = {"night_pain": "on"} | ({} if pain is None else {"pain": pain})
+    response = post(patient_client, **answers)
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert message in html and 'id="pain-error"' in html
+    assert not CheckIn.objects.exists() and not Alert.objects.exists()
+    assert not has_stop_screen(response)  # nothing was saved, so there is no result to show yet
+
+
+def test_a_second_check_in_the_same_day_edits_the_first(patient_client, plan):
+    check_in(patient_client, pain="2", note="Stiff in the morning")
+    page = check_in(patient_client, pain="4", swelling="on")
+    saved = CheckIn.objects.get()
+    assert (saved.plan, saved.date, saved.pain, saved.swelling, saved.note) == (plan, clinic_today(), 4, True, "")
+    assert "Pain 4 out of 10: ease off today." in page.content.decode()
+
+
+def test_the_form_shows_the_saved_answers_for_editing(patient_client, plan):
+    check_in(patient_client, pain="3", swelling="on", note="Better today")
+    html = patient_client.get(URL).content.decode()
+    assert re.search(r'<input[^>]*value="3"[^>]*checked', html)
+    assert re.search(r'<input[^>]*name="swelling"[^>]*checked', html)
+    assert "Better today" in html and "Save my changes" in html
+
+
+def test_a_posted_date_is_ignored_the_check_in_is_always_todays(patient_client, plan):
+    yesterday = days_ago(1)
+    check_in(patient_client, pain="2", date=yesterday.isoformat())
+    assert list(CheckIn.objects.values_list("date", flat=True)) == [clinic_today()]
+
+
+def test_a_check_in_for_another_day_is_refused_by_the_service(plan):
+    from recovery.checkins import check_in_save
+    from recovery.services import Refused
+
+    with pytest.raises(Refused):
+        check_in_save(plan=plan, date=days_ago(1), data={"pain": 2}, today=clinic_today())
+    with pytest.raises(Refused):
+        check_in_save(plan=plan, date=clinic_today(), data={"pain": 11}, today=clinic_today())
+    assert not CheckIn.objects.exists()
+
+
+def test_another_patients_check_in_can_never_be_reached(client, patient, other_patient):
+    alice_plan = make_plan(patient)
+    charlie_plan = make_plan(other_patient)
+    CheckInFactory(plan=alice_plan, pain=8, night_pain=True, note="Alice's private note")
+    client.force_login(other_patient)
+    page = client.get(URL)
+    html = page.content.decode()
+    assert "Alice's private note" not in html and not has_stop_screen(page)
+    assert "Save today's check-in" in html  # Charlie sees a fresh form of his own
+    check_in(client, pain="1")
+    assert CheckIn.objects.get(plan=charlie_plan).pain == 1
+    assert CheckIn.objects.get(plan=alice_plan).pain == 8  # untouched
+
+
+# -- The traffic light and the stop screen -------------------------------------------------------------------------
+
+
+def test_a_calm_check_in_does_nothing_alarming(patient_client, plan, mailoutbox, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        response = post(patient_client, **CALM)
+    assert response.status_code == 302
+    page = patient_client.get(URL)
+    html = page.content.decode()
+    assert not has_stop_screen(page)
+    assert 'data-light="green"' in html and "Pain 2 out of 10: carry on with your plan." in html
+    assert not Alert.objects.exists()
+    assert callbacks == [] and mailoutbox == []
+
+
+@pytest.mark.parametrize("flag", CheckIn.RED_FLAG_FIELDS)
+def test_each_red_flag_alone_brings_the_stop_screen_and_an_urgent_alert(patient_client, plan, flag, settings):
+    settings.CLINIC_PHONE = "+44 20 7946 0123"
+    page = check_in(patient_client, pain="0", **{flag: "on"})
+    html = page.content.decode()
+    assert has_stop_screen(page)
+    screen = html[html.index("data-alert") : html.index("</section>", html.index("data-alert"))]
+    assert "+44 20 7946 0123" in screen and 'href="tel:+442079460123"' in screen
+    assert "not watched around the clock" in screen
+    assert "call 999 or go to A&amp;E now" in screen and "urine is dark brown, like cola" in screen
+    label = str(CheckIn._meta.get_field(flag).verbose_name)
+    assert f"<li>{label}</li>" in screen
+    alert = Alert.objects.get()
+    assert (alert.plan, alert.kind, alert.severity, alert.date) == (
+        plan,
+        Alert.Kind.RED_FLAG,
+        Alert.Severity.URGENT,
+        clinic_today(),
+    )
+    assert label in alert.reason
+
+
+def test_confusion_vomiting_or_headache_puts_999_first(patient_client, plan):
+    html = check_in(patient_client, pain="1", confusion_vomiting_headache="on").content.decode()
+    assert '<h2 id="stop-heading" class="h3">Call 999 or go to A&amp;E now</h2>' in html
+    assert "hyponatraemia" in html
+
+
+def test_cola_coloured_urine_sends_to_urgent_care_today(patient_client, plan):
+    html = check_in(patient_client, pain="1", cola_coloured_urine="on").content.decode()
+    assert '<h2 id="stop-heading" class="h3">Get urgent medical care today</h2>' in html
+    assert "rhabdomyolysis" in html
+
+
+def test_pain_at_the_alert_level_brings_the_stop_screen_and_a_high_alert(patient_client, plan):
+    page = check_in(patient_client, pain="6")
+    assert has_stop_screen(page)
+    assert "Stop, and call us today" in page.content.decode()
+    assert "<li>pain of 6 out of 10</li>" in page.content.decode()
+    alert = Alert.objects.get()
+    assert (alert.kind, alert.severity) == (Alert.Kind.HIGH_PAIN, Alert.Severity.HIGH)
+
+
+def test_pain_one_below_the_alert_level_says_ease_off_without_an_alert(patient_client, plan):
+    page = check_in(patient_client, pain="5")
+    html = page.content.decode()
+    assert not has_stop_screen(page)
+    assert 'data-light="amber"' in html and "ease off today" in html
+    assert not Alert.objects.exists()
+
+
+def test_numbness_in_the_check_in_gets_the_compression_advice(patient_client, plan):
+    html = check_in(patient_client, pain="1", numbness="on").content.decode()
+    assert "if you are wearing compression, take it off now" in html
+
+
+def test_changing_the_safety_thresholds_changes_the_outcome(patient_client, plan):
+    SafetyThresholds.objects.update_or_create(pk=1, defaults={"ease_off_pain_from": 5, "alert_pain_from": 8})
+    page = check_in(patient_client, pain="6")
+    assert not has_stop_screen(page) and 'data-light="amber"' in page.content.decode()
+    assert "0–4: carry on" in page.content.decode()
+    assert not Alert.objects.exists()
+    page = check_in(patient_client, pain="8")
+    assert has_stop_screen(page) and set(alerts(plan)) == {Alert.Kind.HIGH_PAIN}
+
+
+# -- Rising pain ---------------------------------------------------------------------------------------------------
+
+
+def test_a_rise_of_the_configured_size_raises_rising_pain(patient_client, plan):
+    for days, pain in ((1, 2), (2, 3), (3, 1)):
+        CheckInFactory(plan=plan, date=days_ago(days), pain=pain)
+    page = check_in(patient_client, pain="4")  # 2 above the average of 2
+    assert not has_stop_screen(page)  # a rise alone is for the clinician to watch
+    alert = Alert.objects.get()
+    assert (alert.kind, alert.severity) == (Alert.Kind.RISING_PAIN, Alert.Severity.WATCH)
+
+
+def test_a_rise_one_below_the_configured_size_raises_nothing(patient_client, plan):
+    for days, pain in ((1, 2), (2, 3), (3, 1)):
+        CheckInFactory(plan=plan, date=days_ago(days), pain=pain)
+    check_in(patient_client, pain="3")
+    assert not Alert.objects.exists()
+
+
+def test_only_the_previous_three_days_count_and_missing_days_are_skipped(patient_client, plan):
+    CheckInFactory(plan=plan, date=days_ago(4), pain=0)  # outside the window
+    CheckInFactory(plan=plan, date=days_ago(2), pain=3)
+    check_in(patient_client, pain="4")
+    assert not Alert.objects.exists()  # 4 - 3 = 1, the day four back does not pull the average down
+    check_in(patient_client, pain="5")
+    assert set(alerts(plan)) == {Alert.Kind.RISING_PAIN}
+
+
+def test_without_an_earlier_score_there_is_no_rising_pain(patient_client, plan):
+    check_in(patient_client, pain="5")
+    assert not Alert.objects.exists()
+
+
+def test_a_larger_configured_rise_needs_a_larger_rise(patient_client, plan):
+    SafetyThresholds.objects.update_or_create(pk=1, defaults={"pain_rise_points": 3})
+    CheckInFactory(plan=plan, date=days_ago(1), pain=2)
+    check_in(patient_client, pain="4")
+    assert not Alert.objects.exists()
+    check_in(patient_client, pain="5")
+    assert set(alerts(plan)) == {Alert.Kind.RISING_PAIN}
+
+
+# -- Editing the day's check-in and its alerts ---------------------------------------------------------------------
+
+
+def test_an_edit_that_keeps_the_cause_updates_the_alert_in_place(patient_client, plan):
+    check_in(patient_client, pain="6")
+    first = Alert.objects.get()
+    check_in(patient_client, pain="8")
+    alert = Alert.objects.get()
+    assert alert.pk == first.pk and alert.reason == "Pain 8/10, at or above the alert level of 6."
+
+
+def test_an_edit_that_takes_the_cause_away_keeps_the_alert_and_says_it_was_withdrawn(patient_client, plan):
+    check_in(patient_client, pain="7", night_pain="on")
+    page = check_in(patient_client, pain="2")
+    assert not has_stop_screen(page)
+    kept = alerts(plan)
+    assert set(kept) == {Alert.Kind.RED_FLAG, Alert.Kind.HIGH_PAIN}
+    assert kept[Alert.Kind.HIGH_PAIN].reason.startswith("Withdrawn at ")
+    assert kept[Alert.Kind.HIGH_PAIN].reason.endswith("It first said: Pain 7/10, at or above the alert level of 6.")
+    assert "It first said: The patient answered yes to: pain at night." in kept[Alert.Kind.RED_FLAG].reason
+    assert all(alert.acknowledged_at is None for alert in kept.values())  # still open for a clinician
+
+
+def test_a_cause_that_comes_back_replaces_the_withdrawn_note(patient_client, plan):
+    check_in(patient_client, pain="7")
+    check_in(patient_client, pain="2")
+    check_in(patient_client, pain="2")  # a second calm edit does not pile up notes
+    assert Alert.objects.get().reason.count("Withdrawn") == 1
+    check_in(patient_client, pain="6")
+    assert Alert.objects.get().reason == "Pain 6/10, at or above the alert level of 6."
+
+
+# -- The check-in step and the plan --------------------------------------------------------------------------------
+
+
+def test_a_check_in_ticks_the_plans_check_in_step_for_the_day(patient_client, plan):
+    check_in(patient_client, pain="2")
+    check_in(patient_client, pain="3")
+    assert Completion.objects.get(plan=plan, step_key="check-in").count == 1
+    plan.refresh_from_db()
+    assert plan.last_activity_on == clinic_today()
+    html = patient_client.get("/today/").content.decode()
+    assert re.search(r'data-task="check-in" data-done="1"', html)
+
+
+def test_a_plan_without_a_check_in_step_still_saves_the_check_in(patient_client, plan):
+    PlanStep.objects.filter(plan=plan, key="check-in").delete()
+    check_in(patient_client, pain="2")
+    assert CheckIn.objects.filter(plan=plan).exists()
+    assert not Completion.objects.filter(plan=plan).exists()
+
+
+def test_a_paused_plan_still_takes_a_check_in_and_raises_its_alerts(patient_client, plan):
+    RecoveryPlan.objects.filter(pk=plan.pk).update(status=RecoveryPlan.Status.PAUSED)
+    page = check_in(patient_client, pain="7")
+    assert has_stop_screen(page) and set(alerts(plan)) == {Alert.Kind.HIGH_PAIN}
+
+
+def test_the_pain_score_feeds_the_pain_gates_of_today(patient_client, patient):
+    make_plan(patient, days_since_race=6)  # stretches unlock once pain is 3 or less
+    html = patient_client.get("/today/").content.decode()
+    assert re.search(r'data-task="stretch"[^>]*data-locked="true"', html)
+    check_in(patient_client, pain="2")
+    html = patient_client.get("/today/").content.decode()
+    assert re.search(r'data-task="stretch"[^>]*data-locked="false"', html)
+
+
+# -- The query budget ----------------------------------------------------------------------------------------------
+
+
+def test_the_check_in_page_reads_a_fixed_number_of_queries(patient_client, plan, django_assert_max_num_queries):
+    for days in range(1, 30):
+        CheckInFactory(plan=plan, date=days_ago(days), pain=days % 5)
+    check_in(patient_client, pain="7", night_pain="on")
+    # Expect 6 queries: the session, the user, the user's groups (is this a patient?), the open plan, today's
+    # check-in, and the safety thresholds.
+    with django_assert_max_num_queries(6):
+        response = patient_client.get(URL)
+    assert has_stop_screen(response)
+
+
+# -- Compression safety on /today/ ---------------------------------------------------------------------------------
+
+
+def compression_tick(client, plan, count=1, numbness=None, date=None, **headers):
+    step = PlanStep.objects.get(plan=plan, key="compression")
+    data = {"date": (date or clinic_today()).isoformat(), "count": count}
+    if numbness is not None:
+        data["numbness"] = numbness
+    return client.post(reverse("recovery:tick", args=[step.pk]), data, **headers)
+
+
+def compression_row(html):
+    start = html.index('data-task="compression"')
+    return html[html.rindex("<li", 0, start) : html.index("</li>", start)]
+
+
+@pytest.fixture
+def compression_plan(patient):
+    return make_plan(patient, days_since_race=1)
+
+
+def test_the_compression_tick_asks_about_tingling_or_numbness(patient_client, compression_plan):
+    row = compression_row(patient_client.get("/today/").content.decode())
+    assert "Any tingling or numbness?" in row
+    assert 'name="numbness" value="no"' in row and "Done, all fine" in row
+    assert 'name="numbness" value="yes"' in row and "I feel tingling or numbness" in row
+    assert 'name="count" value="1"' in row and 'name="date"' in row
+
+
+def test_done_all_fine_ticks_compression_without_an_alert(patient_client, compression_plan):
+    response = compression_tick(patient_client, compression_plan, numbness="no")
+    assert response.status_code == 302
+    assert Completion.objects.get(plan=compression_plan, step_key="compression").count == 1
+    assert not Alert.objects.exists()
+
+
+def test_compression_numbness_raises_its_alert_and_shows_the_advice(patient_client, compression_plan):
+    response = compression_tick(patient_client, compression_plan, numbness="yes")
+    assert response.status_code == 302
+    alert = Alert.objects.get()
+    assert (alert.plan, alert.kind, alert.severity, alert.date) == (
+        compression_plan,
+        Alert.Kind.COMPRESSION_NUMBNESS,
+        Alert.Severity.HIGH,
+        clinic_today(),
+    )
+    html = patient_client.get(response["Location"]).content.decode()
+    assert "Take your compression off now." in html
+    assert "make sure the compression is just right—not too tight—and take off the compression gear." in html
+    # The dose still counts: the patient wore it, and took it off for safety.
+    assert Completion.objects.get(plan=compression_plan, step_key="compression").count == 1
+
+
+def test_with_htmx_the_compression_row_swaps_in_place_with_the_advice(patient_client, compression_plan):
+    response = compression_tick(patient_client, compression_plan, numbness="yes", HTTP_HX_REQUEST="true")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "<html" not in html and html.count("data-task=") == 1
+    row = compression_row(html)
+    assert 'data-done="1"' in row and "data-compression-advice" in row and "Take your compression off now." in row
+    assert Alert.objects.filter(kind=Alert.Kind.COMPRESSION_NUMBNESS).count() == 1
+
+
+def test_numbness_can_still_be_reported_once_compression_is_ticked(patient_client, compression_plan):
+    compression_tick(patient_client, compression_plan, numbness="no")
+    row = compression_row(patient_client.get("/today/").content.decode())
+    assert 'name="count" value="1"' in row and 'name="numbness" value="yes"' in row
+    compression_tick(patient_client, compression_plan, numbness="yes")
+    compression_tick(patient_client, compression_plan, numbness="yes")  # a second report is the same alert
+    assert Alert.objects.filter(kind=Alert.Kind.COMPRESSION_NUMBNESS).count() == 1
+    assert Completion.objects.get(plan=compression_plan, step_key="compression").count == 1
+
+
+def test_numbness_on_another_step_raises_nothing(patient_client, compression_plan):
+    step = PlanStep.objects.get(plan=compression_plan, key="ice")
+    patient_client.post(
+        reverse("recovery:tick", args=[step.pk]),
+        {"date": clinic_today().isoformat(), "count": 1, "numbness": "yes"},
+    )
+    assert not Alert.objects.exists()
+
+
+def test_numbness_too_far_back_is_refused(patient_client, compression_plan):
+    compression_tick(patient_client, compression_plan, numbness="yes", date=days_ago(5))
+    assert not Alert.objects.exists()
+
+
+def test_numbness_under_compression_is_raised_even_on_a_paused_plan(patient_client, compression_plan):
+    RecoveryPlan.objects.filter(pk=compression_plan.pk).update(status=RecoveryPlan.Status.PAUSED)
+    response = compression_tick(patient_client, compression_plan, numbness="yes")
+    assert Alert.objects.filter(kind=Alert.Kind.COMPRESSION_NUMBNESS).exists()
+    html = patient_client.get(response["Location"]).content.decode()
+    assert "Take your compression off now." in html and "Your plan is paused" in html
+
+
+def test_a_patient_cannot_report_numbness_on_another_patients_step(patient_client, compression_plan, other_patient):
+    charlie_plan = make_plan(other_patient, days_since_race=1)
+    response = compression_tick(patient_client, charlie_plan, numbness="yes")
+    assert response.status_code == 404
+    assert not Alert.objects.exists()
+
+
+def test_a_clinician_can_open_the_alerts_admin_page(client, patient_client, plan):
+    check_in(patient_client, pain="9")
+    clinician = ClinicianFactory(is_superuser=True)
+    client.force_login(clinician)
+    alert = Alert.objects.get()
+    assert client.get(reverse("admin:recovery_alert_change", args=[alert.pk])).status_code == 200

@@ -1,0 +1,157 @@
+"""The clinical safety rules of a check-in, as plain functions: no database needed."""
+
+import datetime
+
+import pytest
+
+from recovery import safety
+from recovery.models import Alert, CheckIn, SafetyThresholds
+from recovery.safety import Kind, Light, Severity, Thresholds, Urgency
+
+DEFAULTS = Thresholds(ease_off_pain_from=4, alert_pain_from=6, pain_rise_points=2)
+
+
+def kinds(alerts):
+    return [alert.kind for alert in alerts]
+
+
+@pytest.mark.parametrize(
+    ("pain", "light"),
+    [(0, Light.GREEN), (3, Light.GREEN), (4, Light.AMBER), (5, Light.AMBER), (6, Light.RED), (10, Light.RED)],
+)
+def test_the_traffic_light_follows_the_default_levels(pain, light):
+    assert safety.pain_light(pain, DEFAULTS) == light
+
+
+def test_the_traffic_light_follows_the_levels_it_is_given():
+    strict = Thresholds(ease_off_pain_from=2, alert_pain_from=4)
+    assert [safety.pain_light(pain, strict) for pain in (1, 2, 3, 4)] == [
+        Light.GREEN,
+        Light.AMBER,
+        Light.AMBER,
+        Light.RED,
+    ]
+
+
+def test_pain_at_the_alert_level_stops_and_one_below_does_not():
+    assert safety.must_stop(6, [], DEFAULTS)
+    assert not safety.must_stop(5, [], DEFAULTS)
+
+
+def test_any_red_flag_stops_whatever_the_pain():
+    assert safety.must_stop(0, ["pain at night"], DEFAULTS)
+
+
+def test_a_calm_check_in_raises_nothing():
+    assert safety.check_in_alerts(pain=2, red_flags=[], previous_scores=[2, 1, 2], thresholds=DEFAULTS) == []
+
+
+def test_a_red_flag_raises_an_urgent_alert_naming_it_in_plain_words():
+    [alert] = safety.check_in_alerts(pain=1, red_flags=["pain at night"], previous_scores=[], thresholds=DEFAULTS)
+    assert alert.kind == Kind.RED_FLAG and alert.severity == Severity.URGENT
+    assert alert.reason == "The patient answered yes to: pain at night."
+
+
+def test_several_red_flags_make_one_alert_listing_them_all():
+    flags = ["pain at night", "unable to bear weight on the leg"]
+    [alert] = safety.check_in_alerts(pain=1, red_flags=flags, previous_scores=[], thresholds=DEFAULTS)
+    assert "pain at night; unable to bear weight on the leg" in alert.reason
+
+
+def test_pain_at_the_alert_level_raises_high_pain_and_one_below_does_not():
+    [alert] = safety.check_in_alerts(pain=6, red_flags=[], previous_scores=[], thresholds=DEFAULTS)
+    assert (alert.kind, alert.severity) == (Kind.HIGH_PAIN, Severity.HIGH)
+    assert alert.reason == "Pain 6/10, at or above the alert level of 6."
+    assert safety.check_in_alerts(pain=5, red_flags=[], previous_scores=[], thresholds=DEFAULTS) == []
+
+
+def test_a_rise_of_the_configured_size_over_the_recent_average_raises_rising_pain():
+    [alert] = safety.check_in_alerts(pain=5, red_flags=[], previous_scores=[3, 3, 3], thresholds=DEFAULTS)
+    assert (alert.kind, alert.severity) == (Kind.RISING_PAIN, Severity.WATCH)
+    assert "up 2 points on the average of 3" in alert.reason
+
+
+def test_a_rise_one_below_the_configured_size_raises_nothing():
+    assert safety.check_in_alerts(pain=4, red_flags=[], previous_scores=[3, 3, 3], thresholds=DEFAULTS) == []
+
+
+def test_the_rise_is_measured_against_the_average_without_rounding():
+    # Average of 2, 2 and 3 is 2.33: 4 is 1.67 above it (no alert), 5 is 2.67 above it (alert).
+    assert not safety.rises_enough(4, [2, 2, 3], 2)
+    assert safety.rises_enough(5, [2, 2, 3], 2)
+    [alert] = safety.check_in_alerts(pain=5, red_flags=[], previous_scores=[2, 2, 3], thresholds=DEFAULTS)
+    assert "up 2.7 points on the average of 2.3" in alert.reason and "3 scores recorded" in alert.reason
+
+
+def test_one_earlier_score_is_enough_for_the_rising_rule():
+    assert kinds(safety.check_in_alerts(pain=3, red_flags=[], previous_scores=[1], thresholds=DEFAULTS)) == [
+        Kind.RISING_PAIN
+    ]
+
+
+def test_without_an_earlier_score_there_is_no_rise():
+    assert safety.check_in_alerts(pain=5, red_flags=[], previous_scores=[], thresholds=DEFAULTS) == []
+    assert not safety.rises_enough(10, [], 2)
+
+
+def test_the_rise_follows_the_configured_points():
+    wider = Thresholds(ease_off_pain_from=4, alert_pain_from=6, pain_rise_points=3)
+    assert safety.check_in_alerts(pain=5, red_flags=[], previous_scores=[3], thresholds=wider) == []
+    assert kinds(safety.check_in_alerts(pain=5, red_flags=[], previous_scores=[2], thresholds=wider)) == [
+        Kind.RISING_PAIN
+    ]
+
+
+def test_a_bad_day_raises_every_kind_that_applies_most_urgent_first():
+    alerts = safety.check_in_alerts(pain=8, red_flags=["pain at night"], previous_scores=[2], thresholds=DEFAULTS)
+    assert kinds(alerts) == [Kind.RED_FLAG, Kind.HIGH_PAIN, Kind.RISING_PAIN]
+
+
+def test_a_higher_alert_level_turns_a_stop_into_ease_off():
+    relaxed = Thresholds(ease_off_pain_from=4, alert_pain_from=8, pain_rise_points=2)
+    assert safety.pain_light(6, relaxed) == Light.AMBER
+    assert safety.check_in_alerts(pain=6, red_flags=[], previous_scores=[], thresholds=relaxed) == []
+
+
+@pytest.mark.parametrize(
+    ("flags", "urgency"),
+    [
+        (["confusion_vomiting_headache", "cola_coloured_urine"], Urgency.EMERGENCY),
+        (["cola_coloured_urine", "night_pain"], Urgency.URGENT_CARE),
+        (["night_pain"], Urgency.CLINIC),
+        ([], Urgency.CLINIC),
+    ],
+)
+def test_the_stop_screen_puts_the_emergency_first(flags, urgency):
+    assert safety.urgency(flags) == urgency
+
+
+def test_the_emergency_flags_are_real_check_in_questions():
+    assert {safety.HYPONATRAEMIA_FLAG, safety.RHABDOMYOLYSIS_FLAG} <= set(CheckIn.RED_FLAG_FIELDS)
+
+
+def test_the_rules_speak_the_models_kinds_and_severities():
+    for name in ("RED_FLAG", "HIGH_PAIN", "RISING_PAIN", "COMPRESSION_NUMBNESS"):
+        assert getattr(Kind, name) == getattr(Alert.Kind, name).value
+    for name in ("WATCH", "HIGH", "URGENT"):
+        assert getattr(Severity, name) == getattr(Alert.Severity, name).value
+
+
+def test_the_defaults_here_are_the_safety_records_defaults():
+    for name in ("ease_off_pain_from", "alert_pain_from", "pain_rise_points"):
+        assert getattr(DEFAULTS, name) == SafetyThresholds._meta.get_field(name).default
+
+
+def test_compression_numbness_is_a_high_alert():
+    alert = safety.compression_numbness_alert()
+    assert (alert.kind, alert.severity) == (Kind.COMPRESSION_NUMBNESS, Severity.HIGH)
+    assert "take it off" in alert.reason
+
+
+def test_a_withdrawn_alert_says_so_and_keeps_what_it_first_said():
+    when = datetime.datetime(2026, 5, 3, 14, 5)
+    reason = safety.withdrawn_reason("Pain 7/10, at or above the alert level of 6.", when)
+    assert reason.startswith("Withdrawn at 14:05")
+    assert reason.endswith("It first said: Pain 7/10, at or above the alert level of 6.")
+    assert safety.is_withdrawn(reason)
+    assert safety.withdrawn_reason(reason, when) == reason  # withdrawing twice changes nothing
