@@ -323,7 +323,7 @@ def test_healthz_answers_503_within_seconds_when_postgres_is_unreachable():
 
 
 @pytest.mark.parametrize("person", ["reception", "patient"])
-def test_reception_and_patients_cannot_open_the_admin(client, request, person):
+def test_reception_and_patients_cannot_open_the_admin(client, db, request, person):
     client.force_login(request.getfixturevalue(person))
     for url in ["/admin/", "/admin/recovery/tip/", f"/admin/recovery/tip/{Tip.objects.first().pk}/change/"]:
         response = client.get(url)
