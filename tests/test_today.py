@@ -299,3 +299,22 @@ def test_today_and_a_tick_use_a_fixed_number_of_queries(client, django_assert_nu
     # last-activity update, release savepoint; then with htmx the row again: facts (6).
     with django_assert_num_queries(22):
         tick(client, plan, "check-in", 1, HTTP_HX_REQUEST="true")
+
+
+def test_the_check_in_task_sends_the_patient_to_the_check_in(patient_client, patient):
+    make_plan(patient, days_since_race=1)
+    html = patient_client.get(TODAY_URL).content.decode()
+    row = html[html.index('data-task="check-in"') :].split("</li>")[0]
+    assert reverse("recovery:check_in") in row and 'name="count"' not in row
+
+
+def test_a_tick_on_a_task_locked_since_can_still_be_undone(patient_client, patient):
+    plan = make_plan(patient, days_since_race=5)
+    CheckInFactory(plan=plan, pain=2, date=clinic_today() - datetime.timedelta(days=1))
+    tick(patient_client, plan, "stretch", 1)
+    CheckInFactory(plan=plan, pain=7)  # later that day the hip flares up
+    html = patient_client.get(TODAY_URL).content.decode()
+    row = html[html.index('data-task="stretch"') :].split("</li>")[0]
+    assert "Unlocks once your pain is 3/10 or less." in row and 'name="count" value="0"' in row
+    tick(patient_client, plan, "stretch", 0)
+    assert not Completion.objects.filter(plan=plan, step_key="stretch").exists()
