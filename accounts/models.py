@@ -1,9 +1,22 @@
+from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
 from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.db import models
 from django.db.models.functions import Lower
 
+from accounts.roles import Role
 
-class UserManager(BaseUserManager):
+
+class UserQuerySet(models.QuerySet):
+    def patients(self):
+        """People in the Patient group who are not staff: the only accounts the front desk may see or change."""
+        return self.filter(groups__name=Role.PATIENT, is_staff=False, is_superuser=False)
+
+    def awaiting_activation(self):
+        """Invited, still switched on, and no password yet: the invitation has not been used."""
+        return self.filter(invited_at__isnull=False, is_active=True, password__startswith=UNUSABLE_PASSWORD_PREFIX)
+
+
+class UserManager(BaseUserManager.from_queryset(UserQuerySet)):
     use_in_migrations = True
 
     def get_by_natural_key(self, email):
@@ -30,6 +43,16 @@ class User(AbstractUser):
     email = models.EmailField("e-mail address", unique=True)
     phone = models.CharField("mobile phone", max_length=32, blank=True)
     date_of_birth = models.DateField(null=True, blank=True)
+    # The current invitation. A new one moves ``invited_at``, which is part of the link's token, so older links
+    # stop working (accounts/frontdesk/invitations.py).
+    invited_at = models.DateTimeField(null=True, blank=True)
+    # Set by the e-mail task: when the current invitation's e-mail actually went out, or when sending it failed
+    # (the front desk then says "e-mail not sent" and offers to resend).
+    invitation_sent_at = models.DateTimeField(null=True, blank=True)
+    invitation_failed_at = models.DateTimeField(null=True, blank=True)
+    privacy_consent_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the patient accepted the clinic's privacy notice."
+    )
 
     USERNAME_FIELD = "email"
     EMAIL_FIELD = "email"
@@ -51,6 +74,11 @@ class User(AbstractUser):
         # Lower-cased before the uniqueness checks, so "Ann@Example.com" is found to be ann@example.com's
         # address and the form says so in plain words.
         self.email = self.email.strip().lower()
+
+    @property
+    def is_activated(self):
+        """The person has chosen a password (through their invitation, or otherwise)."""
+        return self.has_usable_password()
 
     def save(self, *args, **kwargs):
         self.email = self.email.strip().lower()

@@ -26,5 +26,4 @@ urlpatterns = [
         auth_views.PasswordResetCompleteView.as_view(template_name="accounts/password_reset_complete.html"),
         name="password_reset_complete",
     ),
-    path("reception/", views.reception_home, name="reception_home"),
 ]

@@ -2,7 +2,6 @@ import logging
 
 from django.conf import settings
 from django.contrib.auth import views as auth_views
-from django.contrib.auth.decorators import login_required
 from django.db import DatabaseError, connection
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
@@ -26,15 +25,8 @@ def home(request):
     if is_patient(user):
         return redirect("recovery:today")
     if is_reception(user):
-        return redirect("accounts:reception_home")
+        return redirect("frontdesk:home")
     return render(request, "accounts/no_role.html")
-
-
-@login_required
-def reception_home(request):
-    if not is_reception(request.user):
-        return redirect("home")
-    return render(request, "accounts/reception_home.html")
 
 
 @never_cache

@@ -2,11 +2,16 @@ from django.contrib import admin
 from django.urls import include, path
 
 from accounts import views as account_views
+from accounts.frontdesk import welcome
 
 urlpatterns = [
     path("", account_views.home, name="home"),
     path("healthz", account_views.healthz, name="healthz"),
     path("accounts/", include("accounts.urls")),
+    path("front-desk/", include("accounts.frontdesk.urls")),
+    # The invitation link sent by e-mail and printed as a QR code (accounts/frontdesk/invitations.py).
+    path("welcome/<uidb64>/<token>/", welcome.InvitationAcceptView.as_view(), name="welcome"),
+    path("privacy/", welcome.privacy_notice, name="privacy"),
     path("", include("recovery.urls")),
     path("admin/", admin.site.urls),
 ]

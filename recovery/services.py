@@ -76,3 +76,29 @@ def day_unexcuse(*, plan, date, today):
     if date > today or date < today - datetime.timedelta(days=rules.DAYS_BACK_EDITABLE):
         raise Refused("That day is too far back to change.")
     ExcusedDay.objects.filter(plan=plan, date=date).delete()
+
+
+@transaction.atomic
+def plan_enrol_many(*, enrolments, protocol, clinician=None):
+    """Start plans on ``protocol`` for many patients at once (the front desk's group intake).
+
+    ``enrolments`` is a list of (patient, race date). It does what ``plan_enrol`` does, in a few bulk queries
+    rather than two per patient, copying the same STEP_FIELDS of each step. Returns the plans.
+    """
+    steps = list(protocol.steps.all())
+    plans = RecoveryPlan.objects.bulk_create(
+        [
+            RecoveryPlan(patient=patient, protocol=protocol, race_date=race_date, clinician=clinician)
+            for patient, race_date in enrolments
+        ],
+        batch_size=500,
+    )
+    PlanStep.objects.bulk_create(
+        (
+            PlanStep(plan=plan, **{name: getattr(step, name) for name in STEP_FIELDS})
+            for plan in plans
+            for step in steps
+        ),
+        batch_size=1000,
+    )
+    return plans

@@ -1,0 +1,256 @@
+"""The front desk's forms: every message in plain words, for busy, non-technical reception staff."""
+
+import datetime
+
+from django import forms
+from django.contrib.auth import get_user_model
+from django.contrib.auth.forms import SetPasswordForm
+from django.urls import reverse_lazy
+from django.utils import timezone
+from django.utils.html import format_html
+
+from accounts.frontdesk.intake import MAX_BYTES, PHONE_CHARACTERS, race_date_problem
+from accounts.roles import Role
+from recovery.clock import clinic_today
+from recovery.models import Protocol
+
+User = get_user_model()
+
+TAKEN_EMAIL = "Someone already has an account with this e-mail address. Search for them on the front desk instead."
+
+
+def _date_input():
+    # type="date" needs ISO dates; typed dates in the UK's day-first order are read too (LANGUAGE_CODE en-gb).
+    return forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+
+def _clean_phone(phone):
+    phone = " ".join(phone.split())
+    if phone and not set(phone) <= PHONE_CHARACTERS:
+        raise forms.ValidationError("A phone number may hold only digits, spaces and + - ( ).")
+    if phone and sum(char.isdigit() for char in phone) < 6:
+        raise forms.ValidationError("This phone number is too short.")
+    return phone
+
+
+def _clean_race_date(race_date):
+    if race_date is not None and (problem := race_date_problem(race_date, clinic_today())):
+        raise forms.ValidationError(problem)
+    return race_date
+
+
+def _clean_date_of_birth(date_of_birth):
+    today = clinic_today()
+    if date_of_birth is not None:
+        if date_of_birth >= today:
+            raise forms.ValidationError("The date of birth must be in the past.")
+        if date_of_birth < today - datetime.timedelta(days=366 * 120):
+            raise forms.ValidationError("Check the year of birth.")
+    return date_of_birth
+
+
+def _clean_email(email, *, exclude_pk=None):
+    email = email.strip().lower()
+    taken = User.objects.filter(email__iexact=email)
+    if exclude_pk is not None:
+        taken = taken.exclude(pk=exclude_pk)
+    if taken.exists():
+        raise forms.ValidationError(TAKEN_EMAIL)
+    return email
+
+
+def clinicians():
+    return User.objects.filter(is_active=True, is_staff=True, groups__name=Role.CLINICIAN).order_by(
+        "last_name", "first_name"
+    )
+
+
+class ClinicianChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, user):
+        return user.get_full_name() or user.email
+
+
+class PlanChoicesMixin(forms.Form):
+    protocol = forms.ModelChoiceField(
+        queryset=Protocol.objects.all(),
+        empty_label=None,
+        label="Recovery plan",
+        error_messages={"required": "Choose a recovery plan.", "invalid_choice": "Choose a plan from the list."},
+    )
+    clinician = ClinicianChoiceField(
+        queryset=User.objects.none(),
+        required=False,
+        empty_label="Not yet chosen",
+        label="Responsible clinician (optional)",
+        error_messages={"invalid_choice": "Choose a clinician from the list."},
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["clinician"].queryset = clinicians()
+        if not self.is_bound:
+            self.fields["protocol"].initial = Protocol.objects.default()
+
+
+class EnrolForm(PlanChoicesMixin, forms.Form):
+    first_name = forms.CharField(
+        max_length=150,
+        label="First name",
+        error_messages={"required": "Enter the patient's first name."},
+        widget=forms.TextInput(attrs={"autocomplete": "off", "autofocus": True}),
+    )
+    last_name = forms.CharField(
+        max_length=150,
+        label="Last name",
+        error_messages={"required": "Enter the patient's last name."},
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
+    email = forms.EmailField(
+        max_length=254,
+        label="E-mail address",
+        help_text="The invitation to choose a password goes here.",
+        error_messages={
+            "required": "Enter the patient's e-mail address.",
+            "invalid": "This is not an e-mail address. Check it for typing mistakes, e.g. name@example.com.",
+        },
+        widget=forms.EmailInput(attrs={"autocomplete": "off", "inputmode": "email"}),
+    )
+    date_of_birth = forms.DateField(
+        required=False,
+        label="Date of birth (optional)",
+        widget=_date_input(),
+        error_messages={"invalid": "Enter the date of birth as a date, e.g. 26/04/1990."},
+    )
+    phone = forms.CharField(
+        max_length=32,
+        required=False,
+        label="Mobile phone (optional)",
+        widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "off", "inputmode": "tel"}),
+    )
+    race_date = forms.DateField(
+        label="Race date",
+        help_text="Day 0 of the plan.",
+        widget=_date_input(),
+        error_messages={
+            "required": "Enter the date of the race.",
+            "invalid": "Enter the race date as a date, e.g. 26/04/2026.",
+        },
+    )
+
+    field_order = ["first_name", "last_name", "email", "date_of_birth", "phone", "race_date", "protocol", "clinician"]
+
+    def clean_email(self):
+        return _clean_email(self.cleaned_data["email"])
+
+    def clean_phone(self):
+        return _clean_phone(self.cleaned_data["phone"])
+
+    def clean_race_date(self):
+        return _clean_race_date(self.cleaned_data["race_date"])
+
+    def clean_date_of_birth(self):
+        return _clean_date_of_birth(self.cleaned_data["date_of_birth"])
+
+
+class PatientDetailsForm(forms.ModelForm):
+    """Contact details, and the race date of the open plan when there is one."""
+
+    race_date = forms.DateField(
+        label="Race date",
+        help_text="Day 0 of the plan: the plan's days follow it.",
+        widget=_date_input(),
+        error_messages={
+            "required": "Enter the date of the race.",
+            "invalid": "Enter the race date as a date, e.g. 26/04/2026.",
+        },
+    )
+
+    class Meta:
+        model = User
+        fields = ["first_name", "last_name", "email", "phone", "date_of_birth"]
+        labels = {"phone": "Mobile phone (optional)", "date_of_birth": "Date of birth (optional)"}
+        widgets = {
+            "date_of_birth": _date_input(),
+            "phone": forms.TextInput(attrs={"type": "tel", "inputmode": "tel"}),
+            "email": forms.EmailInput(attrs={"inputmode": "email"}),
+        }
+        error_messages = {
+            "first_name": {"required": "Enter the patient's first name."},
+            "last_name": {"required": "Enter the patient's last name."},
+            "email": {
+                "required": "Enter the patient's e-mail address.",
+                "invalid": "This is not an e-mail address. Check it for typing mistakes, e.g. name@example.com.",
+            },
+            "date_of_birth": {"invalid": "Enter the date of birth as a date, e.g. 26/04/1990."},
+        }
+
+    def __init__(self, *args, plan=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["first_name"].required = True
+        self.fields["last_name"].required = True
+        if plan is None:
+            del self.fields["race_date"]
+        elif not self.is_bound:
+            self.fields["race_date"].initial = plan.race_date
+
+    def clean_email(self):
+        return _clean_email(self.cleaned_data["email"], exclude_pk=self.instance.pk)
+
+    def clean_phone(self):
+        return _clean_phone(self.cleaned_data["phone"])
+
+    def clean_race_date(self):
+        return _clean_race_date(self.cleaned_data["race_date"])
+
+    def clean_date_of_birth(self):
+        return _clean_date_of_birth(self.cleaned_data["date_of_birth"])
+
+    def _post_clean(self):
+        # Unlike a ModelForm's usual save, the changes are applied by the service; validate_unique would only
+        # repeat clean_email's question with a less friendly message.
+        pass
+
+
+class IntakeUploadForm(PlanChoicesMixin, forms.Form):
+    file = forms.FileField(
+        label="CSV file",
+        help_text=(
+            "First line: first_name,last_name,email,phone,race_date. One patient per line; "
+            f"at most {MAX_BYTES // 1_000_000} MB."
+        ),
+        error_messages={"required": "Choose the CSV file to upload.", "empty": "This file is empty."},
+        widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"}),
+    )
+
+    field_order = ["file", "protocol", "clinician"]
+
+
+class SearchForm(forms.Form):
+    q = forms.CharField(
+        required=False,
+        max_length=200,
+        label="Find a patient",
+        help_text="Name, e-mail, phone or date of birth (e.g. 26/04/1990).",
+        widget=forms.TextInput(attrs={"type": "search", "autocomplete": "off"}),
+    )
+
+
+class InvitationAcceptForm(SetPasswordForm):
+    """Django's set-password form, plus the patient's consent to the clinic's privacy notice (with its time)."""
+
+    consent = forms.BooleanField(
+        required=True,
+        error_messages={"required": "Please read the privacy notice and tick the box to continue."},
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["consent"].label = format_html(
+            'I have read the clinic\'s <a href="{}" target="_blank" rel="noopener">privacy notice</a> '
+            "(opens in a new tab) and agree to it.",
+            reverse_lazy("privacy"),
+        )
+
+    def save(self, commit=True):
+        self.user.privacy_consent_at = timezone.now()
+        return super().save(commit=commit)

@@ -1,0 +1,17 @@
+from django.urls import path
+
+from accounts.frontdesk import views
+
+app_name = "frontdesk"
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("enroll/", views.enrol, name="enrol"),
+    path("import/", views.intake_upload, name="intake"),
+    path("import/confirm/", views.intake_confirm, name="intake_confirm"),
+    path("patients/<int:pk>/", views.patient, name="patient"),
+    path("patients/<int:pk>/welcome/", views.welcome_sheet, name="welcome_sheet"),
+    path("patients/<int:pk>/invite/", views.invite, name="invite"),
+    path("patients/<int:pk>/deactivate/", views.deactivate, name="deactivate"),
+    path("patients/<int:pk>/reactivate/", views.reactivate, name="reactivate"),
+]

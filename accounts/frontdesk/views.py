@@ -1,0 +1,403 @@
+"""Reception's pages. Contact details and activation state only: nothing clinical is read or shown here."""
+
+import datetime
+import functools
+import secrets
+
+import segno
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.decorators import login_required
+from django.db import IntegrityError
+from django.db.models import F, Q, Value
+from django.db.models.functions import Coalesce, Lower, Replace, TruncDate
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.safestring import mark_safe
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
+
+from accounts.frontdesk import intake
+from accounts.frontdesk.forms import (
+    TAKEN_EMAIL,
+    EnrolForm,
+    IntakeUploadForm,
+    PatientDetailsForm,
+    SearchForm,
+    clinicians,
+)
+from accounts.frontdesk.invitations import invitation_expires_on, invitation_link
+from accounts.frontdesk.services import (
+    patient_deactivate,
+    patient_details_change,
+    patient_enrol,
+    patient_invite,
+    patient_reactivate,
+    patients_enrol,
+)
+from accounts.roles import is_reception
+from recovery import rules
+from recovery.clock import clinic_today
+from recovery.facts import facts_for_plan
+from recovery.models import Protocol, RecoveryPlan, SafetyThresholds
+
+User = get_user_model()
+
+LIST_LENGTH = 25
+SEARCH_RESULTS = 50
+INTAKE_SESSION_KEY = "frontdesk_intake"
+
+
+def may_use_front_desk(user):
+    """Reception, and superusers (who may do everything). Clinicians are not reception: least privilege."""
+    return user.is_authenticated and user.is_active and (user.is_superuser or is_reception(user))
+
+
+def reception_required(view):
+    """Anonymous visitors go to the login page; anyone else without the right goes to their own home."""
+
+    @functools.wraps(view)
+    @never_cache
+    @login_required
+    def wrapper(request, *args, **kwargs):
+        if not may_use_front_desk(request.user):
+            return redirect("home")
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def _patient_or_404(pk):
+    # Only patients: reception can never change a clinician's or an administrator's account.
+    return get_object_or_404(User.objects.patients(), pk=pk)
+
+
+def _open_plan(patient):
+    return RecoveryPlan.objects.open().select_related("protocol", "clinician").filter(patient=patient).first()
+
+
+# -- Home: search and the three lists ---------------------------------------------------------------------------
+
+
+def inactive_cutoff(today, days):
+    """Plans whose last activity (or, never active, their creation) is on or before this date are inactive."""
+    return today - datetime.timedelta(days=days)
+
+
+def search_patients(query):
+    """Patients matching every word of ``query`` by name or e-mail, or matching it as a phone number or a
+    date of birth. Odd input finds nothing rather than failing."""
+    query = "".join(char for char in query if char.isprintable())[:100].strip()
+    if not query:
+        return User.objects.none()
+    conditions = Q()
+    words = query.split()[:5]
+    by_name = Q()
+    for word in words:
+        by_name &= Q(first_name__icontains=word) | Q(last_name__icontains=word) | Q(email__icontains=word)
+    conditions |= by_name
+    digits = "".join(char for char in query if char.isdigit())
+    if len(digits) >= 4 and set(query) <= intake.PHONE_CHARACTERS:
+        conditions |= Q(phone_digits__contains=digits)
+    if (born := intake.parse_date(query)) is not None:
+        conditions |= Q(date_of_birth=born)
+    # Phone numbers are stored as typed ("07700 900-123"): compare their digits.
+    phone_digits = F("phone")
+    for char in " -().+":
+        phone_digits = Replace(phone_digits, Value(char), Value(""))
+    return (
+        User.objects.patients()
+        .annotate(phone_digits=phone_digits)
+        .filter(conditions)
+        .order_by("last_name", "first_name", "pk")[:SEARCH_RESULTS]
+    )
+
+
+@reception_required
+def home(request):
+    today = clinic_today()
+    form = SearchForm(request.GET or None)
+    query = form.cleaned_data["q"] if form.is_valid() else ""
+    results = list(search_patients(query)) if query else None
+
+    awaiting = User.objects.patients().awaiting_activation().order_by("invited_at", "pk")
+    thresholds = SafetyThresholds.current()
+    # "Inactive" (DESIGN.md): no tick and no check-in for the configured number of days; a plan never active
+    # counts from the day it was created. Paused plans are left out: nobody expects activity from them.
+    inactive = (
+        RecoveryPlan.objects.active()
+        .filter(patient__is_active=True)
+        .annotate(last_active=Coalesce("last_activity_on", TruncDate("created_at")))
+        .filter(last_active__lte=inactive_cutoff(today, thresholds.inactive_after_days))
+        .select_related("patient")
+        .order_by("last_active", "pk")
+    )
+    recent = RecoveryPlan.objects.select_related("patient", "protocol").order_by("-created_at", "-pk")
+    context = {
+        "form": form,
+        "query": query,
+        "results": results,
+        "awaiting": list(awaiting[:LIST_LENGTH]),
+        "awaiting_count": awaiting.count(),
+        "inactive": list(inactive[:LIST_LENGTH]),
+        "inactive_count": inactive.count(),
+        "inactive_days": thresholds.inactive_after_days,
+        "recent": list(recent[:10]),
+        "today": today,
+        "now": timezone.now(),
+    }
+    return render(request, "frontdesk/home.html", context)
+
+
+# -- Enrol one patient --------------------------------------------------------------------------------------------
+
+
+@reception_required
+def enrol(request):
+    form = EnrolForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            patient = patient_enrol(
+                first_name=data["first_name"],
+                last_name=data["last_name"],
+                email=data["email"],
+                date_of_birth=data["date_of_birth"],
+                phone=data["phone"],
+                race_date=data["race_date"],
+                protocol=data["protocol"],
+                clinician=data["clinician"],
+            )
+        except IntegrityError:
+            # Someone enrolled the same address a moment ago: the database's unique constraint said no.
+            form.add_error("email", TAKEN_EMAIL)
+        else:
+            messages.success(request, f"{patient.get_full_name()} is enrolled. You can print their welcome sheet now.")
+            return redirect("frontdesk:patient", pk=patient.pk)
+    return render(request, "frontdesk/enrol.html", {"form": form})
+
+
+# -- One patient: details, invitation, switch off and on ----------------------------------------------------------
+
+
+@reception_required
+def patient(request, pk):
+    patient = _patient_or_404(pk)
+    plan = _open_plan(patient)
+    form = PatientDetailsForm(request.POST or None, instance=patient, plan=plan)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            reinvited = patient_details_change(
+                patient=patient,
+                plan=plan,
+                race_date=data.get("race_date"),
+                **{name: data[name] for name in PatientDetailsForm.Meta.fields},
+            )
+        except IntegrityError:
+            patient.refresh_from_db()
+            form.add_error("email", TAKEN_EMAIL)
+        else:
+            messages.success(request, "The details are saved.")
+            if reinvited:
+                messages.info(request, "The e-mail address changed, so a new invitation is on its way to it.")
+            return redirect("frontdesk:patient", pk=patient.pk)
+    return render(
+        request,
+        "frontdesk/patient.html",
+        {"patient": patient, "plan": plan, "form": form, "now": timezone.now()},
+    )
+
+
+@require_POST
+@reception_required
+def invite(request, pk):
+    patient = _patient_or_404(pk)
+    if not patient.is_active:
+        messages.error(request, "This account is switched off. Switch it back on before sending an invitation.")
+    elif patient.is_activated:
+        messages.info(request, "This patient has already chosen a password: they log in with their e-mail address.")
+    else:
+        patient_invite(patient=patient)
+        patient.refresh_from_db(fields=["invitation_sent_at", "invitation_failed_at"])
+        if patient.invitation_failed_at:
+            messages.error(request, "The new invitation could not be e-mailed. Print the welcome sheet instead.")
+        else:
+            messages.success(request, f"A new invitation is on its way to {patient.email}. Older links no longer work.")
+    return redirect("frontdesk:patient", pk=patient.pk)
+
+
+@require_POST
+@reception_required
+def deactivate(request, pk):
+    patient = _patient_or_404(pk)
+    patient_deactivate(patient=patient)
+    messages.success(request, f"{patient} is switched off and logged out everywhere. Their plan and history are kept.")
+    return redirect("frontdesk:patient", pk=patient.pk)
+
+
+@require_POST
+@reception_required
+def reactivate(request, pk):
+    patient = _patient_or_404(pk)
+    patient_reactivate(patient=patient)
+    messages.success(request, f"{patient} is switched back on.")
+    return redirect("frontdesk:patient", pk=patient.pk)
+
+
+# -- The welcome sheet -------------------------------------------------------------------------------------------
+
+
+def first_week(plan):
+    """The plan's tasks over days 0–6, one entry per step, in plain words. Gates are described, never judged
+    against the patient's pain: reception sees nothing clinical."""
+    first = plan.race_date
+    facts = facts_for_plan(plan, first, first + datetime.timedelta(days=6))
+    entries = {}
+    for day in range(7):
+        for step in rules.steps_on(facts, facts.date_of(day)):
+            entry = entries.setdefault(step.key, {"step": step, "days": []})
+            entry["days"].append(day)
+    lines = []
+    for entry in sorted(entries.values(), key=lambda entry: entry["step"].position):
+        step, days = entry["step"], entry["days"]
+        if step.is_weekly:
+            how_often = f"{step.times_per_week} times a week"
+        elif step.doses_per_day > 1:
+            how_often = f"{step.doses_per_day} times a day"
+        else:
+            how_often = "once a day"
+        when = "every day this week" if len(days) == 7 else _day_span(days)
+        unlock = rules.Lock(step.gate, step.gate_pain_max).message if step.gate != rules.Gate.NONE else ""
+        lines.append(
+            {
+                "label": step.label,
+                "instruction": step.ref.instruction if step.ref else "",
+                "how_often": how_often,
+                "when": when,
+                "unlock": unlock,
+            }
+        )
+    return lines
+
+
+def _day_span(days):
+    first, last = days[0], days[-1]
+    name = {0: "race day"}.get(first, f"day {first}")
+    if first == last:
+        return f"on {name}"
+    if first == 0:
+        return f"from race day to day {last}"
+    return f"from day {first} to day {last}"
+
+
+@reception_required
+def welcome_sheet(request, pk):
+    patient = _patient_or_404(pk)
+    plan = _open_plan(patient)
+    qr_svg = link_expires_on = None
+    if patient.is_active and not patient.is_activated and patient.invited_at is not None:
+        # A fresh token on the current invitation: a resend (new invited_at) kills this sheet's code too.
+        link = invitation_link(patient)
+        qr = segno.make(link, error="m")
+        qr_svg = mark_safe(qr.svg_inline(scale=4, border=4, svgclass="qr-code", lineclass=None, omitsize=True))
+        link_expires_on = invitation_expires_on()
+    context = {
+        "patient": patient,
+        "plan": plan,
+        "week": first_week(plan) if plan else [],
+        "qr_svg": qr_svg,
+        "link_expires_on": link_expires_on,
+        "site_url": settings.SITE_URL,
+        "login_url": settings.SITE_URL + reverse("accounts:login"),
+    }
+    return render(request, "frontdesk/welcome_sheet.html", context)
+
+
+# -- Group intake -----------------------------------------------------------------------------------------------
+
+
+def _taken_emails(rows):
+    emails = {row.email.lower() for row in rows if row.email}
+    if not emails:
+        return set()
+    return set(
+        User.objects.annotate(email_lower=Lower("email"))
+        .filter(email_lower__in=emails)
+        .values_list("email_lower", flat=True)
+    )
+
+
+def _checked(rows):
+    return intake.check_rows(rows, today=clinic_today(), taken_emails=_taken_emails(rows))
+
+
+@reception_required
+def intake_upload(request):
+    form = IntakeUploadForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        try:
+            if upload.size > intake.MAX_BYTES:
+                raise intake.IntakeFileError(
+                    f"This file is too big: the limit is {intake.MAX_BYTES // 1_000_000} MB "
+                    f"({intake.MAX_ROWS:,} patients). Split it into smaller files."
+                )
+            rows = _checked(intake.read_rows(upload.read(intake.MAX_BYTES + 1)))
+        except intake.IntakeFileError as error:
+            form.add_error("file", str(error))
+        else:
+            intake_id = secrets.token_urlsafe(16)
+            request.session[INTAKE_SESSION_KEY] = {
+                "id": intake_id,
+                "file_name": upload.name[:100],
+                "protocol": form.cleaned_data["protocol"].pk,
+                "clinician": form.cleaned_data["clinician"].pk if form.cleaned_data["clinician"] else None,
+                "rows": [row.as_stored() for row in rows],
+            }
+            return _preview(request, rows, intake_id, form.cleaned_data["protocol"], form.cleaned_data["clinician"])
+    return render(request, "frontdesk/intake_upload.html", {"form": form, "max_rows": intake.MAX_ROWS})
+
+
+def _preview(request, rows, intake_id, protocol, clinician, *, status=200):
+    problem_rows = [row for row in rows if row.problems]
+    context = {
+        "rows": rows,
+        "problem_rows": problem_rows,
+        "intake_id": intake_id,
+        "protocol": protocol,
+        "clinician": clinician,
+    }
+    return render(request, "frontdesk/intake_preview.html", context, status=status)
+
+
+@require_POST
+@reception_required
+def intake_confirm(request):
+    """Enrol the previewed rows, checked again (addresses may have been taken since): all of them, or none."""
+    stored = request.session.get(INTAKE_SESSION_KEY)
+    if not stored or request.POST.get("intake") != stored.get("id"):
+        messages.error(request, "That upload is no longer waiting. Please upload the file again.")
+        return redirect("frontdesk:intake")
+    protocol = Protocol.objects.filter(pk=stored.get("protocol")).first()
+    clinician = clinicians().filter(pk=stored["clinician"]).first() if stored.get("clinician") else None
+    try:
+        rows = _checked([intake.IntakeRow.from_stored(values) for values in stored["rows"]])
+    except (KeyError, TypeError, ValueError):
+        rows = None
+    if rows is None or protocol is None or (stored.get("clinician") and clinician is None):
+        del request.session[INTAKE_SESSION_KEY]
+        messages.error(request, "That upload could not be read back, or its plan changed. Please upload it again.")
+        return redirect("frontdesk:intake")
+    if any(row.problems for row in rows):
+        return _preview(request, rows, stored["id"], protocol, clinician)
+    try:
+        patients = patients_enrol(rows=rows, protocol=protocol, clinician=clinician)
+    except IntegrityError:
+        # An address was taken between the check and the insert: nothing was enrolled.
+        return _preview(request, _checked(rows), stored["id"], protocol, clinician)
+    del request.session[INTAKE_SESSION_KEY]
+    messages.success(request, f"{len(patients):,} patients are enrolled. Their invitations are on their way.")
+    return redirect("frontdesk:home")

@@ -1,0 +1,476 @@
+"""The front desk: who may open it, search and lists, enrolling one patient, managing an account, the welcome
+sheet, and that reception never sees anything clinical."""
+
+import datetime
+import html
+import re
+
+import pytest
+from django.contrib.sessions.models import Session
+from django.core import mail
+from django.urls import Resolver404, resolve, reverse
+
+from accounts.models import User
+from accounts.roles import Role
+from recovery.clock import clinic_today
+from recovery.models import Alert, CheckIn, Protocol, RecoveryPlan
+from tests.factories import PASSWORD, CheckInFactory, PatientFactory, UserFactory, make_plan
+
+FRONT_DESK = "/front-desk/"
+ENROL = "/front-desk/enroll/"
+
+
+@pytest.fixture
+def desk(client, reception):
+    client.force_login(reception)
+    return client
+
+
+def enrol_data(**changes):
+    data = {
+        "first_name": "Dana",
+        "last_name": "Scully",
+        "email": "dana@example.com",
+        "date_of_birth": "1990-02-23",
+        "phone": "07700 900123",
+        "race_date": (clinic_today() - datetime.timedelta(days=1)).isoformat(),
+        "protocol": Protocol.objects.default().pk,
+        "clinician": "",
+    }
+    data.update(changes)
+    return data
+
+
+def enrol(client, capture, **changes):
+    with capture(execute=True):
+        return client.post(ENROL, enrol_data(**changes))
+
+
+# Who may open the front desk
+
+
+FRONT_DESK_PAGES = [
+    "/front-desk/",
+    "/front-desk/enroll/",
+    "/front-desk/import/",
+    "/front-desk/patients/{pk}/",
+    "/front-desk/patients/{pk}/welcome/",
+]
+
+
+@pytest.mark.parametrize("page", FRONT_DESK_PAGES)
+def test_anonymous_visitors_are_sent_to_log_in(client, page, patient):
+    url = page.format(pk=patient.pk)
+    response = client.get(url)
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("accounts:login"))
+
+
+@pytest.mark.parametrize("person", ["patient", "clinician"])
+@pytest.mark.parametrize("page", FRONT_DESK_PAGES)
+def test_patients_and_clinicians_are_sent_to_their_own_home(client, request, person, page, other_patient):
+    client.force_login(request.getfixturevalue(person))
+    response = client.get(page.format(pk=other_patient.pk))
+    assert response.status_code == 302
+    assert response["Location"] == reverse("home")
+
+
+@pytest.mark.parametrize("action", ["invite", "deactivate", "reactivate"])
+def test_patients_cannot_post_to_the_front_desk(client, patient, other_patient, action):
+    client.force_login(patient)
+    response = client.post(f"/front-desk/patients/{other_patient.pk}/{action}/")
+    assert response.status_code == 302
+    other_patient.refresh_from_db()
+    assert other_patient.is_active
+
+
+def test_a_superuser_may_use_the_front_desk(client, superuser):
+    client.force_login(superuser)
+    assert client.get(FRONT_DESK).status_code == 200
+
+
+def test_home_sends_reception_to_the_front_desk(client, reception):
+    client.force_login(reception)
+    response = client.get("/")
+    assert response["Location"] == FRONT_DESK
+    assert client.get(FRONT_DESK).status_code == 200
+
+
+def test_the_placeholder_page_is_gone(desk):
+    assert desk.get("/accounts/reception/").status_code == 404
+
+
+@pytest.mark.parametrize("page", ["/admin/", "/today/", "/progress/", "/check-in/", "/tips/", "/account/"])
+def test_reception_is_refused_every_clinical_page(desk, page, plan):
+    try:
+        resolve(page)
+    except Resolver404:
+        pytest.skip(f"{page} does not exist yet")
+    response = desk.get(page)
+    # Sent away: to the admin's login (not staff) or to their own home, the front desk.
+    assert response.status_code == 302
+    assert response["Location"] in (reverse("home"), f"/admin/login/?next={page}")
+    if response["Location"] == reverse("home"):
+        assert desk.get(reverse("home"))["Location"] == FRONT_DESK
+
+
+def test_reception_cannot_manage_staff_accounts(desk, clinician, superuser):
+    for person in (clinician, superuser):
+        assert desk.get(f"/front-desk/patients/{person.pk}/").status_code == 404
+        assert desk.post(f"/front-desk/patients/{person.pk}/deactivate/").status_code == 404
+        person.refresh_from_db()
+        assert person.is_active
+
+
+def test_state_changes_refuse_get(desk, patient):
+    for action in ("invite", "deactivate", "reactivate"):
+        assert desk.get(f"/front-desk/patients/{patient.pk}/{action}/").status_code == 405
+    assert desk.get("/front-desk/import/confirm/").status_code == 405
+
+
+def test_pages_are_not_cached(desk):
+    assert "no-store" in desk.get(FRONT_DESK)["Cache-Control"]
+
+
+# Enrolling one patient
+
+
+def test_reception_enrols_a_patient_and_the_invitation_goes_out(desk, django_capture_on_commit_callbacks, clinician):
+    response = enrol(desk, django_capture_on_commit_callbacks, clinician=clinician.pk, email="Dana@Example.com")
+    patient = User.objects.get(email="dana@example.com")
+    assert response.status_code == 302
+    assert response["Location"] == f"/front-desk/patients/{patient.pk}/"
+    assert not patient.has_usable_password()
+    assert list(patient.groups.values_list("name", flat=True)) == [Role.PATIENT]
+    assert (patient.first_name, patient.last_name, patient.phone) == ("Dana", "Scully", "07700 900123")
+    assert patient.date_of_birth == datetime.date(1990, 2, 23)
+    plan = RecoveryPlan.objects.open().get(patient=patient)
+    assert plan.race_date == clinic_today() - datetime.timedelta(days=1)
+    assert plan.clinician == clinician
+    assert plan.steps.count() == Protocol.objects.default().steps.count()
+    assert len(mail.outbox) == 1 and mail.outbox[0].to == ["dana@example.com"]
+    patient.refresh_from_db()
+    assert patient.invitation_sent_at is not None and patient.invitation_failed_at is None
+    page = desk.get(response["Location"]).content.decode()
+    assert "Dana Scully is enrolled" in page
+    assert "Invited, e-mail sent" in page
+
+
+def test_the_enrol_form_preselects_the_default_protocol_and_lists_only_clinicians(desk, clinician, superuser):
+    UserFactory(email="staff-no-role@example.com", is_staff=True)
+    form = desk.get(ENROL).context["form"]
+    assert form["protocol"].value() == Protocol.objects.default().pk
+    assert list(form.fields["clinician"].queryset) == [clinician]
+    for name in ("first_name", "last_name", "email", "date_of_birth", "phone", "race_date"):
+        assert name in form.fields
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "message"),
+    [
+        ({"email": "ALICE@example.COM"}, "email", "Someone already has an account with this e-mail address."),
+        ({"email": "not-an-address"}, "email", "This is not an e-mail address."),
+        ({"email": "dana@"}, "email", "This is not an e-mail address."),
+        ({"email": ""}, "email", "Enter the patient's e-mail address."),
+        ({"first_name": ""}, "first_name", "Enter the patient's first name."),
+        ({"race_date": "2099-01-01"}, "race_date", "The race date is in the future."),
+        ({"race_date": "2001-04-01"}, "race_date", "The race date is more than a year ago."),
+        ({"race_date": "yesterday"}, "race_date", "Enter the race date as a date"),
+        ({"date_of_birth": "2999-01-01"}, "date_of_birth", "The date of birth must be in the past."),
+        ({"phone": "call me maybe"}, "phone", "A phone number may hold only digits"),
+        ({"clinician": "999999"}, "clinician", "Choose a clinician from the list."),
+    ],
+)
+def test_bad_input_is_a_plain_form_error_and_nothing_is_created(
+    desk, patient, django_capture_on_commit_callbacks, changes, field, message
+):
+    users, plans = User.objects.count(), RecoveryPlan.objects.count()
+    response = enrol(desk, django_capture_on_commit_callbacks, **changes)
+    assert response.status_code == 200
+    assert any(message in error for error in response.context["form"].errors[field])
+    assert message in html.unescape(response.content.decode())
+    assert (User.objects.count(), RecoveryPlan.objects.count()) == (users, plans)
+    assert mail.outbox == []
+
+
+def test_an_address_taken_at_the_last_moment_is_a_form_error_not_a_crash(
+    desk, patient, django_capture_on_commit_callbacks, monkeypatch
+):
+    """Two desks enrolling the same address at once: the database's constraint has the last word."""
+    from accounts.frontdesk import forms
+
+    monkeypatch.setattr(forms, "_clean_email", lambda email, **kwargs: email.lower())  # the check came too early
+    users = User.objects.count()
+    response = enrol(desk, django_capture_on_commit_callbacks, email="Alice@Example.com")
+    assert response.status_code == 200
+    assert "Someone already has an account" in response.content.decode()
+    assert User.objects.count() == users
+    assert mail.outbox == []
+
+
+def test_a_patient_assigned_to_a_non_clinician_is_refused(desk, reception, django_capture_on_commit_callbacks):
+    response = enrol(desk, django_capture_on_commit_callbacks, clinician=reception.pk)
+    assert "clinician" in response.context["form"].errors
+
+
+# The home page: search and lists
+
+
+def test_search_finds_patients_by_name_email_phone_and_date_of_birth(desk):
+    ann = PatientFactory(
+        first_name="Ann", last_name="Smith", email="ann@example.com", phone="07700 900-123", date_of_birth="1985-06-01"
+    )
+    PatientFactory(first_name="Bob", last_name="Jones", email="bob@example.com", phone="0123 456789")
+    UserFactory(first_name="Ann", last_name="Staff", email="ann.staff@example.com", role=Role.RECEPTION)
+    for query in ("ann", "SMITH", "ann smith", "ann@example", "07700900123", "900-123", "01/06/1985", "1985-06-01"):
+        results = desk.get(FRONT_DESK, {"q": query}).context["results"]
+        assert results == [ann], query
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["%", "_", "'; drop table accounts_user; --", "\x00", "a\x00b", "😀", "x" * 5000, "31/02/2020", "()", "+", "   "],
+)
+def test_search_with_odd_input_never_errors(desk, patient, query):
+    response = desk.get(FRONT_DESK, {"q": query})
+    assert response.status_code == 200
+    assert patient not in (response.context["results"] or [])
+
+
+def test_awaiting_activation_lists_invitations_with_their_age_and_e_mail_state(desk, plan):
+    now = datetime.datetime.now(tz=datetime.UTC)
+    sent = PatientFactory(first_name="Sent", invited_at=now - datetime.timedelta(days=2))
+    sent.set_unusable_password()
+    sent.invitation_sent_at = now
+    sent.save()
+    failed = PatientFactory(first_name="Failed", invited_at=now - datetime.timedelta(hours=3))
+    failed.set_unusable_password()
+    failed.invitation_failed_at = now
+    failed.save()
+    switched_off = PatientFactory(first_name="Off", invited_at=now, is_active=False)
+    switched_off.set_unusable_password()
+    switched_off.save()
+    response = desk.get(FRONT_DESK)
+    assert response.context["awaiting"] == [sent, failed]  # oldest invitation first; activated Alice is not here
+    page = response.content.decode()
+    assert "2\xa0days ago" in page
+    assert "E-mail not sent" in page and "Try sending again" in page
+
+
+def test_inactive_lists_plans_without_activity_for_the_configured_days(desk):
+    from recovery.models import SafetyThresholds
+
+    thresholds = SafetyThresholds.current()
+    thresholds.inactive_after_days = 3
+    thresholds.save()
+    today = clinic_today()
+    quiet = make_plan(PatientFactory(first_name="Quiet"), days_since_race=10)
+    quiet.last_activity_on = today - datetime.timedelta(days=3)
+    quiet.save()
+    busy = make_plan(PatientFactory(first_name="Busy"), days_since_race=10)
+    busy.last_activity_on = today - datetime.timedelta(days=2)
+    busy.save()
+    never = make_plan(PatientFactory(first_name="Never"), days_since_race=10)
+    RecoveryPlan.objects.filter(pk=never.pk).update(
+        created_at=datetime.datetime.now(tz=datetime.UTC) - datetime.timedelta(days=4)
+    )
+    new = make_plan(PatientFactory(first_name="New"), days_since_race=1)  # never active, created today
+    paused = make_plan(PatientFactory(first_name="Paused"), days_since_race=10)
+    RecoveryPlan.objects.filter(pk=paused.pk).update(status=RecoveryPlan.Status.PAUSED)
+    inactive = desk.get(FRONT_DESK).context["inactive"]
+    assert {plan.patient.first_name for plan in inactive} == {"Quiet", "Never"}
+    assert busy not in inactive and new not in inactive
+
+
+def test_a_check_in_counts_as_activity(desk, plan):
+    """The check-in service (issue 4) moves last_activity_on, so a patient who only checks in is not inactive."""
+    check_in_save = pytest.importorskip("recovery.checkins").check_in_save
+    today = clinic_today()
+    RecoveryPlan.objects.filter(pk=plan.pk).update(
+        created_at=datetime.datetime.now(tz=datetime.UTC) - datetime.timedelta(days=10)
+    )
+    assert plan in desk.get(FRONT_DESK).context["inactive"]
+    check_in_save(plan=plan, date=today, data={"pain": 2}, today=today)
+    assert plan not in desk.get(FRONT_DESK).context["inactive"]
+
+
+def test_recently_enrolled_shows_the_newest_first(desk):
+    first = make_plan(PatientFactory(first_name="First"))
+    second = make_plan(PatientFactory(first_name="Second"))
+    assert desk.get(FRONT_DESK).context["recent"][:2] == [second, first]
+
+
+@pytest.mark.parametrize("patients", [3, 30])
+def test_the_front_desk_runs_a_fixed_number_of_queries(desk, django_assert_num_queries, patients):
+    now = datetime.datetime.now(tz=datetime.UTC)
+    for number in range(patients):
+        person = PatientFactory(first_name=f"Runner{number}", invited_at=now)
+        if number % 2:
+            person.set_unusable_password()
+            person.save()
+        plan = make_plan(person, days_since_race=10)
+        RecoveryPlan.objects.filter(pk=plan.pk).update(created_at=now - datetime.timedelta(days=9))
+    # Expect 10 queries, whatever the number of patients:
+    # 1. the session, 2. the user, 3. the user's groups (is_reception), 4. the search,
+    # 5. the safety thresholds, 6.–7. awaiting activation (rows, count), 8.–9. inactive (rows, count),
+    # 10. recent enrolments (with their patients and protocols joined).
+    with django_assert_num_queries(10):
+        response = desk.get(FRONT_DESK, {"q": "runner"})
+    assert len(response.context["results"]) == patients
+    assert response.context["inactive_count"] == patients
+
+
+# Least privilege: nothing clinical on the front desk
+
+
+def test_reception_sees_nothing_clinical(desk, plan, patient):
+    CheckInFactory(plan=plan, pain=9, note="Secret clinical note about the hip")
+    Alert.objects.create(
+        plan=plan, kind=Alert.Kind.HIGH_PAIN, severity=Alert.Severity.HIGH, date=clinic_today(), reason="Pain 9 of 10"
+    )
+    pages = [
+        desk.get(FRONT_DESK),
+        desk.get(FRONT_DESK, {"q": "alice"}),
+        desk.get(f"/front-desk/patients/{patient.pk}/"),
+        desk.get(f"/front-desk/patients/{patient.pk}/welcome/"),
+    ]
+    for response in pages:
+        assert response.status_code == 200
+        page = response.content.decode()
+        for secret in ("Secret clinical note", "Pain 9 of 10", "High pain"):
+            assert secret not in page
+        assert not {"checkin", "check_in", "check_ins", "alert", "alerts", "facts", "pain"} & set(
+            response.context.keys()
+        )
+    assert CheckIn.objects.count() == 1
+
+
+# Managing one patient
+
+
+def test_reception_corrects_contact_details_and_the_race_date(desk, patient, plan):
+    new_race = clinic_today() - datetime.timedelta(days=2)
+    response = desk.post(
+        f"/front-desk/patients/{patient.pk}/",
+        {
+            "first_name": "Alicia",
+            "last_name": "Keys",
+            "email": "alice@example.com",
+            "phone": "+44 7700 900999",
+            "date_of_birth": "1991-03-04",
+            "race_date": new_race.isoformat(),
+        },
+    )
+    assert response.status_code == 302
+    patient.refresh_from_db()
+    plan.refresh_from_db()
+    assert (patient.first_name, patient.last_name, patient.phone) == ("Alicia", "Keys", "+44 7700 900999")
+    assert plan.race_date == new_race
+    assert plan.day_number(clinic_today()) == 2
+    assert patient.check_password(PASSWORD)  # untouched
+
+
+def test_editing_refuses_an_address_someone_else_has(desk, patient, other_patient, plan):
+    response = desk.post(
+        f"/front-desk/patients/{patient.pk}/",
+        {"first_name": "Alice", "last_name": "X", "email": "CHARLIE@example.com", "race_date": plan.race_date},
+    )
+    assert response.status_code == 200
+    assert "Someone already has an account" in response.content.decode()
+    patient.refresh_from_db()
+    assert patient.email == "alice@example.com"
+
+
+def test_editing_refuses_a_future_race_date(desk, patient, plan):
+    response = desk.post(
+        f"/front-desk/patients/{patient.pk}/",
+        {"first_name": "Alice", "last_name": "X", "email": patient.email, "race_date": "2099-01-01"},
+    )
+    assert "The race date is in the future." in response.content.decode()
+    plan.refresh_from_db()
+    assert plan.race_date != datetime.date(2099, 1, 1)
+
+
+def test_deactivating_logs_the_patient_out_everywhere_and_keeps_their_data(desk, client_factory, patient, plan):
+    CheckInFactory(plan=plan)
+    phone, laptop = client_factory(), client_factory()
+    for device in (phone, laptop):
+        device.post("/accounts/login/", {"username": "alice@example.com", "password": PASSWORD})
+        assert device.get("/today/").status_code == 200
+    sessions_before = Session.objects.count()
+
+    response = desk.post(f"/front-desk/patients/{patient.pk}/deactivate/")
+    assert response.status_code == 302
+    patient.refresh_from_db()
+    assert not patient.is_active
+    assert Session.objects.count() == sessions_before - 2  # reception's own session is still there
+    for device in (phone, laptop):
+        assert device.get("/today/")["Location"].startswith(reverse("accounts:login"))
+    assert phone.post("/accounts/login/", {"username": "alice@example.com", "password": PASSWORD}).status_code == 200
+    assert "_auth_user_id" not in phone.session
+    assert RecoveryPlan.objects.filter(patient=patient).exists() and CheckIn.objects.filter(plan=plan).exists()
+
+    desk.post(f"/front-desk/patients/{patient.pk}/reactivate/")
+    patient.refresh_from_db()
+    assert patient.is_active
+    assert phone.post("/accounts/login/", {"username": "alice@example.com", "password": PASSWORD}).status_code == 302
+
+
+@pytest.fixture
+def client_factory():
+    from django.test import Client
+
+    return Client
+
+
+# The welcome sheet
+
+
+def test_the_welcome_sheet_has_name_first_week_phone_and_a_qr_code(desk, django_capture_on_commit_callbacks, settings):
+    settings.CLINIC_PHONE = "+44 20 7946 0123"
+    enrol(desk, django_capture_on_commit_callbacks, race_date=clinic_today().isoformat())
+    patient = User.objects.get(email="dana@example.com")
+    response = desk.get(f"/front-desk/patients/{patient.pk}/welcome/")
+    page = response.content.decode()
+    assert "Welcome, Dana Scully" in page
+    assert "+44 20 7946 0123" in page
+    assert "<svg" in page and 'class="qr-code"' in page
+    assert "css/frontdesk.css" in page  # the print stylesheet
+    assert "Ice the hip for 15–20 minutes" in page and "3 times a day, from race day to day 2" in page
+    assert "Gentle hip stretches" in page and "Unlocks once your pain is 3/10 or less." in page
+    assert "Run with good form" not in page  # a later phase
+    assert "style=" not in page
+    assert not re.search(r"<script(?![^>]*\bsrc=)", page)
+
+
+def test_the_welcome_sheet_qr_dies_with_its_invitation(desk, django_capture_on_commit_callbacks, monkeypatch):
+    """The sheet's QR encodes a fresh link on the current invitation: a resend kills it."""
+    from accounts.frontdesk import views
+
+    links = []
+    real_link = views.invitation_link
+    monkeypatch.setattr(views, "invitation_link", lambda user: links.append(real_link(user)) or links[-1])
+    enrol(desk, django_capture_on_commit_callbacks)
+    patient = User.objects.get(email="dana@example.com")
+    desk.get(f"/front-desk/patients/{patient.pk}/welcome/")
+    sheet_link = links[-1]
+    path = sheet_link.removeprefix("http://127.0.0.1:8000")
+    with django_capture_on_commit_callbacks(execute=True):
+        desk.post(f"/front-desk/patients/{patient.pk}/invite/")
+    from django.test import Client
+
+    response = Client().get(path, follow=True)
+    assert "This link has expired — ask reception for a new one" in response.content.decode()
+
+
+def test_an_activated_patients_sheet_has_no_qr_code(desk, patient, plan):
+    response = desk.get(f"/front-desk/patients/{patient.pk}/welcome/")
+    assert response.context["qr_svg"] is None
+    assert "Log in at" in response.content.decode()
+
+
+def test_no_inline_script_or_style_on_front_desk_pages(desk, patient, plan):
+    for url in (FRONT_DESK, ENROL, "/front-desk/import/", f"/front-desk/patients/{patient.pk}/"):
+        page = desk.get(url).content.decode()
+        assert "style=" not in page
+        assert not re.search(r"<script(?![^>]*\bsrc=)", page), url

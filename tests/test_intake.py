@@ -1,0 +1,299 @@
+"""Group intake: reading and checking a CSV line by line, the preview, and enrolling all rows or none."""
+
+import datetime
+import html
+import time
+
+import pytest
+from django.contrib.auth.models import Group
+from django.core import mail
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from accounts.frontdesk import intake
+from accounts.models import User
+from accounts.roles import Role
+from recovery.clock import clinic_today
+from recovery.models import PlanStep, Protocol, RecoveryPlan
+from tests.factories import PatientFactory
+
+HEADER = "first_name,last_name,email,phone,race_date\n"
+TODAY = datetime.date(2026, 5, 10)
+
+
+@pytest.fixture
+def desk(client, reception):
+    client.force_login(reception)
+    return client
+
+
+def race_day(days_ago=1):
+    return (clinic_today() - datetime.timedelta(days=days_ago)).isoformat()
+
+
+def csv_file(rows, *, header=HEADER, name="runners.csv"):
+    return SimpleUploadedFile(name, (header + "".join(rows)).encode(), content_type="text/csv")
+
+
+def runners(count, *, start=0):
+    return [f"Runner,Number{n},runner{n}@example.com,07700 {n:06d},{race_day()}\n" for n in range(start, start + count)]
+
+
+def upload(desk, file, **extra):
+    return desk.post("/front-desk/import/", {"file": file, "protocol": Protocol.objects.default().pk, **extra})
+
+
+def confirm(desk, capture, preview):
+    with capture(execute=True):
+        return desk.post("/front-desk/import/confirm/", {"intake": preview.context["intake_id"]})
+
+
+def checked(text, *, taken=(), today=TODAY):
+    return intake.check_rows(intake.read_rows(text.encode()), today=today, taken_emails=set(taken))
+
+
+def problems_by_line(rows):
+    return {row.line: row.problems for row in rows if row.problems}
+
+
+# Reading and checking, without the database
+
+
+def test_a_good_file_has_no_problems():
+    rows = checked(
+        HEADER + "Ann,Smith,Ann@Example.com,07700 900123,2026-05-01\nBob,Jones,bob@example.com,,01/05/2026\n"
+    )
+    assert problems_by_line(rows) == {}
+    assert [(row.line, row.email, row.race_date) for row in rows] == [
+        (2, "ann@example.com", datetime.date(2026, 5, 1)),
+        (3, "bob@example.com", datetime.date(2026, 5, 1)),
+    ]
+
+
+def test_every_problem_is_named_by_its_line():
+    rows = checked(
+        HEADER
+        + "Ann,Smith,ann@example.com,,2026-05-01\n"  # 2: fine
+        + "Bad,Mail,not-an-address,,2026-05-01\n"  # 3
+        + "Ann,Again,ANN@example.com,,2026-05-01\n"  # 4: same address as line 2
+        + "Old,Friend,taken@example.com,,2026-05-01\n"  # 5: already has an account
+        + "Too,Early,early@example.com,,2026-06-01\n"  # 6: in the future
+        + "Too,Late,late@example.com,,2025-05-09\n"  # 7: more than a year ago
+        + ",,nameless@example.com,,2026-05-01\n"  # 8: no names
+        + "No,Date,nodate@example.com,,\n"  # 9
+        + "Bad,Date,baddate@example.com,,next tuesday\n"  # 10
+        + "Bad,Phone,phone@example.com,call me,2026-05-01\n"  # 11
+        + "Short,Line,short@example.com\n",  # 12
+        taken={"taken@example.com"},
+    )
+    problems = problems_by_line(rows)
+    assert set(problems) == {3, 4, 5, 6, 7, 8, 9, 10, 11, 12}
+    assert problems[3] == ["“not-an-address” is not an e-mail address."]
+    assert problems[4] == ["The same e-mail address is on line 2."]
+    assert problems[5] == ["Someone with this e-mail address already has an account."]
+    assert problems[6] == ["The race date is in the future. Enrol patients after their race."]
+    assert problems[7] == ["The race date is more than a year ago. Check the year."]
+    assert problems[8] == ["The first name is missing.", "The last name is missing."]
+    assert problems[9] == ["The race date is missing."]
+    assert "is not a date" in problems[10][0]
+    assert "phone number" in problems[11][0]
+    assert problems[12][0] == "This line has 3 values; the first line names 5 columns."
+    assert "The race date is missing." in problems[12]
+
+
+def test_a_race_exactly_a_year_ago_is_accepted():
+    assert problems_by_line(checked(HEADER + "A,B,a@example.com,,2025-05-10\n")) == {}
+
+
+def test_line_numbers_follow_the_file_even_with_blank_lines_and_quoted_newlines():
+    rows = checked(HEADER + '\n"Ann\nMarie",Smith,ann@example.com,,2026-05-01\nBob,Jones,bad,,2026-05-01\n')
+    assert problems_by_line(rows) == {5: ["“bad” is not an e-mail address."]}
+
+
+def test_columns_may_come_in_any_order_with_extra_ones_and_spreadsheet_habits():
+    text = "\ufeffEmail;Race Date;First Name;Last Name;Phone;Notes\nann@example.com;01/05/2026;Ann;Smith;;vip\n"
+    rows = checked(text)
+    assert problems_by_line(rows) == {}
+    assert (rows[0].first_name, rows[0].race_date) == ("Ann", datetime.date(2026, 5, 1))
+
+
+def test_a_file_from_old_excel_in_the_windows_character_set_is_read():
+    data = (HEADER + "Zoë,Brontë,zoe@example.com,,2026-05-01\n").encode("cp1252")
+    [row] = intake.read_rows(data)
+    assert row.first_name == "Zoë"
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "This file is not a CSV file"),
+        (b"PK\x03\x04\x14\x00\x06\x00", "This file is not a CSV file"),
+        (b"", "This file is empty."),
+        (b"   \n\n", "This file is empty."),
+        (b"name,email\nAnn,ann@example.com\n", "The file is missing the columns first_name, last_name, phone"),
+        (b"first_name,last_name,email,phone\nA,B,a@example.com,1\n", "The file is missing the column race_date."),
+        (HEADER.encode(), "This file has no patients in it"),
+        (b"x" * (intake.MAX_BYTES + 1), "This file is too big"),
+        ((HEADER + "A,B,a@x.org,,2026-05-01\n" * (intake.MAX_ROWS + 1)).encode(), "more than 5,000 patients"),
+        ((HEADER + 'A,"B,a@x.org,,2026-05-01\n').encode(), "could not be read as CSV"),
+    ],
+)
+def test_a_file_that_cannot_be_read_gets_a_plain_message(data, message):
+    with pytest.raises(intake.IntakeFileError, match=message):
+        intake.read_rows(data)
+
+
+# Through the pages
+
+
+def test_reception_enrols_a_thousand_patients_in_seconds(
+    desk, django_capture_on_commit_callbacks, django_assert_max_num_queries
+):
+    preview = upload(desk, csv_file(runners(1000)))
+    assert preview.status_code == 200
+    assert preview.context["problem_rows"] == []
+    assert "All 1000 lines are ready" in preview.content.decode()
+    assert User.objects.filter(email__startswith="runner").count() == 0  # nothing before the confirmation
+
+    started = time.monotonic()
+    # A fixed number of queries, not a few per patient: bulk inserts in batches, then one invitation task per
+    # hundred patients (each: read the users, record who was sent).
+    with django_assert_max_num_queries(60):
+        response = confirm(desk, django_capture_on_commit_callbacks, preview)
+    elapsed = time.monotonic() - started
+
+    assert response.status_code == 302 and response["Location"] == "/front-desk/"
+    assert elapsed < 15, f"1,000 enrolments took {elapsed:.1f}s"
+    patients = User.objects.filter(email__startswith="runner")
+    assert patients.count() == 1000
+    assert patients.filter(groups__name=Role.PATIENT).count() == 1000
+    assert all(not patient.has_usable_password() for patient in patients)
+    assert RecoveryPlan.objects.open().filter(patient__in=patients).count() == 1000
+    steps = Protocol.objects.default().steps.count()
+    assert PlanStep.objects.filter(plan__patient__in=patients).count() == 1000 * steps
+    assert len(mail.outbox) == 1000
+    assert patients.filter(invitation_sent_at__isnull=False).count() == 1000
+    runner7 = User.objects.get(email="runner7@example.com")
+    assert (runner7.first_name, runner7.last_name, runner7.phone) == ("Runner", "Number7", "07700 000007")
+    assert RecoveryPlan.objects.get(patient=runner7).race_date == clinic_today() - datetime.timedelta(days=1)
+    assert "1,000 patients are enrolled" in desk.get("/front-desk/").content.decode()
+
+
+def test_a_group_intake_plan_is_the_same_as_a_single_enrolment(desk, django_capture_on_commit_callbacks):
+    """One code path for what a plan copies: the bulk plans carry the same steps as plan_enrol's."""
+    from tests.factories import make_plan
+
+    single = make_plan(PatientFactory(), days_since_race=1)
+    confirm(desk, django_capture_on_commit_callbacks, upload(desk, csv_file(runners(1))))
+    bulk = RecoveryPlan.objects.get(patient__email="runner0@example.com")
+    fields = ["key", "tip_id", "label", "instruction", "position", "first_day", "last_day", "doses_per_day"]
+    fields += ["times_per_week", "gate", "gate_pain_max", "valid_from", "valid_until"]
+    assert list(bulk.steps.values(*fields)) == list(single.steps.values(*fields))
+    assert (bulk.protocol, bulk.status, bulk.clinician) == (single.protocol, single.status, single.clinician)
+
+
+def test_the_intake_can_name_a_clinician_for_everyone(desk, clinician, django_capture_on_commit_callbacks):
+    preview = upload(desk, csv_file(runners(3)), clinician=clinician.pk)
+    confirm(desk, django_capture_on_commit_callbacks, preview)
+    assert RecoveryPlan.objects.filter(clinician=clinician).count() == 3
+
+
+def test_one_bad_row_enrols_nobody(desk, django_capture_on_commit_callbacks):
+    rows = runners(1000)
+    rows[500] = f"Runner,Bad,not-an-email,,{race_day()}\n"
+    preview = upload(desk, csv_file(rows))
+    assert preview.status_code == 200
+    page = html.unescape(preview.content.decode())
+    assert "1 line needs fixing. Nobody has been enrolled." in page
+    assert "Line 502 (not-an-email): “not-an-email” is not an e-mail address." in page
+    assert "intake_confirm" not in page and 'action="/front-desk/import/confirm/"' not in page
+
+    # Even a forged confirmation enrols nobody: the stored rows are checked again.
+    response = confirm(desk, django_capture_on_commit_callbacks, preview)
+    assert response.status_code == 200
+    assert User.objects.filter(email__startswith="runner").count() == 0
+    assert RecoveryPlan.objects.count() == 0
+    assert mail.outbox == []
+
+
+def test_duplicates_and_existing_patients_are_shown_by_line(desk, patient):
+    rows = runners(3) + ["Alice,Again,ALICE@example.com,,2026-01-01\n", "Dup,Runner,Runner1@example.com,,2026-01-01\n"]
+    preview = upload(desk, csv_file(rows))
+    problems = problems_by_line(preview.context["rows"])
+    assert problems[5][0] == "Someone with this e-mail address already has an account."
+    assert "The same e-mail address is on line 3." in problems[6]
+
+
+def test_an_address_taken_between_preview_and_confirmation_enrols_nobody(desk, django_capture_on_commit_callbacks):
+    preview = upload(desk, csv_file(runners(10)))
+    assert preview.context["problem_rows"] == []
+    PatientFactory(email="runner4@example.com")
+    response = confirm(desk, django_capture_on_commit_callbacks, preview)
+    assert response.status_code == 200
+    assert problems_by_line(response.context["rows"]) == {
+        6: ["Someone with this e-mail address already has an account."]
+    }
+    assert User.objects.filter(email__startswith="runner").count() == 1
+    assert mail.outbox == []
+
+
+def test_a_failure_half_way_rolls_everything_back(desk, django_capture_on_commit_callbacks, monkeypatch):
+    from accounts.frontdesk import services
+
+    def fail(**kwargs):
+        raise RuntimeError("the database went away half way")
+
+    preview = upload(desk, csv_file(runners(50)))
+    monkeypatch.setattr(services, "plan_enrol_many", fail)
+    desk.raise_request_exception = False
+    with django_capture_on_commit_callbacks(execute=True):
+        response = desk.post("/front-desk/import/confirm/", {"intake": preview.context["intake_id"]})
+    assert response.status_code == 500
+    assert User.objects.filter(email__startswith="runner").count() == 0
+    assert not Group.objects.get(name=Role.PATIENT).user_set.filter(email__startswith="runner").exists()
+    assert mail.outbox == []
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00", "This file is not a CSV file"),
+        (b"name,email\nAnn,ann@example.com\n", "The file is missing the columns"),
+        (b"x" * (intake.MAX_BYTES + 10), "This file is too big"),
+    ],
+)
+def test_a_bad_file_gets_a_plain_message_and_enrols_nobody(desk, content, message):
+    response = upload(desk, SimpleUploadedFile("upload.csv", content))
+    assert response.status_code == 200
+    assert message in response.content.decode()
+    assert response.context["form"].errors["file"]
+    assert User.objects.filter(groups__name=Role.PATIENT).count() == 0
+    assert "frontdesk_intake" not in desk.session
+
+
+def test_an_upload_without_a_file_is_refused_plainly(desk):
+    response = desk.post("/front-desk/import/", {"protocol": Protocol.objects.default().pk})
+    assert "Choose the CSV file to upload." in response.content.decode()
+
+
+def test_confirming_without_a_waiting_upload_enrols_nobody(desk, django_capture_on_commit_callbacks):
+    response = desk.post("/front-desk/import/confirm/", {"intake": "made-up"})
+    assert response.status_code == 302 and response["Location"] == "/front-desk/import/"
+    preview = upload(desk, csv_file(runners(2)))
+    response = desk.post("/front-desk/import/confirm/", {"intake": "not-" + preview.context["intake_id"]})
+    assert response.status_code == 302
+    assert User.objects.filter(email__startswith="runner").count() == 0
+
+
+def test_a_confirmation_works_once(desk, django_capture_on_commit_callbacks):
+    preview = upload(desk, csv_file(runners(2)))
+    confirm(desk, django_capture_on_commit_callbacks, preview)
+    again = confirm(desk, django_capture_on_commit_callbacks, preview)
+    assert again.status_code == 302 and again["Location"] == "/front-desk/import/"
+    assert User.objects.filter(email__startswith="runner").count() == 2
+
+
+def test_patients_cannot_use_the_intake(client, patient):
+    client.force_login(patient)
+    assert client.post("/front-desk/import/", {"file": csv_file(runners(1))})["Location"] == "/"
+    assert client.post("/front-desk/import/confirm/", {"intake": "x"})["Location"] == "/"
+    assert User.objects.filter(email__startswith="runner").count() == 0

@@ -1,0 +1,359 @@
+"""Invitations end to end: the e-mail and its one-time link, choosing a password with consent, links that die
+(used, replaced, expired, tampered, switched off), and a failing mail server that loses nothing."""
+
+import datetime
+import html
+import re
+import smtplib
+
+import pytest
+from django.contrib.auth.tokens import default_token_generator
+from django.core import mail
+from django.core.exceptions import ImproperlyConfigured
+from django.core.mail.backends.base import BaseEmailBackend
+from django.test import Client
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
+
+from accounts.frontdesk.invitations import invitation_tokens, invitations_send
+from accounts.models import User
+from recovery.clock import clinic_today
+from recovery.models import Protocol
+from tests.test_settings import load_settings
+
+SITE = "https://recovery.example.org"
+EXPIRED = "This link has expired — ask reception for a new one"
+NEW_PASSWORD = "a slow jog by the canal at dawn"
+LINK = re.compile(r"^(https?://\S+/welcome/[^/\s]+/[^/\s]+/)$", re.MULTILINE)
+
+
+class FailingMailServer(BaseEmailBackend):
+    """A mail server that refuses everything, as a broken SMTP relay would."""
+
+    def send_messages(self, messages):
+        raise smtplib.SMTPException("421 Service not available")
+
+
+class UnreachableMailServer(BaseEmailBackend):
+    def open(self):
+        raise ConnectionRefusedError("Connection refused")
+
+    def send_messages(self, messages):
+        raise AssertionError("never reached")
+
+
+@pytest.fixture(autouse=True)
+def _site(settings):
+    settings.SITE_URL = SITE
+
+
+@pytest.fixture
+def desk(client, reception):
+    client.force_login(reception)
+    return client
+
+
+def enrol(desk, capture, email="dana@example.com", **changes):
+    data = {
+        "first_name": "Dana",
+        "last_name": "Scully",
+        "email": email,
+        "race_date": (clinic_today() - datetime.timedelta(days=1)).isoformat(),
+        "protocol": Protocol.objects.default().pk,
+    }
+    data.update(changes)
+    with capture(execute=True):
+        response = desk.post("/front-desk/enroll/", data)
+    assert response.status_code == 302, response.context["form"].errors
+    return User.objects.get(email=email)
+
+
+def resend(desk, capture, patient):
+    with capture(execute=True):
+        return desk.post(f"/front-desk/patients/{patient.pk}/invite/")
+
+
+def links_in(message):
+    return LINK.findall(message.body)
+
+
+def last_link():
+    [link] = links_in(mail.outbox[-1])
+    return link.removeprefix(SITE)
+
+
+def accept(browser, path, *, consent=True, password=NEW_PASSWORD):
+    """Open the invitation link and fill in the form, as the patient's browser would."""
+    response = browser.get(path)
+    if response.status_code != 302:
+        return response
+    data = {"new_password1": password, "new_password2": password}
+    if consent:
+        data["consent"] = "on"
+    return browser.post(response["Location"], data)
+
+
+# The happy path
+
+
+def test_reception_enrols_and_the_patient_starts_through_the_link(desk, django_capture_on_commit_callbacks):
+    patient = enrol(desk, django_capture_on_commit_callbacks)
+
+    [message] = mail.outbox
+    assert message.to == ["dana@example.com"]
+    assert "your recovery plan is ready" in message.subject
+    [link] = links_in(message)  # alone on its own line
+    assert link.startswith(f"{SITE}/welcome/")
+    assert f"\n\n{link}\n\n" in message.body
+    assert "Hello Dana" in message.body
+
+    browser = Client()
+    response = browser.get(link.removeprefix(SITE))
+    assert response.status_code == 302  # the token moves into the session, out of the address bar
+    form_page = browser.get(response["Location"])
+    assert form_page.status_code == 200
+    assert {"new_password1", "new_password2", "consent"} <= set(form_page.context["form"].fields)
+    assert 'href="/privacy/"' in form_page.content.decode()
+
+    response = browser.post(
+        response["Location"], {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD, "consent": "on"}
+    )
+    assert response.status_code == 302
+    assert response["Location"] == "/today/"
+    today = browser.get("/today/")
+    assert today.status_code == 200
+    assert "Rest from running" in today.content.decode()  # today's tasks, on day 1 of the plan
+    patient.refresh_from_db()
+    assert patient.check_password(NEW_PASSWORD)
+    assert patient.privacy_consent_at is not None
+    assert browser.session["_auth_user_id"] == str(patient.pk)
+
+    # Later, the patient logs in with the password they chose.
+    assert (
+        Client().post("/accounts/login/", {"username": "dana@example.com", "password": NEW_PASSWORD}).status_code == 302
+    )
+
+
+def test_consent_is_required(desk, django_capture_on_commit_callbacks):
+    patient = enrol(desk, django_capture_on_commit_callbacks)
+    browser = Client()
+    response = accept(browser, last_link(), consent=False)
+    assert response.status_code == 200
+    assert "Please read the privacy notice and tick the box" in response.content.decode()
+    patient.refresh_from_db()
+    assert not patient.has_usable_password() and patient.privacy_consent_at is None
+    assert "_auth_user_id" not in browser.session
+
+
+def test_a_weak_password_is_refused_in_plain_words(desk, django_capture_on_commit_callbacks):
+    patient = enrol(desk, django_capture_on_commit_callbacks)
+    response = accept(Client(), last_link(), password="short")
+    assert response.status_code == 200
+    assert "too short" in html.unescape(response.content.decode())
+    patient.refresh_from_db()
+    assert not patient.has_usable_password()
+
+
+def test_the_privacy_notice_is_public(client, db):
+    response = client.get("/privacy/")
+    assert response.status_code == 200
+    assert "Privacy notice" in response.content.decode()
+
+
+# Links that die
+
+
+def expired(response):
+    return response.status_code in (200, 410) and EXPIRED in response.content.decode()
+
+
+def test_a_second_use_of_the_link_is_refused(desk, django_capture_on_commit_callbacks):
+    enrol(desk, django_capture_on_commit_callbacks)
+    path = last_link()
+    assert accept(Client(), path).status_code == 302
+    assert expired(Client().get(path, follow=True))
+
+
+def test_an_old_link_dies_after_a_resend(desk, django_capture_on_commit_callbacks):
+    patient = enrol(desk, django_capture_on_commit_callbacks)
+    old = last_link()
+    response = resend(desk, django_capture_on_commit_callbacks, patient)
+    assert response.status_code == 302
+    assert len(mail.outbox) == 2
+    new = last_link()
+    assert new != old
+    assert expired(Client().get(old, follow=True))
+    assert accept(Client(), new)["Location"] == "/today/"
+
+
+def test_an_old_link_already_opened_in_a_browser_dies_after_a_resend(desk, django_capture_on_commit_callbacks):
+    patient = enrol(desk, django_capture_on_commit_callbacks)
+    browser = Client()
+    form_url = browser.get(last_link())["Location"]  # opened, token in the session, form not yet sent
+    resend(desk, django_capture_on_commit_callbacks, patient)
+    response = browser.post(form_url, {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD, "consent": "on"})
+    assert expired(response)
+    patient.refresh_from_db()
+    assert not patient.has_usable_password()
+
+
+def test_an_expired_link_is_refused(desk, django_capture_on_commit_callbacks, monkeypatch, settings):
+    settings.INVITATION_VALID_DAYS = 7
+    enrol(desk, django_capture_on_commit_callbacks)
+    path = last_link()
+    real_now = invitation_tokens._now()
+    monkeypatch.setattr(invitation_tokens, "_now", lambda: real_now + datetime.timedelta(days=6, hours=23))
+    assert Client().get(path).status_code == 302  # still fine just before the end
+    monkeypatch.setattr(invitation_tokens, "_now", lambda: real_now + datetime.timedelta(days=7, hours=1))
+    assert expired(Client().get(path, follow=True))
+
+
+def test_the_lifetime_follows_the_setting(desk, django_capture_on_commit_callbacks, monkeypatch, settings):
+    settings.INVITATION_VALID_DAYS = 1
+    enrol(desk, django_capture_on_commit_callbacks)
+    path = last_link()
+    real_now = invitation_tokens._now()
+    monkeypatch.setattr(invitation_tokens, "_now", lambda: real_now + datetime.timedelta(days=2))
+    assert expired(Client().get(path, follow=True))
+    settings.INVITATION_VALID_DAYS = 3
+    assert Client().get(path).status_code == 302
+
+
+@pytest.mark.parametrize(
+    "mangle",
+    [
+        lambda uid, token: (uid, token[:-1] + ("0" if token[-1] != "0" else "1")),
+        lambda uid, token: (uid, "1-" + token.split("-")[1]),
+        lambda uid, token: (uid, "not-a-token"),
+        lambda uid, token: (uid, "zzzzzzzzzzzzzz"),
+        lambda uid, token: ("bm9ib2R5", token),
+        lambda uid, token: ("%%%", token),
+        lambda uid, token: (urlsafe_base64_encode(b"99999999"), token),
+    ],
+)
+def test_a_tampered_link_shows_the_plain_expired_page(desk, django_capture_on_commit_callbacks, mangle):
+    enrol(desk, django_capture_on_commit_callbacks)
+    _, _, uid, token, _ = last_link().split("/")
+    uid, token = mangle(uid, token)
+    response = Client().get(f"/welcome/{uid}/{token}/", follow=True)
+    assert expired(response)
+
+
+def test_a_password_reset_token_is_no_invitation_and_the_reverse(desk, django_capture_on_commit_callbacks):
+    patient = enrol(desk, django_capture_on_commit_callbacks)
+    uid = urlsafe_base64_encode(force_bytes(patient.pk))
+    assert expired(Client().get(f"/welcome/{uid}/{default_token_generator.make_token(patient)}/", follow=True))
+    invitation = invitation_tokens.make_token(patient)
+    assert not default_token_generator.check_token(patient, invitation)
+
+
+def test_a_switched_off_patients_link_is_dead(desk, django_capture_on_commit_callbacks):
+    patient = enrol(desk, django_capture_on_commit_callbacks)
+    path = last_link()
+    desk.post(f"/front-desk/patients/{patient.pk}/deactivate/")
+    assert expired(Client().get(path, follow=True))
+
+
+def test_a_corrected_e_mail_address_kills_the_old_link_and_invites_the_new_one(
+    desk, django_capture_on_commit_callbacks
+):
+    patient = enrol(desk, django_capture_on_commit_callbacks, email="dana@exmaple.com")
+    old = last_link()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = desk.post(
+            f"/front-desk/patients/{patient.pk}/",
+            {
+                "first_name": "Dana",
+                "last_name": "Scully",
+                "email": "dana@example.com",
+                "race_date": (clinic_today() - datetime.timedelta(days=1)).isoformat(),
+            },
+        )
+    assert response.status_code == 302
+    assert mail.outbox[-1].to == ["dana@example.com"]
+    assert expired(Client().get(old, follow=True))
+    assert accept(Client(), last_link())["Location"] == "/today/"
+
+
+def test_an_activated_patient_gets_no_new_invitation(desk, patient, plan, django_capture_on_commit_callbacks):
+    response = resend(desk, django_capture_on_commit_callbacks, patient)
+    assert response.status_code == 302
+    assert mail.outbox == []
+
+
+def test_a_task_for_a_replaced_invitation_sends_nothing(desk, django_capture_on_commit_callbacks):
+    patient = enrol(desk, django_capture_on_commit_callbacks)
+    stale = [[patient.pk, (patient.invited_at - datetime.timedelta(seconds=1)).isoformat()]]
+    assert invitations_send.call(stale) == 0
+    assert len(mail.outbox) == 1
+
+
+# A failing mail server never loses an enrolment
+
+
+@pytest.mark.parametrize("backend", [FailingMailServer, UnreachableMailServer])
+def test_a_failing_mail_server_keeps_the_enrolment_and_offers_a_resend(
+    desk, django_capture_on_commit_callbacks, settings, backend
+):
+    settings.MAILERS = {"default": {"BACKEND": f"{__name__}.{backend.__name__}"}}
+    patient = enrol(desk, django_capture_on_commit_callbacks)
+
+    patient.refresh_from_db()
+    assert patient.plans.count() == 1
+    assert patient.invitation_failed_at is not None and patient.invitation_sent_at is None
+    assert mail.outbox == []
+    front_desk = desk.get("/front-desk/")
+    assert patient in front_desk.context["awaiting"]
+    page = front_desk.content.decode()
+    assert "E-mail not sent" in page
+    assert f'action="/front-desk/patients/{patient.pk}/invite/"' in page
+    manage = desk.get(f"/front-desk/patients/{patient.pk}/").content.decode()
+    assert "The e-mail could not be sent" in manage
+
+    # The mail server is back: reception tries again.
+    settings.MAILERS = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}
+    resend(desk, django_capture_on_commit_callbacks, patient)
+    patient.refresh_from_db()
+    assert patient.invitation_sent_at is not None and patient.invitation_failed_at is None
+    assert len(mail.outbox) == 1
+    assert accept(Client(), last_link())["Location"] == "/today/"
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_resending_while_the_mail_server_is_down_says_so_at_once(client, settings):
+    """With real commits (no test transaction around the request), the immediate backend has tried by the time
+    the page answers: reception reads the outcome straight away."""
+    from tests.factories import ReceptionFactory
+
+    client.force_login(ReceptionFactory())
+    settings.MAILERS = {"default": {"BACKEND": f"{__name__}.FailingMailServer"}}
+    response = client.post(
+        "/front-desk/enroll/",
+        {
+            "first_name": "Dana",
+            "last_name": "Scully",
+            "email": "dana@example.com",
+            "race_date": clinic_today().isoformat(),
+            "protocol": Protocol.objects.default().pk,
+        },
+        follow=True,
+    )
+    assert "E-mail not sent" in response.content.decode()
+    patient = User.objects.get(email="dana@example.com")
+    response = client.post(f"/front-desk/patients/{patient.pk}/invite/", follow=True)
+    assert "could not be e-mailed" in response.content.decode()
+    settings.MAILERS = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}
+    response = client.post(f"/front-desk/patients/{patient.pk}/invite/", follow=True)
+    assert "A new invitation is on its way" in response.content.decode()
+    assert len(mail.outbox) == 1
+
+
+# The setting
+
+
+def test_invitation_valid_days_comes_from_the_environment(monkeypatch):
+    assert load_settings(monkeypatch, DJANGO_DEBUG="true").INVITATION_VALID_DAYS == 7
+    assert load_settings(monkeypatch, DJANGO_DEBUG="true", INVITATION_VALID_DAYS="14").INVITATION_VALID_DAYS == 14
+    for bad in ("0", "a week"):
+        with pytest.raises(ImproperlyConfigured, match="INVITATION_VALID_DAYS"):
+            load_settings(monkeypatch, DJANGO_DEBUG="true", INVITATION_VALID_DAYS=bad)
