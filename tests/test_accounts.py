@@ -234,7 +234,7 @@ def test_home_sends_reception_to_the_front_desk(client, reception):
     client.force_login(reception)
     response = client.get("/")
     assert response.status_code == 302
-    assert response["Location"] == reverse("accounts:reception_home")
+    assert response["Location"] == reverse("frontdesk:home")
     assert client.get(response["Location"]).status_code == 200
 
 
@@ -247,7 +247,7 @@ def test_home_tells_someone_without_a_role_to_call_the_clinic(client, db):
 
 def test_patients_cannot_open_the_front_desk(client, patient):
     client.force_login(patient)
-    response = client.get(reverse("accounts:reception_home"))
+    response = client.get(reverse("frontdesk:home"))
     assert response.status_code == 302
     assert response["Location"] == reverse("home")
 
