@@ -30,6 +30,7 @@ VARIABLES = [
     "CLINIC_TIME_ZONE",
     "DATABASE_URL",
     "DATABASE_POOL_MAX_SIZE",
+    "INVITATION_VALID_DAYS",
     "EMAIL_URL",
     "DJANGO_DEFAULT_FROM_EMAIL",
     "DJANGO_SECURE_SSL_REDIRECT",
@@ -225,6 +226,11 @@ def test_settings_refuse_to_start_in_production_without_the_public_site_url(monk
     # Otherwise password-reset links in e-mails would point at http://127.0.0.1:8000.
     with pytest.raises(ImproperlyConfigured, match="DJANGO_SITE_URL must be set when DJANGO_DEBUG is off"):
         load_settings(monkeypatch, **production(DJANGO_SITE_URL=None))
+
+
+def test_settings_refuse_an_invitation_lifetime_below_one_day(monkeypatch):
+    with pytest.raises(ImproperlyConfigured, match="INVITATION_VALID_DAYS must be at least 1"):
+        load_settings(monkeypatch, **production(INVITATION_VALID_DAYS="0"))
 
 
 def test_debug_settings_need_no_secrets_and_use_sqlite_and_the_console(monkeypatch):
