@@ -19,7 +19,7 @@ from recovery import safety
 from recovery.models import Alert, CheckIn, Completion, SafetyThresholds
 from recovery.notifications import alert_notify
 from recovery.rules import DAYS_BACK_EDITABLE
-from recovery.services import Refused, _note_activity, completion_set
+from recovery.services import Refused, completion_set, plan_note_activity
 
 # Plan steps that the safety features know by their stable key (the default protocol's keys).
 CHECK_IN_STEP_KEY = "check-in"
@@ -97,7 +97,7 @@ def check_in_save(*, plan, date, data, today):
     )
     new = _alerts_set(plan=plan, date=date, kinds=safety.CHECK_IN_KINDS, decisions=decisions)
     _step_tick(plan, CHECK_IN_STEP_KEY, date, today)
-    _note_activity(plan, date)
+    plan_note_activity(plan, date)
     return check_in, new
 
 

@@ -30,7 +30,7 @@ def plan_enrol(*, patient, protocol, race_date, clinician=None):
     return plan
 
 
-def _note_activity(plan, date):
+def plan_note_activity(plan, date):
     # The clinician's list sorts and filters on this summary instead of reading every tick.
     RecoveryPlan.objects.filter(pk=plan.pk).filter(
         Q(last_activity_on__isnull=True) | Q(last_activity_on__lt=date)
@@ -45,7 +45,7 @@ def completion_set(*, plan, step_key, date, count, today):
     """
     if plan.status != RecoveryPlan.Status.ACTIVE:
         raise Refused("Your plan is paused. Please call the clinic if you have questions.")
-    facts = facts_for_plan(plan, date - datetime.timedelta(days=6), date)
+    facts = facts_for_plan(plan, date - datetime.timedelta(days=6), today)
     problem = rules.tick_problem(facts, step_key, date, count, today)
     if problem:
         raise Refused(problem)
@@ -59,7 +59,7 @@ def completion_set(*, plan, step_key, date, count, today):
             unique_fields=["plan", "step_key", "date"],
             update_fields=["count", "updated_at"],
         )
-        _note_activity(plan, date)
+        plan_note_activity(plan, date)
 
 
 @transaction.atomic
@@ -68,7 +68,7 @@ def day_excuse(*, plan, date, today, reason=""):
     if date > today or date < today - datetime.timedelta(days=rules.DAYS_BACK_EDITABLE):
         raise Refused("You can mark today or the two days before as a day off.")
     ExcusedDay.objects.get_or_create(plan=plan, date=date, defaults={"reason": reason[:200]})
-    _note_activity(plan, date)
+    plan_note_activity(plan, date)
 
 
 @transaction.atomic
