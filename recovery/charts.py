@@ -2,6 +2,9 @@
 
 from dataclasses import dataclass
 
+from recovery import rules
+from recovery.models import SafetyThresholds
+
 WIDTH, HEIGHT = 320, 180
 LEFT, RIGHT, TOP, BOTTOM = 28, 8, 10, 24
 
@@ -46,3 +49,13 @@ def pain_chart(series, first, last, *, ease_off_from, alert_from):
         "first": first,
         "last": last,
     }
+
+
+def pain_chart_for(facts, first, last):
+    """The recorded pain scores from ``first`` to ``last`` and their chart, banded by the clinic's thresholds."""
+    series = rules.pain_series(facts.pain_by_date, rules.last_days(last, (last - first).days + 1))
+    thresholds = SafetyThresholds.current()
+    chart = pain_chart(
+        series, first, last, ease_off_from=thresholds.ease_off_pain_from, alert_from=thresholds.alert_pain_from
+    )
+    return series, chart

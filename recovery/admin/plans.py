@@ -15,10 +15,10 @@ from django.utils.html import format_html
 
 from recovery import care, rules, summaries
 from recovery.admin.forms import ReenrolForm, StepAddForm, StepChangeForm
-from recovery.charts import pain_chart
+from recovery.charts import pain_chart_for
 from recovery.clock import clinic_today
 from recovery.facts import facts_for_plan
-from recovery.models import Alert, CheckIn, Gate, Phase, PlanStep, RecoveryPlan, SafetyThresholds
+from recovery.models import Alert, CheckIn, Gate, Phase, PlanStep, RecoveryPlan
 from recovery.services import Refused
 
 
@@ -212,9 +212,7 @@ class RecoveryPlanAdmin(admin.ModelAdmin):
     def _patient_context(self, plan):
         today = clinic_today()
         facts = facts_for_plan(plan, plan.race_date, today)
-        thresholds = SafetyThresholds.current()
-        chart_first = max(plan.race_date, today - datetime.timedelta(days=27))
-        series = rules.pain_series(facts.pain_by_date, rules.last_days(today, (today - chart_first).days + 1))
+        series, chart = pain_chart_for(facts, max(plan.race_date, today - datetime.timedelta(days=27)), today)
         week_ago = today - datetime.timedelta(days=6)
         return {
             "plan": plan,
@@ -234,13 +232,7 @@ class RecoveryPlanAdmin(admin.ModelAdmin):
             "check_ins": CheckIn.objects.filter(plan=plan).order_by("-date")[:28],
             "plan_alerts": Alert.objects.filter(plan=plan).select_related("acknowledged_by").order_by("-date"),
             "series": series,
-            "chart": pain_chart(
-                series,
-                chart_first,
-                today,
-                ease_off_from=thresholds.ease_off_pain_from,
-                alert_from=thresholds.alert_pain_from,
-            ),  # fmt: skip
+            "chart": chart,
         }
 
     def get_urls(self):

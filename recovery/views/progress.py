@@ -5,10 +5,9 @@ import datetime
 from django.shortcuts import render
 
 from recovery import rules
-from recovery.charts import pain_chart
+from recovery.charts import pain_chart_for
 from recovery.clock import clinic_today
 from recovery.facts import facts_for_plan
-from recovery.models import SafetyThresholds
 from recovery.views.access import plan_required
 
 CALENDAR_WEEKS = 4
@@ -24,9 +23,7 @@ def progress(request):
     today = clinic_today()
     facts = facts_for_plan(plan, plan.race_date, today)
     week_ago = today - datetime.timedelta(days=6)
-    chart_first = today - datetime.timedelta(days=CALENDAR_WEEKS * 7 - 1)
-    series = rules.pain_series(facts.pain_by_date, rules.last_days(today, CALENDAR_WEEKS * 7))
-    thresholds = SafetyThresholds.current()
+    series, chart = pain_chart_for(facts, today - datetime.timedelta(days=CALENDAR_WEEKS * 7 - 1), today)
     context = {
         "plan": plan,
         "today": today,
@@ -37,12 +34,6 @@ def progress(request):
         "overall_percent": _percent(rules.adherence(facts, plan.race_date, today, today)),
         "calendar": rules.calendar(facts, today, weeks=CALENDAR_WEEKS),
         "series": series,
-        "chart": pain_chart(
-            series,
-            chart_first,
-            today,
-            ease_off_from=thresholds.ease_off_pain_from,
-            alert_from=thresholds.alert_pain_from,
-        ),
+        "chart": chart,
     }
     return render(request, "recovery/progress.html", context)
