@@ -65,6 +65,23 @@ def clinicians():
     )
 
 
+class PatientFieldsMixin:
+    """The checks a patient's details get wherever reception types them: enrolment and the manage page."""
+
+    def clean_email(self):
+        instance = getattr(self, "instance", None)
+        return _clean_email(self.cleaned_data["email"], exclude_pk=instance.pk if instance else None)
+
+    def clean_phone(self):
+        return _clean_phone(self.cleaned_data["phone"])
+
+    def clean_race_date(self):
+        return _clean_race_date(self.cleaned_data["race_date"])
+
+    def clean_date_of_birth(self):
+        return _clean_date_of_birth(self.cleaned_data["date_of_birth"])
+
+
 class ClinicianChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, user):
         return user.get_full_name() or user.email
@@ -92,7 +109,7 @@ class PlanChoicesMixin(forms.Form):
             self.fields["protocol"].initial = Protocol.objects.default()
 
 
-class EnrolForm(PlanChoicesMixin, forms.Form):
+class EnrolForm(PatientFieldsMixin, PlanChoicesMixin, forms.Form):
     first_name = forms.CharField(
         max_length=150,
         label="First name",
@@ -139,20 +156,8 @@ class EnrolForm(PlanChoicesMixin, forms.Form):
 
     field_order = ["first_name", "last_name", "email", "date_of_birth", "phone", "race_date", "protocol", "clinician"]
 
-    def clean_email(self):
-        return _clean_email(self.cleaned_data["email"])
 
-    def clean_phone(self):
-        return _clean_phone(self.cleaned_data["phone"])
-
-    def clean_race_date(self):
-        return _clean_race_date(self.cleaned_data["race_date"])
-
-    def clean_date_of_birth(self):
-        return _clean_date_of_birth(self.cleaned_data["date_of_birth"])
-
-
-class PatientDetailsForm(forms.ModelForm):
+class PatientDetailsForm(PatientFieldsMixin, forms.ModelForm):
     """Contact details, and the race date of the open plan when there is one."""
 
     race_date = forms.DateField(
@@ -192,18 +197,6 @@ class PatientDetailsForm(forms.ModelForm):
             del self.fields["race_date"]
         elif not self.is_bound:
             self.fields["race_date"].initial = plan.race_date
-
-    def clean_email(self):
-        return _clean_email(self.cleaned_data["email"], exclude_pk=self.instance.pk)
-
-    def clean_phone(self):
-        return _clean_phone(self.cleaned_data["phone"])
-
-    def clean_race_date(self):
-        return _clean_race_date(self.cleaned_data["race_date"])
-
-    def clean_date_of_birth(self):
-        return _clean_date_of_birth(self.cleaned_data["date_of_birth"])
 
     def _post_clean(self):
         # Unlike a ModelForm's usual save, the changes are applied by the service; validate_unique would only
