@@ -40,19 +40,23 @@ def previous_scores(plan, date):
     return list(CheckIn.objects.filter(plan=plan, date__range=(first, last)).values_list("pain", flat=True))
 
 
+def _alert_raise(*, plan, date, decision):
+    """Raise the day's alert of the decision's kind, or update it; only a new alert is sent to the clinic."""
+    alert, created = Alert.objects.update_or_create(
+        plan=plan, kind=decision.kind, date=date, defaults={"severity": decision.severity, "reason": decision.reason}
+    )
+    if created:
+        alert_notify(alert)
+    return alert, created
+
+
 def _alerts_set(*, plan, date, kinds, decisions):
     """Bring the day's alerts of ``kinds`` in line with ``decisions``; return the alerts that are new."""
     new = []
     for decision in decisions:
-        alert, created = Alert.objects.update_or_create(
-            plan=plan,
-            kind=decision.kind,
-            date=date,
-            defaults={"severity": decision.severity, "reason": decision.reason},
-        )
+        alert, created = _alert_raise(plan=plan, date=date, decision=decision)
         if created:
             new.append(alert)
-            alert_notify(alert)
     raised = {decision.kind for decision in decisions}
     now = timezone.localtime()
     for alert in Alert.objects.filter(plan=plan, date=date, kind__in=set(kinds) - raised):
@@ -109,13 +113,4 @@ def compression_numbness_report(*, plan, date, today):
     """
     if date > today or date < today - datetime.timedelta(days=DAYS_BACK_EDITABLE):
         raise Refused("You can report this for today or the two days before.")
-    decision = safety.compression_numbness_alert()
-    alert, created = Alert.objects.update_or_create(
-        plan=plan,
-        kind=decision.kind,
-        date=date,
-        defaults={"severity": decision.severity, "reason": decision.reason},
-    )
-    if created:
-        alert_notify(alert)
-    return alert, created
+    return _alert_raise(plan=plan, date=date, decision=safety.compression_numbness_alert())
