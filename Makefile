@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 export DJANGO_SETTINGS_MODULE := clinic.settings
 
-.PHONY: run test lint check venv clean
+.PHONY: run test lint check venv clean bench bench-profile
 
 $(VENV)/installed: requirements.txt
 	@PYTHON=$$(bin/find-python) || exit 1; \
@@ -29,6 +29,16 @@ lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	DJANGO_DEBUG=true $(PY) manage.py makemigrations --check --dry-run
+
+# The performance benchmark (docs/BENCHMARKS.md): a clinic of 10,000 patients on PostgreSQL (database apex_bench,
+# kept between runs), the portal under gunicorn with production settings, loaded by wrk. Never part of make test.
+bench: venv
+	bench/run.sh
+
+# Profile one page against the benchmark's database (after make bench): make bench-profile PAGE=progress
+bench-profile: venv
+	$(PY) -m pip install --quiet --disable-pip-version-check -r bench/requirements.txt
+	bench/profile.sh $(or $(PAGE),today)
 
 clean:
 	rm -rf $(VENV) staticfiles db.sqlite3

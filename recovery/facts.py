@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-from django.db.models import OuterRef, Subquery
+from django.db.models import CharField, IntegerField, OuterRef, Q, Subquery, Value
 
 from recovery.models import CheckIn, Completion, ExcusedDay, Phase, PlanStep, RecoveryPlan
 from recovery.rules import PhaseRule, PlanFacts, StepRule
@@ -26,13 +26,18 @@ class StepInfo:
 
 
 def facts_for_plans(plans, first, last):
-    """PlanFacts for each plan, by plan id, holding the days ``first`` to ``last``. Five queries in all."""
+    """PlanFacts for each plan, by plan id, holding the days ``first`` to ``last``. Four queries in all."""
     plans = list(plans)
     ids = [plan.pk for plan in plans]
     protocol_ids = {plan.protocol_id for plan in plans}
 
     steps = {}
-    rows = PlanStep.objects.filter(plan_id__in=ids).values("plan_id", *STEP_RULE_FIELDS, *STEP_INFO_FIELDS)  # query 1
+    # Query 1. Ordered here rather than by PlanStep.Meta, whose "plan" would join every plan to sort by its date.
+    rows = (
+        PlanStep.objects.filter(plan_id__in=ids)
+        .order_by("plan_id", "position", "valid_from")
+        .values("plan_id", *STEP_RULE_FIELDS, *STEP_INFO_FIELDS)
+    )
     for row in rows:
         info = StepInfo(*(row.pop(name) for name in STEP_INFO_FIELDS))
         steps.setdefault(row.pop("plan_id"), []).append(StepRule(**row, ref=info))
@@ -40,29 +45,42 @@ def facts_for_plans(plans, first, last):
     for row in Phase.objects.filter(protocol_id__in=protocol_ids).values("protocol_id", *PHASE_RULE_FIELDS):  # 2
         phases.setdefault(row.pop("protocol_id"), []).append(PhaseRule(**row))
 
+    # Query 3: the ticks and the days off, in one round trip. A day off comes back as a row with count 0, which
+    # no tick can have (Completion's constraint "completion_count_positive").
     done = {plan_id: {} for plan_id in ids}
-    completions = Completion.objects.filter(plan_id__in=ids, date__range=(first, last))  # query 3
-    for plan_id, key, date, count in completions.values_list("plan_id", "step_key", "date", "count"):
-        done[plan_id][(key, date)] = count
-
-    pain = {plan_id: {} for plan_id in ids}
-    for plan_id, date, score in CheckIn.objects.filter(plan_id__in=ids, date__range=(first, last)).values_list(
-        "plan_id", "date", "pain"
-    ):  # query 4
-        pain[plan_id][date] = score
-    # Query 5: the latest pain score before the window, for the pain gates of its first days.
-    latest_before = CheckIn.objects.filter(plan=OuterRef("pk"), date__lt=first).order_by("-date").values("pain")[:1]
-    pain_before = dict(
-        RecoveryPlan.objects.filter(pk__in=ids)
-        .annotate(pain_before=Subquery(latest_before))
-        .values_list("pk", "pain_before")
-    )
-
     excused = {plan_id: set() for plan_id in ids}
-    for plan_id, date in ExcusedDay.objects.filter(plan_id__in=ids, date__range=(first, last)).values_list(
-        "plan_id", "date"
-    ):  # query 6
-        excused[plan_id].add(date)
+    ticks = Completion.objects.filter(plan_id__in=ids, date__range=(first, last)).values_list(
+        "plan_id", "date", "step_key", "count"
+    )
+    days_off = (
+        ExcusedDay.objects.filter(plan_id__in=ids, date__range=(first, last))
+        .order_by()
+        .annotate(no_key=Value("", output_field=CharField()), no_count=Value(0, output_field=IntegerField()))
+        .values_list("plan_id", "date", "no_key", "no_count")
+    )
+    for plan_id, date, key, count in ticks.union(days_off, all=True):
+        if count:
+            done[plan_id][(key, date)] = count
+        else:
+            excused[plan_id].add(date)
+
+    # Query 4: the pain scores of the window, plus each plan's latest one before it (for the pain gates of the
+    # window's first days), picked by an uncorrelated subquery that the database runs once.
+    latest_before = CheckIn.objects.filter(plan=OuterRef("pk"), date__lt=first).order_by("-date").values("pk")[:1]
+    before_ids = RecoveryPlan.objects.filter(pk__in=ids).annotate(before=Subquery(latest_before)).values("before")
+    pain = {plan_id: {} for plan_id in ids}
+    pain_before = {}
+    check_ins = (
+        CheckIn.objects.filter(plan_id__in=ids)
+        .filter(Q(date__range=(first, last)) | Q(pk__in=before_ids))
+        .order_by()
+        .values_list("plan_id", "date", "pain")
+    )
+    for plan_id, date, score in check_ins:
+        if date < first:
+            pain_before[plan_id] = score
+        else:
+            pain[plan_id][date] = score
 
     return {
         plan.pk: PlanFacts(

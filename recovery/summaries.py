@@ -9,10 +9,11 @@ import datetime
 from dataclasses import dataclass
 
 from django.db.models import Count, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
 
 from recovery import rules
 from recovery.facts import facts_for_plans
-from recovery.models import CheckIn, RecoveryPlan, SafetyThresholds
+from recovery.models import Alert, CheckIn, RecoveryPlan, SafetyThresholds
 
 RECENT_DAYS = 7
 # Pain trend: the latest score against the average of the ones recorded in the few days before it.
@@ -34,8 +35,13 @@ class PlanSummary:
 def with_summary_columns(queryset):
     """Annotate what the list sorts and filters on in the database: open alerts and the latest pain score."""
     latest = CheckIn.objects.filter(plan=OuterRef("pk")).order_by("-date")
+    # A correlated count on the partial index of open alerts (Alert.Meta: "alert_open_by_plan"), not a join of
+    # every alert plus a GROUP BY of every plan: the list sorts all plans by it before it takes a page of 50.
+    open_alerts = (
+        Alert.objects.open().filter(plan=OuterRef("pk")).order_by().values("plan").annotate(n=Count("pk")).values("n")
+    )
     return queryset.annotate(
-        open_alert_count=Count("alerts", filter=Q(alerts__acknowledged_at__isnull=True), distinct=True),
+        open_alert_count=Coalesce(Subquery(open_alerts), 0),
         last_pain=Subquery(latest.values("pain")[:1]),
         last_pain_on=Subquery(latest.values("date")[:1]),
     )

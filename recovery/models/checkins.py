@@ -87,8 +87,13 @@ class Alert(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["plan", "kind", "date"], name="alert_once_per_plan_kind_and_day"),
         ]
-        # The alerts queue lists open alerts first, most severe and newest first.
-        indexes = [models.Index(fields=["acknowledged_at", "-severity", "-created_at"], name="alert_queue")]
+        indexes = [
+            # The alerts queue lists open alerts first, most severe and newest first.
+            models.Index(fields=["acknowledged_at", "-severity", "-created_at"], name="alert_queue"),
+            # The clinician's patients list counts each plan's open alerts to sort all plans by them
+            # (recovery.summaries.with_summary_columns); open alerts are few, so the index stays small.
+            models.Index(fields=["plan"], condition=Q(acknowledged_at__isnull=True), name="alert_open_by_plan"),
+        ]
 
     def __str__(self):
         return f"{self.get_kind_display()} — {self.plan.patient} ({self.date})"
