@@ -112,11 +112,12 @@ def test_the_list_uses_the_same_number_of_queries_for_few_and_many_patients(
     clinician_client, django_assert_num_queries, count
 ):
     _plans(count)
-    # Expect 15 queries: session, user, the clinician's permissions (user's and groups'), the phase filter's
+    # Expect 16 queries: session, user, the clinician's permissions (user's and groups'), the phase filter's
     # choices, the row count (filtered and total), the page's plans with their alert counts and latest pain, the
-    # rows' summaries (thresholds, then facts: steps, phases, ticks and days off in one UNION, check-ins with the
-    # latest pain before), and the sidebar asking whether the disclaimer and thresholds records exist.
-    with django_assert_num_queries(15):
+    # page's patients and clinicians (one query), the rows' summaries (thresholds, then facts: steps, phases,
+    # ticks and days off in one UNION, check-ins with the latest pain before), and the sidebar asking whether the
+    # disclaimer and thresholds records exist.
+    with django_assert_num_queries(16):
         response = clinician_client.get(PLANS_URL)
     assert response.status_code == 200
 
@@ -125,7 +126,7 @@ def test_the_list_stays_within_its_query_budget_with_a_full_page_of_300_patients
     clinician_client, django_assert_num_queries
 ):
     _plans(300)
-    with django_assert_num_queries(15):
+    with django_assert_num_queries(16):
         response = clinician_client.get(PLANS_URL)
     assert response.content.decode().count('class="action-select"') == 50  # one page
 

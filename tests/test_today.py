@@ -291,13 +291,14 @@ def test_today_and_a_tick_use_a_fixed_number_of_queries(client, django_assert_nu
     _history(plan, history_days)
     assert plan.steps.count() in (15, 30)
     client.force_login(patient)
-    # Expect 8 queries: session, user, the user's groups, the open plan, then the plan's facts: steps (with
-    # tips), phases, ticks and days off of the week (one UNION), check-ins of the week with the latest before it.
-    with django_assert_num_queries(8):
+    # Expect 7 queries: session, user, the open plan (joined to the Patient group: no separate groups query), then
+    # the plan's facts: steps (with tips), phases, ticks and days off of the week (one UNION), check-ins of the
+    # week with the latest before it.
+    with django_assert_num_queries(7):
         client.get(TODAY_URL)
-    # A tick: session, user, groups, plan, the step (404 check), savepoint, facts (4 as above), upsert,
+    # A tick: session, user, plan (with the role), the step (404 check), savepoint, facts (4 as above), upsert,
     # last-activity update, release savepoint; then with htmx the row again: facts (4).
-    with django_assert_num_queries(18):
+    with django_assert_num_queries(17):
         tick(client, plan, "check-in", 1, HTTP_HX_REQUEST="true")
 
 

@@ -13,6 +13,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
+from accounts.models import User
 from recovery import care, rules, summaries
 from recovery.admin.forms import ReenrolForm, StepAddForm, StepChangeForm
 from recovery.charts import pain_chart_for
@@ -123,7 +124,9 @@ class RecoveryPlanAdmin(admin.ModelAdmin):
         "patient_name", "day_and_phase", "adherence", "pain", "alerts", "last_activity", "clinician", "status",
     ]  # fmt: skip
     list_filter = [MyPatientsFilter, OpenAlertsFilter, PhaseFilter, InactiveFilter, "status"]
-    list_select_related = ["patient", "clinician", "protocol"]
+    # Not select_related: joining 10,000 patients before sorting every plan to keep 50 made the list's main query
+    # three times slower. SummaryChangeList.get_results fetches the page's people in one query instead.
+    list_select_related = []
     search_fields = ["patient__first_name", "patient__last_name", "patient__email"]
     list_per_page = 50
     fields = ["patient", "protocol", "race_date", "clinician", "status", "cleared_to_run_on", "cleared_by"]
@@ -343,6 +346,10 @@ class SummaryChangeList(admin.views.main.ChangeList):
     def get_results(self, request):
         super().get_results(request)
         plans = list(self.result_list)
+        people = User.objects.in_bulk({plan.patient_id for plan in plans} | {plan.clinician_id for plan in plans})
+        for plan in plans:
+            plan.patient = people[plan.patient_id]
+            plan.clinician = people.get(plan.clinician_id)
         found = summaries.plan_summaries(plans, clinic_today())
         for plan in plans:
             plan.summary = found[plan.pk]
