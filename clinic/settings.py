@@ -193,3 +193,16 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("DJANGO_LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# -- Reliability (issue 8; docs/OPERATIONS.md) ---------------------------------------------------------------------
+# The pool checks a connection before handing it out, so connections PostgreSQL dropped (a restart, a failover,
+# pg_terminate_backend) are replaced instead of failing the next requests: the server recovers without a restart.
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# Last, so it is asked first about a view's exception: a lost database becomes a "try again shortly" page (503),
+# and a body over REQUEST_MAX_BYTES is refused (413) before anything reads it (clinic/db_down.py).
+MIDDLEWARE += ["clinic.db_down.DatabaseUnavailableMiddleware"]
+# The biggest thing anyone sends is the front desk's CSV intake (1 MB, accounts/frontdesk/intake.py).
+REQUEST_MAX_BYTES = 3 * 1024 * 1024
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024  # form fields without the files; over it: RequestDataTooBig, 413
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024  # uploads up to this stay in memory, bigger ones go to a temp file

@@ -15,3 +15,7 @@ urlpatterns = [
     path("", include("recovery.urls")),
     path("admin/", admin.site.urls),
 ]
+
+# Error pages that never need the database: a lost database is a 503 "try again shortly", a body too big a 413.
+handler400 = "clinic.db_down.bad_request"
+handler500 = "clinic.db_down.server_error"

@@ -45,6 +45,9 @@ def completion_set(*, plan, step_key, date, count, today):
     """
     if plan.status != RecoveryPlan.Status.ACTIVE:
         raise Refused("Your plan is paused. Please call the clinic if you have questions.")
+    if not today - datetime.timedelta(days=rules.DAYS_BACK_EDITABLE) <= date <= today:
+        # Refused before its week is loaded: a posted 0001-01-01 has no week before it (OverflowError).
+        raise Refused(rules.tick_problem(None, step_key, date, count, today))
     facts = facts_for_plan(plan, date - datetime.timedelta(days=6), today)
     problem = rules.tick_problem(facts, step_key, date, count, today)
     if problem:

@@ -1,0 +1,90 @@
+"""Friendly answers when the database is away or a request is too big (docs/OPERATIONS.md).
+
+- A page whose database query fails (PostgreSQL restarting, the pool's 2-second wait running out) gets a plain
+  503 "try again shortly" page instead of a server error. It is rendered without touching the database: no
+  session, no user, no context processors; only settings and static files.
+- A request body bigger than ``REQUEST_MAX_BYTES`` is refused with a 413 page before anything reads it; bodies
+  that Django itself refuses (``DATA_UPLOAD_MAX_MEMORY_SIZE``, too many fields or files) get the same page
+  through ``handler400``.
+
+Nothing here retries or hides a failure: each one is logged, and the running server recovers on its own once the
+database is back (the pool checks each connection before handing it out: ``CONN_HEALTH_CHECKS`` in settings).
+"""
+
+import logging
+import sys
+
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
+from django.db import InterfaceError, OperationalError
+from django.http import HttpResponse
+from django.template import loader
+
+logger = logging.getLogger(__name__)
+
+DATABASE_DOWN = (OperationalError, InterfaceError)
+TOO_BIG = (RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent)
+RETRY_AFTER_SECONDS = 30
+
+
+def _standalone(template_name, status, **headers):
+    # No request is passed: context processors (which read the session and the user) never run.
+    context = {
+        "CLINIC_NAME": settings.CLINIC_NAME,
+        "CLINIC_PHONE": settings.CLINIC_PHONE,
+        "retry_after": RETRY_AFTER_SECONDS,
+    }
+    response = HttpResponse(loader.get_template(template_name).render(context), status=status)
+    response["Cache-Control"] = "no-store"
+    for name, value in headers.items():
+        response[name.replace("_", "-")] = value
+    return response
+
+
+def database_unavailable_response():
+    return _standalone("503.html", 503, Retry_After=str(RETRY_AFTER_SECONDS))
+
+
+def too_big_response():
+    return _standalone("413.html", 413)
+
+
+class DatabaseUnavailableMiddleware:
+    """Refuse oversized bodies unread, and turn a view's lost database into the 503 page.
+
+    Last in MIDDLEWARE, so its ``process_exception`` is asked first, and its size check runs before any view or
+    the CSRF check reads the body.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        if length > settings.REQUEST_MAX_BYTES:
+            logger.warning("Refused a %d-byte %s to %s: too big.", length, request.method, request.path)
+            return too_big_response()
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if isinstance(exception, DATABASE_DOWN):
+            logger.error("The database did not answer for %s %s.", request.method, request.path, exc_info=exception)
+            return database_unavailable_response()
+        return None
+
+
+def bad_request(request, exception, template_name="400.html"):
+    """handler400: a body too big to read gets the 413 page; anything else a plain 400 in the portal's layout."""
+    if isinstance(exception, TOO_BIG):
+        return too_big_response()
+    return _standalone(template_name, 400)
+
+
+def server_error(request, template_name="500.html"):
+    """handler500: a lost database outside a view (a middleware reading the session, say) is still a 503."""
+    if isinstance(sys.exception(), DATABASE_DOWN):
+        return database_unavailable_response()
+    return _standalone(template_name, 500)

@@ -1,0 +1,201 @@
+"""The three journeys in a real browser, with axe-core on every page they pass:
+
+reception enrols a patient → the patient opens the link from the e-mail, chooses a password and consents → ticks
+tasks (the row changes, the page does not reload) → checks in with pain 8 → sees the stop screen → the clinician
+sees the alert in the admin and acknowledges it with a note. The patient's part runs again on a phone.
+"""
+
+import datetime
+import re
+
+import pytest
+from django.core import mail
+from playwright.sync_api import expect
+
+from accounts.frontdesk.services import patient_enrol
+from accounts.models import User
+from recovery.clock import clinic_today
+from recovery.models import Alert, Completion, Protocol
+from tests.browser.axe import assert_accessible
+from tests.browser.conftest import DESKTOP, PHONE
+from tests.factories import PASSWORD, ClinicianFactory, ReceptionFactory
+
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+
+LINK = re.compile(r"^(https?://\S+/welcome/[^/\s]+/[^/\s]+/)$", re.MULTILINE)
+NEW_PASSWORD = "blue heron over the river"
+
+
+def log_in(page, site, email, password=PASSWORD, *, check=None):
+    page.goto(f"{site}/accounts/login/")
+    if check:
+        assert_accessible(page, "the login page")
+    page.fill("#id_username", email)
+    page.fill("#id_password", password)
+    with page.expect_navigation():
+        page.get_by_role("button", name="Log in").click()
+
+
+def log_out(page):
+    with page.expect_navigation():
+        page.get_by_role("button", name="Log out").click()
+
+
+def invitation_link(email):
+    [message] = [message for message in mail.outbox if message.to == [email]]
+    [link] = LINK.findall(message.body)
+    return link
+
+
+# -- Reception ----------------------------------------------------------------------------------------------------
+
+
+def reception_enrols(page, site, clinician):
+    desk = ReceptionFactory(email="desk@example.com")
+    log_in(page, site, desk.email)
+    expect(page).to_have_url(f"{site}/front-desk/")
+    assert_accessible(page, "the front desk")
+
+    page.get_by_role("link", name="Enrol a patient").click()
+    expect(page.get_by_role("heading", name="Enrol a patient")).to_be_visible()
+    assert_accessible(page, "the enrolment form")
+    page.fill("#id_first_name", "Dana")
+    page.fill("#id_last_name", "Miles")
+    page.fill("#id_email", "dana@example.com")
+    page.fill("#id_date_of_birth", "1988-03-14")
+    page.fill("#id_phone", "07700 900123")
+    page.fill("#id_race_date", (clinic_today() - datetime.timedelta(days=1)).isoformat())
+    page.select_option("#id_clinician", label=clinician.get_full_name())
+    with page.expect_navigation():
+        page.get_by_role("button", name="Enrol and send the invitation").click()
+    expect(page.get_by_text("Dana Miles is enrolled")).to_be_visible()
+    assert_accessible(page, "a patient's manage page")
+
+    page.get_by_role("link", name="Print the welcome sheet").click()
+    expect(page.locator("svg.qr-code")).to_be_visible()
+    assert_accessible(page, "the welcome sheet")
+
+    page.goto(f"{site}/front-desk/import/")
+    assert_accessible(page, "the CSV intake")
+    race = (clinic_today() - datetime.timedelta(days=2)).isoformat()
+    csv = f"first_name,last_name,email,phone,race_date\nEli,Stone,eli@example.com,,{race}\nFay,Moss,nobody,,{race}\n"
+    page.set_input_files("#id_file", {"name": "patients.csv", "mimeType": "text/csv", "buffer": csv.encode()})
+    with page.expect_navigation():
+        page.get_by_role("button", name="Check the file").click()
+    expect(page.get_by_role("cell", name=re.compile("is not an e-mail address"))).to_be_visible()
+    assert_accessible(page, "the CSV intake's preview")
+    log_out(page)
+    return User.objects.get(email="dana@example.com")
+
+
+# -- The patient --------------------------------------------------------------------------------------------------
+
+
+def tick(page, key):
+    """Press the task's "done" button and wait for htmx to swap its row; return the row's new data-done."""
+    row = page.locator(f'li[data-task="{key}"]')
+    done = int(row.get_attribute("data-done"))
+    row.locator("form button[type=submit]").first.click()
+    expect(page.locator(f'li[data-task="{key}"]')).to_have_attribute("data-done", str(done + 1))
+    return done + 1
+
+
+def patient_journey(page, site, email, *, check_accessibility):
+    axe = assert_accessible if check_accessibility else lambda page, what: None
+
+    page.goto(invitation_link(email))
+    # The link's token moves into the session; the page asks for a password and the consent.
+    expect(page.get_by_role("heading", name=re.compile("Welcome to"))).to_be_visible()
+    axe(page, "the invitation's set-password page")
+    page.fill("#id_new_password1", NEW_PASSWORD)
+    page.fill("#id_new_password2", NEW_PASSWORD)
+    page.check("#id_consent")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Save my password and start").click()
+    expect(page).to_have_url(f"{site}/today/")
+    axe(page, "today's checklist")
+
+    # Ticks swap their row in place: a marker set on this very page survives them (no reload, no navigation).
+    page.evaluate("window.stillTheSamePage = true")
+    assert tick(page, "ice") == 1
+    assert tick(page, "ice") == 2
+    assert tick(page, "rest") == 1
+    expect(page.locator('li[data-task="rest"]')).to_have_attribute("data-complete", "true")
+    assert page.evaluate("window.stillTheSamePage") is True
+    patient = User.objects.get(email=email)
+    done = dict(Completion.objects.filter(plan__patient=patient).values_list("step_key", "count"))
+    assert done == {"ice": 2, "rest": 1}
+    axe(page, "today's checklist after ticks")
+
+    page.get_by_role("link", name="Check-in").first.click()
+    expect(page.get_by_role("heading", name="How is your hip today?")).to_be_visible()
+    axe(page, "the check-in")
+    page.locator("label[for=id_pain_8]").click()
+    expect(page.locator("#id_pain_8")).to_be_checked()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Save today's check-in").click()
+    stop = page.locator("[data-alert]")
+    expect(stop).to_be_visible()
+    expect(stop.get_by_role("heading", name="Stop, and call us today")).to_be_visible()
+    axe(page, "the check-in's stop screen")
+    assert Alert.objects.filter(plan__patient=patient, kind=Alert.Kind.HIGH_PAIN).count() == 1
+
+    for name in ["Progress", "Tips", "Account"]:
+        page.get_by_role("link", name=name, exact=True).first.click()
+        page.wait_for_load_state()
+        expect(page.locator("h1").first).to_be_visible()
+        axe(page, f"the {name.lower()} page")
+        if name == "Tips":
+            page.locator("main a[href^='/tips/']").first.click()
+            page.wait_for_load_state()
+            expect(page.locator("h1").first).to_be_visible()
+            axe(page, "a tip")
+    log_out(page)
+    expect(page).to_have_url(re.compile(r"/accounts/login/"))
+    return patient
+
+
+# -- The clinician ------------------------------------------------------------------------------------------------
+
+
+def clinician_acknowledges(page, site, clinician, patient):
+    log_in(page, site, clinician.email)
+    page.goto(f"{site}/admin/recovery/alert/")
+    row = page.locator("#result_list tbody tr", has_text=patient.get_full_name())
+    expect(row).to_have_count(1)
+    expect(row).to_contain_text("open")
+    row.get_by_role("link", name="High pain").click()
+    page.fill("#id_acknowledgement_note", "Phoned Dana: resting, seen in clinic tomorrow.")
+    with page.expect_navigation():
+        page.locator("input[name=_save]").click()
+    expect(page.locator("#result_list tbody tr", has_text=patient.get_full_name())).not_to_contain_text("open")
+    alert = Alert.objects.get(plan__patient=patient, kind=Alert.Kind.HIGH_PAIN)
+    assert alert.acknowledged_by == clinician and alert.acknowledged_at is not None
+    assert alert.acknowledgement_note == "Phoned Dana: resting, seen in clinic tomorrow."
+
+
+# -- The journeys -------------------------------------------------------------------------------------------------
+
+
+def test_reception_enrols_the_patient_follows_the_plan_and_the_clinician_acknowledges_the_alert(site, new_page):
+    clinician = ClinicianFactory(email="physio@example.com", first_name="Sam", last_name="Reed")
+    patient = reception_enrols(new_page(DESKTOP), site, clinician)
+    patient_page = new_page(DESKTOP)
+    patient = patient_journey(patient_page, site, patient.email, check_accessibility=True)
+    assert_accessible(patient_page, "the login page")
+    clinician_acknowledges(new_page(DESKTOP), site, clinician, patient)
+
+
+def test_the_patients_journey_on_a_phone(site, new_page):
+    patient = patient_enrol(
+        first_name="Pat",
+        last_name="Small",
+        email="pat@example.com",
+        race_date=clinic_today() - datetime.timedelta(days=1),
+        protocol=Protocol.objects.default(),
+    )
+    page = new_page(PHONE, is_mobile=True, has_touch=True)
+    patient_journey(page, site, patient.email, check_accessibility=True)
+    # The pages fit the phone: nothing wider than the screen.
+    page.goto(f"{site}/accounts/login/")
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
