@@ -2,6 +2,7 @@ from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
 from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.db import models
 from django.db.models.functions import Lower
+from django.utils.crypto import salted_hmac
 
 from accounts.roles import Role
 
@@ -53,6 +54,9 @@ class User(AbstractUser):
     privacy_consent_at = models.DateTimeField(
         null=True, blank=True, help_text="When the patient accepted the clinic's privacy notice."
     )
+    # Part of every session's auth hash: logging out raises it, which ends the person's sessions everywhere
+    # (accounts/views.py LogoutView), whatever the session engine.
+    session_epoch = models.PositiveIntegerField(default=0, editable=False)
 
     USERNAME_FIELD = "email"
     EMAIL_FIELD = "email"
@@ -83,3 +87,12 @@ class User(AbstractUser):
     def save(self, *args, **kwargs):
         self.email = self.email.strip().lower()
         super().save(*args, **kwargs)
+
+    def _get_session_auth_hash(self, secret=None):
+        # Epoch 0 keeps Django's own hash, so sessions from before this field existed stay valid.
+        if not self.session_epoch:
+            return super()._get_session_auth_hash(secret=secret)
+        key_salt = "accounts.User.get_session_auth_hash"
+        return salted_hmac(
+            key_salt, f"{self.password}:{self.session_epoch}", secret=secret, algorithm="sha256"
+        ).hexdigest()

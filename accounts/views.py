@@ -1,13 +1,16 @@
 import logging
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.contrib.auth import views as auth_views
 from django.db import DatabaseError, connection
+from django.db.models import F
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
 from django.views.decorators.cache import never_cache
 
+from accounts import two_factor
 from accounts.forms import EmailAuthenticationForm
 from accounts.roles import is_clinician, is_patient, is_reception
 
@@ -46,6 +49,22 @@ class LoginView(auth_views.LoginView):
     authentication_form = EmailAuthenticationForm
     template_name = "accounts/login.html"
     redirect_authenticated_user = True
+
+    def form_valid(self, form):
+        # Someone with two-factor sign-in on is not signed in yet: the code comes first (accounts/two_factor.py).
+        user = form.get_user()
+        if two_factor.confirmed_device(user) is not None:
+            return two_factor.begin(self.request, user, self.get_success_url())
+        return super().form_valid(form)
+
+
+class LogoutView(auth_views.LogoutView):
+    """POST only (Django's). Ends this session and, by moving the person's session epoch on, every other one."""
+
+    def post(self, request, *args, **kwargs):
+        if request.user.is_authenticated:
+            get_user_model().objects.filter(pk=request.user.pk).update(session_epoch=F("session_epoch") + 1)
+        return super().post(request, *args, **kwargs)
 
 
 class PasswordChangeView(auth_views.PasswordChangeView):

@@ -1,5 +1,6 @@
 """Apex Recovery settings: one module, read from the environment (see the settings table in README.md)."""
 
+import datetime
 from pathlib import Path
 
 from django.utils.csp import CSP
@@ -206,3 +207,64 @@ MIDDLEWARE += ["clinic.db_down.DatabaseUnavailableMiddleware"]
 REQUEST_MAX_BYTES = 3 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024  # form fields without the files; over it: RequestDataTooBig, 413
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024  # uploads up to this stay in memory, bigger ones go to a temp file
+
+# -- Security and audit (issue 7; README "Security") ----------------------------------------------------------------
+# Sign-in lockout (django-axes), two-factor sign-in (django-otp, TOTP), session timeouts by role, Cache-Control:
+# no-store, and the audit log of who saw or changed a patient's data (the audit app).
+INSTALLED_APPS += ["axes", "django_otp", "django_otp.plugins.otp_totp", "audit"]
+_after_auth = MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1
+MIDDLEWARE[_after_auth:_after_auth] = [
+    # Marks request.user as verified or not by a second factor (no query unless the session holds a device).
+    "django_otp.middleware.OTPMiddleware",
+]
+_after_messages = MIDDLEWARE.index("django.contrib.messages.middleware.MessageMiddleware") + 1
+MIDDLEWARE[_after_messages:_after_messages] = [
+    # Ends staff sessions after SESSION_STAFF_IDLE_MINUTES without a request (accounts/middleware.py).
+    "accounts.middleware.SessionTimeoutMiddleware",
+    # Sends a superuser without a verified second factor to the two-factor page (production).
+    "accounts.middleware.TwoFactorRequiredMiddleware",
+    # Writes one audit row for each request that saw or changed a patient's data, or was refused (audit/).
+    "audit.middleware.AuditMiddleware",
+    # Cache-Control: no-store on every page unless a view says otherwise (the privacy notice is public).
+    "accounts.middleware.NoStoreMiddleware",
+    # Turns a lockout flagged during sign-in into the login page with a plain message (its backend comes first).
+    "axes.middleware.AxesMiddleware",
+]
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", *AUTHENTICATION_BACKENDS]
+
+# Five failed sign-ins for one e-mail address lock it for fifteen minutes, from any address: the lockout follows
+# the account (a clinic's staff share one public IP address, so locking by IP would lock the whole clinic out).
+# Staff unlock early in the admin (Axes › Access attempts) or with `manage.py axes_reset_username <e-mail>`.
+AXES_FAILURE_LIMIT = env_int("SIGN_IN_LOCKOUT_FAILURES", 5, minimum=1)
+AXES_COOLOFF_TIME = datetime.timedelta(minutes=env_int("SIGN_IN_LOCKOUT_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = ["username"]
+# axes.W006 warns of parameter sets that rotating a user agent or cookie escapes; a count kept per e-mail address
+# does not depend on either. (Many accounts tried from one address is for the proxy's rate limit: README.)
+SILENCED_SYSTEM_CHECKS = ["axes.W006"]
+AXES_USERNAME_FORM_FIELD = "username"  # the login form's field (an e-mail address)
+AXES_USERNAME_CALLABLE = "accounts.security.axes_username"  # "Ann@Example.com " and "ann@example.com" are one
+AXES_CLIENT_IP_CALLABLE = "audit.recorder.client_ip"  # the same address as the audit log
+AXES_LOCKOUT_CALLABLE = "accounts.security.lockout_response"
+AXES_RESET_ON_SUCCESS = True
+
+# Two-factor sign-in: any staff member may turn it on (/accounts/two-factor/); superusers must, in production.
+TWO_FACTOR_REQUIRED_FOR_SUPERUSERS = env_bool("DJANGO_2FA_REQUIRED_FOR_SUPERUSERS", not DEBUG)
+OTP_TOTP_ISSUER = CLINIC_NAME
+
+# Sessions: staff (reception, clinicians, administrators) are signed out after 30 minutes without a request and 12
+# hours after signing in; patients' sessions last 14 days from sign-in (SESSION_COOKIE_AGE), with no session write.
+SESSION_STAFF_IDLE_MINUTES = env_int("SESSION_STAFF_IDLE_MINUTES", 30, minimum=1)
+SESSION_STAFF_MAX_HOURS = env_int("SESSION_STAFF_MAX_HOURS", 12, minimum=1)
+SESSION_COOKIE_AGE = 60 * 60 * 24 * env_int("SESSION_PATIENT_DAYS", 14, minimum=1)
+# The last-seen time in a staff session is rewritten at most this often, not on every request.
+SESSION_ACTIVITY_REFRESH_SECONDS = 5 * 60
+
+# The audit log records REMOTE_ADDR; behind a proxy that appends the client's address to X-Forwarded-For, turn
+# this on to record (and lock out by) that address instead. Off by default: a client could forge the header.
+TRUST_X_FORWARDED_FOR = env_bool("DJANGO_TRUST_X_FORWARDED_FOR", False)
+
+# The policy above, tightened: nothing may be framed or embedded, no <base> tag may redirect relative links.
+SECURE_CSP["frame-src"] = [CSP.NONE]
+SECURE_CSP["base-uri"] = [CSP.NONE]
+# Axes says at INFO level each time someone signs in; the audit log keeps those. Failures stay (WARNING).
+LOGGING["loggers"]["axes"] = {"level": "WARNING"}

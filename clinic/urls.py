@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from accounts import two_factor
 from accounts import views as account_views
 from accounts.frontdesk import welcome
 
@@ -13,6 +14,8 @@ urlpatterns = [
     path("welcome/<uidb64>/<token>/", welcome.InvitationAcceptView.as_view(), name="welcome"),
     path("privacy/", welcome.privacy_notice, name="privacy"),
     path("", include("recovery.urls")),
+    # Staff sign in through the portal's login and its two-factor step, never the admin's own form.
+    path("admin/login/", two_factor.admin_login, name="admin_login"),
     path("admin/", admin.site.urls),
 ]
 

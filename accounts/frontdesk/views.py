@@ -38,6 +38,8 @@ from accounts.frontdesk.services import (
     patients_enrol,
 )
 from accounts.roles import is_reception
+from audit.models import Action
+from audit.recorder import note, refused
 from recovery import rules
 from recovery.clock import clinic_today
 from recovery.facts import facts_for_plan
@@ -63,6 +65,7 @@ def reception_required(view):
     @login_required
     def wrapper(request, *args, **kwargs):
         if not may_use_front_desk(request.user):
+            refused(request, "the front desk is for reception")
             return redirect("home")
         return view(request, *args, **kwargs)
 
@@ -148,6 +151,8 @@ def home(request):
         "today": today,
         "now": timezone.now(),
     }
+    # The lists and search results show patients' names and contact details.
+    note(request, Action.VIEW, description="front desk: search and lists")
     return render(request, "frontdesk/home.html", context)
 
 
@@ -174,6 +179,7 @@ def enrol(request):
             # Someone enrolled the same address a moment ago: the database's unique constraint said no.
             form.add_error("email", TAKEN_EMAIL)
         else:
+            note(request, Action.CREATE, target=patient, patient=patient, description="enrolled")
             messages.success(request, f"{patient.get_full_name()} is enrolled. You can print their welcome sheet now.")
             return redirect("frontdesk:patient", pk=patient.pk)
     return render(request, "frontdesk/enrol.html", {"form": form})
@@ -186,6 +192,8 @@ def enrol(request):
 def patient(request, pk):
     patient = _patient_or_404(pk)
     plan = _open_plan(patient)
+    action = Action.CHANGE if request.method == "POST" else Action.VIEW
+    note(request, action, target=patient, patient=patient, description="contact details")
     form = PatientDetailsForm(request.POST or None, instance=patient, plan=plan)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -215,6 +223,7 @@ def patient(request, pk):
 @reception_required
 def invite(request, pk):
     patient = _patient_or_404(pk)
+    note(request, Action.CHANGE, target=patient, patient=patient, description="invitation")
     if not patient.is_active:
         messages.error(request, "This account is switched off. Switch it back on before sending an invitation.")
     elif patient.is_activated:
@@ -234,6 +243,7 @@ def invite(request, pk):
 def deactivate(request, pk):
     patient = _patient_or_404(pk)
     patient_deactivate(patient=patient)
+    note(request, Action.CHANGE, target=patient, patient=patient, description="switched off, sessions ended")
     messages.success(request, f"{patient} is switched off and logged out everywhere. Their plan and history are kept.")
     return redirect("frontdesk:patient", pk=patient.pk)
 
@@ -243,6 +253,7 @@ def deactivate(request, pk):
 def reactivate(request, pk):
     patient = _patient_or_404(pk)
     patient_reactivate(patient=patient)
+    note(request, Action.CHANGE, target=patient, patient=patient, description="switched back on")
     messages.success(request, f"{patient} is switched back on.")
     return redirect("frontdesk:patient", pk=patient.pk)
 
@@ -297,6 +308,7 @@ def _day_span(days):
 def welcome_sheet(request, pk):
     patient = _patient_or_404(pk)
     plan = _open_plan(patient)
+    note(request, Action.VIEW, target=patient, patient=patient, description="welcome sheet")
     qr_svg = link_expires_on = None
     if patient.is_active and not patient.is_activated and patient.invited_at is not None:
         # A fresh token on the current invitation: a resend (new invited_at) kills this sheet's code too.
@@ -399,5 +411,6 @@ def intake_confirm(request):
         # An address was taken between the check and the insert: nothing was enrolled.
         return _preview(request, _checked(rows), stored["id"], protocol, clinician)
     del request.session[INTAKE_SESSION_KEY]
+    note(request, Action.CREATE, description=f"enrolled {len(patients)} patient(s) from {stored['file_name']}")
     messages.success(request, f"{len(patients):,} patients are enrolled. Their invitations are on their way.")
     return redirect("frontdesk:home")

@@ -6,7 +6,7 @@ import datetime
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import F, Q
+from django.db.models import F, Q, Subquery
 from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -14,6 +14,9 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from accounts.models import User
+from audit.mixins import AuditedAdminMixin
+from audit.models import Action
+from audit.recorder import note
 from recovery import care, rules, summaries
 from recovery.admin.forms import ReenrolForm, StepAddForm, StepChangeForm
 from recovery.charts import pain_chart_for
@@ -118,8 +121,13 @@ def _percent(ratio):
 TREND_ARROWS = {"up": "↑ rising", "down": "↓ falling", "steady": "→ steady", "": ""}
 
 
+def _patient_of_plan(plan_id):
+    """The patient of a plan, as a subquery for the audit row (no query of its own)."""
+    return Subquery(RecoveryPlan.objects.filter(pk=plan_id).values("patient_id")[:1])
+
+
 @admin.register(RecoveryPlan)
-class RecoveryPlanAdmin(admin.ModelAdmin):
+class RecoveryPlanAdmin(AuditedAdminMixin, admin.ModelAdmin):
     list_display = [
         "patient_name", "day_and_phase", "adherence", "pain", "alerts", "last_activity", "clinician", "status",
     ]  # fmt: skip
@@ -147,6 +155,9 @@ class RecoveryPlanAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False  # plans start at the front desk (or with "Re-enrol" on a patient's page)
+
+    def audit_patient_id(self, plan):
+        return plan.patient_id
 
     def get_changelist(self, request, **kwargs):
         return SummaryChangeList
@@ -190,6 +201,7 @@ class RecoveryPlanAdmin(admin.ModelAdmin):
         today = clinic_today()
         plans = list(summaries.with_summary_columns(queryset.select_related("patient")))
         rows = summaries.plan_summaries(plans, today)
+        note(request, Action.EXPORT, description=f"adherence CSV of {len(plans)} patient(s)")
         response = HttpResponse(content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="adherence-{today:%Y-%m-%d}.csv"'
         writer = csv.writer(response)
@@ -257,6 +269,9 @@ class RecoveryPlanAdmin(admin.ModelAdmin):
         allowed = self.has_change_permission(request, plan) if change else self.has_view_permission(request, plan)
         if not allowed:
             raise PermissionDenied
+        page = request.resolver_match.url_name.removeprefix("recovery_plan_").replace("_", " ")
+        action = Action.CHANGE if change and request.method == "POST" else Action.VIEW
+        note(request, action, target=plan, patient=plan.patient, description=f"recovery plan {plan.pk}: {page}")
         return plan
 
     def _back(self, plan):
@@ -378,7 +393,7 @@ class AcknowledgeForm(forms.Form):
 
 
 @admin.register(Alert)
-class AlertAdmin(admin.ModelAdmin):
+class AlertAdmin(AuditedAdminMixin, admin.ModelAdmin):
     """The alerts queue: open alerts first, most severe and newest first."""
 
     list_display = ["severity_badge", "kind", "patient", "date", "reason", "acknowledged"]
@@ -402,6 +417,9 @@ class AlertAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    def audit_patient_id(self, alert):
+        return _patient_of_plan(alert.plan_id)
 
     def get_readonly_fields(self, request, obj=None):
         if obj is not None and obj.acknowledged_at:
@@ -447,6 +465,7 @@ class AlertAdmin(admin.ModelAdmin):
             count = care.alert_acknowledge(
                 alert_ids=list(queryset.values_list("pk", flat=True)), by=request.user, note=form.cleaned_data["note"]
             )
+            note(request, Action.CHANGE, description=f"acknowledged {count} alert(s)")
             self.message_user(request, f"{count} alert(s) acknowledged.", messages.SUCCESS)
             return None
         context = {
@@ -461,7 +480,7 @@ class AlertAdmin(admin.ModelAdmin):
 
 
 @admin.register(CheckIn)
-class CheckInAdmin(admin.ModelAdmin):
+class CheckInAdmin(AuditedAdminMixin, admin.ModelAdmin):
     list_display = ["plan", "date", "pain", "numbness", "swelling"]
     list_select_related = ["plan__patient"]
     search_fields = ["plan__patient__first_name", "plan__patient__last_name", "plan__patient__email"]
@@ -475,3 +494,6 @@ class CheckInAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    def audit_patient_id(self, check_in):
+        return _patient_of_plan(check_in.plan_id)

@@ -7,6 +7,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 
 from accounts.roles import Role, is_patient
+from audit.recorder import refused
 from recovery.models import RecoveryPlan
 
 
@@ -27,6 +28,7 @@ def patient_required(view):
             .first()
         )
         if request.plan is None and not is_patient(request.user):
+            refused(request, "patients' pages are for patients")
             return redirect("home")
         return view(request, *args, **kwargs)
 

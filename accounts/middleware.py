@@ -1,0 +1,95 @@
+"""Session lifetimes, the superusers' second factor, and no caching of pages (see accounts/security.py)."""
+
+import time
+
+from django.conf import settings
+from django.contrib import auth, messages
+from django.db import DatabaseError
+from django.http import HttpResponseRedirect
+from django.urls import reverse
+from django.utils.cache import patch_cache_control
+from django.utils.http import urlencode
+
+from accounts.security import SEEN_AT_KEY, SIGNED_IN_AT_KEY, STAFF_SESSION_KEY, staff_idle_seconds, staff_max_seconds
+
+
+class SessionTimeoutMiddleware:
+    """Ends a staff session after ``SESSION_STAFF_IDLE_MINUTES`` without a request, or ``SESSION_STAFF_MAX_HOURS``
+    after sign-in; the request then goes on as an anonymous one (so the page asks to sign in again).
+
+    The last-seen time is rewritten at most every ``SESSION_ACTIVITY_REFRESH_SECONDS``, never on each request.
+    Patients' sessions are left to ``SESSION_COOKIE_AGE``: nothing here reads or writes anything for them beyond
+    the session the page loads anyway.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        session = request.session
+        try:
+            staff = session.get(STAFF_SESSION_KEY)
+        except DatabaseError:
+            # The database is away: the view's own first query fails the same way, inside the 503 handling.
+            return self.get_response(request)
+        if staff:
+            now = int(time.time())
+            seen = session.get(SEEN_AT_KEY, now)
+            started = session.get(SIGNED_IN_AT_KEY, now)
+            if now - seen > staff_idle_seconds() or now - started > staff_max_seconds():
+                request.signed_out_by_timeout = True
+                auth.logout(request)
+                messages.info(request, "You were signed out after a while without activity. Please sign in again.")
+            elif now - seen >= settings.SESSION_ACTIVITY_REFRESH_SECONDS:
+                session[SEEN_AT_KEY] = now
+        return self.get_response(request)
+
+
+# Pages a superuser without a verified second factor may still open: the two-factor page itself, signing out,
+# and what needs no account at all.
+TWO_FACTOR_OPEN_URL_NAMES = {
+    "accounts:two_factor",
+    "accounts:two_factor_verify",
+    "accounts:logout",
+    "accounts:login",
+    "healthz",
+    "privacy",
+}
+
+
+class TwoFactorRequiredMiddleware:
+    """With ``TWO_FACTOR_REQUIRED_FOR_SUPERUSERS`` on (production), a superuser whose session has not been verified
+    with a code is sent to /accounts/two-factor/ (to set the app up, or to type a code) before any other page."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        if not settings.TWO_FACTOR_REQUIRED_FOR_SUPERUSERS:
+            return None
+        user = request.user
+        if not (user.is_authenticated and user.is_superuser) or user.is_verified():
+            return None
+        match = request.resolver_match
+        if match is not None and match.view_name in TWO_FACTOR_OPEN_URL_NAMES:
+            return None
+        url = reverse("accounts:two_factor") + "?" + urlencode({"next": request.get_full_path()})
+        return HttpResponseRedirect(url)
+
+
+class NoStoreMiddleware:
+    """``Cache-Control: no-store`` on every answer of the portal (static files are served before this), so neither
+    the browser nor a proxy keeps a copy of a page with health data. A view that means to be cached says ``public``
+    (the privacy notice) and is left alone."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if "public" not in response.get("Cache-Control", ""):
+            patch_cache_control(response, no_store=True)
+        return response

@@ -1,0 +1,82 @@
+"""Sign-in protection and session lifetimes: the pieces django-axes and the session middleware call.
+
+- Lockout (django-axes): five failed sign-ins for one e-mail address lock it for fifteen minutes; the login page
+  then says so in plain words (``lockout_response``).
+- Sessions: staff sessions end after ``SESSION_STAFF_IDLE_MINUTES`` without a request and ``SESSION_STAFF_MAX_HOURS``
+  after sign-in (accounts/middleware.py reads the times stamped here at sign-in); patients' sessions end
+  ``SESSION_COOKIE_AGE`` after sign-in, with no write on their requests.
+"""
+
+import time
+
+from django.conf import settings
+from django.contrib.auth.signals import user_logged_in
+from django.dispatch import receiver
+from django.shortcuts import render
+from django.utils import timezone
+
+from accounts.forms import EmailAuthenticationForm
+from accounts.roles import is_reception
+
+# Session keys, stamped at sign-in.
+STAFF_SESSION_KEY = "_security_staff"
+SIGNED_IN_AT_KEY = "_security_signed_in_at"
+SEEN_AT_KEY = "_security_seen_at"
+
+
+def is_staff_member(user):
+    """Reception, clinicians and administrators: everyone who sees other people's data."""
+    return user.is_staff or user.is_superuser or is_reception(user)
+
+
+def staff_idle_seconds():
+    return settings.SESSION_STAFF_IDLE_MINUTES * 60
+
+
+def staff_max_seconds():
+    return settings.SESSION_STAFF_MAX_HOURS * 60 * 60
+
+
+@receiver(user_logged_in, dispatch_uid="accounts.security.stamp_session")
+def stamp_session(sender, request, user, **kwargs):
+    """Mark the new session as staff or patient and note when it started (one write, part of the login's own)."""
+    session = getattr(request, "session", None)
+    if session is None:
+        return
+    now = int(time.time())
+    staff = is_staff_member(user)
+    session[STAFF_SESSION_KEY] = staff
+    session[SIGNED_IN_AT_KEY] = now
+    session[SEEN_AT_KEY] = now
+    if staff:
+        # The cookie and the stored session expire soon after the idle limit too, so an abandoned staff session
+        # is gone from the browser and the database even if nobody ever comes back to trigger the middleware.
+        session.set_expiry(staff_idle_seconds() + settings.SESSION_ACTIVITY_REFRESH_SECONDS)
+
+
+# -- django-axes ------------------------------------------------------------------------------------------------
+
+
+def axes_username(request, credentials):
+    """The e-mail address a sign-in was for, as the account stores it: lower case, no spaces around it."""
+    username = (credentials or {}).get("username")
+    if username is None and request is not None:
+        username = request.POST.get("username")
+    return username.strip().lower()[:254] if username else None
+
+
+def lockout_message():
+    minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
+    until = timezone.localtime(timezone.now() + settings.AXES_COOLOFF_TIME)
+    return (
+        f"Too many unsuccessful attempts to sign in with this e-mail address. For your safety, signing in is paused "
+        f"for {minutes} minutes (until {until:%H:%M}). If you have forgotten your password, reset it below, or call "
+        f"the clinic on {settings.CLINIC_PHONE}."
+    )
+
+
+def lockout_response(request, original_response=None, credentials=None):
+    """The login page again, with the lockout explained; 429 tells scripts to slow down, browsers show the page."""
+    form = EmailAuthenticationForm(request, initial={"username": axes_username(request, credentials) or ""})
+    context = {"form": form, "lockout_message": lockout_message(), "next": request.POST.get("next", "")}
+    return render(request, "accounts/login.html", context, status=429)

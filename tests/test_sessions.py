@@ -1,0 +1,162 @@
+"""Sessions: a new id at sign-in, staff signed out after 30 idle minutes, patients after 14 days, and signing
+out, a password change or a switched-off account ending the person's other sessions."""
+
+import datetime
+import time
+
+import pytest
+from django.contrib.sessions.models import Session
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.security import SEEN_AT_KEY, SIGNED_IN_AT_KEY, STAFF_SESSION_KEY
+from audit.models import Action, AuditEvent
+from tests.factories import PASSWORD
+
+pytestmark = pytest.mark.django_db
+
+TODAY = "/today/"
+
+
+def signed_in_client(email, password=PASSWORD):
+    client = Client()
+    response = client.post("/accounts/login/", {"username": email, "password": password})
+    assert response.status_code == 302, response
+    return client
+
+
+def session_row(client):
+    return Session.objects.get(session_key=client.session.session_key)
+
+
+def move_session_clock(client, **seconds_ago):
+    session = client.session
+    for key, ago in seconds_ago.items():
+        session[key] = int(time.time()) - ago
+    session.save()
+
+
+# -- A new session at sign-in ------------------------------------------------------------------------------------
+
+
+def test_signing_in_gives_a_new_session_id_and_drops_the_old_one(client, patient):
+    session = client.session
+    session["before"] = "anonymous visit"
+    session.save()
+    before = session.session_key
+    client.post("/accounts/login/", {"username": "alice@example.com", "password": PASSWORD})
+    after = client.cookies["sessionid"].value
+    assert after != before
+    assert not Session.objects.filter(session_key=before).exists()
+    assert client.session["_auth_user_id"] == str(patient.pk)
+
+
+# -- Staff: 30 idle minutes --------------------------------------------------------------------------------------
+
+
+def test_a_staff_session_ends_after_thirty_idle_minutes(clinician):
+    client = signed_in_client("physio@example.com")
+    assert client.session[STAFF_SESSION_KEY] is True
+    assert client.get("/admin/").status_code == 200
+    key = client.session.session_key
+    move_session_clock(client, **{SEEN_AT_KEY: 31 * 60})
+    response = client.get("/admin/")
+    assert response.status_code == 302 and response["Location"].startswith("/admin/login/")
+    assert not Session.objects.filter(session_key=key).exists()
+    assert AuditEvent.objects.filter(
+        action=Action.LOGOUT, actor=clinician, description="signed out after inactivity"
+    ).exists()
+
+
+def test_reception_counts_as_staff_too(reception):
+    client = signed_in_client("desk@example.com")
+    move_session_clock(client, **{SEEN_AT_KEY: 31 * 60})
+    assert client.get("/front-desk/")["Location"].startswith("/accounts/login/")
+
+
+def test_a_staff_session_used_within_thirty_minutes_goes_on_and_is_refreshed(clinician):
+    client = signed_in_client("physio@example.com")
+    move_session_clock(client, **{SEEN_AT_KEY: 29 * 60})
+    assert client.get("/admin/").status_code == 200
+    assert time.time() - client.session[SEEN_AT_KEY] < 5
+    # …and the stored session and its cookie now expire a little after the next 30 minutes.
+    expires_in = (session_row(client).expire_date - timezone.now()).total_seconds()
+    assert 30 * 60 < expires_in <= 35 * 60
+
+
+def test_the_last_seen_time_is_not_written_on_every_request(clinician):
+    client = signed_in_client("physio@example.com")
+    move_session_clock(client, **{SEEN_AT_KEY: 60})
+    stored = session_row(client).session_data
+    for _ in range(3):
+        assert client.get("/admin/").status_code == 200
+    assert session_row(client).session_data == stored  # nothing written for a minute-old stamp
+
+
+def test_a_staff_session_ends_twelve_hours_after_sign_in_however_busy(clinician):
+    client = signed_in_client("physio@example.com")
+    move_session_clock(client, **{SIGNED_IN_AT_KEY: 12 * 60 * 60 + 1, SEEN_AT_KEY: 0})
+    assert client.get("/admin/")["Location"].startswith("/admin/login/")
+
+
+# -- Patients: 14 days, with no session write on their pages ----------------------------------------------------------
+
+
+def test_a_patient_session_lasts_fourteen_days_from_sign_in(patient, plan, settings):
+    assert settings.SESSION_COOKIE_AGE == 14 * 24 * 60 * 60
+    client = signed_in_client("alice@example.com")
+    assert client.session[STAFF_SESSION_KEY] is False
+    row = session_row(client)
+    assert abs((row.expire_date - timezone.now()) - datetime.timedelta(days=14)) < datetime.timedelta(minutes=1)
+    # Nothing is written as the patient uses the portal (even with an old stamp): the expiry stays put.
+    move_session_clock(client, **{SEEN_AT_KEY: 3 * 24 * 60 * 60})
+    stored = session_row(client)
+    assert client.get(TODAY).status_code == 200
+    assert session_row(client).session_data == stored.session_data
+    assert session_row(client).expire_date == stored.expire_date
+    # Fourteen days on, the session is gone.
+    Session.objects.filter(pk=row.pk).update(expire_date=timezone.now() - datetime.timedelta(seconds=1))
+    assert client.get(TODAY)["Location"].startswith("/accounts/login/")
+
+
+def test_patients_are_not_signed_out_after_thirty_idle_minutes(patient, plan):
+    client = signed_in_client("alice@example.com")
+    move_session_clock(client, **{SEEN_AT_KEY: 2 * 60 * 60})
+    assert client.get(TODAY).status_code == 200
+
+
+# -- Ending the other sessions --------------------------------------------------------------------------------------
+
+
+def test_signing_out_is_a_post_and_ends_this_session_and_the_persons_others(patient, plan):
+    phone, laptop = signed_in_client("alice@example.com"), signed_in_client("alice@example.com")
+    assert phone.get(reverse("accounts:logout")).status_code == 405
+    key = phone.session.session_key
+    assert phone.post(reverse("accounts:logout")).status_code == 302
+    assert not Session.objects.filter(session_key=key).exists()
+    assert phone.get(TODAY)["Location"].startswith("/accounts/login/")
+    assert laptop.get(TODAY)["Location"].startswith("/accounts/login/")
+    # Signing in again works as before.
+    assert signed_in_client("alice@example.com").get(TODAY).status_code == 200
+
+
+def test_a_password_change_keeps_this_session_and_ends_the_others(patient, plan):
+    phone, laptop = signed_in_client("alice@example.com"), signed_in_client("alice@example.com")
+    new_password = "a much longer passphrase 2026"
+    response = phone.post(
+        reverse("accounts:password_change"),
+        {"old_password": PASSWORD, "new_password1": new_password, "new_password2": new_password},
+    )
+    assert response.status_code == 302
+    assert phone.get(TODAY).status_code == 200
+    assert laptop.get(TODAY)["Location"].startswith("/accounts/login/")
+
+
+def test_switching_off_an_account_at_the_front_desk_ends_all_its_sessions(patient, plan, reception):
+    phone = signed_in_client("alice@example.com")
+    desk = Client()
+    desk.force_login(reception)
+    desk.post(reverse("frontdesk:deactivate", args=[patient.pk]))
+    assert phone.get(TODAY)["Location"].startswith("/accounts/login/")
+    assert not Session.objects.filter(session_key=phone.session.session_key).exists()
