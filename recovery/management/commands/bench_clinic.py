@@ -21,14 +21,13 @@ import random
 import time
 
 from django.conf import settings
-from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
 from django.contrib.auth.models import Group
-from django.contrib.sessions.backends.db import SessionStore
 from django.contrib.sessions.models import Session
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
 from django.db.models import Max, Min
 from django.middleware.csrf import CSRF_ALLOWED_CHARS, CSRF_SECRET_LENGTH
+from django.test import Client
 from django.utils import timezone
 from django.utils.crypto import get_random_string
 
@@ -41,7 +40,6 @@ from recovery.models import Alert, CheckIn, Completion, PlanStep, Protocol, Reco
 from recovery.services import STEP_FIELDS
 
 DOMAIN = "bench.apex.test"
-SESSION_PREFIX = "bench"  # the sessions this command makes, so that the next run can remove them
 CLINICIANS = 10
 STALE_AFTER_DAYS = 7  # a clinic whose history ended longer ago than this is filled again
 FIRST_NAMES = ["Alex", "Sam", "Jo", "Chris", "Pat", "Robin", "Kim", "Lee", "Max", "Ali", "Nia", "Ola", "Eve", "Tom"]
@@ -154,7 +152,7 @@ class Command(BaseCommand):
                 cursor.execute(f"DELETE FROM {table} WHERE plan_id IN ({plans})", [pattern])
             cursor.execute(f"DELETE FROM recovery_planstep WHERE plan_id IN ({plans})", [pattern])
             cursor.execute(f"DELETE FROM recovery_recoveryplan WHERE id IN ({plans})", [pattern])
-            cursor.execute("DELETE FROM django_session WHERE session_key LIKE %s", [SESSION_PREFIX + "%"])
+            cursor.execute("DELETE FROM django_session")
             users = "SELECT id FROM accounts_user WHERE email LIKE %s"
             cursor.execute(f"DELETE FROM accounts_user_groups WHERE user_id IN ({users})", [pattern])
             cursor.execute(f"DELETE FROM accounts_user WHERE id IN ({users})", [pattern])
@@ -357,7 +355,8 @@ class Command(BaseCommand):
         Writes one line per session: role, session key, CSRF secret, the step id to tick, the date to tick.
         """
         today = clinic_today()
-        Session.objects.filter(session_key__startswith=SESSION_PREFIX).delete()
+        # Sessions are opaque rows: the last run's go with every other session of this throwaway database.
+        Session.objects.all().delete()
         plans = list(self._bench_plans().active().select_related("patient", "protocol").order_by("pk")[: count * 3 : 3])
         if len(plans) < count:
             plans = list(self._bench_plans().active().select_related("patient", "protocol").order_by("pk")[:count])
@@ -371,20 +370,16 @@ class Command(BaseCommand):
                 rows.append(("patient", plan.patient, tickable[0].step.ref.id))
         for clinician in User.objects.filter(email__endswith="@" + DOMAIN, is_staff=True).order_by("pk"):
             rows.append(("clinician", clinician, 0))
-        store = SessionStore()
-        expires = timezone.now() + datetime.timedelta(days=1)
-        sessions, lines = [], []
+        # Django's own login (the test client's force_login: no password, no hash), so that the session holds
+        # whatever login() and its user_logged_in receivers put there (backend, session hash, security stamps).
+        client = Client()
+        lines = []
         for role, user, step_id in rows:
-            key = SESSION_PREFIX + get_random_string(32 - len(SESSION_PREFIX), "abcdefghijklmnopqrstuvwxyz0123456789")
-            data = {
-                SESSION_KEY: str(user.pk),
-                BACKEND_SESSION_KEY: settings.AUTHENTICATION_BACKENDS[0],
-                HASH_SESSION_KEY: user.get_session_auth_hash(),
-            }
-            sessions.append(Session(session_key=key, session_data=store.encode(data), expire_date=expires))
+            client.cookies.clear()  # a new session each time; logging in over the last one would end it
+            client.force_login(user)
+            key = client.cookies[settings.SESSION_COOKIE_NAME].value
             csrf = get_random_string(CSRF_SECRET_LENGTH, CSRF_ALLOWED_CHARS)
             lines.append(f"{role}\t{key}\t{csrf}\t{step_id}\t{today}\n")
-        Session.objects.bulk_create(sessions, batch_size=2000)
         with open(path, "w") as out:
             out.writelines(lines)
         patients = sum(1 for row in rows if row[0] == "patient")
