@@ -119,7 +119,13 @@ def build(args):
     return {
         "when": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "commit": _commit(),
-        "machine": {"cpus": os.cpu_count(), "cpu": _cpu(), "python": platform.python_version()},
+        "machine": {
+            "cpus": os.cpu_count(),
+            "cpu": _cpu(),
+            "python": platform.python_version(),
+            # Other programs on the machine slow every page, the baseline included: say how busy it was.
+            "load_average_1_5_15": [round(load, 2) for load in os.getloadavg()],
+        },
         "setup": {
             "patients": args.patients,
             "days_of_history": args.days,
@@ -163,7 +169,9 @@ def table(result):
     lines += [
         "",
         f"Run of {result['when']} at commit {result['commit']} on {machine['cpus']} × {machine['cpu']}, Python "
-        f"{machine['python']}: {setup['patients']:,} patients with {setup['days_of_history']} days of history, "
+        f"{machine['python']} (load average at the end {machine['load_average_1_5_15'][1]:g} over 5 minutes, "
+        f"{machine['load_average_1_5_15'][2]:g} over 15): {setup['patients']:,} patients with "
+        f"{setup['days_of_history']} days of history, "
         f"{setup['patients_with_sessions']:,} of them taking turns, {setup['seconds_per_page']} s per page with "
         f"{setup['connections']} connections ({setup['load_generator']}; {setup['gunicorn']}). The baseline is the "
         f"mean of /healthz at the start and at the end ({' and '.join(f'{r:.0f}' for r in baseline['rps_first_last'])}"
