@@ -115,9 +115,8 @@ def test_the_list_uses_the_same_number_of_queries_for_few_and_many_patients(
     # Expect 17 queries: session, user, the clinician's permissions (user's and groups'), the phase filter's
     # choices, the row count (filtered and total), the page's plans with their alert counts and latest pain, the
     # page's patients and clinicians (one query), the rows' summaries (thresholds, then facts: steps, phases,
-    # ticks and days off in one UNION, check-ins with the latest pain before), and the sidebar asking whether the
-    # disclaimer and thresholds records exist,
-    # and the audit log's one INSERT.
+    # ticks and days off in one UNION, check-ins with the latest pain before), the sidebar asking whether the
+    # disclaimer and thresholds records exist, and the audit log's one INSERT.
     with django_assert_num_queries(17):
         response = clinician_client.get(PLANS_URL)
     assert response.status_code == 200
