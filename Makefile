@@ -16,11 +16,14 @@ $(VENV)/installed: requirements.txt
 
 venv: $(VENV)/installed
 
+# The web server, the task worker and the sweep together (bin/dev-server); `make run PORT=8001` for another port.
+PORT ?= 8000
+
 run: venv
 	DJANGO_DEBUG=true $(PY) manage.py migrate --noinput
 	DJANGO_DEBUG=true $(PY) manage.py seed_demo $(if $(DEMO_PASSWORD),--password "$(DEMO_PASSWORD)")
-	@echo "Apex Recovery is starting on http://127.0.0.1:8000/ (Ctrl+C stops it)."
-	DJANGO_DEBUG=true $(PY) manage.py runserver 127.0.0.1:8000
+	@echo "Apex Recovery is starting on http://127.0.0.1:$(PORT)/ with its worker and clock (Ctrl+C stops all)."
+	DJANGO_DEBUG=true PY=$(PY) PORT=$(PORT) bin/dev-server
 
 test: venv
 	$(PY) -m pytest $(PYTEST_ARGS)

@@ -65,6 +65,10 @@ INSTALLED_APPS = [
     "simple_history",
     "accounts",
     "recovery",
+    # The task worker, the clinic's clock and reminders (issue 10; docs/DEPLOY.md).
+    "django_tasks_db",
+    "jobs",
+    "reminders",
 ]
 
 MIDDLEWARE = [
@@ -135,8 +139,10 @@ MAILERS = {"default": env_mailer("EMAIL_URL", debug=DEBUG)}
 DEFAULT_FROM_EMAIL = env_str("DJANGO_DEFAULT_FROM_EMAIL", f"{CLINIC_NAME} <no-reply@apex.test>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
-# Mail leaves after the transaction commits, through the tasks framework (a worker comes with issue 10).
-TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
+# Mail and reminders leave after the transaction commits, through the tasks framework: the tasks wait in the
+# database for the worker (`manage.py worker`, started by `make run`; a service in production, docs/DEPLOY.md).
+# Tests run them at once with the immediate backend (tests/conftest.py).
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"

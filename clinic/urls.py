@@ -14,6 +14,8 @@ urlpatterns = [
     path("welcome/<uidb64>/<token>/", welcome.InvitationAcceptView.as_view(), name="welcome"),
     path("privacy/", welcome.privacy_notice, name="privacy"),
     path("", include("recovery.urls")),
+    # /account/reminders/ and the unsubscribe link of every reminder (reminders/urls.py).
+    path("", include("reminders.urls")),
     # Staff sign in through the portal's login and its two-factor step, never the admin's own form.
     path("admin/login/", two_factor.admin_login, name="admin_login"),
     path("admin/", admin.site.urls),

@@ -4,6 +4,7 @@ import csv
 import io
 
 from recovery.models import Alert, CheckIn, Completion, ExcusedDay, PlanStep, RecoveryPlan
+from reminders.export import reminder_data
 
 PROFILE_FIELDS = ["email", "first_name", "last_name", "phone", "date_of_birth", "date_joined", "last_login"]
 PLAN_FIELDS = ["id", "protocol__name", "race_date", "status", "cleared_to_run_on", "created_at"]
@@ -30,6 +31,7 @@ def patient_data(user):
         "days_off": list(ExcusedDay.objects.filter(plan__in=plans).values("plan_id", "date", "reason")),
         "check_ins": list(CheckIn.objects.filter(plan__in=plans).order_by("date").values(*CHECK_IN_FIELDS)),
         "alerts": list(Alert.objects.filter(plan__in=plans).order_by("date").values(*ALERT_FIELDS)),
+        **reminder_data(user),  # reminder_settings, reminder_deliveries
     }
 
 

@@ -9,6 +9,13 @@ def _fast_passwords(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def _tasks_run_at_once(settings):
+    # Tasks run inside the test, as they are queued; the tests of the worker itself (tests/test_worker.py)
+    # switch back to the database backend and run the worker in batch mode.
+    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
+
+
 @pytest.fixture
 def patient(db):
     return PatientFactory(email="alice@example.com", first_name="Alice")

@@ -24,11 +24,13 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.plugins.otp_totp.models import TOTPDevice
+from django_tasks_db.models import DBTaskResult
 
 from accounts.roles import Role
 from audit.models import Action, AuditEvent
 from recovery.clock import clinic_today
 from recovery.models import Alert, Disclaimer, Phase, Protocol, ProtocolStep, SafetyThresholds, Tip
+from reminders.models import ReminderDelivery, ReminderSettings
 from tests.factories import CheckInFactory, make_plan
 
 pytestmark = pytest.mark.django_db
@@ -136,6 +138,13 @@ class World:
             AccessFailureLog.objects.create(**attempt, path_info="/"),
             self.device,
             AuditEvent.objects.create(action=Action.VIEW, actor=clinician, actor_email=clinician.email),
+            ReminderSettings.objects.create(user=patient),
+            ReminderDelivery.objects.create(user=patient, date=today, slot="daily", due_at=self.alert.created_at),
+            DBTaskResult.objects.create(
+                args_kwargs={"args": [1], "kwargs": {}},
+                task_path="reminders.delivery.reminder_send",
+                backend_name="default",
+            ),
         ]
         self.by_model = {(obj._meta.app_label, obj._meta.model_name): obj for obj in objects}
         self.clients = {"anonymous": Client()}
@@ -410,6 +419,27 @@ EXPECTED = {
     "admin:audit_auditevent_delete": NOBODY,
     "admin:audit_auditevent_change": SUPERUSER_ONLY,
     "admin/audit/auditevent/<path:object_id>/": OBJECT_URL,
+    # Reminders and the task queue, read only: for whoever looks after the portal (issue 10).
+    "reminders:settings": PATIENT_PAGE,
+    "reminders:unsubscribe": everyone(400),  # the walk's token is no signed one: the plain "link does not work"
+    "admin:reminders_remindersettings_changelist": SUPERUSER_ONLY,
+    "admin:reminders_remindersettings_add": NOBODY,
+    "admin:reminders_remindersettings_history": SUPERUSER_ONLY,
+    "admin:reminders_remindersettings_delete": NOBODY,
+    "admin:reminders_remindersettings_change": SUPERUSER_ONLY,
+    "admin/reminders/remindersettings/<path:object_id>/": OBJECT_URL,
+    "admin:reminders_reminderdelivery_changelist": SUPERUSER_ONLY,
+    "admin:reminders_reminderdelivery_add": NOBODY,
+    "admin:reminders_reminderdelivery_history": SUPERUSER_ONLY,
+    "admin:reminders_reminderdelivery_delete": NOBODY,
+    "admin:reminders_reminderdelivery_change": SUPERUSER_ONLY,
+    "admin/reminders/reminderdelivery/<path:object_id>/": OBJECT_URL,
+    "admin:django_tasks_database_dbtaskresult_changelist": SUPERUSER_ONLY,
+    "admin:django_tasks_database_dbtaskresult_add": NOBODY,
+    "admin:django_tasks_database_dbtaskresult_history": SUPERUSER_ONLY,
+    "admin:django_tasks_database_dbtaskresult_delete": NOBODY,
+    "admin:django_tasks_database_dbtaskresult_change": SUPERUSER_ONLY,
+    "admin/django_tasks_database/dbtaskresult/<path:object_id>/": OBJECT_URL,
     "admin:app_list": CLINICAL,
     "admin/(?P<url>.*)$": row(ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, 404, 404),
 }

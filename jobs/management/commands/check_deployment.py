@@ -1,0 +1,133 @@
+"""``manage.py check_deployment``: is this installation complete? Exits non-zero, saying what is missing, if not.
+
+Run it on the server, with the production environment, after a deployment and from monitoring (docs/DEPLOY.md).
+"""
+
+import datetime
+import io
+
+from django.conf import settings
+from django.contrib.staticfiles.storage import ManifestFilesMixin, staticfiles_storage
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError, SystemCheckError
+from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.migrations.executor import MigrationExecutor
+from django.tasks import task_backends
+from django.utils import timezone
+from django_tasks_db import DatabaseBackend
+from django_tasks_db.models import DBTaskResult
+
+from jobs.heartbeats import SWEEP, WORKER_GONE_AFTER, WORKER_PREFIX, last_seen
+
+# The sweep runs every minute: five minutes without one is a stopped timer, not a slow minute.
+SWEEP_LATE_AFTER = datetime.timedelta(minutes=5)
+# A task ready this long and still not taken: no worker is taking tasks (or far too few).
+QUEUE_LATE_AFTER = datetime.timedelta(minutes=5)
+
+
+def _ago(moment, now):
+    minutes = int((now - moment).total_seconds() // 60)
+    if minutes < 120:
+        return f"{minutes} minute(s) ago"
+    return f"{minutes // 60} hour(s) ago"
+
+
+class Command(BaseCommand):
+    help = (
+        "Check that the deployment is complete: Django's deployment checks, migrations, static files, the task "
+        "backend, and that the worker and the sweep ran recently. Exits with status 1 when something is missing."
+    )
+    requires_system_checks = []  # run below, with the deployment checks, where their outcome is reported
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--fail-level",
+            default="WARNING",
+            choices=["CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG"],
+            help="The level of Django's checks that counts as a problem (default: WARNING).",
+        )
+
+    def handle(self, *args, fail_level="WARNING", **options):
+        now = timezone.now()
+        checks = [
+            ("Django's deployment checks (check --deploy)", lambda: self._django_checks(fail_level)),
+            ("database migrations", self._migrations),
+            ("database engine", self._database),
+            ("static files", self._static_files),
+            ("task backend", self._task_backend),
+            ("sweep", lambda: self._sweep(now)),
+            ("worker", lambda: self._worker(now)),
+            ("task queue", lambda: self._queue(now)),
+        ]
+        problems = 0
+        for name, check in checks:
+            try:
+                problem = check()
+            except Exception as error:  # e.g. the database cannot be reached: that is the answer
+                problem = f"could not be checked: {error}"
+            if problem:
+                problems += 1
+                self.stderr.write(f"PROBLEM  {name}: {problem}")
+            else:
+                self.stdout.write(f"ok       {name}")
+        if problems:
+            raise CommandError(f"The deployment is not complete: {problems} problem(s), see above (docs/DEPLOY.md).")
+        self.stdout.write(self.style.SUCCESS("The deployment is complete."))
+
+    def _django_checks(self, fail_level):
+        output = io.StringIO()
+        try:
+            call_command("check", deploy=True, fail_level=fail_level, stdout=output, stderr=output)
+        except SystemCheckError as error:
+            return "\n" + str(error).strip()
+        return ""
+
+    def _migrations(self):
+        connection = connections[DEFAULT_DB_ALIAS]
+        executor = MigrationExecutor(connection)
+        plan = executor.migration_plan(executor.loader.graph.leaf_nodes())
+        if plan:
+            return f"{len(plan)} migration(s) not applied: run `manage.py migrate`."
+        return ""
+
+    def _database(self):
+        if not settings.DEBUG and connections[DEFAULT_DB_ALIAS].vendor != "postgresql":
+            return "production runs on PostgreSQL 15 or newer: set DATABASE_URL=postgres://…"
+        return ""
+
+    def _static_files(self):
+        if isinstance(staticfiles_storage, ManifestFilesMixin) and not staticfiles_storage.exists(
+            staticfiles_storage.manifest_name
+        ):
+            return f"not collected into {settings.STATIC_ROOT}: run `manage.py collectstatic --noinput`."
+        return ""
+
+    def _task_backend(self):
+        backend = task_backends["default"]
+        if not isinstance(backend, DatabaseBackend):
+            return f"TASKS uses {type(backend).__name__}; production needs django_tasks_db.DatabaseBackend."
+        return ""
+
+    def _sweep(self, now):
+        seen = last_seen(SWEEP)
+        if seen is None:
+            return "has never run. Enable the timer: `systemctl enable --now apex-sweep.timer`."
+        if now - seen > SWEEP_LATE_AFTER:
+            return f"last ran {_ago(seen, now)}. Is apex-sweep.timer enabled (`systemctl list-timers`)?"
+        return ""
+
+    def _worker(self, now):
+        seen = last_seen(prefix=WORKER_PREFIX)
+        if seen is None:
+            return "no worker has ever run. Start it: `systemctl enable --now apex-worker`."
+        if now - seen > WORKER_GONE_AFTER:
+            return f"no worker alive: the last one was seen {_ago(seen, now)}. Check `systemctl status apex-worker`."
+        return ""
+
+    def _queue(self, now):
+        waiting = DBTaskResult.objects.ready().filter(enqueued_at__lt=now - QUEUE_LATE_AFTER)
+        count = waiting.count()
+        if count:
+            oldest = waiting.order_by("enqueued_at").values_list("enqueued_at", flat=True).first()
+            return f"{count} task(s) waiting, the oldest queued {_ago(oldest, now)}: the worker is not keeping up."
+        return ""

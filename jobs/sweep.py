@@ -1,0 +1,70 @@
+"""The clinic's clock: what ``manage.py sweep`` does once a minute.
+
+1. Re-queue tasks left running by a worker that died (jobs/requeue.py).
+2. Queue the reminders that are due (reminders/delivery.py).
+3. Raise the day's "inactive" alerts (recovery/inactivity.py).
+4. Tidy up: finished task results and the heartbeats of long-gone workers.
+5. Record the sweep's heartbeat, when every step went well (``check_deployment`` reads it).
+
+Safe to run twice at once, e.g. a slow run overlapping the next minute's, or two machines: every write is guarded
+by the database (a unique delivery row per patient, day and slot; a unique alert per plan, kind and day; a
+conditional UPDATE per re-queued task), so the loser of a race simply does nothing. No lock is needed, and none
+can be left behind by a killed sweep. Each step runs on its own: one failing does not stop the others.
+"""
+
+import datetime
+import logging
+from dataclasses import dataclass, field
+
+from django.tasks import TaskResultStatus
+from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
+
+from jobs.heartbeats import SWEEP, heartbeat_beat, heartbeats_prune
+from jobs.requeue import tasks_requeue_orphans
+from recovery.inactivity import inactive_alerts_raise
+from reminders.delivery import reminders_queue_due
+
+logger = logging.getLogger(__name__)
+
+# Finished task results are kept this long for whoever investigates a failed e-mail, then deleted.
+KEEP_FINISHED_TASKS = datetime.timedelta(days=14)
+
+
+def finished_tasks_prune(*, now):
+    finished = [TaskResultStatus.SUCCESSFUL, TaskResultStatus.FAILED]
+    deleted, _ = DBTaskResult.objects.filter(status__in=finished, finished_at__lt=now - KEEP_FINISHED_TASKS).delete()
+    heartbeats_prune(now)
+    return deleted
+
+
+STEPS = [
+    ("tasks re-queued", tasks_requeue_orphans),
+    ("reminders queued", reminders_queue_due),
+    ("inactive alerts raised", lambda *, now: inactive_alerts_raise(today=timezone.localdate(now))),
+    ("old task results deleted", finished_tasks_prune),
+]
+
+
+@dataclass
+class SweepReport:
+    counts: dict = field(default_factory=dict)
+    failed: list = field(default_factory=list)
+
+    def __str__(self):
+        done = ", ".join(f"{count} {name}" for name, count in self.counts.items())
+        return done + (f"; FAILED: {', '.join(self.failed)}" if self.failed else "")
+
+
+def sweep(*, now=None):
+    now = now or timezone.now()
+    report = SweepReport()
+    for name, step in STEPS:
+        try:
+            report.counts[name] = step(now=now)
+        except Exception:
+            logger.exception("The sweep's step %r failed; the next sweep tries again.", name)
+            report.failed.append(name)
+    if not report.failed:
+        heartbeat_beat(SWEEP, now)
+    return report

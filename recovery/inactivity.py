@@ -1,0 +1,61 @@
+"""The "inactive" alert, raised by the clinic's clock (``manage.py sweep``) so no one has to go looking.
+
+Inactive means what it means everywhere (DESIGN.md, ``recovery.summaries.inactive_q``): an active plan with no tick
+and no check-in for the safety thresholds' ``inactive_after_days``, counted from ``last_activity_on``, or from
+the plan's start when there was never any activity.
+
+One alert per spell of silence: the alert of the day it began (unique per plan, kind and date, so two sweeps at
+once make one), and no other until the patient has logged something again and then falls silent anew. A
+clinician who acknowledged it is not asked again every morning about the same silence. The clinic hears of each
+new alert through the usual alert e-mail (``recovery.notifications``), which holds no health details.
+"""
+
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from recovery.models import Alert, RecoveryPlan, SafetyThresholds
+from recovery.notifications import alert_notify
+from recovery.safety import Severity
+from recovery.summaries import inactive_q
+
+
+def _reason(plan, days):
+    if plan.last_activity_on is None:
+        started = timezone.localdate(plan.created_at)
+        return f"Nothing ticked and no check-in since the plan started on {started:%d %b %Y} ({days} days or more)."
+    return f"Nothing ticked and no check-in since {plan.last_activity_on:%d %b %Y} ({days} days or more)."
+
+
+def inactive_alerts_raise(*, today):
+    """Raise the inactive alerts due ``today``; return how many were new."""
+    thresholds = SafetyThresholds.current()
+    plans = list(
+        RecoveryPlan.objects.filter(inactive_q(today, thresholds), patient__is_active=True).select_related("patient")
+    )
+    if not plans:
+        return 0
+    latest_alert = dict(
+        Alert.objects.filter(plan__in=plans, kind=Alert.Kind.INACTIVE)
+        .values("plan_id")
+        .annotate(latest=Max("date"))
+        .values_list("plan_id", "latest")
+    )
+    raised = 0
+    for plan in plans:
+        latest = latest_alert.get(plan.pk)
+        # Already alerted for this spell: an inactive alert dated after the last activity (or after a start
+        # with none), i.e. raised since the silence began.
+        if latest is not None and (plan.last_activity_on is None or latest > plan.last_activity_on):
+            continue
+        with transaction.atomic():
+            alert, created = Alert.objects.get_or_create(
+                plan=plan,
+                kind=Alert.Kind.INACTIVE,
+                date=today,
+                defaults={"severity": Severity.WATCH, "reason": _reason(plan, thresholds.inactive_after_days)},
+            )
+            if created:
+                alert_notify(alert)
+                raised += 1
+    return raised

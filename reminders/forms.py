@@ -1,0 +1,34 @@
+from django import forms
+
+from reminders.models import ReminderSettings
+
+TIME_ERRORS = {
+    "invalid": "Enter a time of day as hours and minutes, such as 08:00 or 18:30.",
+    "required": "Choose a time.",
+}
+TIME_WIDGET = forms.TimeInput(attrs={"type": "time"}, format="%H:%M")
+ICE_FIELDS = ["ice_time_1", "ice_time_2", "ice_time_3"]
+
+
+class ReminderSettingsForm(forms.ModelForm):
+    class Meta:
+        model = ReminderSettings
+        fields = ["enabled", *ICE_FIELDS, "daily_time", "evening_nudge", "evening_time"]
+        widgets = dict.fromkeys([*ICE_FIELDS, "daily_time", "evening_time"], TIME_WIDGET)
+        error_messages = dict.fromkeys([*ICE_FIELDS, "daily_time", "evening_time"], TIME_ERRORS)
+        help_texts = {
+            "ice_time_1": "The first 48 hours after the race: three ice sessions of 15 to 20 minutes a day.",
+            "daily_time": "The other days: one reminder of the day's plan.",
+            "evening_time": "Only on a day when nothing has been ticked off or checked in by then.",
+        }
+
+    def clean(self):
+        cleaned = super().clean()
+        times = [cleaned.get(name) for name in ICE_FIELDS]
+        if all(time is not None for time in times):
+            if len(set(times)) < len(times):
+                raise forms.ValidationError("Choose three different times for the ice sessions.")
+            # Entered in any order, kept in the order of the day (the database insists on it).
+            for name, time in zip(ICE_FIELDS, sorted(times), strict=True):
+                cleaned[name] = time
+        return cleaned

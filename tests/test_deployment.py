@@ -1,0 +1,171 @@
+"""Production: ``manage.py check_deployment``, the gunicorn configuration and the systemd units in deploy/."""
+
+import configparser
+import datetime
+import runpy
+import shlex
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command, get_commands
+from django.core.management.base import CommandError
+from django.utils import timezone
+
+from jobs.heartbeats import SWEEP, heartbeat_beat, worker_name
+from reminders.delivery import reminder_send
+
+ROOT = Path(__file__).resolve().parent.parent
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def development(settings):
+    # The development settings (debug on, so SQLite is fine), with the task backend of production.
+    settings.DEBUG = True
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+
+
+def check(capsys, *args):
+    """Run check_deployment; return (passed, its output). These tests run in debug, so Django's own deployment
+    checks are asked only for critical problems unless a test says otherwise."""
+    try:
+        call_command("check_deployment", *(args or ["--fail-level", "CRITICAL"]))
+        passed = True
+    except CommandError as error:
+        passed = False
+        print(error)
+    captured = capsys.readouterr()
+    return passed, captured.out + captured.err
+
+
+def alive(now=None):
+    now = now or timezone.now()
+    heartbeat_beat(SWEEP, now)
+    heartbeat_beat(worker_name("w1"), now)
+
+
+def test_a_complete_deployment_passes(capsys):
+    alive()
+    passed, output = check(capsys)
+    assert passed, output
+    assert "The deployment is complete." in output and "PROBLEM" not in output
+
+
+def test_it_says_when_the_sweep_never_ran(capsys):
+    heartbeat_beat(worker_name("w1"))
+    passed, output = check(capsys)
+    assert not passed
+    assert "PROBLEM  sweep: has never run" in output and "apex-sweep.timer" in output
+    assert "The deployment is not complete: 1 problem(s)" in output
+
+
+def test_it_says_when_the_sweep_stopped(capsys):
+    alive()
+    heartbeat_beat(SWEEP, timezone.now() - datetime.timedelta(hours=3))
+    passed, output = check(capsys)
+    assert not passed and "sweep: last ran 3 hour(s) ago" in output
+
+
+def test_it_says_when_no_worker_is_alive(capsys):
+    alive()
+    heartbeat_beat(worker_name("w1"), timezone.now() - datetime.timedelta(minutes=10))
+    passed, output = check(capsys)
+    assert not passed and "worker: no worker alive: the last one was seen 10 minute(s) ago" in output
+
+
+def test_it_says_when_tasks_wait_too_long(capsys, time_machine):
+    time_machine.move_to(timezone.now() - datetime.timedelta(minutes=30))
+    reminder_send.enqueue(1)
+    time_machine.move_to(timezone.now() + datetime.timedelta(minutes=30))
+    alive()
+    passed, output = check(capsys)
+    assert not passed and "task queue: 1 task(s) waiting, the oldest queued 30 minute(s) ago" in output
+
+
+def test_it_says_when_tasks_are_run_in_the_request(capsys, settings):
+    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
+    alive()
+    passed, output = check(capsys)
+    assert not passed and "task backend: TASKS uses ImmediateBackend" in output
+
+
+def test_it_runs_djangos_deployment_checks(capsys):
+    alive()
+    passed, output = check(capsys, "--fail-level", "WARNING")
+    assert not passed  # the tests run with debug on
+    assert "security.W018" in output
+
+
+def test_production_needs_postgresql_and_collected_static_files(capsys, settings, tmp_path, db):
+    from django.db import connection
+
+    settings.DEBUG = False
+    settings.STATIC_ROOT = tmp_path
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+    }
+    alive()
+    passed, output = check(capsys)
+    assert not passed
+    assert "static files: not collected" in output
+    assert ("database engine: production runs on PostgreSQL" in output) == (connection.vendor != "postgresql")
+
+
+# gunicorn.conf.py
+
+
+def gunicorn_settings(monkeypatch, **env):
+    for name in ("GUNICORN_BIND", "WEB_CONCURRENCY", "GUNICORN_FORWARDED_ALLOW_IPS", "GUNICORN_LOG_LEVEL"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    return runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+
+
+def test_gunicorn_reads_its_address_and_processes_from_the_environment(monkeypatch):
+    default = gunicorn_settings(monkeypatch)
+    assert default["bind"] == "127.0.0.1:8000" and default["workers"] >= 2
+    assert default["wsgi_app"] == "clinic.wsgi:application"
+    chosen = gunicorn_settings(monkeypatch, GUNICORN_BIND="10.0.0.5:9000", WEB_CONCURRENCY="4")
+    assert chosen["bind"] == "10.0.0.5:9000" and chosen["workers"] == 4
+
+
+@pytest.mark.parametrize("bad", ["0", "two"])
+def test_gunicorn_refuses_a_bad_number_of_processes(monkeypatch, bad):
+    with pytest.raises(SystemExit, match="WEB_CONCURRENCY"):
+        gunicorn_settings(monkeypatch, WEB_CONCURRENCY=bad)
+
+
+# deploy/
+
+
+def unit(name):
+    parser = configparser.ConfigParser(interpolation=None, strict=False)
+    parser.optionxform = str
+    parser.read(ROOT / "deploy" / name)
+    return parser
+
+
+@pytest.mark.parametrize(
+    ("name", "command"),
+    [("apex-worker.service", "worker"), ("apex-sweep.service", "sweep")],
+)
+def test_the_services_run_commands_that_exist(name, command):
+    args = shlex.split(unit(name)["Service"]["ExecStart"])
+    assert args[1:3] == ["manage.py", command] and command in get_commands()
+    assert unit(name)["Service"]["EnvironmentFile"] == "/etc/apex-recovery/apex.env"
+
+
+def test_the_timer_runs_the_sweep_every_minute():
+    assert unit("apex-sweep.timer")["Timer"]["OnCalendar"] == "*-*-* *:*:00"
+
+
+def test_the_web_service_runs_gunicorn_from_the_project_folder():
+    service = unit("apex-web.service")["Service"]
+    assert service["ExecStart"].endswith("/.venv/bin/gunicorn") and service["WorkingDirectory"] == "/srv/apex-recovery"
+
+
+def test_the_proxy_example_sets_the_header_django_trusts():
+    assert "proxy_set_header X-Forwarded-Proto $scheme;" in (ROOT / "deploy" / "nginx.conf").read_text()

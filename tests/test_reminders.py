@@ -1,0 +1,381 @@
+"""Reminders the patient controls: the rules of which slot is due when, the settings page, the unsubscribe link,
+what the sweep queues, and the data download. The worker itself is tested in tests/test_worker.py."""
+
+import datetime
+import json
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+from django.core import mail, signing
+from django.test import Client
+from django.urls import reverse
+
+from reminders.delivery import reminder_deliver, reminders_queue_due
+from reminders.models import ReminderDelivery, ReminderSettings
+from reminders.slots import LATE_LIMIT, Slot, Times, any_time_due, candidate_dates, due_slots, moment, slots_on
+from reminders.tokens import unsubscribe_token, unsubscribe_url, user_for_token
+from tests.factories import CheckInFactory, CompletionFactory, PatientFactory, make_plan
+
+LONDON = ZoneInfo("Europe/London")
+DAY = datetime.date(2026, 6, 10)  # British Summer Time: 08:00 in London is 07:00 UTC
+T = datetime.time
+TIMES = Times(ice=(T(8), T(13), T(18)), daily=T(9), evening=T(20))
+
+
+def at(hour, minute=0, day=DAY, tz=LONDON):
+    return datetime.datetime.combine(day, T(hour, minute), tzinfo=tz)
+
+
+# The rules, without the database
+
+
+def test_an_ice_day_has_one_slot_per_dose_and_the_evening_nudge():
+    assert slots_on(TIMES, ice_doses=3) == [
+        (Slot.ICE_1, T(8)),
+        (Slot.ICE_2, T(13)),
+        (Slot.ICE_3, T(18)),
+        (Slot.EVENING, T(20)),
+    ]
+
+
+def test_a_plan_tailored_to_two_ice_doses_gets_two_ice_reminders():
+    assert [slot for slot, _ in slots_on(TIMES, ice_doses=2)] == [Slot.ICE_1, Slot.ICE_2, Slot.EVENING]
+
+
+def test_other_days_have_the_daily_reminder_and_no_evening_nudge_when_it_is_off():
+    assert slots_on(Times(ice=TIMES.ice, daily=T(9), evening=None), ice_doses=0) == [(Slot.DAILY, T(9))]
+
+
+def test_a_slot_is_due_from_its_time_for_an_hour():
+    due = lambda now: due_slots(TIMES, now=now, tz=LONDON, ice_doses_on=lambda date: 3)  # noqa: E731
+    assert due(at(7, 59)) == []
+    [slot] = due(at(8, 0))
+    assert (slot.slot, slot.date, slot.at) == (
+        Slot.ICE_1,
+        DAY,
+        datetime.datetime(2026, 6, 10, 7, 0, tzinfo=datetime.UTC),
+    )
+    assert [d.slot for d in due(at(8, 0) + LATE_LIMIT - datetime.timedelta(seconds=1))] == [Slot.ICE_1]
+    assert due(at(8, 0) + LATE_LIMIT) == []
+
+
+def test_a_slot_just_before_midnight_is_still_due_just_after_it():
+    late = Times(ice=TIMES.ice, daily=T(9), evening=T(23, 50))
+    [slot] = due_slots(late, now=at(0, 10, day=DAY + datetime.timedelta(days=1)), tz=LONDON, ice_doses_on=lambda d: 0)
+    assert (slot.slot, slot.date) == (Slot.EVENING, DAY)
+
+
+def test_nothing_is_due_on_a_day_the_plan_has_nothing():
+    assert due_slots(TIMES, now=at(8, 5), tz=LONDON, ice_doses_on=lambda date: None) == []
+
+
+def test_times_are_the_clinics_wall_clock_across_the_change_to_summer_time():
+    spring = datetime.date(2026, 3, 29)  # the clocks go from 01:00 to 02:00 GMT
+    assert moment(spring, T(8), LONDON) == datetime.datetime(2026, 3, 29, 7, 0, tzinfo=datetime.UTC)
+    assert moment(spring - datetime.timedelta(days=1), T(8), LONDON).hour == 8
+    # 01:30 does not exist that day: it falls at 02:30 BST, never on another day.
+    assert moment(spring, T(1, 30), LONDON) == datetime.datetime(2026, 3, 29, 1, 30, tzinfo=datetime.UTC)
+
+
+def test_candidate_dates_are_yesterday_and_today_in_the_clinics_zone():
+    # 23:30 UTC on 9 June is already 10 June in London.
+    now = datetime.datetime(2026, 6, 9, 23, 30, tzinfo=datetime.UTC)
+    assert candidate_dates(now, LONDON) == [DAY - datetime.timedelta(days=1), DAY]
+    assert any_time_due(TIMES, now=at(8, 30), tz=LONDON)
+    assert not any_time_due(TIMES, now=at(10, 30), tz=LONDON)
+
+
+# The settings page
+
+
+URL = "/account/reminders/"
+GOOD = {
+    "enabled": "on",
+    "ice_time_1": "07:30",
+    "ice_time_2": "12:00",
+    "ice_time_3": "19:00",
+    "daily_time": "08:15",
+    "evening_nudge": "on",
+    "evening_time": "21:00",
+}
+
+
+def test_the_account_page_links_to_the_reminders(patient_client):
+    assert URL in patient_client.get("/account/").content.decode()
+
+
+def test_the_page_shows_the_defaults_before_anything_is_saved(patient_client, plan):
+    html = patient_client.get(URL).content.decode()
+    assert 'value="08:00"' in html and 'value="13:00"' in html and 'value="18:00"' in html
+    assert 'value="09:00"' in html and 'value="20:00"' in html
+    assert not ReminderSettings.objects.exists()
+
+
+def test_a_patient_chooses_times_and_turns_the_nudge_off(patient_client, patient):
+    response = patient_client.post(URL, GOOD | {"evening_nudge": ""})
+    assert response.status_code == 302
+    saved = ReminderSettings.objects.get(user=patient)
+    assert (saved.ice_time_1, saved.ice_time_2, saved.ice_time_3) == (T(7, 30), T(12), T(19))
+    assert saved.daily_time == T(8, 15) and saved.enabled and not saved.evening_nudge
+    assert "Your reminders are saved" in patient_client.get(URL).content.decode()
+
+
+def test_reminders_can_be_turned_off(patient_client, patient):
+    patient_client.post(URL, GOOD | {"enabled": ""})
+    assert ReminderSettings.objects.get(user=patient).enabled is False
+
+
+@pytest.mark.parametrize("bad", ["soon", "25:00", "8", "08:00 tomorrow", ""])
+def test_a_reminder_time_that_is_not_a_time_is_a_form_error(patient_client, patient, bad):
+    response = patient_client.post(URL, GOOD | {"ice_time_2": bad})
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "Enter a time of day" in html or "Choose a time" in html
+    assert not ReminderSettings.objects.exists()
+
+
+def test_ice_times_in_any_order_are_kept_in_the_order_of_the_day(patient_client, patient):
+    patient_client.post(URL, GOOD | {"ice_time_1": "19:00", "ice_time_3": "07:30"})
+    saved = ReminderSettings.objects.get(user=patient)
+    assert (saved.ice_time_1, saved.ice_time_2, saved.ice_time_3) == (T(7, 30), T(12), T(19))
+
+
+def test_two_ice_sessions_at_the_same_time_are_refused(patient_client, patient):
+    response = patient_client.post(URL, GOOD | {"ice_time_2": "07:30"})
+    assert "three different times" in response.content.decode()
+    assert not ReminderSettings.objects.exists()
+
+
+def test_only_patients_have_reminder_settings(client, clinician, reception):
+    assert client.get(URL).status_code == 302  # to the login page
+    for person in (clinician, reception):
+        client.force_login(person)
+        response = client.get(URL)
+        assert response.status_code == 302 and "/account/reminders/" not in response["Location"]
+
+
+def test_a_patient_changes_only_their_own_settings(patient_client, patient, other_patient):
+    patient_client.post(URL, GOOD | {"user": other_patient.pk})
+    assert list(ReminderSettings.objects.values_list("user_id", flat=True)) == [patient.pk]
+
+
+# The unsubscribe link
+
+
+def test_the_link_opens_a_confirmation_and_a_get_changes_nothing(client, patient):
+    response = client.get(unsubscribe_url(patient).removeprefix("http://127.0.0.1:8000"))
+    html = response.content.decode()
+    assert response.status_code == 200 and "Stop my reminders" in html and 'method="post"' in html
+    assert "a•••@example.com" in html and "alice@example.com" not in html
+    assert not ReminderSettings.objects.exists()
+
+
+def test_the_confirmation_post_turns_reminders_off_without_login_or_csrf_token(patient):
+    client = Client(enforce_csrf_checks=True)
+    response = client.post(reverse("reminders:unsubscribe", args=[unsubscribe_token(patient)]))
+    assert response.status_code == 200 and "Your reminders are off" in response.content.decode()
+    assert ReminderSettings.objects.get(user=patient).enabled is False
+
+
+def test_the_one_click_post_of_rfc_8058_works_and_twice_is_harmless(patient):
+    client = Client(enforce_csrf_checks=True)
+    url = reverse("reminders:unsubscribe", args=[unsubscribe_token(patient)])
+    for _ in range(2):
+        response = client.post(url, "List-Unsubscribe=One-Click", content_type="application/x-www-form-urlencoded")
+        assert response.status_code == 200
+    assert ReminderSettings.objects.get(user=patient).enabled is False
+
+
+def test_unsubscribing_keeps_the_chosen_times(patient_client, patient):
+    patient_client.post(URL, GOOD)
+    Client().post(reverse("reminders:unsubscribe", args=[unsubscribe_token(patient)]))
+    saved = ReminderSettings.objects.get(user=patient)
+    assert not saved.enabled and saved.ice_time_1 == T(7, 30)
+
+
+def _tampered(token):
+    return token[:-3] + ("aaa" if not token.endswith("aaa") else "bbb")
+
+
+@pytest.mark.parametrize(
+    "make_token",
+    [
+        _tampered,
+        lambda token: "not-a-token",
+        # Alice's id, signed by the portal but for something else (another salt): no good here.
+        lambda token: signing.dumps(signing.loads(token, salt="reminders.unsubscribe"), salt="another.salt"),
+        # A well-signed value that is no user id.
+        lambda token: signing.dumps("alice", salt="reminders.unsubscribe"),
+    ],
+)
+def test_a_tampered_link_shows_a_plain_page_and_changes_nothing(patient, make_token):
+    url = reverse("reminders:unsubscribe", args=[make_token(unsubscribe_token(patient))])
+    for response in (Client().get(url), Client(enforce_csrf_checks=True).post(url)):
+        assert response.status_code == 400
+        assert "This link does not work" in response.content.decode()
+    assert not ReminderSettings.objects.exists()
+
+
+def test_the_token_names_its_user_and_a_deleted_users_link_is_dead(patient, other_patient):
+    assert user_for_token(unsubscribe_token(patient)) == patient
+    token = unsubscribe_token(other_patient)
+    other_patient.delete()
+    assert user_for_token(token) is None
+
+
+# What the sweep queues (tasks run at once here: the immediate backend of tests/conftest.py)
+
+
+@pytest.fixture
+def june(db):
+    with time_machine.travel(at(0, 1), tick=False) as traveller:
+        yield traveller
+
+
+def sweep_at(traveller, hour, minute=0):
+    traveller.move_to(at(hour, minute))
+    return reminders_queue_due(now=at(hour, minute))
+
+
+def test_an_ice_day_brings_three_ice_reminders_at_their_times(june, patient):
+    make_plan(patient, days_since_race=1)
+    assert sweep_at(june, 7, 59) == 0
+    assert sweep_at(june, 8, 0) == 1
+    [message] = mail.outbox
+    assert message.to == ["alice@example.com"] and message.subject == "Time for your first ice session"
+    assert sweep_at(june, 8, 1) == 0  # already queued
+    assert sweep_at(june, 13, 5) == 1 and sweep_at(june, 18, 59) == 1
+    assert [m.subject.split()[3] for m in mail.outbox] == ["first", "second", "third"]
+
+
+def test_the_message_links_to_today_and_carries_the_unsubscribe_headers(june, patient, settings):
+    settings.SITE_URL = "https://recovery.apex.test"
+    make_plan(patient, days_since_race=0)
+    sweep_at(june, 8)
+    [message] = mail.outbox
+    assert "https://recovery.apex.test/today/" in message.body
+    assert "https://recovery.apex.test/account/reminders/" in message.body
+    link = "https://recovery.apex.test" + reverse("reminders:unsubscribe", args=[unsubscribe_token(patient)])
+    assert link in message.body
+    assert message.extra_headers["List-Unsubscribe"] == f"<{link}>"
+    assert message.extra_headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    raw = message.message().as_string()
+    assert "List-Unsubscribe-Post: List-Unsubscribe=One-Click" in raw
+
+
+def test_after_the_first_48_hours_one_daily_reminder(june, patient):
+    make_plan(patient, days_since_race=3)
+    assert sweep_at(june, 8, 30) == 0
+    assert sweep_at(june, 9, 0) == 1
+    assert mail.outbox[0].subject == "Your recovery plan for today"
+
+
+def test_no_reminders_before_race_day(june, patient):
+    make_plan(patient, days_since_race=-2)
+    assert sweep_at(june, 9) == 0 and sweep_at(june, 20) == 0
+
+
+def test_the_evening_nudge_comes_only_when_nothing_was_logged(june, patient, other_patient):
+    quiet = make_plan(patient, days_since_race=5)
+    busy = make_plan(other_patient, days_since_race=5)
+    CompletionFactory(plan=busy, step_key="rest", date=DAY)
+    assert sweep_at(june, 20) == 1
+    [nudge] = mail.outbox
+    assert nudge.to == [patient.email] and "gentle nudge" in nudge.subject
+    assert quiet.pk != busy.pk
+
+
+def test_a_check_in_also_counts_as_logged(june, patient):
+    plan = make_plan(patient, days_since_race=5)
+    CheckInFactory(plan=plan, date=DAY)
+    assert sweep_at(june, 20) == 0
+
+
+def test_something_logged_between_queueing_and_sending_skips_the_nudge(june, patient, settings):
+    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.dummy.DummyBackend"}}  # queued, not run
+    plan = make_plan(patient, days_since_race=5)
+    assert sweep_at(june, 20) == 1
+    CompletionFactory(plan=plan, step_key="rest", date=DAY)
+    delivery = ReminderDelivery.objects.get()
+    assert reminder_deliver(delivery_id=delivery.pk, worker_id="w") == "skipped"
+    delivery.refresh_from_db()
+    assert delivery.status == "skipped" and delivery.note == "Something was logged that day." and not mail.outbox
+
+
+def test_reminders_off_and_patients_who_cannot_log_in_get_nothing(june, patient):
+    make_plan(patient, days_since_race=1)
+    ReminderSettings.objects.create(user=patient, enabled=False)
+    switched_off = PatientFactory(is_active=False)
+    make_plan(switched_off, days_since_race=1)
+    never_activated = PatientFactory(password=None)  # no password chosen yet
+    assert not never_activated.has_usable_password()
+    make_plan(never_activated, days_since_race=1)
+    assert sweep_at(june, 8) == 0 and not mail.outbox
+
+
+def test_a_paused_plan_gets_no_reminders(june, patient):
+    plan = make_plan(patient, days_since_race=1)
+    plan.status = plan.Status.PAUSED
+    plan.save()
+    assert sweep_at(june, 8) == 0
+
+
+def test_a_sweep_after_a_long_outage_does_not_send_stale_reminders(june, patient):
+    make_plan(patient, days_since_race=1)
+    assert sweep_at(june, 9, 30) == 0  # the 08:00 ice session is an hour and a half past
+    assert sweep_at(june, 13, 0) == 1
+
+
+def test_the_times_are_the_clinics_not_the_servers(patient, settings, db):
+    settings.TIME_ZONE = "America/New_York"
+    new_york = ZoneInfo("America/New_York")
+    with time_machine.travel(at(0, 1, tz=new_york), tick=False):
+        make_plan(patient, days_since_race=1)
+    # 08:00 in New York is 12:00 UTC (daylight saving time).
+    assert reminders_queue_due(now=datetime.datetime(2026, 6, 10, 7, 0, tzinfo=datetime.UTC)) == 0
+    with time_machine.travel(datetime.datetime(2026, 6, 10, 12, 0, tzinfo=datetime.UTC), tick=False):
+        assert reminders_queue_due(now=datetime.datetime(2026, 6, 10, 12, 0, tzinfo=datetime.UTC)) == 1
+    assert ReminderDelivery.objects.get().date == DAY
+
+
+def test_each_slot_is_one_delivery_row_even_if_a_sweep_repeats(june, patient):
+    make_plan(patient, days_since_race=1)
+    for minute in range(0, 60, 10):
+        sweep_at(june, 8, minute)
+    assert ReminderDelivery.objects.count() == 1 and len(mail.outbox) == 1
+    assert ReminderDelivery.objects.get().status == "sent"
+
+
+def test_a_failing_mail_server_records_the_delivery_as_failed(june, patient, settings):
+    settings.MAILERS = {"default": {"BACKEND": "tests.test_alert_mail.BrokenMailer"}}
+    make_plan(patient, days_since_race=1)
+    sweep_at(june, 8)
+    delivery = ReminderDelivery.objects.get()
+    assert delivery.status == "failed" and delivery.channel == "email" and delivery.sent_at is None
+
+
+# The data download
+
+
+def test_my_data_holds_my_reminder_settings_and_deliveries(june, patient, other_patient, client):
+    make_plan(patient, days_since_race=1)
+    make_plan(other_patient, days_since_race=1)
+    sweep_at(june, 8)
+    client.force_login(patient)
+    data = json.loads(client.get("/account/my-data.json").content)
+    assert data["reminder_settings"] == [
+        {
+            "enabled": True,
+            "ice_time_1": "08:00:00",
+            "ice_time_2": "13:00:00",
+            "ice_time_3": "18:00:00",
+            "daily_time": "09:00:00",
+            "evening_nudge": True,
+            "evening_time": "20:00:00",
+        }
+    ]
+    [delivery] = data["reminder_deliveries"]
+    assert delivery["slot"] == "ice-1" and delivery["status"] == "sent" and delivery["date"] == DAY.isoformat()
+    csv = client.get("/account/my-data.csv").content.decode()
+    assert "reminder_deliveries,1,slot,ice-1" in csv and "reminder_settings,1,enabled,True" in csv
