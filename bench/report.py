@@ -22,6 +22,7 @@ PAGES = {
     "progress": ("/progress/", "GET /progress/"),
     "check-in": ("/check-in/", "GET /check-in/"),
     "admin": ("patients list", "GET /admin/recovery/recoveryplan/ as a clinician"),
+    "admin-alone": ("patients list, 1 connection", "the same, one request at a time"),
 }
 # Throughput as a share of the baseline's, latency in milliseconds, memory in MB (issue 9).
 RATIO_TARGETS = {"today": 0.30, "tick": 0.30, "progress": 0.20}
@@ -105,10 +106,13 @@ def build(args):
             ratio = pages[name]["ratio"]
             targets.append({"target": f"{PAGES[name][0]} ≥ {share:.0%} of the baseline", "measured": f"{ratio:.0%}",
                             "met": ratio >= share})  # fmt: skip
-    if "admin" in pages:
-        p95 = pages["admin"]["p95_ms"]
-        targets.append({"target": f"patients list p95 < {ADMIN_P95_MS} ms", "measured": f"{p95:g} ms",
-                        "met": p95 < ADMIN_P95_MS})  # fmt: skip
+    # Latency is judged with one request at a time: with 4 connections on 2 workers every request also waits for
+    # the one before it, which measures the queue, not the page. Both are shown.
+    for name, how in [("admin-alone", "one clinician at a time"), ("admin", "4 connections, saturated")]:
+        if name in pages:
+            p95 = pages[name]["p95_ms"]
+            targets.append({"target": f"patients list p95 < {ADMIN_P95_MS} ms ({how})", "measured": f"{p95:g} ms",
+                            "met": p95 < ADMIN_P95_MS})  # fmt: skip
     if peak is not None:
         targets.append({"target": f"a worker's peak memory < {WORKER_MB} MB", "measured": f"{peak:g} MB",
                         "met": peak < WORKER_MB})  # fmt: skip

@@ -85,7 +85,7 @@ cpu_ticks() {  # the CPU time (user + system, in clock ticks) used so far by the
     echo "$total"
 }
 
-run_page() {  # page, seconds, output file
+run_page() {  # page, seconds, output file[, connections]
     # Besides wrk's throughput and latency, the CPU that the workers and their PostgreSQL backends spent on the
     # page: a cost per request that other programs on the machine cannot disturb as much as they disturb speed.
     local workers backends app_before db_before result
@@ -94,8 +94,8 @@ run_page() {  # page, seconds, output file
         "SELECT pid FROM pg_stat_activity WHERE datname = '$DB' AND backend_type = 'client backend' AND pid <> pg_backend_pid()" | xargs)
     app_before=$(cpu_ticks $workers)
     db_before=$(cpu_ticks $backends)
-    result=$(wrk -t1 -c"$CONNECTIONS" -d"$2s" --timeout 10s -s bench/load.lua "$URL" -- "$1" "$RESULTS/sessions.tsv" \
-        | sed -n 's/^RESULT //p')
+    result=$(wrk -t1 -c"${4:-$CONNECTIONS}" -d"$2s" --timeout 10s -s bench/load.lua "$URL" -- "${1%-alone}" \
+        "$RESULTS/sessions.tsv" | sed -n 's/^RESULT //p')
     test -n "$result" || { echo "wrk gave no result for $1" >&2; exit 1; }
     echo "{\"page\": \"$1\", \"app_cpu_ticks\": $(($(cpu_ticks $workers) - app_before)), \"db_cpu_ticks\": $(($(cpu_ticks $backends) - db_before)), \"run\": $result}" >>"$3"
 }
@@ -111,6 +111,9 @@ for page in $PAGES healthz; do
     echo "   $page"
     run_page "$page" "$DURATION" "$RESULTS/runs.jsonl"
 done
+# The patients list's latency as one clinician sees it: one request at a time, none queued behind another.
+echo "   admin, one connection"
+run_page admin-alone "$DURATION" "$RESULTS/runs.jsonl" 1
 
 # The peak memory (VmHWM) of each worker: the gunicorn master's children.
 WORKERS=$(ps -o pid= --ppid "$GUNICORN")
