@@ -3,10 +3,11 @@
 from django.contrib import admin
 
 from audit.models import AuditEvent
+from clinic.admin_base import ReadOnlyAdmin
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(ReadOnlyAdmin):
     list_display = ["at", "actor_email", "action", "description", "patient_email", "ip_address", "status", "path"]
     list_filter = ["action", "at"]
     search_fields = ["actor_email", "patient_email", "description", "path", "ip_address"]
@@ -26,12 +27,3 @@ class AuditEventAdmin(admin.ModelAdmin):
     def has_view_permission(self, request, obj=None):
         # Superusers only, whatever permissions a group was given: clinicians must not read who looked at what.
         return request.user.is_active and request.user.is_superuser
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -3,19 +3,10 @@ permissions), to see what was queued, sent or skipped and why."""
 
 from django.contrib import admin
 
+from clinic.admin_base import ReadOnlyAdmin
 from reminders.models import ReminderDelivery, ReminderSettings
 
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        # Deleting a delivery row would let the sweep queue that reminder again.
-        return False
+# Read only: deleting a delivery row would let the sweep queue that reminder again.
 
 
 @admin.register(ReminderDelivery)

@@ -18,6 +18,7 @@ from accounts.models import User
 from audit.mixins import AuditedAdminMixin
 from audit.models import Action
 from audit.recorder import note
+from clinic.admin_base import ReadOnlyAdmin
 from recovery import care, rules, summaries
 from recovery.admin.forms import ReenrolForm, StepAddForm, StepChangeForm
 from recovery.charts import pain_chart_for
@@ -492,20 +493,11 @@ class AlertAdmin(AuditedAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(CheckIn)
-class CheckInAdmin(AuditedAdminMixin, admin.ModelAdmin):
+class CheckInAdmin(AuditedAdminMixin, ReadOnlyAdmin):
     list_display = ["plan", "date", "pain", "numbness", "swelling"]
     list_select_related = ["plan__patient"]
     search_fields = ["plan__patient__first_name", "plan__patient__last_name", "plan__patient__email"]
     date_hierarchy = "date"
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def audit_patient_id(self, check_in):
         return _patient_of_plan(check_in.plan_id)
