@@ -1,5 +1,7 @@
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
+from django.views.generic import RedirectView
 
 from accounts import two_factor
 from accounts import views as account_views
@@ -8,6 +10,8 @@ from accounts.frontdesk import welcome
 urlpatterns = [
     path("", account_views.home, name="home"),
     path("healthz", account_views.healthz, name="healthz"),
+    # Browsers ask for /favicon.ico on pages that name no icon (the admin's): send them to the portal's.
+    path("favicon.ico", RedirectView.as_view(url=f"{settings.STATIC_URL}favicon.svg"), name="favicon"),
     path("accounts/", include("accounts.urls")),
     path("front-desk/", include("accounts.frontdesk.urls")),
     # The invitation link sent by e-mail and printed as a QR code (accounts/frontdesk/invitations.py).

@@ -247,6 +247,7 @@ def walk(world):
 EXPECTED = {
     "home": row(to("/accounts/login/"), to("/today/"), to("/today/"), to("/front-desk/"), to("/admin/"), to("/admin/")),
     "healthz": PUBLIC,
+    "favicon": everyone(to("/static/favicon.svg")),
     "accounts:login": row(200, HOME, HOME, HOME, HOME, HOME),
     "accounts:logout": POST_ONLY,
     "accounts:two_factor": row(LOGIN, HOME, HOME, 200, 200, 200),
