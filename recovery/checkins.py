@@ -18,7 +18,7 @@ from django.utils import timezone
 from recovery import safety
 from recovery.models import Alert, CheckIn, Completion, SafetyThresholds
 from recovery.notifications import alert_notify
-from recovery.rules import DAYS_BACK_EDITABLE
+from recovery.rules import is_editable
 from recovery.services import Refused, completion_set, plan_note_activity
 
 # Plan steps that the safety features know by their stable key (the default protocol's keys).
@@ -111,6 +111,6 @@ def compression_numbness_report(*, plan, date, today):
 
     Returns (alert, created). Allowed for the days a patient may still tick: today and the two before.
     """
-    if date > today or date < today - datetime.timedelta(days=DAYS_BACK_EDITABLE):
+    if not is_editable(date, today):
         raise Refused("You can report this for today or the two days before.")
     return _alert_raise(plan=plan, date=date, decision=safety.compression_numbness_alert())

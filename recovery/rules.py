@@ -335,9 +335,10 @@ def tasks_on(facts, date, today):
     return tasks
 
 
-def editable_dates(today):
-    """The days a patient may still tick: today and the two days before it."""
-    return [today - datetime.timedelta(days=back) for back in range(DAYS_BACK_EDITABLE + 1)]
+def is_editable(date, today):
+    """May the patient still change ``date``: today and the two days before it (no arithmetic on ``date``, so a
+    posted 0001-01-01 is simply refused)."""
+    return today - datetime.timedelta(days=DAYS_BACK_EDITABLE) <= date <= today
 
 
 def tick_problem(facts, key, date, count, today):

@@ -45,7 +45,7 @@ def completion_set(*, plan, step_key, date, count, today):
     """
     if plan.status != RecoveryPlan.Status.ACTIVE:
         raise Refused("Your plan is paused. Please call the clinic if you have questions.")
-    if not today - datetime.timedelta(days=rules.DAYS_BACK_EDITABLE) <= date <= today:
+    if not rules.is_editable(date, today):
         # Refused before its week is loaded: a posted 0001-01-01 has no week before it (OverflowError).
         raise Refused(rules.tick_problem(None, step_key, date, count, today))
     facts = facts_for_plan(plan, date - datetime.timedelta(days=6), today)
@@ -68,7 +68,7 @@ def completion_set(*, plan, step_key, date, count, today):
 @transaction.atomic
 def day_excuse(*, plan, date, today, reason=""):
     """Mark a day the patient could not follow the plan (e.g. ill): it no longer counts for or against them."""
-    if date > today or date < today - datetime.timedelta(days=rules.DAYS_BACK_EDITABLE):
+    if not rules.is_editable(date, today):
         raise Refused("You can mark today or the two days before as a day off.")
     ExcusedDay.objects.get_or_create(plan=plan, date=date, defaults={"reason": reason[:200]})
     plan_note_activity(plan, date)
@@ -76,7 +76,7 @@ def day_excuse(*, plan, date, today, reason=""):
 
 @transaction.atomic
 def day_unexcuse(*, plan, date, today):
-    if date > today or date < today - datetime.timedelta(days=rules.DAYS_BACK_EDITABLE):
+    if not rules.is_editable(date, today):
         raise Refused("That day is too far back to change.")
     ExcusedDay.objects.filter(plan=plan, date=date).delete()
 

@@ -22,8 +22,8 @@ from recovery.rules import (
     adherence,
     calendar,
     day_level,
-    editable_dates,
     gate_lock,
+    is_editable,
     last_days,
     pain_series,
     phase_on,
@@ -615,7 +615,7 @@ def test_a_tick_on_a_task_locked_later_that_day_can_still_be_undone():
 
 def test_editable_days_are_today_and_the_two_before():
     assert DAYS_BACK_EDITABLE == 2
-    assert editable_dates(d(5)) == [d(5), d(4), d(3)]
+    assert [day for day in range(1, 9) if is_editable(d(day), d(5))] == [3, 4, 5]
 
 
 # -- Calendar -------------------------------------------------------------------------------------------------------

@@ -109,7 +109,7 @@ def tick(request, step_id):
             )
         except Refused as refusal:
             error = error or str(refusal)
-    if date > today or date < today - datetime.timedelta(days=rules.DAYS_BACK_EDITABLE):
+    if not rules.is_editable(date, today):
         date = today
     if request.htmx:
         context = _day_context(request.plan, date, today)
