@@ -42,6 +42,8 @@ def completion_set(*, plan, step_key, date, count, today):
     """Record that ``count`` doses of a step were done on ``date``: the count wanted, not a toggle.
 
     Sending the same count twice changes nothing, so a double click or a retried request is harmless.
+    Returns the plan's facts for the date's week up to today, with the new count: the page can show them
+    without loading them again.
     """
     if plan.status != RecoveryPlan.Status.ACTIVE:
         raise Refused("Your plan is paused. Please call the clinic if you have questions.")
@@ -54,6 +56,7 @@ def completion_set(*, plan, step_key, date, count, today):
         raise Refused(problem)
     if count == 0:
         Completion.objects.filter(plan=plan, step_key=step_key, date=date).delete()
+        facts.done.pop((step_key, date), None)
     else:
         # One statement, whoever else is ticking at the same moment: insert, or update the existing row.
         Completion.objects.bulk_create(
@@ -63,6 +66,8 @@ def completion_set(*, plan, step_key, date, count, today):
             update_fields=["count", "updated_at"],
         )
         plan_note_activity(plan, date)
+        facts.done[(step_key, date)] = count
+    return facts
 
 
 @transaction.atomic

@@ -50,9 +50,9 @@ def _chosen_date(request, today):
     return today - datetime.timedelta(days=min(max(back, 0), rules.DAYS_BACK_EDITABLE))
 
 
-def _day_context(plan, date, today):
+def _day_context(plan, date, today, facts=None):
     # The shown day's week, up to today: a "3 times a week" step counts the sessions of its whole week.
-    facts = facts_for_plan(plan, date - datetime.timedelta(days=6), today)
+    facts = facts or facts_for_plan(plan, date - datetime.timedelta(days=6), today)
     tasks = rules.tasks_on(facts, date, today)
     phase = rules.phase_on(facts, date)
     back = (today - date).days
@@ -91,6 +91,7 @@ def tick(request, step_id):
     form = TickForm(request.POST)
     error = None
     advice = None
+    facts = None  # after a tick, the service's facts already hold the new count
     if not form.is_valid():
         error = next(iter(form.errors.values()))[0]
         date = today
@@ -104,7 +105,7 @@ def tick(request, step_id):
             except Refused as refusal:
                 error = str(refusal)
         try:
-            completion_set(
+            facts = completion_set(
                 plan=request.plan, step_key=step.key, date=date, count=form.cleaned_data["count"], today=today
             )
         except Refused as refusal:
@@ -112,7 +113,7 @@ def tick(request, step_id):
     if not rules.is_editable(date, today):
         date = today
     if request.htmx:
-        context = _day_context(request.plan, date, today)
+        context = _day_context(request.plan, date, today, facts)
         task = next((task for task in context["tasks"] if task.key == step.key), None)
         if task is None:
             raise Http404("That task isn't on your plan that day.")
