@@ -19,7 +19,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "clinic.settings")
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("page", choices=["healthz", "today", "tick", "progress", "check-in", "admin"])
+    parser.add_argument("page", choices=["healthz", "tips", "today", "tick", "progress", "check-in", "admin"])
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--sessions", default=str(ROOT / "bench" / "results" / "sessions.tsv"))
     parser.add_argument("--html", help="Also write the profile as HTML to this file.")
@@ -37,7 +37,7 @@ def main():
     rows = [line.split("\t") for line in Path(args.sessions).read_text().splitlines()]
     sessions = [row for row in rows if row[0] == role]
     paths = {"healthz": "/healthz", "today": "/today/", "progress": "/progress/", "check-in": "/check-in/",
-             "admin": "/admin/recovery/recoveryplan/"}  # fmt: skip
+             "admin": "/admin/recovery/recoveryplan/", "tips": "/tips/"}  # fmt: skip
 
     # One client, as one gunicorn worker loads the middleware once; each request comes as another patient.
     client = Client(SERVER_NAME="127.0.0.1", HTTP_X_FORWARDED_PROTO="https")

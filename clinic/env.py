@@ -103,6 +103,25 @@ def env_database(name, default):
     return config
 
 
+def env_cache(name):
+    """The shared cache from a ``redis://`` (or ``rediss://``, ``unix://``) URL, or None when unset.
+
+    A cache that is away must never turn a page into an error: django-redis treats its failures as misses (with
+    ``IGNORE_EXCEPTIONS``), and short timeouts keep a stalled server from holding a request.
+    """
+    value = env_str(name)
+    if value is None:
+        return None
+    if urlsplit(value).scheme not in ("redis", "rediss", "unix"):
+        raise ImproperlyConfigured(f"{name} must be a redis:// URL, e.g. redis://127.0.0.1:6379/0; got {value!r}.")
+    return {
+        "BACKEND": "django_redis.cache.RedisCache",
+        "LOCATION": value,
+        "KEY_PREFIX": "apex",
+        "OPTIONS": {"IGNORE_EXCEPTIONS": True, "SOCKET_CONNECT_TIMEOUT": 0.5, "SOCKET_TIMEOUT": 0.5},
+    }
+
+
 MAIL_SCHEMES = {
     "smtp": (False, False),
     "smtp+tls": (True, False),

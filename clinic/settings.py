@@ -7,6 +7,7 @@ from django.utils.csp import CSP
 
 from clinic.env import (
     env_bool,
+    env_cache,
     env_database,
     env_email,
     env_int,
@@ -118,6 +119,21 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
             "timeout": 2,
         },
     }
+
+# The cache: Redis when REDIS_URL is set (production, the benchmark and CI), shared by every app server and the
+# worker; otherwise each process's own memory (a first run on one machine). Sessions live in the database, and
+# with Redis each one is read from the cache (cached_db): one query less on every signed-in page
+# (docs/BENCHMARKS.md). Without a shared cache they are read from the database alone, so that a sign-out in one
+# process is never missed by another's private copy.
+_shared_cache = env_cache("REDIS_URL")
+if _shared_cache:
+    CACHES = {"default": _shared_cache}
+    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+    DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True  # Redis away: each read is a logged miss; pages use the database
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# Plans' steps and protocols' phases from the cache (recovery/content_cache.py): only when every process shares it.
+CONTENT_CACHE = bool(_shared_cache)
 
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = ["accounts.backends.EmailBackend"]

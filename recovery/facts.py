@@ -4,6 +4,7 @@ from dataclasses import dataclass
 
 from django.db.models import CharField, IntegerField, OuterRef, Q, Subquery, Value
 
+from recovery import content_cache
 from recovery.models import CheckIn, Completion, ExcusedDay, Phase, PlanStep, RecoveryPlan
 from recovery.rules import PhaseRule, PlanFacts, StepRule
 
@@ -13,6 +14,7 @@ STEP_RULE_FIELDS = [
 ]  # fmt: skip
 STEP_INFO_FIELDS = ["id", "instruction", "tip__slug", "tip__title"]
 PHASE_RULE_FIELDS = ["name", "position", "first_day", "gate", "gate_pain_max"]
+STEP_FIELDS = [*STEP_RULE_FIELDS, *STEP_INFO_FIELDS]
 
 
 @dataclass(frozen=True)
@@ -25,25 +27,50 @@ class StepInfo:
     tip_title: str
 
 
+def _step_rows(plan_ids):
+    # Ordered here rather than by PlanStep.Meta, whose "plan" would join every plan to sort by its date.
+    rows = (
+        PlanStep.objects.filter(plan_id__in=plan_ids)
+        .order_by("plan_id", "position", "valid_from")
+        .values_list("plan_id", *STEP_FIELDS)
+    )
+    by_plan = {}
+    for plan_id, *values in rows:
+        by_plan.setdefault(plan_id, []).append(tuple(values))
+    return by_plan
+
+
+def _phase_rows(protocol_ids):
+    by_protocol = {}
+    for protocol_id, *values in Phase.objects.filter(protocol_id__in=protocol_ids).values_list(
+        "protocol_id", *PHASE_RULE_FIELDS
+    ):
+        by_protocol.setdefault(protocol_id, []).append(tuple(values))
+    return by_protocol
+
+
+def _step_rule(values):
+    rule = dict(zip(STEP_FIELDS, values, strict=True))
+    info = StepInfo(*(rule.pop(name) for name in STEP_INFO_FIELDS))
+    return StepRule(**rule, ref=info)
+
+
 def facts_for_plans(plans, first, last):
-    """PlanFacts for each plan, by plan id, holding the days ``first`` to ``last``. Four queries in all."""
+    """PlanFacts for each plan, by plan id, holding the days ``first`` to ``last``. Four queries in all, two
+    when the shared cache holds the plans' steps and their protocols' phases (recovery/content_cache.py)."""
     plans = list(plans)
     ids = [plan.pk for plan in plans]
-    protocol_ids = {plan.protocol_id for plan in plans}
 
-    steps = {}
-    # Query 1. Ordered here rather than by PlanStep.Meta, whose "plan" would join every plan to sort by its date.
-    rows = (
-        PlanStep.objects.filter(plan_id__in=ids)
-        .order_by("plan_id", "position", "valid_from")
-        .values("plan_id", *STEP_RULE_FIELDS, *STEP_INFO_FIELDS)
+    # Queries 1 and 2: the steps and the phases, the content that rarely changes.
+    step_rows = content_cache.rows_by_id("plan-steps", STEP_FIELDS, ids, _step_rows)
+    steps = {plan_id: [_step_rule(values) for values in rows] for plan_id, rows in step_rows.items()}
+    phase_rows = content_cache.rows_by_id(
+        "phases", PHASE_RULE_FIELDS, [plan.protocol_id for plan in plans], _phase_rows
     )
-    for row in rows:
-        info = StepInfo(*(row.pop(name) for name in STEP_INFO_FIELDS))
-        steps.setdefault(row.pop("plan_id"), []).append(StepRule(**row, ref=info))
-    phases = {}
-    for row in Phase.objects.filter(protocol_id__in=protocol_ids).values("protocol_id", *PHASE_RULE_FIELDS):  # 2
-        phases.setdefault(row.pop("protocol_id"), []).append(PhaseRule(**row))
+    phases = {
+        pk: [PhaseRule(**dict(zip(PHASE_RULE_FIELDS, values, strict=True))) for values in rows]
+        for pk, rows in phase_rows.items()
+    }
 
     # Query 3: the ticks and the days off, in one round trip. A day off comes back as a row with count 0, which
     # no tick can have (Completion's constraint "completion_count_positive").

@@ -269,6 +269,14 @@ def _score_day(facts, date, today, *, day_closed, memo):
         day_closed = date < today
     if date > today or date in facts.excused:
         return DayScore(0, 0)
+    # The streak, both adherences and the calendar ask about the same past days: each is scored once per memo.
+    seen = ("day", date, day_closed)
+    if seen not in memo:
+        memo[seen] = _score_open_day(facts, date, today, day_closed=day_closed, memo=memo)
+    return memo[seen]
+
+
+def _score_open_day(facts, date, today, *, day_closed, memo):
     due = done = 0
     for step in steps_on(facts, date):
         if gate_lock(step.gate, step.gate_pain_max, facts, date) is not None:
@@ -361,12 +369,14 @@ def tick_problem(facts, key, date, count, today):
 # -- Adherence and streak -----------------------------------------------------------------------------------------
 
 
-def adherence(facts, first, last, today):
-    """Doses done ÷ doses due from ``first`` to ``last`` (inclusive), or None when nothing was due."""
+def adherence(facts, first, last, today, *, memo=None):
+    """Doses done ÷ doses due from ``first`` to ``last`` (inclusive), or None when nothing was due.
+
+    ``memo`` (a dict) shares the days already scored with other questions about the same facts and today."""
     first = max(first, facts.race_date)
     last = min(last, today)
     due = done = 0
-    memo = {}
+    memo = {} if memo is None else memo
     for date in _dates(first, last):
         score = _score_day(facts, date, today, day_closed=None, memo=memo)
         due += score.due
@@ -374,13 +384,13 @@ def adherence(facts, first, last, today):
     return done / due if due else None
 
 
-def streak(facts, today):
+def streak(facts, today, *, memo=None):
     """Days in a row, up to today, on which everything due was done. Excused days and empty days are skipped.
 
     Today joins the streak once it is complete; until then the streak runs to yesterday.
     """
     days = 0
-    memo = {}
+    memo = {} if memo is None else memo
     if _score_day(facts, today, today, day_closed=True, memo=memo).complete and today not in facts.excused:
         days = 1
     date = today - ONE_DAY
@@ -430,11 +440,11 @@ def _day_level(facts, date, today, *, memo):
     return Level.PART if score.done else Level.NONE
 
 
-def calendar(facts, today, weeks=4):
+def calendar(facts, today, weeks=4, *, memo=None):
     """The last ``weeks`` weeks ending on the week that holds today, Monday first, as (date, level) rows."""
     last = today + datetime.timedelta(days=6 - today.weekday())
     first = last - datetime.timedelta(days=7 * weeks - 1)
-    memo = {}
+    memo = {} if memo is None else memo
     days = [(date, _day_level(facts, date, today, memo=memo)) for date in _dates(first, last)]
     return [days[index : index + 7] for index in range(0, len(days), 7)]
 

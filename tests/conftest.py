@@ -10,6 +10,24 @@ def _fast_passwords(settings):
 
 
 @pytest.fixture(autouse=True)
+def _empty_cache():
+    # Each test starts with an empty cache (Redis in CI, memory otherwise), as the database starts empty: a cached
+    # session or protocol must not outlive the rows it was read from.
+    from django.core.cache import cache
+
+    cache.clear()
+
+
+@pytest.fixture
+def database_only(settings):
+    """No shared cache: sessions and content come from the database, as when Redis is away. The query budgets
+    are asserted here, their worst case (tests/test_cache.py asserts what a warm cache saves)."""
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    settings.SESSION_ENGINE = "django.contrib.sessions.backends.db"
+    settings.CONTENT_CACHE = False
+
+
+@pytest.fixture(autouse=True)
 def _tasks_run_at_once(settings):
     # Tasks run inside the test, as they are queued; the tests of the worker itself (tests/test_worker.py)
     # switch back to the database backend and run the worker in batch mode.

@@ -372,7 +372,9 @@ def test_the_pain_score_feeds_the_pain_gates_of_today(patient_client, patient):
 # -- The query budget ----------------------------------------------------------------------------------------------
 
 
-def test_the_check_in_page_reads_a_fixed_number_of_queries(patient_client, plan, django_assert_max_num_queries):
+def test_the_check_in_page_reads_a_fixed_number_of_queries(
+    database_only, patient_client, plan, django_assert_max_num_queries
+):
     for days in range(1, 30):
         CheckInFactory(plan=plan, date=days_ago(days), pain=days % 5)
     check_in(patient_client, pain="7", night_pain="on")

@@ -109,7 +109,7 @@ def _plans(count):
 
 @pytest.mark.parametrize("count", [3, 60])
 def test_the_list_uses_the_same_number_of_queries_for_few_and_many_patients(
-    clinician_client, django_assert_num_queries, count
+    database_only, clinician_client, django_assert_num_queries, count
 ):
     _plans(count)
     # Expect 17 queries: session, user, the clinician's permissions (user's and groups'), the phase filter's
@@ -123,7 +123,7 @@ def test_the_list_uses_the_same_number_of_queries_for_few_and_many_patients(
 
 
 def test_the_list_stays_within_its_query_budget_with_a_full_page_of_300_patients(
-    clinician_client, django_assert_num_queries
+    database_only, clinician_client, django_assert_num_queries
 ):
     _plans(300)
     with django_assert_num_queries(17):  # as above, the audit log's INSERT included

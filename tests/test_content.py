@@ -385,7 +385,7 @@ def test_phases_are_edited_inline_in_order(editor_client):
 
 
 def test_the_protocol_list_counts_phases_and_steps_in_a_fixed_number_of_queries(
-    editor_client, django_assert_max_num_queries
+    database_only, editor_client, django_assert_max_num_queries
 ):
     for copy in range(20):
         Protocol.objects.create(name=f"Spare protocol {copy}")

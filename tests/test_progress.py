@@ -114,7 +114,9 @@ def test_no_check_ins_yet_says_so_instead_of_an_empty_chart(patient_client, pati
 
 
 @pytest.mark.parametrize(("history_days", "extra_steps"), [(1, 0), (365, 15)])
-def test_progress_uses_a_fixed_number_of_queries(client, django_assert_num_queries, history_days, extra_steps):
+def test_progress_uses_a_fixed_number_of_queries(
+    database_only, client, django_assert_num_queries, history_days, extra_steps
+):
     patient = PatientFactory()
     plan = make_plan(patient, days_since_race=365)
     _extra_steps(plan, extra_steps)

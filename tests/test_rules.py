@@ -748,3 +748,9 @@ def test_adherence_over_a_year_is_the_sum_of_its_days():
     assert [[level for _date, level in row] for row in calendar(facts, today)] == [
         [day_level(facts, date, today) for date, _level in row] for row in calendar(facts, today)
     ]
+    # The progress page asks all of these with one memo (recovery/views/progress.py): the answers stay the same.
+    shared = {}
+    assert streak(facts, today, memo=shared) == streak(facts, today)
+    assert adherence(facts, d(359), today, today, memo=shared) == adherence(facts, d(359), today, today)
+    assert adherence(facts, d(0), today, today, memo=shared) == done / due
+    assert calendar(facts, today, memo=shared) == calendar(facts, today)

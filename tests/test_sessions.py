@@ -5,7 +5,9 @@ import datetime
 import time
 
 import pytest
+from django.contrib.sessions.backends.cached_db import KEY_PREFIX as CACHED_SESSION_PREFIX
 from django.contrib.sessions.models import Session
+from django.core.cache import cache
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -117,6 +119,7 @@ def test_a_patient_session_lasts_fourteen_days_from_sign_in(patient, plan, setti
     assert session_row(client).expire_date == stored.expire_date
     # Fourteen days on, the session is gone.
     Session.objects.filter(pk=row.pk).update(expire_date=timezone.now() - datetime.timedelta(seconds=1))
+    cache.delete(CACHED_SESSION_PREFIX + row.pk)  # with Redis, the cached copy expires then too (tests/test_cache.py)
     assert client.get(TODAY)["Location"].startswith("/accounts/login/")
 
 

@@ -43,6 +43,7 @@ VARIABLES = [
     "SESSION_STAFF_MAX_HOURS",
     "SESSION_PATIENT_DAYS",
     "DJANGO_TRUST_X_FORWARDED_FOR",
+    "REDIS_URL",
 ]
 
 PRODUCTION = {
@@ -251,6 +252,28 @@ def test_debug_settings_need_no_secrets_and_use_sqlite_and_the_console(monkeypat
     assert "127.0.0.1" in dev.ALLOWED_HOSTS
     assert dev.SITE_URL == "http://127.0.0.1:8000"
     assert not getattr(dev, "SECURE_SSL_REDIRECT", False)
+
+
+def test_without_redis_each_process_caches_for_itself_and_sessions_stay_in_the_database(monkeypatch):
+    dev = load_settings(monkeypatch, DJANGO_DEBUG="true")
+    assert dev.CACHES["default"]["BACKEND"] == "django.core.cache.backends.locmem.LocMemCache"
+    assert (
+        getattr(dev, "SESSION_ENGINE", "django.contrib.sessions.backends.db") == "django.contrib.sessions.backends.db"
+    )
+
+
+def test_with_redis_the_cache_is_shared_and_sessions_are_read_from_it(monkeypatch):
+    prod = load_settings(monkeypatch, **production(REDIS_URL="redis://cache.apex.example:6379/0"))
+    cache = prod.CACHES["default"]
+    assert cache["BACKEND"] == "django_redis.cache.RedisCache"
+    assert cache["LOCATION"] == "redis://cache.apex.example:6379/0"
+    assert cache["OPTIONS"]["IGNORE_EXCEPTIONS"] is True  # Redis away: a miss, never an error page
+    assert prod.SESSION_ENGINE == "django.contrib.sessions.backends.cached_db"
+
+
+def test_settings_refuse_a_redis_url_that_is_not_one(monkeypatch):
+    with pytest.raises(ImproperlyConfigured, match="REDIS_URL must be a redis:// URL"):
+        load_settings(monkeypatch, **production(REDIS_URL="http://cache.apex.example:6379"))
 
 
 def test_production_settings_trust_the_tls_proxy_and_insist_on_https(monkeypatch):

@@ -284,7 +284,9 @@ def _extra_steps(plan, count):
 
 
 @pytest.mark.parametrize(("history_days", "extra_steps"), [(1, 0), (365, 15)])
-def test_today_and_a_tick_use_a_fixed_number_of_queries(client, django_assert_num_queries, history_days, extra_steps):
+def test_today_and_a_tick_use_a_fixed_number_of_queries(
+    database_only, client, django_assert_num_queries, history_days, extra_steps
+):
     patient = PatientFactory()
     plan = make_plan(patient, days_since_race=365)
     _extra_steps(plan, extra_steps)

@@ -22,10 +22,7 @@ def patient_required(view):
         # One query on most requests: an open plan found through the Patient group proves the role as well, so the
         # groups are read only when there is no such plan (the benchmark's pages: docs/BENCHMARKS.md).
         request.plan = (
-            RecoveryPlan.objects.open()
-            .select_related("protocol")
-            .filter(patient=request.user, patient__groups__name=Role.PATIENT)
-            .first()
+            RecoveryPlan.objects.open().filter(patient=request.user, patient__groups__name=Role.PATIENT).first()
         )
         if request.plan is None and not is_patient(request.user):
             refused(request, "patients' pages are for patients")

@@ -24,15 +24,16 @@ def progress(request):
     facts = facts_for_plan(plan, plan.race_date, today)
     week_ago = today - datetime.timedelta(days=6)
     series, chart = pain_chart_for(facts, today - datetime.timedelta(days=CALENDAR_WEEKS * 7 - 1), today)
+    scored = {}  # one memo for the four questions below: each past day is scored once, not up to four times
     context = {
         "plan": plan,
         "today": today,
         "day_number": facts.day_number(today),
         "phase": rules.phase_on(facts, today),
-        "streak": rules.streak(facts, today),
-        "week_percent": _percent(rules.adherence(facts, week_ago, today, today)),
-        "overall_percent": _percent(rules.adherence(facts, plan.race_date, today, today)),
-        "calendar": rules.calendar(facts, today, weeks=CALENDAR_WEEKS),
+        "streak": rules.streak(facts, today, memo=scored),
+        "week_percent": _percent(rules.adherence(facts, week_ago, today, today, memo=scored)),
+        "overall_percent": _percent(rules.adherence(facts, plan.race_date, today, today, memo=scored)),
+        "calendar": rules.calendar(facts, today, weeks=CALENDAR_WEEKS, memo=scored),
         "series": series,
         "chart": chart,
     }

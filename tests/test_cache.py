@@ -1,0 +1,197 @@
+"""The shared cache (Redis, REDIS_URL): signed-in pages read the session and the plan's steps and phases from it,
+a change to those shows at once, switching an account off clears its cached sessions too, and a cache that is
+away never breaks a page. These tests use the Redis every developer
+machine and CI runs (REDIS_URL, or 127.0.0.1:6379 database 15)."""
+
+import os
+
+import pytest
+from django.contrib.sessions.backends.cached_db import KEY_PREFIX as SESSION_KEY_PREFIX
+from django.core.cache import cache
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+
+from clinic.env import env_cache
+from recovery.care import plan_step_change
+from recovery.clock import clinic_today
+from recovery.content_cache import content_changed, rows_by_id
+from recovery.models import Phase
+from tests.factories import PASSWORD, make_plan
+from tests.test_today import task_attrs
+
+pytestmark = pytest.mark.django_db
+
+TEST_REDIS_URL = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/15"
+NOBODY_LISTENS = "redis://127.0.0.1:9/0"  # the discard port: refused at once
+
+
+def use_redis(settings, monkeypatch, url):
+    monkeypatch.setenv("REDIS_URL", url)
+    settings.CACHES = {"default": env_cache("REDIS_URL")}
+    settings.SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+    settings.CONTENT_CACHE = True
+    cache.clear()
+
+
+@pytest.fixture
+def redis_sessions(settings, monkeypatch):
+    use_redis(settings, monkeypatch, TEST_REDIS_URL)
+    yield
+    cache.clear()
+
+
+def sign_in(email):
+    client = Client()
+    response = client.post("/accounts/login/", {"username": email, "password": PASSWORD})
+    assert response.status_code == 302, response
+    return client
+
+
+def session_queries(queries):
+    return [query["sql"] for query in queries.captured_queries if "django_session" in query["sql"]]
+
+
+def test_a_signed_in_page_reads_the_session_from_redis_not_the_database(redis_sessions, patient, plan):
+    client = sign_in(patient.email)
+    assert cache.get(SESSION_KEY_PREFIX + client.cookies["sessionid"].value)["_auth_user_id"] == str(patient.pk)
+
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get("/today/")
+
+    assert response.status_code == 200
+    assert response.context["tasks"]  # her checklist, not the sign-in page
+    assert session_queries(queries) == []
+
+
+def test_a_cached_session_expires_with_the_session_fourteen_days_after_sign_in(redis_sessions, patient, plan):
+    client = sign_in(patient.email)
+
+    seconds_left = cache.ttl(SESSION_KEY_PREFIX + client.cookies["sessionid"].value)
+
+    assert 14 * 24 * 60 * 60 - 60 < seconds_left <= 14 * 24 * 60 * 60
+
+
+def test_a_session_missing_from_redis_is_read_from_the_database_and_cached_again(redis_sessions, patient, plan):
+    client = sign_in(patient.email)
+    cache.clear()  # e.g. Redis restarted
+
+    assert client.get("/today/").status_code == 200
+    assert cache.get(SESSION_KEY_PREFIX + client.cookies["sessionid"].value) is not None
+
+
+def test_switching_an_account_off_ends_its_sessions_in_redis_too(redis_sessions, patient, plan, reception):
+    patient_client = sign_in(patient.email)
+    session_key = patient_client.cookies["sessionid"].value
+    desk = Client()
+    desk.force_login(reception)
+
+    response = desk.post(f"/front-desk/patients/{patient.pk}/deactivate/")
+
+    assert response.status_code == 302
+    assert cache.get(SESSION_KEY_PREFIX + session_key) is None
+    assert patient_client.get("/today/").status_code == 302  # to the sign-in page
+
+
+def test_with_redis_away_patients_still_sign_in_and_tick_off_their_day(settings, monkeypatch, patient, plan):
+    use_redis(settings, monkeypatch, NOBODY_LISTENS)
+    client = sign_in(patient.email)
+
+    page = client.get("/today/")
+    assert page.status_code == 200
+    task = page.context["open_tasks"][0]
+    response = client.post(
+        f"/today/steps/{task.step.ref.id}/tick/", {"date": page.context["date"].isoformat(), "count": 1}
+    )
+
+    assert response.status_code == 302
+    assert plan.completions.get(step_key=task.key).count == 1
+
+
+# -- Plans' steps and protocols' phases from the cache (recovery/content_cache.py) ---------------------------------
+
+
+@pytest.fixture
+def redis_content(redis_sessions, settings):
+    settings.CONTENT_CACHE = True
+
+
+@pytest.fixture
+def day_one(patient):
+    """A plan the day after the race: ice, compression and rest are all on today's list."""
+    return make_plan(patient, days_since_race=1)
+
+
+def test_with_a_warm_cache_today_reads_only_what_changes_daily(
+    redis_content, client, patient, day_one, django_assert_num_queries
+):
+    client.force_login(patient)
+    first = client.get("/today/")  # the first visit reads the steps and phases and keeps them
+    # The user, the open plan, then the week's ticks and days off, and its check-ins: the session, the plan's
+    # steps and the protocol's phases come from Redis (7 queries without it: tests/test_today.py).
+    with django_assert_num_queries(4):
+        response = client.get("/today/")
+    assert [task.key for task in response.context["tasks"]] == [task.key for task in first.context["tasks"]]
+
+
+def test_a_step_a_clinician_tailors_shows_on_the_patients_next_visit(redis_content, client, patient, day_one):
+    plan = day_one
+    client.force_login(patient)
+    assert task_attrs(client.get("/today/"), "ice")["data-target"] == "3"
+
+    plan_step_change(plan=plan, key="ice", from_date=clinic_today(), today=clinic_today(), doses_per_day=2)
+
+    assert task_attrs(client.get("/today/"), "ice")["data-target"] == "2"
+
+
+def test_a_tip_retitled_in_the_admin_shows_on_every_plan_at_once(redis_content, client, patient, day_one):
+    plan = day_one
+    client.force_login(patient)
+    tip = plan.steps.get(key="ice").tip
+    assert f"Why this helps: {tip.title}" in client.get("/today/").text
+
+    tip.title = "Cold therapy, three times a day"
+    tip.save()
+
+    assert "Why this helps: Cold therapy, three times a day" in client.get("/today/").text
+
+
+def test_a_phase_renamed_in_the_protocol_shows_on_the_patients_next_visit(redis_content, client, patient, day_one):
+    plan = day_one
+    client.force_login(patient)
+    phase = client.get("/today/").context["phase"]
+    stored = Phase.objects.get(protocol=plan.protocol, position=phase.position)
+
+    stored.name = "Settle and rest"
+    stored.save()
+
+    assert client.get("/today/").context["phase"].name == "Settle and rest"
+
+
+def test_rows_read_while_a_change_commits_are_not_served_after_it(redis_content):
+    # A reader loads the steps just before a colleague's change commits, and stores them after it: the next
+    # reader must not be handed those rows.
+    def load_then_change(ids):
+        rows = {pk: [("as before",)] for pk in ids}
+        content_changed()  # the change commits while the first reader still holds the old rows
+        return rows
+
+    assert rows_by_id("plan-steps", ["label"], [1], load_then_change) == {1: [("as before",)]}
+    assert rows_by_id("plan-steps", ["label"], [1], lambda ids: {1: [("changed",)]}) == {1: [("changed",)]}
+    # ...and the fresh rows are then served from the cache.
+    assert rows_by_id("plan-steps", ["label"], [1], lambda ids: pytest.fail("read the database again")) == {
+        1: [("changed",)]
+    }
+
+
+def test_without_a_shared_cache_content_is_always_read_from_the_database(database_only, patient, plan):
+    loads = []
+
+    def load(ids):
+        loads.append(ids)
+        return {pk: [] for pk in ids}
+
+    rows_by_id("plan-steps", ["label"], [plan.pk], load)
+    rows_by_id("plan-steps", ["label"], [plan.pk], load)
+
+    assert loads == [[plan.pk], [plan.pk]]
