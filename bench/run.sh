@@ -5,7 +5,7 @@
 #
 # Settings (environment): BENCH_DB (apex_bench), BENCH_PATIENTS (10000), BENCH_DAYS (90), BENCH_SESSIONS (2000),
 # BENCH_DURATION seconds per page (15), BENCH_CONNECTIONS (4), BENCH_PORT (8093), BENCH_RESET=1 to fill again,
-# BENCH_WRITE_DOCS=0 to leave docs/BENCHMARKS.md alone.
+# BENCH_WRITE_DOCS=0 to leave docs/BENCHMARKS.md alone, BENCH_REDIS_URL (redis://127.0.0.1:6379/2, emptied).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,6 +15,7 @@ DAYS="${BENCH_DAYS:-90}"
 SESSIONS="${BENCH_SESSIONS:-2000}"
 DURATION="${BENCH_DURATION:-15}"
 CONNECTIONS="${BENCH_CONNECTIONS:-4}"
+REDIS="${BENCH_REDIS_URL:-redis://127.0.0.1:6379/2}"
 export BENCH_PORT="${BENCH_PORT:-8093}"
 PY=.venv/bin/python
 RESULTS=bench/results
@@ -51,9 +52,18 @@ export DJANGO_ALLOWED_HOSTS=127.0.0.1
 export DJANGO_SITE_URL=https://127.0.0.1
 export EMAIL_URL=smtp://127.0.0.1:25
 export DJANGO_LOG_LEVEL=WARNING
+export REDIS_URL="$REDIS"
 SETTINGS
 # shellcheck source=/dev/null
 . "$RESULTS/env.sh"
+
+# Redis as production runs it (the shared cache, cached sessions); its database is emptied first, as the
+# sessions are made anew below and plans may have been filled again under the same ids.
+if ! redis-cli -u "$REDIS" ping >/dev/null 2>&1; then
+    echo "Redis is not answering at $REDIS: start it (redis-server --daemonize yes) or set BENCH_REDIS_URL." >&2
+    exit 1
+fi
+redis-cli -u "$REDIS" flushdb >/dev/null
 
 echo "== Database $DB: migrate, static files, the clinic ($PATIENTS patients, $DAYS days)"
 $PY manage.py migrate --noinput -v0

@@ -127,9 +127,9 @@ def test_with_a_warm_cache_today_reads_only_what_changes_daily(
 ):
     client.force_login(patient)
     first = client.get("/today/")  # the first visit reads the steps and phases and keeps them
-    # The user, the open plan, then the week's ticks and days off, and its check-ins: the session, the plan's
-    # steps and the protocol's phases come from Redis (7 queries without it: tests/test_today.py).
-    with django_assert_num_queries(4):
+    # The user, the open plan, then the week's ticks, days off and pain scores: the session, the plan's steps and
+    # the protocol's phases come from Redis (6 queries without it: tests/test_today.py).
+    with django_assert_num_queries(3):
         response = client.get("/today/")
     assert [task.key for task in response.context["tasks"]] == [task.key for task in first.context["tasks"]]
 

@@ -112,12 +112,12 @@ def test_the_list_uses_the_same_number_of_queries_for_few_and_many_patients(
     database_only, clinician_client, django_assert_num_queries, count
 ):
     _plans(count)
-    # Expect 17 queries: session, user, the clinician's permissions (user's and groups'), the phase filter's
+    # Expect 16 queries: session, user, the clinician's permissions (user's and groups'), the phase filter's
     # choices, the row count (filtered and total), the page's plans with their alert counts and latest pain, the
-    # page's patients and clinicians (one query), the rows' summaries (thresholds, then facts: steps, phases,
-    # ticks and days off in one UNION, check-ins with the latest pain before), the sidebar asking whether the
-    # disclaimer and thresholds records exist, and the audit log's one INSERT.
-    with django_assert_num_queries(17):
+    # page's patients and clinicians (one query), the rows' summaries (thresholds, then facts: steps, phases, and
+    # ticks, days off and pain scores in one query), the sidebar asking whether the disclaimer and thresholds
+    # records exist, and the audit log's one INSERT.
+    with django_assert_num_queries(16):
         response = clinician_client.get(PLANS_URL)
     assert response.status_code == 200
 
@@ -126,7 +126,7 @@ def test_the_list_stays_within_its_query_budget_with_a_full_page_of_300_patients
     database_only, clinician_client, django_assert_num_queries
 ):
     _plans(300)
-    with django_assert_num_queries(17):  # as above, the audit log's INSERT included
+    with django_assert_num_queries(16):  # as above, the audit log's INSERT included
         response = clinician_client.get(PLANS_URL)
     assert response.content.decode().count('class="action-select"') == 50  # one page
 

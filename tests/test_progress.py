@@ -123,9 +123,9 @@ def test_progress_uses_a_fixed_number_of_queries(
     _history(plan, history_days)
     assert PlanStep.objects.filter(plan=plan).count() in (15, 30)
     client.force_login(patient)
-    # Expect 8 queries: session, user, the open plan (joined to the Patient group), the facts since race day
-    # (steps, phases, ticks and days off in one UNION, check-ins with the latest before), and the safety
-    # thresholds for the chart's bands.
-    with django_assert_num_queries(8):
+    # Expect 7 queries: session, user, the open plan (joined to the Patient group), the facts since race day
+    # (steps, phases, then ticks, days off and pain scores in one query), and the safety thresholds for the
+    # chart's bands.
+    with django_assert_num_queries(7):
         response = client.get(PROGRESS_URL)
     assert response.status_code == 200

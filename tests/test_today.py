@@ -293,14 +293,14 @@ def test_today_and_a_tick_use_a_fixed_number_of_queries(
     _history(plan, history_days)
     assert plan.steps.count() in (15, 30)
     client.force_login(patient)
-    # Expect 7 queries: session, user, the open plan (joined to the Patient group: no separate groups query), then
-    # the plan's facts: steps (with tips), phases, ticks and days off of the week (one UNION), check-ins of the
-    # week with the latest before it.
-    with django_assert_num_queries(7):
+    # Expect 6 queries: session, user, the open plan (joined to the Patient group: no separate groups query), then
+    # the plan's facts: steps (with tips), phases, and the week's ticks, days off and pain scores with the latest
+    # score before it (one query).
+    with django_assert_num_queries(6):
         client.get(TODAY_URL)
-    # A tick: session, user, plan (with the role), the step (404 check), savepoint, facts (4 as above), upsert,
+    # A tick: session, user, plan (with the role), the step (404 check), savepoint, facts (3 as above), upsert,
     # last-activity update, release savepoint. The row sent back with htmx reuses those facts: no more queries.
-    with django_assert_num_queries(13):
+    with django_assert_num_queries(12):
         tick(client, plan, "check-in", 1, HTTP_HX_REQUEST="true")
 
 

@@ -1,0 +1,77 @@
+"""Loading a plan's facts: the ticks, days off and pain scores of the window, and the latest pain score before
+it, for each plan and only its own, in a fixed number of queries (on SQLite here, on PostgreSQL in CI)."""
+
+import datetime
+
+import pytest
+
+from recovery.clock import clinic_today
+from recovery.facts import facts_for_plan, facts_for_plans
+from recovery.models import ExcusedDay
+from tests.factories import CheckInFactory, CompletionFactory, make_plan
+
+pytestmark = pytest.mark.django_db
+
+TODAY = clinic_today()
+
+
+def day(back):
+    return TODAY - datetime.timedelta(days=back)
+
+
+@pytest.fixture
+def two_plans():
+    """Alice's plan with history in and around the window (the last 7 days); Bob's with his own, on the same days."""
+    alice, bob = make_plan(days_since_race=20), make_plan(days_since_race=20)
+    CompletionFactory(plan=alice, step_key="stretch", date=day(2), count=1)
+    CompletionFactory(plan=alice, step_key="nutrition", date=day(6), count=3)
+    CompletionFactory(plan=alice, step_key="stretch", date=day(7), count=1)  # the day before the window
+    ExcusedDay.objects.create(plan=alice, date=day(4), reason="flu")
+    ExcusedDay.objects.create(plan=alice, date=day(9))
+    CheckInFactory(plan=alice, date=day(12), pain=6)
+    CheckInFactory(plan=alice, date=day(8), pain=5)  # the latest before the window
+    CheckInFactory(plan=alice, date=day(1), pain=2)
+    CompletionFactory(plan=bob, step_key="stretch", date=day(2), count=1)
+    ExcusedDay.objects.create(plan=bob, date=day(3))
+    CheckInFactory(plan=bob, date=day(10), pain=7)
+    return alice, bob
+
+
+def test_the_window_holds_its_ticks_days_off_and_pain_and_the_latest_pain_before_it(two_plans):
+    alice, _bob = two_plans
+
+    facts = facts_for_plan(alice, day(6), TODAY)
+
+    assert facts.done == {("stretch", day(2)): 1, ("nutrition", day(6)): 3}
+    assert facts.excused == {day(4)}
+    assert facts.pain_by_date == {day(1): 2}
+    assert facts.pain_before == 5
+    assert facts.latest_pain(day(3)) == 5 and facts.latest_pain(TODAY) == 2
+
+
+def test_plans_loaded_together_each_get_only_their_own(two_plans, django_assert_max_num_queries):
+    alice, bob = two_plans
+
+    with django_assert_max_num_queries(3):  # steps, phases, and the rest in one query
+        facts = facts_for_plans([alice, bob], day(6), TODAY)
+
+    assert facts[bob.pk].done == {("stretch", day(2)): 1}
+    assert facts[bob.pk].excused == {day(3)}
+    assert facts[bob.pk].pain_by_date == {}
+    assert facts[bob.pk].pain_before == 7
+    assert facts[alice.pk].pain_before == 5
+    assert [step.key for step in facts[alice.pk].steps] == [step.key for step in facts[bob.pk].steps]
+
+
+def test_a_plan_without_history_has_empty_facts_and_no_pain_before():
+    plan = make_plan(days_since_race=0)
+
+    facts = facts_for_plan(plan, day(6), TODAY)
+
+    assert (facts.done, facts.excused, facts.pain_by_date, facts.pain_before) == ({}, set(), {}, None)
+    assert facts.steps
+
+
+def test_no_plans_need_no_query(db, django_assert_num_queries):
+    with django_assert_num_queries(0):
+        assert facts_for_plans([], day(6), TODAY) == {}
