@@ -11,8 +11,10 @@ from django.core.management import call_command, get_commands
 from django.core.management.base import CommandError
 from django.utils import timezone
 
+from clinic.env import env_cache
 from jobs.heartbeats import SWEEP, heartbeat_beat, worker_name
 from reminders.delivery import reminder_send
+from tests.test_cache import TEST_REDIS_URL
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -88,6 +90,35 @@ def test_it_says_when_tasks_are_run_in_the_request(capsys, settings):
     alive()
     passed, output = check(capsys)
     assert not passed and "task backend: TASKS uses ImmediateBackend" in output
+
+
+def test_production_without_redis_is_told_that_every_page_reads_the_database(capsys, settings):
+    settings.DEBUG = False
+    settings.CONTENT_CACHE = False
+    alive()
+    passed, output = check(capsys, "--fail-level", "CRITICAL")
+    assert not passed
+    assert "PROBLEM  shared cache (Redis): REDIS_URL is not set" in output
+
+
+def test_it_says_when_redis_does_not_answer(capsys, settings, monkeypatch):
+    monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:9/0")  # nothing listens there
+    settings.CACHES = {"default": env_cache("REDIS_URL")}
+    settings.CONTENT_CACHE = True
+    alive()
+    passed, output = check(capsys)
+    assert not passed
+    assert "PROBLEM  shared cache (Redis): Redis at REDIS_URL does not answer" in output
+
+
+def test_a_redis_that_answers_passes(capsys, settings, monkeypatch):
+    monkeypatch.setenv("REDIS_URL", TEST_REDIS_URL)
+    settings.CACHES = {"default": env_cache("REDIS_URL")}
+    settings.CONTENT_CACHE = True
+    alive()
+    passed, output = check(capsys)
+    assert passed, output
+    assert "ok       shared cache (Redis)" in output
 
 
 def test_it_runs_djangos_deployment_checks(capsys):

@@ -8,6 +8,7 @@ import io
 
 from django.conf import settings
 from django.contrib.staticfiles.storage import ManifestFilesMixin, staticfiles_storage
+from django.core.cache import cache
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, SystemCheckError
 from django.db import DEFAULT_DB_ALIAS, connections
@@ -35,7 +36,8 @@ def _ago(moment, now):
 class Command(BaseCommand):
     help = (
         "Check that the deployment is complete: Django's deployment checks, migrations, static files, the task "
-        "backend, and that the worker and the sweep ran recently. Exits with status 1 when something is missing."
+        "backend, the shared cache, and that the worker and the sweep ran recently. Exits with status 1 when "
+        "something is missing."
     )
     requires_system_checks = []  # run below, with the deployment checks, where their outcome is reported
 
@@ -55,6 +57,7 @@ class Command(BaseCommand):
             ("database engine", self._database),
             ("static files", self._static_files),
             ("task backend", self._task_backend),
+            ("shared cache (Redis)", self._shared_cache),
             ("sweep", lambda: self._sweep(now)),
             ("worker", lambda: self._worker(now)),
             ("task queue", lambda: self._queue(now)),
@@ -106,6 +109,18 @@ class Command(BaseCommand):
         backend = task_backends["default"]
         if not isinstance(backend, DatabaseBackend):
             return f"TASKS uses {type(backend).__name__}; production needs django_tasks_db.DatabaseBackend."
+        return ""
+
+    def _shared_cache(self):
+        # Pages never fail when Redis is away (its errors read as misses), so this is where an outage shows.
+        if not settings.CONTENT_CACHE:
+            if settings.DEBUG:
+                return ""
+            return "REDIS_URL is not set: every page reads its session and plan content from the database."
+        try:
+            cache.client.get_client().ping()
+        except Exception as error:
+            return f"Redis at REDIS_URL does not answer ({error}); pages read everything from the database meanwhile."
         return ""
 
     def _sweep(self, now):
