@@ -160,11 +160,29 @@ def patient_journey(page, site, email, *, check_accessibility):
 
 def clinician_acknowledges(page, site, clinician, patient):
     log_in(page, site, clinician.email)
+    page.goto(f"{site}/admin/recovery/recoveryplan/")
+    plan_row = page.locator("#result_list tbody tr", has_text=patient.get_full_name())
+    expect(plan_row).to_have_count(1)
+    assert_accessible(page, "the clinician's patients list")
+    plan_row.get_by_role("link", name=patient.get_full_name()).click()
+    expect(page.locator("svg.pain-chart")).to_be_visible()
+    assert_accessible(page, "a patient's page in the admin")
+    plan_page = page.url
+    for link, what in [("Change a step", "the form that tailors a step"), ("Add a step", "the form that adds a step"),
+                       ("Visit summary", "the visit summary")]:  # fmt: skip
+        page.get_by_role("link", name=link).click()
+        assert_accessible(page, what)
+        page.goto(plan_page)
+    page.goto(f"{site}/admin/recovery/tip/")
+    page.locator("#result_list tbody tr a").first.click()
+    assert_accessible(page, "a tip in the admin")
     page.goto(f"{site}/admin/recovery/alert/")
     row = page.locator("#result_list tbody tr", has_text=patient.get_full_name())
     expect(row).to_have_count(1)
     expect(row).to_contain_text("open")
+    assert_accessible(page, "the alerts queue")
     row.get_by_role("link", name="High pain").click()
+    assert_accessible(page, "an alert")
     page.fill("#id_acknowledgement_note", "Phoned Dana: resting, seen in clinic tomorrow.")
     with page.expect_navigation():
         page.locator("input[name=_save]").click()
