@@ -2,7 +2,7 @@
 --
 --   wrk -t1 -c4 -d15s -s bench/load.lua http://127.0.0.1:8011 -- PAGE SESSIONS_FILE
 --
--- PAGE is healthz, today, tick, progress, check-in or admin. SESSIONS_FILE holds the sessions that
+-- PAGE is healthz, tips, today, tick, progress, check-in or admin. SESSIONS_FILE holds the sessions that
 -- `manage.py bench_clinic --sessions` wrote: role, session key, CSRF secret, step id to tick, date. Every request
 -- goes out as the TLS proxy would forward it (X-Forwarded-Proto: https). A tick is a POST with the CSRF secret
 -- as both cookie and X-CSRFToken header, the Origin a browser sends, and HX-Request as htmx sends it; it sets the
@@ -45,6 +45,7 @@ end
 
 local paths = {
    healthz = "/healthz",
+   tips = "/tips/",
    today = "/today/",
    progress = "/progress/",
    ["check-in"] = "/check-in/",

@@ -17,6 +17,7 @@ START, END = "<!-- bench:latest:start -->", "<!-- bench:latest:end -->"
 
 PAGES = {
     "healthz": ("/healthz (baseline)", "GET /healthz"),
+    "tips": ("/tips/ (reference, no target)", "GET /tips/: the lightest signed-in page"),
     "today": ("/today/", "GET /today/"),
     "tick": ("a tick", "POST /today/steps/<id>/tick/ (htmx)"),
     "progress": ("/progress/", "GET /progress/"),

@@ -110,7 +110,8 @@ run_page() {  # page, seconds, output file[, connections]
     echo "{\"page\": \"$1\", \"app_cpu_ticks\": $(($(cpu_ticks $workers) - app_before)), \"db_cpu_ticks\": $(($(cpu_ticks $backends) - db_before)), \"run\": $result}" >>"$3"
 }
 
-PAGES="healthz today tick progress check-in admin"
+# /tips/ is no target: the lightest signed-in page (session, user, plan, a small template), for reference.
+PAGES="healthz tips today tick progress check-in admin"
 echo "== Warming up each page (2 s each, not counted)"
 : >"$RESULTS/warmup.jsonl"
 for page in $PAGES; do run_page "$page" 2 "$RESULTS/warmup.jsonl"; done
