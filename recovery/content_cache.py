@@ -6,6 +6,7 @@ Every entry carries the content *generation* it was read under. A save or delete
 from then on every older entry is ignored, by every process on every server. A reader that races a change
 stores its rows under the generation it saw *before* it read the database, so rows read before the commit can
 never pass as current after it.
+
 Changes are rare (a clinician tailoring a plan, an edit of the tip sheet), reads are many: one cache round trip
 replaces two queries on each patient's page and on the clinicians' list (docs/BENCHMARKS.md).
 
