@@ -59,6 +59,10 @@ SETTINGS
 
 # Redis as production runs it (the shared cache, cached sessions); its database is emptied first, as the
 # sessions are made anew below and plans may have been filled again under the same ids.
+if ! command -v redis-cli >/dev/null; then
+    echo "== Installing redis-cli (Debian's redis-tools)"
+    apt-get install -y -qq redis-tools >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq redis-tools >/dev/null; }
+fi
 if ! redis-cli -u "$REDIS" ping >/dev/null 2>&1; then
     echo "Redis is not answering at $REDIS: start it (redis-server --daemonize yes) or set BENCH_REDIS_URL." >&2
     exit 1
