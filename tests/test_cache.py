@@ -27,6 +27,7 @@ NOBODY_LISTENS = "redis://127.0.0.1:9/0"  # the discard port: refused at once
 
 
 def use_redis(settings, monkeypatch, url):
+    """The settings clinic/settings.py makes of REDIS_URL=url: the cache, cached sessions, cached content."""
     monkeypatch.setenv("REDIS_URL", url)
     settings.CACHES = {"default": env_cache("REDIS_URL")}
     settings.SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
@@ -35,7 +36,7 @@ def use_redis(settings, monkeypatch, url):
 
 
 @pytest.fixture
-def redis_sessions(settings, monkeypatch):
+def with_redis(settings, monkeypatch):
     use_redis(settings, monkeypatch, TEST_REDIS_URL)
     yield
     cache.clear()
@@ -52,7 +53,7 @@ def session_queries(queries):
     return [query["sql"] for query in queries.captured_queries if "django_session" in query["sql"]]
 
 
-def test_a_signed_in_page_reads_the_session_from_redis_not_the_database(redis_sessions, patient, plan):
+def test_a_signed_in_page_reads_the_session_from_redis_not_the_database(with_redis, patient, plan):
     client = sign_in(patient.email)
     assert cache.get(SESSION_KEY_PREFIX + client.cookies["sessionid"].value)["_auth_user_id"] == str(patient.pk)
 
@@ -64,7 +65,7 @@ def test_a_signed_in_page_reads_the_session_from_redis_not_the_database(redis_se
     assert session_queries(queries) == []
 
 
-def test_a_cached_session_expires_with_the_session_fourteen_days_after_sign_in(redis_sessions, patient, plan):
+def test_a_cached_session_expires_with_the_session_fourteen_days_after_sign_in(with_redis, patient, plan):
     client = sign_in(patient.email)
 
     seconds_left = cache.ttl(SESSION_KEY_PREFIX + client.cookies["sessionid"].value)
@@ -72,7 +73,7 @@ def test_a_cached_session_expires_with_the_session_fourteen_days_after_sign_in(r
     assert 14 * 24 * 60 * 60 - 60 < seconds_left <= 14 * 24 * 60 * 60
 
 
-def test_a_session_missing_from_redis_is_read_from_the_database_and_cached_again(redis_sessions, patient, plan):
+def test_a_session_missing_from_redis_is_read_from_the_database_and_cached_again(with_redis, patient, plan):
     client = sign_in(patient.email)
     cache.clear()  # e.g. Redis restarted
 
@@ -80,7 +81,7 @@ def test_a_session_missing_from_redis_is_read_from_the_database_and_cached_again
     assert cache.get(SESSION_KEY_PREFIX + client.cookies["sessionid"].value) is not None
 
 
-def test_switching_an_account_off_ends_its_sessions_in_redis_too(redis_sessions, patient, plan, reception):
+def test_switching_an_account_off_ends_its_sessions_in_redis_too(with_redis, patient, plan, reception):
     patient_client = sign_in(patient.email)
     session_key = patient_client.cookies["sessionid"].value
     desk = Client()
@@ -112,18 +113,13 @@ def test_with_redis_away_patients_still_sign_in_and_tick_off_their_day(settings,
 
 
 @pytest.fixture
-def redis_content(redis_sessions, settings):
-    settings.CONTENT_CACHE = True
-
-
-@pytest.fixture
 def day_one(patient):
     """A plan the day after the race: ice, compression and rest are all on today's list."""
     return make_plan(patient, days_since_race=1)
 
 
 def test_with_a_warm_cache_today_reads_only_what_changes_daily(
-    redis_content, client, patient, day_one, django_assert_num_queries
+    with_redis, client, patient, day_one, django_assert_num_queries
 ):
     client.force_login(patient)
     first = client.get("/today/")  # the first visit reads the steps and phases and keeps them
@@ -134,7 +130,7 @@ def test_with_a_warm_cache_today_reads_only_what_changes_daily(
     assert [task.key for task in response.context["tasks"]] == [task.key for task in first.context["tasks"]]
 
 
-def test_a_step_a_clinician_tailors_shows_on_the_patients_next_visit(redis_content, client, patient, day_one):
+def test_a_step_a_clinician_tailors_shows_on_the_patients_next_visit(with_redis, client, patient, day_one):
     plan = day_one
     client.force_login(patient)
     assert task_attrs(client.get("/today/"), "ice")["data-target"] == "3"
@@ -144,7 +140,7 @@ def test_a_step_a_clinician_tailors_shows_on_the_patients_next_visit(redis_conte
     assert task_attrs(client.get("/today/"), "ice")["data-target"] == "2"
 
 
-def test_a_tip_retitled_in_the_admin_shows_on_every_plan_at_once(redis_content, client, patient, day_one):
+def test_a_tip_retitled_in_the_admin_shows_on_every_plan_at_once(with_redis, client, patient, day_one):
     plan = day_one
     client.force_login(patient)
     tip = plan.steps.get(key="ice").tip
@@ -156,7 +152,7 @@ def test_a_tip_retitled_in_the_admin_shows_on_every_plan_at_once(redis_content, 
     assert "Why this helps: Cold therapy, three times a day" in client.get("/today/").text
 
 
-def test_a_phase_renamed_in_the_protocol_shows_on_the_patients_next_visit(redis_content, client, patient, day_one):
+def test_a_phase_renamed_in_the_protocol_shows_on_the_patients_next_visit(with_redis, client, patient, day_one):
     plan = day_one
     client.force_login(patient)
     phase = client.get("/today/").context["phase"]
@@ -168,7 +164,7 @@ def test_a_phase_renamed_in_the_protocol_shows_on_the_patients_next_visit(redis_
     assert client.get("/today/").context["phase"].name == "Settle and rest"
 
 
-def test_rows_read_while_a_change_commits_are_not_served_after_it(redis_content):
+def test_rows_read_while_a_change_commits_are_not_served_after_it(with_redis):
     # A reader loads the steps just before a colleague's change commits, and stores them after it: the next
     # reader must not be handed those rows.
     def load_then_change(ids):

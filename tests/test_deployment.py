@@ -11,10 +11,9 @@ from django.core.management import call_command, get_commands
 from django.core.management.base import CommandError
 from django.utils import timezone
 
-from clinic.env import env_cache
 from jobs.heartbeats import SWEEP, heartbeat_beat, worker_name
 from reminders.delivery import reminder_send
-from tests.test_cache import TEST_REDIS_URL
+from tests.test_cache import NOBODY_LISTENS, TEST_REDIS_URL, use_redis
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -102,9 +101,7 @@ def test_production_without_redis_is_told_that_every_page_reads_the_database(cap
 
 
 def test_it_says_when_redis_does_not_answer(capsys, settings, monkeypatch):
-    monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:9/0")  # nothing listens there
-    settings.CACHES = {"default": env_cache("REDIS_URL")}
-    settings.CONTENT_CACHE = True
+    use_redis(settings, monkeypatch, NOBODY_LISTENS)
     alive()
     passed, output = check(capsys)
     assert not passed
@@ -112,9 +109,7 @@ def test_it_says_when_redis_does_not_answer(capsys, settings, monkeypatch):
 
 
 def test_a_redis_that_answers_passes(capsys, settings, monkeypatch):
-    monkeypatch.setenv("REDIS_URL", TEST_REDIS_URL)
-    settings.CACHES = {"default": env_cache("REDIS_URL")}
-    settings.CONTENT_CACHE = True
+    use_redis(settings, monkeypatch, TEST_REDIS_URL)
     alive()
     passed, output = check(capsys)
     assert passed, output
