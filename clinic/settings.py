@@ -102,6 +102,8 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "clinic.context_processors.clinic",
             ],
+            # {% link %}: {% url %} with each answer kept (clinic/links.py), in every template without a {% load %}.
+            "builtins": ["clinic.links"],
         },
     },
 ]

@@ -5,6 +5,7 @@ import datetime
 import pytest
 from django.db import IntegrityError, transaction
 
+from accounts.roles import Role
 from recovery.clock import clinic_today
 from recovery.models import Completion, PlanStep, Protocol, ProtocolStep, RecoveryPlan
 from recovery.services import plan_enrol
@@ -66,3 +67,16 @@ def test_day_numbers_count_from_race_day():
     plan = make_plan(days_since_race=0)
     assert plan.day_number(plan.race_date) == 0
     assert plan.day_number(plan.race_date + datetime.timedelta(days=2)) == 2
+
+
+@pytest.mark.parametrize("status", list(RecoveryPlan.Status))
+@pytest.mark.parametrize("is_patient", [True, False])
+def test_the_patients_pages_find_their_own_open_plan_and_only_as_patients(status, is_patient):
+    mine, _theirs = make_plan(), make_plan()
+    RecoveryPlan.objects.filter(pk=mine.pk).update(status=status)
+    if not is_patient:
+        mine.patient.groups.clear()
+    found = RecoveryPlan.objects.open_plan_of_member(mine.patient, Role.PATIENT)
+    assert found == (mine if is_patient and status != RecoveryPlan.Status.COMPLETED else None)
+    # The hand-written query answers as the ORM's would.
+    assert found == RecoveryPlan.objects.open().filter(patient=mine.patient, patient__groups__name=Role.PATIENT).first()

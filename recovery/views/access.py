@@ -21,9 +21,7 @@ def patient_required(view):
     def wrapper(request, *args, **kwargs):
         # One query on most requests: an open plan found through the Patient group proves the role as well, so the
         # groups are read only when there is no such plan (the benchmark's pages: docs/BENCHMARKS.md).
-        request.plan = (
-            RecoveryPlan.objects.open().filter(patient=request.user, patient__groups__name=Role.PATIENT).first()
-        )
+        request.plan = RecoveryPlan.objects.open_plan_of_member(request.user, Role.PATIENT)
         if request.plan is None and not is_patient(request.user):
             refused(request, "patients' pages are for patients")
             return redirect("home")
