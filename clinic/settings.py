@@ -120,6 +120,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
             "max_size": env_int("DATABASE_POOL_MAX_SIZE", 8, minimum=1),
             "timeout": 2,
         },
+        # Parameters sent apart from the SQL, so each page's queries have the same text on every request and
+        # PostgreSQL parses and plans them once per connection (psycopg prepares a query from its 2nd run).
+        # A pooler in transaction mode (PgBouncer < 1.21) cannot keep prepared statements: set
+        # DATABASE_PREPARED_STATEMENTS=false behind one (docs/SCALING.md).
+        "server_side_binding": True,
+        "prepare_threshold": 1 if env_bool("DATABASE_PREPARED_STATEMENTS", True) else None,
     }
 
 # The cache: Redis when REDIS_URL is set (production, the benchmark and CI), shared by every app server and the

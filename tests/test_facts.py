@@ -4,6 +4,7 @@ it, for each plan and only its own, in a fixed number of queries (on SQLite here
 import datetime
 
 import pytest
+from django.db import connection
 
 from recovery.clock import clinic_today
 from recovery.facts import facts_for_plan, facts_for_plans
@@ -75,3 +76,18 @@ def test_a_plan_without_history_has_empty_facts_and_no_pain_before():
 def test_no_plans_need_no_query(db, django_assert_num_queries):
     with django_assert_num_queries(0):
         assert facts_for_plans([], day(6), TODAY) == {}
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="prepared statements are PostgreSQL's")
+def test_postgresql_plans_a_patients_daily_rows_once_per_connection(two_plans):
+    # Server-side parameters and psycopg's prepare threshold (clinic/settings.py): the query text is the same for
+    # every patient, so from its second run PostgreSQL reuses its plan instead of parsing and planning it again.
+    alice, bob = two_plans
+    for plan in (alice, bob, alice):
+        facts_for_plan(plan, day(6), TODAY)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        prepared = [statement for (statement,) in cursor.fetchall()]
+    assert any("recovery_completion" in statement and "recovery_checkin" in statement for statement in prepared)
+    # Parameters are sent apart from the SQL: no patient's id or date is written into the stored statement.
+    assert not any(str(alice.pk) in statement.split("WHERE")[-1] for statement in prepared if "UNION ALL" in statement)

@@ -311,6 +311,13 @@ def test_production_postgres_uses_a_pool_that_gives_up_quickly(monkeypatch):
     assert database["OPTIONS"]["pool"]["timeout"] <= 2
 
 
+def test_prepared_statements_can_be_turned_off_for_a_pooler_that_cannot_keep_them(monkeypatch):
+    default = load_settings(monkeypatch, **production()).DATABASES["default"]["OPTIONS"]
+    assert default["server_side_binding"] is True and default["prepare_threshold"] == 1
+    off = load_settings(monkeypatch, **production(DATABASE_PREPARED_STATEMENTS="false")).DATABASES["default"]
+    assert off["OPTIONS"]["prepare_threshold"] is None
+
+
 def test_deploy_check_reports_nothing_with_production_settings():
     env = {name: value for name, value in os.environ.items() if name not in VARIABLES}
     env.update(PRODUCTION, DJANGO_SETTINGS_MODULE="clinic.settings")
