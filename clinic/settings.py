@@ -102,8 +102,8 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "clinic.context_processors.clinic",
             ],
-            # {% link %}: {% url %} with each answer kept (clinic/links.py), in every template without a {% load %}.
-            "builtins": ["clinic.links"],
+            # {% link %} and |day: {% url %} and |date with their answers kept (clinic/links.py, clinic/dates.py).
+            "builtins": ["clinic.links", "clinic.dates"],
         },
     },
 ]

@@ -11,6 +11,16 @@ from recovery.facts import facts_for_plan
 from recovery.views.access import plan_required
 
 CALENDAR_WEEKS = 4
+# What a screen reader says of each calendar square (the colour says it to the eye; the legend is on the page).
+LEVEL_WORDS = {
+    rules.Level.FULL: "everything done",
+    rules.Level.PART: "some done",
+    rules.Level.NONE: "nothing done",
+    rules.Level.EXCUSED: "day off",
+    rules.Level.REST: "nothing due",
+    rules.Level.FUTURE: "still to come",
+    rules.Level.BEFORE: "before your race",
+}
 
 
 def _percent(ratio):
@@ -33,7 +43,10 @@ def progress(request):
         "streak": rules.streak(facts, today, memo=scored),
         "week_percent": _percent(rules.adherence(facts, week_ago, today, today, memo=scored)),
         "overall_percent": _percent(rules.adherence(facts, plan.race_date, today, today, memo=scored)),
-        "calendar": rules.calendar(facts, today, weeks=CALENDAR_WEEKS, memo=scored),
+        "calendar": [
+            [(date, level, LEVEL_WORDS[level]) for date, level in week]
+            for week in rules.calendar(facts, today, weeks=CALENDAR_WEEKS, memo=scored)
+        ],
         "series": series,
         "chart": chart,
     }
