@@ -32,9 +32,12 @@ def plan_enrol(*, patient, protocol, race_date, clinician=None):
 
 def plan_note_activity(plan, date):
     # The clinician's list sorts and filters on this summary instead of reading every tick.
+    if plan.last_activity_on is not None and plan.last_activity_on >= date:
+        return  # already noted (the plan was read during this request): a patient's second tick writes no more
     RecoveryPlan.objects.filter(pk=plan.pk).filter(
         Q(last_activity_on__isnull=True) | Q(last_activity_on__lt=date)
     ).update(last_activity_on=date)
+    plan.last_activity_on = date
 
 
 @transaction.atomic

@@ -11,12 +11,13 @@ from django.core.cache import cache
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 
 from clinic.env import env_cache
 from recovery.care import plan_step_change
 from recovery.clock import clinic_today
 from recovery.content_cache import content_changed, rows_by_id
-from recovery.models import Phase
+from recovery.models import Completion, Phase
 from tests.factories import PASSWORD, make_plan
 from tests.test_today import task_attrs
 
@@ -128,6 +129,12 @@ def test_with_a_warm_cache_today_reads_only_what_changes_daily(
     with django_assert_num_queries(3):
         response = client.get("/today/")
     assert [task.key for task in response.context["tasks"]] == [task.key for task in first.context["tasks"]]
+    # A tick finds its step among the cached steps: the user, the plan, a savepoint, the week, the upsert, the
+    # plan's last activity and the savepoint's release (12 queries without Redis).
+    ice = reverse("recovery:tick", args=[day_one.steps.get(key="ice").pk])
+    with django_assert_num_queries(7):
+        client.post(ice, {"date": clinic_today().isoformat(), "count": 1}, HTTP_HX_REQUEST="true")
+    assert Completion.objects.get(plan=day_one, step_key="ice").count == 1
 
 
 def test_a_step_a_clinician_tailors_shows_on_the_patients_next_visit(with_redis, client, patient, day_one):

@@ -298,10 +298,15 @@ def test_today_and_a_tick_use_a_fixed_number_of_queries(
     # score before it (one query).
     with django_assert_num_queries(6):
         client.get(TODAY_URL)
-    # A tick: session, user, plan (with the role), the step (404 check), savepoint, facts (3 as above), upsert,
-    # last-activity update, release savepoint. The row sent back with htmx reuses those facts: no more queries.
+    # A tick: session, user, plan (with the role), the plan's steps (the 404 check), savepoint, facts (3 as above),
+    # upsert, last-activity update, release savepoint. The row sent back with htmx reuses those facts.
     with django_assert_num_queries(12):
         tick(client, plan, "check-in", 1, HTTP_HX_REQUEST="true")
+    # The day's next tick: the plan already shows activity today, so it is not written again.
+    with django_assert_num_queries(11):
+        tick(client, plan, "stretch", 1, HTTP_HX_REQUEST="true")
+    plan.refresh_from_db()
+    assert plan.last_activity_on == clinic_today()
 
 
 def test_the_check_in_task_sends_the_patient_to_the_check_in(patient_client, patient):

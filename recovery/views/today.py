@@ -6,15 +6,14 @@ from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.http import Http404
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from recovery import rules
 from recovery.checkins import COMPRESSION_STEP_KEY, compression_numbness_report
 from recovery.clock import clinic_today
-from recovery.facts import facts_for_plan
-from recovery.models import PlanStep
+from recovery.facts import facts_for_plan, step_key_of
 from recovery.services import Refused, completion_set, day_excuse, day_unexcuse
 from recovery.views.access import plan_required
 
@@ -86,7 +85,9 @@ def _back_to_day(date, today):
 @plan_required
 def tick(request, step_id):
     """Set how many doses of a step were done on a day. Only the patient's own steps exist here: others are 404."""
-    step = get_object_or_404(PlanStep, pk=step_id, plan=request.plan)
+    step_key = step_key_of(request.plan, step_id)
+    if step_key is None:
+        raise Http404("That task isn't on your plan.")
     today = clinic_today()
     form = TickForm(request.POST)
     error = None
@@ -97,7 +98,7 @@ def tick(request, step_id):
         date = today
     else:
         date = form.cleaned_data["date"]
-        if step.key == COMPRESSION_STEP_KEY and request.POST.get("numbness") == "yes":
+        if step_key == COMPRESSION_STEP_KEY and request.POST.get("numbness") == "yes":
             # The safety report stands even if the tick itself is refused (e.g. a paused plan).
             try:
                 compression_numbness_report(plan=request.plan, date=date, today=today)
@@ -106,7 +107,7 @@ def tick(request, step_id):
                 error = str(refusal)
         try:
             facts = completion_set(
-                plan=request.plan, step_key=step.key, date=date, count=form.cleaned_data["count"], today=today
+                plan=request.plan, step_key=step_key, date=date, count=form.cleaned_data["count"], today=today
             )
         except Refused as refusal:
             error = error or str(refusal)
@@ -114,7 +115,7 @@ def tick(request, step_id):
         date = today
     if request.htmx:
         context = _day_context(request.plan, date, today, facts)
-        task = next((task for task in context["tasks"] if task.key == step.key), None)
+        task = next((task for task in context["tasks"] if task.key == step_key), None)
         if task is None:
             raise Http404("That task isn't on your plan that day.")
         return render(
