@@ -130,6 +130,9 @@ def test_a_pain_score_outside_0_to_10_is_a_plain_error_and_nothing_is_saved(pati
     assert message in html and 'id="pain-error"' in html
     assert not CheckIn.objects.exists() and not Alert.objects.exists()
     assert not has_stop_screen(response)  # nothing was saved, so there is no result to show yet
+    # What the patient ticked is still ticked, ready to send again with a score.
+    assert re.search(r'<input[^>]*name="night_pain"[^>]*checked', html)
+    assert not re.search(r'<input[^>]*name="swelling"[^>]*checked', html)
 
 
 def test_a_second_check_in_the_same_day_edits_the_first(patient_client, plan):

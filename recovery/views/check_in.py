@@ -47,6 +47,9 @@ class CheckInForm(forms.ModelForm):
         for name in CheckIn.RED_FLAG_FIELDS:
             self.fields[name].label = self.fields[name].label[:1].upper() + self.fields[name].label[1:]
 
+    def symptom_fields(self):
+        return [self["numbness"], self["swelling"]]
+
     def red_flag_fields(self):
         return [self[name] for name in CheckIn.RED_FLAG_FIELDS]
 
