@@ -8,6 +8,7 @@ tests need real concurrent transactions, so they run on PostgreSQL (CI) and are 
 import threading
 from collections import Counter
 
+import psycopg
 import pytest
 from django.core import mail
 from django.db import connection
@@ -24,6 +25,7 @@ from recovery.facts import facts_for_plan
 from recovery.models import Alert, CheckIn, Completion, Protocol, RecoveryPlan
 from recovery.views import check_in as check_in_views
 from tests.factories import PatientFactory, ReceptionFactory, make_plan
+from tests.live import database_url
 
 pytestmark = [
     pytest.mark.skipif(connection.vendor != "postgresql", reason="real concurrent transactions need PostgreSQL"),
@@ -215,3 +217,22 @@ def test_two_check_ins_for_one_day_at_once_leave_one_with_one_alert_at_most(monk
     assert kinds[Alert.Kind.HIGH_PAIN] == 1  # one of the two asked for it, and it is never silently dropped
     assert len(mail.outbox) == sum(kinds.values()), "one e-mail per alert, not one per request"
     assert Completion.objects.filter(plan=plan, step_key=CHECK_IN_STEP_KEY, date=today).count() == 1
+
+
+def test_patients_pages_keep_working_while_a_migration_adds_a_column(client):
+    # A deployment migrates from another process while the servers still run the release before it. Their
+    # queries are prepared once per connection (clinic/settings.py): a prepared statement whose result changes
+    # shape when its table gains a column would fail on every patient page until the servers restart.
+    patient = PatientFactory()
+    make_plan(patient, days_since_race=3)
+    client.force_login(patient)
+    for _ in range(3):  # prepared from the second request on
+        assert client.get("/today/").status_code == 200
+    table = connection.ops.quote_name(RecoveryPlan._meta.db_table)
+    with psycopg.connect(database_url(connection.settings_dict), autocommit=True) as migration:
+        migration.execute(f'ALTER TABLE {table} ADD COLUMN "added_by_the_next_release" integer')
+        try:
+            assert client.get("/today/").status_code == 200
+            assert client.get("/progress/").status_code == 200
+        finally:
+            migration.execute(f'ALTER TABLE {table} DROP COLUMN "added_by_the_next_release"')

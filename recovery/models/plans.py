@@ -24,9 +24,12 @@ class RecoveryPlanQuerySet(models.QuerySet):
             user._meta.get_field("groups").remote_field.through._meta.db_table,
             user._meta.get_field("groups").related_model._meta.db_table,
         )
+        # The columns by name, not p.*: prepared once per connection (clinic/settings.py), the statement must keep
+        # its result's shape when a migration adds a column while servers still run the release before it.
+        columns = ", ".join(f'p."{field.column}"' for field in self.model._meta.concrete_fields)
         statuses = ", ".join(["%s"] * len(RecoveryPlan.OPEN_STATUSES))
         found = self.raw(
-            f'SELECT p.* FROM "{plan}" p'
+            f'SELECT {columns} FROM "{plan}" p'
             f' JOIN "{user_groups}" ug ON ug.user_id = p.patient_id JOIN "{group}" g ON g.id = ug.group_id'
             f" WHERE p.patient_id = %s AND p.status IN ({statuses}) AND g.name = %s",
             [user.pk, *RecoveryPlan.OPEN_STATUSES, group_name],
