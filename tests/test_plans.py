@@ -80,4 +80,3 @@ def test_the_patients_pages_find_their_own_open_plan_and_only_as_patients(status
     assert found == (mine if is_patient and status != RecoveryPlan.Status.COMPLETED else None)
     # The hand-written query answers as the ORM's would.
     assert found == RecoveryPlan.objects.open().filter(patient=mine.patient, patient__groups__name=Role.PATIENT).first()
-
