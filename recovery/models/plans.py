@@ -19,10 +19,11 @@ class RecoveryPlanQuerySet(models.QuerySet):
         SQL because every patient page asks it: the ORM spent 0.5 ms of Python building that query each time,
         more than the query itself (docs/BENCHMARKS.md).
         """
+        groups = user._meta.get_field("groups")
         plan, user_groups, group = (
             self.model._meta.db_table,
-            user._meta.get_field("groups").remote_field.through._meta.db_table,
-            user._meta.get_field("groups").related_model._meta.db_table,
+            groups.remote_field.through._meta.db_table,
+            groups.related_model._meta.db_table,
         )
         # The columns by name, not p.*: prepared once per connection (clinic/settings.py), the statement must keep
         # its result's shape when a migration adds a column while servers still run the release before it.
