@@ -4,8 +4,9 @@
 # table in docs/BENCHMARKS.md. See docs/BENCHMARKS.md for what is measured and why.
 #
 # Settings (environment): BENCH_DB (apex_bench), BENCH_PATIENTS (10000), BENCH_DAYS (90), BENCH_SESSIONS (2000),
-# BENCH_DURATION seconds per page (15), BENCH_CONNECTIONS (4), BENCH_PORT (8093), BENCH_RESET=1 to fill again,
-# BENCH_WRITE_DOCS=0 to leave docs/BENCHMARKS.md alone, BENCH_REDIS_URL (redis://127.0.0.1:6379/2, emptied).
+# BENCH_DURATION seconds per page (15), BENCH_CONNECTIONS (4), BENCH_WORKERS (2), BENCH_PORT (8093),
+# BENCH_RESET=1 to fill again, BENCH_WRITE_DOCS=0 to leave docs/BENCHMARKS.md alone, BENCH_REDIS_URL
+# (redis://127.0.0.1:6379/2, emptied).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
