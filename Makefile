@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 export DJANGO_SETTINGS_MODULE := clinic.settings
 
-.PHONY: run test lint check venv clean bench bench-profile
+.PHONY: run test lint check venv clean bench bench-profile bench-floor
 
 $(VENV)/installed: requirements.txt
 	@PYTHON=$$(bin/find-python) || exit 1; \
@@ -42,6 +42,10 @@ bench: venv
 bench-profile: venv
 	$(PY) -m pip install --quiet --disable-pip-version-check -r bench/requirements.txt
 	bench/profile.sh $(or $(PAGE),today)
+
+# What every signed-in page costs before its own work, against /healthz, in-process (after make bench)
+bench-floor: venv
+	bench/floor.sh
 
 clean:
 	rm -rf $(VENV) staticfiles db.sqlite3

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 
+from clinic.sql import fetch_instance, select_columns
 from recovery.models.content import Protocol, StepRules, step_constraints
 
 
@@ -17,7 +18,7 @@ class RecoveryPlanQuerySet(models.QuerySet):
 
         The same answer as ``open().filter(patient=user, patient__groups__name=group_name).first()``, written as
         SQL because every patient page asks it: the ORM spent 0.5 ms of Python building that query each time,
-        more than the query itself (docs/BENCHMARKS.md).
+        more than the query itself, and a raw queryset still 0.25 ms reading its own result (docs/BENCHMARKS.md).
         """
         groups = user._meta.get_field("groups")
         plan, user_groups, group = (
@@ -25,17 +26,13 @@ class RecoveryPlanQuerySet(models.QuerySet):
             groups.remote_field.through._meta.db_table,
             groups.related_model._meta.db_table,
         )
-        # The columns by name, not p.*: prepared once per connection (clinic/settings.py), the statement must keep
-        # its result's shape when a migration adds a column while servers still run the release before it.
-        columns = ", ".join(f'p."{field.column}"' for field in self.model._meta.concrete_fields)
         statuses = ", ".join(["%s"] * len(RecoveryPlan.OPEN_STATUSES))
-        found = self.raw(
-            f'SELECT {columns} FROM "{plan}" p'
+        sql = (
+            f'SELECT {select_columns(self.model, "p")} FROM "{plan}" p'
             f' JOIN "{user_groups}" ug ON ug.user_id = p.patient_id JOIN "{group}" g ON g.id = ug.group_id'
-            f" WHERE p.patient_id = %s AND p.status IN ({statuses}) AND g.name = %s",
-            [user.pk, *RecoveryPlan.OPEN_STATUSES, group_name],
+            f" WHERE p.patient_id = %s AND p.status IN ({statuses}) AND g.name = %s"
         )
-        return next(iter(found), None)
+        return fetch_instance(self.model, self.db, sql, [user.pk, *RecoveryPlan.OPEN_STATUSES, group_name])
 
     def active(self):
         return self.filter(status=RecoveryPlan.Status.ACTIVE)
