@@ -5,6 +5,7 @@ from django.template import Context, Template
 from django.test.utils import override_script_prefix
 from django.urls import NoReverseMatch, reverse
 
+from clinic.links import link_to
 from recovery.models import PlanStep
 from tests.factories import make_plan
 
@@ -22,6 +23,13 @@ def test_a_link_is_the_address_url_gives():
 def test_each_step_gets_its_own_link_however_often_the_page_is_shown():
     links = [render("{% link 'recovery:tick' step %}", step=step) for step in (1, 2, 1, 2)]
     assert links == ["/today/steps/1/tick/", "/today/steps/2/tick/"] * 2
+
+
+def test_python_code_gets_the_same_links():
+    assert link_to("admin:recovery_alert_changelist") == reverse("admin:recovery_alert_changelist")
+    assert link_to("recovery:tip", "ice") == reverse("recovery:tip", args=["ice"])
+    with override_script_prefix("/portal/"):
+        assert link_to("recovery:tip", "ice") == "/portal/tips/ice/"
 
 
 def test_an_unknown_page_is_an_error_as_with_url():

@@ -19,6 +19,7 @@ from audit.mixins import AuditedAdminMixin
 from audit.models import Action
 from audit.recorder import note
 from clinic.admin_base import ReadOnlyAdmin
+from clinic.links import link_to
 from recovery import care, rules, summaries
 from recovery.admin.forms import ReenrolForm, StepAddForm, StepChangeForm
 from recovery.charts import pain_chart_for
@@ -198,7 +199,7 @@ class RecoveryPlanAdmin(AuditedAdminMixin, admin.ModelAdmin):
     def alerts(self, plan):
         if not plan.summary.open_alerts:
             return "–"
-        url = reverse("admin:recovery_alert_changelist") + f"?plan__id__exact={plan.pk}&state=open"
+        url = link_to("admin:recovery_alert_changelist") + f"?plan__id__exact={plan.pk}&state=open"
         count = plan.summary.open_alerts
         return format_html('<a class="apex-flag apex-flag-alert" href="{}">⚠ {} open</a>', url, count)
 
