@@ -62,7 +62,8 @@ def test_the_list_shows_each_patients_day_adherence_pain_and_alerts(clinician_cl
     assert "Day 1 · Protect" in diligent_row and "100%" in diligent_row
     assert "0%" in idle_row and "7/10" in idle_row and "⚠ 1 open" in idle_row
     assert f'href="/admin/recovery/alert/?plan__id__exact={idle.pk}&amp;state=open"' in idle_row  # its alerts
-    # Open alerts come first.
+    # Open alerts come first, as the page's title says.
+    assert "<h1>Patients: open alerts first, then the longest silent</h1>" in html
     assert html.index("idle@example.com") < html.index("diligent@example.com")
 
 

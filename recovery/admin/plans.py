@@ -152,6 +152,11 @@ class RecoveryPlanAdmin(AuditedAdminMixin, admin.ModelAdmin):
     def get_queryset(self, request):
         return summaries.with_summary_columns(super().get_queryset(request))
 
+    def changelist_view(self, request, extra_context=None):
+        # Clinicians come here to see who needs them, not to "select recovery plan to change".
+        extra_context = {"title": "Patients: open alerts first, then the longest silent", **(extra_context or {})}
+        return super().changelist_view(request, extra_context)
+
     def get_ordering(self, request):
         # Who needs me today: open alerts first, then the longest silent.
         return [F("open_alert_count").desc(), F("last_activity_on").asc(nulls_first=True), "pk"]
