@@ -6,6 +6,7 @@ hand-written query must still give back the instance the ORM would: every column
 converted as the ORM converts it (SQLite's date-times made aware, a field's own ``from_db_value``).
 """
 
+import functools
 import threading
 
 from django.db import connections
@@ -14,6 +15,7 @@ from django.db import connections
 _row_shapes = threading.local()
 
 
+@functools.cache  # the same few strings on every request
 def select_columns(model, table_alias):
     """The model's columns for a SELECT, by name. Never ``alias.*``: a statement prepared once per connection
     (clinic/settings.py) must keep the shape of its result when a migration adds a column while servers still run
