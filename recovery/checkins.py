@@ -96,6 +96,7 @@ def check_in_save(*, plan, date, data, today):
     decisions = safety.check_in_alerts(
         pain=check_in.pain,
         red_flags=red_flag_words(check_in),
+        numbness=check_in.numbness,
         previous_scores=previous_scores(plan, date),
         thresholds=SafetyThresholds.current(),
     )

@@ -4,8 +4,9 @@
   (green), from it ease off (amber), from the alert level stop loading and call the clinic (red).
 - The stop screen: any red flag, or pain at or above the alert level.
 - The alerts a check-in raises, each with its reason in plain words for the clinician:
-  a red flag (urgent), high pain (high), and pain rising by the configured points over the average of the
-  scores recorded in the previous three days (watch; only when at least one of those days has a score).
+  a red flag (urgent), high pain (high), numbness or tingling in the leg (high), and pain rising by the
+  configured points over the average of the scores recorded in the previous three days (watch; only when at
+  least one of those days has a score).
 
 The levels come from the clinic's safety record (``SafetyThresholds``), passed in by the caller: anything with
 the attributes of ``Thresholds`` will do, the model included.
@@ -37,6 +38,7 @@ class Kind:
     RED_FLAG = "red_flag"
     HIGH_PAIN = "high_pain"
     RISING_PAIN = "rising_pain"
+    NUMBNESS = "numbness"
     COMPRESSION_NUMBNESS = "compression_numbness"
 
 
@@ -49,7 +51,7 @@ class Severity:
 
 
 # The kinds a check-in decides; editing the day's check-in revisits exactly these.
-CHECK_IN_KINDS = (Kind.RED_FLAG, Kind.HIGH_PAIN, Kind.RISING_PAIN)
+CHECK_IN_KINDS = (Kind.RED_FLAG, Kind.HIGH_PAIN, Kind.NUMBNESS, Kind.RISING_PAIN)
 
 
 @dataclass(frozen=True)
@@ -109,11 +111,14 @@ def rises_enough(pain, previous_scores, points):
     return pain * len(previous_scores) - sum(previous_scores) >= points * len(previous_scores)
 
 
-def check_in_alerts(*, pain, red_flags: Sequence[str], previous_scores: Sequence[int], thresholds):
+def check_in_alerts(
+    *, pain, red_flags: Sequence[str], previous_scores: Sequence[int], thresholds, numbness: bool = False
+):
     """The alerts a check-in raises, most urgent first.
 
     ``red_flags``: the red-flag questions answered yes, in plain words. ``previous_scores``: the pain scores
-    recorded on the previous three days (days without a check-in left out).
+    recorded on the previous three days (days without a check-in left out). ``numbness``: numbness or tingling
+    in the leg since yesterday.
     """
     alerts = []
     if red_flags:
@@ -126,6 +131,17 @@ def check_in_alerts(*, pain, red_flags: Sequence[str], previous_scores: Sequence
                 Kind.HIGH_PAIN,
                 Severity.HIGH,
                 f"Pain {pain}/10, at or above the alert level of {thresholds.alert_pain_from}.",
+            )
+        )
+    if numbness:
+        # CLINICAL.md counts numbness or weakness in the leg among the red flags (nerve involvement); most often it
+        # is compression worn too tight, which the patient is told to take off. A clinician looks the same day.
+        alerts.append(
+            AlertDecision(
+                Kind.NUMBNESS,
+                Severity.HIGH,
+                "The patient reported numbness or tingling in the leg in the daily check-in, and was told to take "
+                "any compression off and call if it stays or the leg feels weak.",
             )
         )
     if rises_enough(pain, previous_scores, thresholds.pain_rise_points):

@@ -248,9 +248,36 @@ def test_pain_one_below_the_alert_level_says_ease_off_without_an_alert(patient_c
     assert not Alert.objects.exists()
 
 
-def test_numbness_in_the_check_in_gets_the_compression_advice(patient_client, plan):
-    html = check_in(patient_client, pain="1", numbness="on").content.decode()
-    assert "if you are wearing compression, take it off now" in html
+def test_numbness_in_the_check_in_gets_the_advice_and_a_high_alert(
+    patient_client, plan, mailoutbox, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        page = check_in(patient_client, pain="1", numbness="on")
+    html = page.content.decode()
+    assert "if you are wearing compression, take it off now. We have let the clinic know." in html
+    assert not has_stop_screen(page)  # advice first: most often the compression is too tight
+    alert = Alert.objects.get()
+    assert (alert.plan, alert.kind, alert.severity, alert.date) == (
+        plan,
+        Alert.Kind.NUMBNESS,
+        Alert.Severity.HIGH,
+        clinic_today(),
+    )
+    assert "numbness or tingling in the leg" in alert.reason
+    assert len(mailoutbox) == 1
+
+
+def test_a_check_in_without_numbness_neither_alerts_nor_advises_about_it(patient_client, plan):
+    html = check_in(patient_client, pain="1", swelling="on").content.decode()
+    assert "data-numbness-advice" not in html
+    assert not Alert.objects.exists()
+
+
+def test_taking_numbness_back_keeps_its_alert_marked_withdrawn(patient_client, plan):
+    check_in(patient_client, pain="1", numbness="on")
+    check_in(patient_client, pain="1")
+    alert = Alert.objects.get()
+    assert alert.kind == Alert.Kind.NUMBNESS and alert.reason.startswith("Withdrawn at ")
 
 
 def test_changing_the_safety_thresholds_changes_the_outcome(patient_client, plan):

@@ -103,8 +103,23 @@ def test_the_rise_follows_the_configured_points():
 
 
 def test_a_bad_day_raises_every_kind_that_applies_most_urgent_first():
-    alerts = safety.check_in_alerts(pain=8, red_flags=["pain at night"], previous_scores=[2], thresholds=DEFAULTS)
-    assert kinds(alerts) == [Kind.RED_FLAG, Kind.HIGH_PAIN, Kind.RISING_PAIN]
+    alerts = safety.check_in_alerts(
+        pain=8, red_flags=["pain at night"], previous_scores=[2], thresholds=DEFAULTS, numbness=True
+    )
+    assert kinds(alerts) == [Kind.RED_FLAG, Kind.HIGH_PAIN, Kind.NUMBNESS, Kind.RISING_PAIN]
+
+
+def test_numbness_alone_is_a_high_alert_whatever_the_pain():
+    [alert] = safety.check_in_alerts(pain=0, red_flags=[], previous_scores=[], thresholds=DEFAULTS, numbness=True)
+    assert (alert.kind, alert.severity) == (Kind.NUMBNESS, Severity.HIGH)
+    assert "numbness or tingling in the leg" in alert.reason
+
+
+def test_every_kind_a_check_in_decides_is_revisited_when_it_is_edited():
+    decided = safety.check_in_alerts(
+        pain=9, red_flags=["pain at night"], previous_scores=[1], thresholds=DEFAULTS, numbness=True
+    )
+    assert set(kinds(decided)) == set(safety.CHECK_IN_KINDS)
 
 
 def test_a_higher_alert_level_turns_a_stop_into_ease_off():
@@ -131,7 +146,7 @@ def test_the_emergency_flags_are_real_check_in_questions():
 
 
 def test_the_rules_speak_the_models_kinds_and_severities():
-    for name in ("RED_FLAG", "HIGH_PAIN", "RISING_PAIN", "COMPRESSION_NUMBNESS"):
+    for name in ("RED_FLAG", "HIGH_PAIN", "RISING_PAIN", "NUMBNESS", "COMPRESSION_NUMBNESS"):
         assert getattr(Kind, name) == getattr(Alert.Kind, name).value
     for name in ("WATCH", "HIGH", "URGENT"):
         assert getattr(Severity, name) == getattr(Alert.Severity, name).value

@@ -59,6 +59,7 @@ class Alert(models.Model):
         RED_FLAG = "red_flag", "Red flag"
         HIGH_PAIN = "high_pain", "High pain"
         RISING_PAIN = "rising_pain", "Rising pain"
+        NUMBNESS = "numbness", "Numbness or tingling"
         COMPRESSION_NUMBNESS = "compression_numbness", "Numbness under compression"
         INACTIVE = "inactive", "Inactive"
 
