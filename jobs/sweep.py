@@ -3,7 +3,7 @@
 1. Re-queue tasks left running by a worker that died (jobs/requeue.py).
 2. Queue the reminders that are due (reminders/delivery.py).
 3. Raise the day's "inactive" alerts (recovery/inactivity.py).
-4. Tidy up: finished task results and the heartbeats of long-gone workers.
+4. Tidy up: finished task results, the heartbeats of long-gone workers, reminder records older than 90 days.
 5. Record the sweep's heartbeat, when every step went well (``check_deployment`` reads it).
 
 Safe to run twice at once, e.g. a slow run overlapping the next minute's, or two machines: every write is guarded
@@ -23,7 +23,7 @@ from django_tasks_db.models import DBTaskResult
 from jobs.heartbeats import SWEEP, heartbeat_beat, heartbeats_prune
 from jobs.requeue import tasks_requeue_orphans
 from recovery.inactivity import inactive_alerts_raise
-from reminders.delivery import reminders_queue_due
+from reminders.delivery import deliveries_prune, reminders_queue_due
 
 logger = logging.getLogger(__name__)
 
@@ -43,6 +43,7 @@ STEPS = [
     ("reminders queued", reminders_queue_due),
     ("inactive alerts raised", lambda *, now: inactive_alerts_raise(today=timezone.localdate(now))),
     ("old task results deleted", finished_tasks_prune),
+    ("old reminder records deleted", deliveries_prune),
 ]
 
 

@@ -46,6 +46,11 @@ ICE_STEP_KEY = "ice"
 CLAIM_LEASE = datetime.timedelta(minutes=5)
 # After this, a reminder is no use any more ("ice now" in the evening): it is recorded as not sent.
 SEND_DEADLINE = datetime.timedelta(hours=3)
+# Delivery records are kept this long (they show the clinic what was sent and are in the patient's data download),
+# then deleted by the sweep: one row per patient, slot and day would otherwise grow by 50,000 rows a day at 10,000
+# patients. A batch per sweep keeps each sweep short even on a first run over years of records.
+KEEP_DELIVERIES = datetime.timedelta(days=90)
+PRUNE_BATCH = 5_000
 Status = ReminderDelivery.Status
 
 
@@ -99,6 +104,15 @@ def reminders_queue_due(*, now):
                 continue
             queued += _queue(plan.patient_id, due)
     return queued
+
+
+def deliveries_prune(*, now):
+    """Delete up to ``PRUNE_BATCH`` delivery records of days more than ``KEEP_DELIVERIES`` before ``now``'s day in
+    the clinic; return how many. A task still queued for one finds nothing to claim and does nothing."""
+    cutoff = timezone.localdate(now) - KEEP_DELIVERIES
+    oldest = ReminderDelivery.objects.filter(date__lt=cutoff).order_by("date").values_list("pk", flat=True)
+    deleted, _ = ReminderDelivery.objects.filter(pk__in=list(oldest[:PRUNE_BATCH])).delete()
+    return deleted
 
 
 def _queue(user_id, due):

@@ -82,6 +82,8 @@ class ReminderDelivery(models.Model):
                 name="reminder_sent_has_sent_at",
             ),
         ]
+        # The sweep deletes the oldest days' records (reminders/delivery.py, deliveries_prune).
+        indexes = [models.Index(fields=["date"], name="reminder_delivery_by_date")]
 
     def __str__(self):
         return f"{self.get_slot_display()} reminder for {self.user} on {self.date} ({self.get_status_display()})"

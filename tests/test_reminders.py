@@ -11,7 +11,9 @@ from django.core import mail, signing
 from django.test import Client
 from django.urls import reverse
 
-from reminders.delivery import reminder_deliver, reminders_queue_due
+from jobs.sweep import sweep
+from reminders import delivery as delivery_module
+from reminders.delivery import KEEP_DELIVERIES, deliveries_prune, reminder_deliver, reminders_queue_due
 from reminders.models import ReminderDelivery, ReminderSettings
 from reminders.slots import LATE_LIMIT, Slot, Times, any_time_due, candidate_dates, due_slots, moment, slots_on
 from reminders.tokens import unsubscribe_token, unsubscribe_url, user_for_token
@@ -353,6 +355,42 @@ def test_a_failing_mail_server_records_the_delivery_as_failed(june, patient, set
     sweep_at(june, 8)
     delivery = ReminderDelivery.objects.get()
     assert delivery.status == "failed" and delivery.channel == "email" and delivery.sent_at is None
+
+
+# Old delivery records
+
+
+def delivery_on(patient, date, slot=Slot.DAILY):
+    due_at = datetime.datetime.combine(date, T(9), tzinfo=LONDON)
+    return ReminderDelivery.objects.create(user=patient, date=date, slot=slot, due_at=due_at)
+
+
+def test_the_sweep_deletes_delivery_records_older_than_ninety_days(june, patient):
+    oldest_kept = DAY - KEEP_DELIVERIES
+    too_old = delivery_on(patient, oldest_kept - datetime.timedelta(days=1))
+    kept = [delivery_on(patient, oldest_kept), delivery_on(patient, DAY, Slot.ICE_1)]
+    report = sweep(now=at(0, 1))
+    assert report.counts["old reminder records deleted"] == 1 and not report.failed
+    assert not ReminderDelivery.objects.filter(pk=too_old.pk).exists()
+    assert set(ReminderDelivery.objects.values_list("pk", flat=True)) == {delivery.pk for delivery in kept}
+
+
+def test_a_backlog_of_old_records_goes_a_batch_per_sweep(june, patient, monkeypatch):
+    monkeypatch.setattr(delivery_module, "PRUNE_BATCH", 2)
+    long_ago = DAY - KEEP_DELIVERIES - datetime.timedelta(days=30)
+    for day in range(3):
+        delivery_on(patient, long_ago + datetime.timedelta(days=day))
+    assert deliveries_prune(now=at(0, 1)) == 2
+    assert ReminderDelivery.objects.get().date == long_ago + datetime.timedelta(days=2)  # the oldest went first
+    assert deliveries_prune(now=at(0, 1)) == 1
+    assert deliveries_prune(now=at(0, 1)) == 0
+
+
+def test_a_task_left_for_a_deleted_record_sends_nothing(june, patient):
+    old = delivery_on(patient, DAY - KEEP_DELIVERIES - datetime.timedelta(days=1))
+    deliveries_prune(now=at(0, 1))
+    assert reminder_deliver(delivery_id=old.pk, worker_id="w") == "not claimed"
+    assert mail.outbox == []
 
 
 # The data download
