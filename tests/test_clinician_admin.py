@@ -278,6 +278,17 @@ def test_the_alerts_queue_lists_open_alerts_first_most_severe_and_newest_first(c
     html = clinician_client.get(ALERTS_URL).content.decode()
     order = [html.index(f"/admin/recovery/alert/{alert.pk}/change/") for alert in (urgent, old_watch, done)]
     assert order == sorted(order)
+    assert "<h1>Alerts: open first, the most severe and newest first</h1>" in html
+
+
+def test_the_check_ins_list_shows_each_days_warning_signs(clinician_client):
+    plan = make_plan(PatientFactory(email="flags@example.com"))
+    CheckInFactory(plan=plan, date=clinic_today(), pain=3, night_pain=True, fever_or_hot_joint=True)
+    CheckInFactory(plan=plan, date=clinic_today() - datetime.timedelta(days=1), pain=1)
+    html = clinician_client.get("/admin/recovery/checkin/").content.decode()
+    assert "<h1>Select check-in to view</h1>" in html  # the model's name with its hyphen
+    assert "pain at night; fever, or a hot swollen joint" in html
+    assert html.count('<td class="field-warning_signs">–</td>') == 1
 
 
 def test_acknowledging_an_alert_records_who_when_and_the_note(clinician_client, clinician):

@@ -23,6 +23,7 @@ from clinic.links import link_to
 from recovery import care, rules, summaries
 from recovery.admin.forms import ReenrolForm, StepAddForm, StepChangeForm
 from recovery.charts import pain_chart_for
+from recovery.checkins import red_flag_words
 from recovery.clock import clinic_today
 from recovery.facts import facts_for_plan
 from recovery.models import Alert, CheckIn, Gate, Phase, PlanStep, RecoveryPlan
@@ -428,6 +429,11 @@ class AlertAdmin(AuditedAdminMixin, admin.ModelAdmin):
     class Media:
         css = {"all": ["css/admin.css"]}
 
+    def changelist_view(self, request, extra_context=None):
+        # Says what the order is, in place of "Select alert to change".
+        extra_context = {"title": "Alerts: open first, the most severe and newest first", **(extra_context or {})}
+        return super().changelist_view(request, extra_context)
+
     def get_ordering(self, request):
         return [F("acknowledged_at").asc(nulls_first=True), "-severity", "-created_at"]
 
@@ -500,10 +506,14 @@ class AlertAdmin(AuditedAdminMixin, admin.ModelAdmin):
 
 @admin.register(CheckIn)
 class CheckInAdmin(AuditedAdminMixin, ReadOnlyAdmin):
-    list_display = ["plan", "date", "pain", "numbness", "swelling"]
+    list_display = ["plan", "date", "pain", "numbness", "swelling", "warning_signs"]
     list_select_related = ["plan__patient"]
     search_fields = ["plan__patient__first_name", "plan__patient__last_name", "plan__patient__email"]
     date_hierarchy = "date"
 
     def audit_patient_id(self, check_in):
         return _patient_of_plan(check_in.plan_id)
+
+    @admin.display(description="warning signs")
+    def warning_signs(self, check_in):
+        return "; ".join(red_flag_words(check_in)) or "–"

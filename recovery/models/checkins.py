@@ -36,6 +36,7 @@ class CheckIn(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        verbose_name = "check-in"
         ordering = ["-date"]
         constraints = [
             models.UniqueConstraint(fields=["plan", "date"], name="check_in_once_per_day"),
