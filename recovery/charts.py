@@ -1,10 +1,13 @@
 """A pain trend chart drawn on the server as SVG geometry: no chart library, no script, no inline style."""
 
+import datetime
 from dataclasses import dataclass
 
 from recovery import rules
 from recovery.models import SafetyThresholds
 
+# Four weeks, as the progress page's calendar.
+CHART_DAYS = 28
 WIDTH, HEIGHT = 320, 180
 LEFT, RIGHT, TOP, BOTTOM = 28, 8, 10, 24
 
@@ -51,11 +54,13 @@ def pain_chart(series, first, last, *, ease_off_from, alert_from):
     }
 
 
-def pain_chart_for(facts, first, last):
-    """The recorded pain scores from ``first`` to ``last`` and their chart, banded by the clinic's thresholds."""
-    series = rules.pain_series(facts.pain_by_date, rules.last_days(last, (last - first).days + 1))
+def pain_chart_for(facts, today):
+    """The pain scores of the last ``CHART_DAYS`` days, from race day on a younger plan (so that a week-old plan's
+    scores are not squeezed into the chart's last quarter), and their chart, banded by the clinic's thresholds."""
+    first = max(facts.race_date, today - datetime.timedelta(days=CHART_DAYS - 1))
+    series = rules.pain_series(facts.pain_by_date, rules.last_days(today, (today - first).days + 1))
     thresholds = SafetyThresholds.current()
     chart = pain_chart(
-        series, first, last, ease_off_from=thresholds.ease_off_pain_from, alert_from=thresholds.alert_pain_from
+        series, first, today, ease_off_from=thresholds.ease_off_pain_from, alert_from=thresholds.alert_pain_from
     )
     return series, chart

@@ -106,6 +106,27 @@ def test_the_pain_chart_is_svg_with_a_text_alternative(patient_client, patient):
     assert "style=" not in html and "<script>" not in html  # the CSP forbids inline style and script
 
 
+def chart_dates(html):
+    return re.search(r'<title id="pain-chart-title">Pain score by day, ([^<]+) to ([^<]+)</title>', html).groups()
+
+
+def test_a_young_plans_chart_starts_on_race_day_an_older_one_four_weeks_back(patient_client, patient):
+    today = clinic_today()
+    plan = make_plan(patient, days_since_race=5)
+    CheckInFactory(plan=plan, date=today - datetime.timedelta(days=1), pain=3)
+    html = patient_client.get(PROGRESS_URL).content.decode()
+    race_day = plan.race_date
+    assert chart_dates(html) == (f"{race_day.day} {race_day:%b}", f"{today.day} {today:%b}")
+    # The score of yesterday sits at 4/5 of the width on a five-day span, not squeezed to the right edge.
+    left, width = 28, 320 - 28 - 8
+    assert f'<circle class="dot" cx="{round(left + width * 4 / 5, 1)}"' in html
+
+    plan.race_date = today - datetime.timedelta(days=60)
+    plan.save()
+    first = today - datetime.timedelta(days=27)
+    assert chart_dates(patient_client.get(PROGRESS_URL).content.decode())[0] == f"{first.day} {first:%b}"
+
+
 def test_no_check_ins_yet_says_so_instead_of_an_empty_chart(patient_client, patient):
     make_plan(patient, days_since_race=2)
     html = patient_client.get(PROGRESS_URL).content.decode()

@@ -247,7 +247,7 @@ class RecoveryPlanAdmin(AuditedAdminMixin, admin.ModelAdmin):
     def _patient_context(self, plan):
         today = clinic_today()
         facts = facts_for_plan(plan, plan.race_date, today)
-        series, chart = pain_chart_for(facts, max(plan.race_date, today - datetime.timedelta(days=27)), today)
+        series, chart = pain_chart_for(facts, today)
         week_ago = today - datetime.timedelta(days=6)
         return {
             "plan": plan,

@@ -33,7 +33,7 @@ def progress(request):
     today = clinic_today()
     facts = facts_for_plan(plan, plan.race_date, today)
     week_ago = today - datetime.timedelta(days=6)
-    series, chart = pain_chart_for(facts, today - datetime.timedelta(days=CALENDAR_WEEKS * 7 - 1), today)
+    series, chart = pain_chart_for(facts, today)
     scored = {}  # one memo for the four questions below: each past day is scored once, not up to four times
     context = {
         "plan": plan,
