@@ -222,6 +222,9 @@ def test_search_finds_patients_by_name_email_phone_and_date_of_birth(desk):
     for query in ("ann", "SMITH", "ann smith", "ann@example", "07700900123", "900-123", "01/06/1985", "1985-06-01"):
         results = desk.get(FRONT_DESK, {"q": query}).context["results"]
         assert results == [ann], query
+    # The box's label says what it takes (the section's heading says what it is for).
+    html = desk.get(FRONT_DESK).content.decode()
+    assert re.search(r'<label\s+for="id_q"[^>]*>\s*Name, e-mail, phone or date of birth\s*</label>', html)
 
 
 @pytest.mark.parametrize(

@@ -222,8 +222,9 @@ class SearchForm(forms.Form):
     q = forms.CharField(
         required=False,
         max_length=200,
-        label="Find a patient",
-        help_text="Name, e-mail, phone or date of birth (e.g. 26/04/1990).",
+        # The section's heading already says "Find a patient": the label says what to type.
+        label="Name, e-mail, phone or date of birth",
+        help_text="A date of birth as day/month/year, e.g. 26/04/1990.",
         widget=forms.TextInput(attrs={"type": "search", "autocomplete": "off"}),
     )
 
