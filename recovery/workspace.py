@@ -1,0 +1,54 @@
+"""What the clinic workspace's home page lists under "Needs attention": each line a count and the list behind it,
+only for what the person may see. Clinicians open the workspace to find who needs them; the app list below it
+is for everything else."""
+
+from dataclasses import dataclass
+
+from django.db.models import Count, Q
+from django.urls import reverse
+
+from recovery import summaries
+from recovery.models import Alert, RecoveryPlan, SafetyThresholds, Tip
+
+
+@dataclass(frozen=True)
+class Attention:
+    label: str
+    count: int
+    url: str
+    urgent: bool = False  # drawn as a red badge while the count is not zero
+
+
+def needs_attention(user, today):
+    """The lines of the panel for ``user`` on ``today``, most pressing first (six queries at most)."""
+    lines = []
+    if user.has_perm("recovery.view_alert"):
+        alerts = reverse("admin:recovery_alert_changelist")
+        counts = Alert.objects.open().aggregate(
+            total=Count("pk"), urgent=Count("pk", filter=Q(severity=Alert.Severity.URGENT))
+        )
+        lines += [
+            Attention(
+                "Urgent alerts not yet acknowledged",
+                counts["urgent"],
+                f"{alerts}?state=open&severity__exact={Alert.Severity.URGENT}",
+                urgent=True,
+            ),
+            Attention("All alerts not yet acknowledged", counts["total"], f"{alerts}?state=open"),
+        ]
+    if user.has_perm("recovery.view_recoveryplan"):
+        plans = reverse("admin:recovery_recoveryplan_changelist")
+        mine = RecoveryPlan.objects.filter(clinician=user)
+        if mine.exists():
+            with_alerts = mine.filter(alerts__acknowledged_at__isnull=True, alerts__isnull=False).distinct().count()
+            lines.append(Attention("My patients with open alerts", with_alerts, f"{plans}?mine=yes&alerts=open"))
+        thresholds = SafetyThresholds.current()
+        inactive = RecoveryPlan.objects.filter(summaries.inactive_q(today, thresholds)).count()
+        days = thresholds.inactive_after_days
+        label = f"Patients with nothing logged for {days} day{'s' if days != 1 else ''} or more"
+        lines.append(Attention(label, inactive, f"{plans}?activity=inactive"))
+    if user.has_perm("recovery.view_tip"):
+        flagged = Tip.objects.exclude(review_note="").count()
+        tips = reverse("admin:recovery_tip_changelist")
+        lines.append(Attention("Tips flagged for review", flagged, f"{tips}?review=flagged"))
+    return lines
