@@ -7,6 +7,8 @@ from django.db import models
 from django.db.models import F, Q
 from simple_history.models import HistoricalRecords
 
+from clinic.links import link_to
+
 
 class TipQuerySet(models.QuerySet):
     def published(self):
@@ -48,9 +50,7 @@ class Tip(models.Model):
         return self.title
 
     def get_absolute_url(self):
-        from django.urls import reverse
-
-        return reverse("recovery:tip", args=[self.slug])
+        return link_to("recovery:tip", self.slug)  # the tip list links all 14 tips: each reversed once per process
 
 
 class Disclaimer(models.Model):
