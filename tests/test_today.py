@@ -1,6 +1,7 @@
 """The patient's day: /today/, ticking doses off and undoing them, and days off."""
 
 import datetime
+import re
 
 import pytest
 from django.urls import reverse
@@ -90,6 +91,26 @@ def test_with_htmx_the_row_comes_back_alone_with_its_new_count(patient_client, p
     assert task_attrs(response, "ice")["data-done"] == "1"
     assert "Done one more (2 of 3)" in html
     assert 'id="day-summary"' in html and 'hx-swap-oob="true"' in html
+
+
+def day_summary(response):
+    html = response.content.decode()
+    return re.sub(r"<[^>]+>|\s+", " ", re.search(r'<p id="day-summary"[^>]*>(.*?)</p>', html, re.S)[1]).split()
+
+
+def test_the_day_summary_counts_tasks_and_says_well_done_at_the_last_one(patient_client, patient):
+    plan = make_plan(patient, days_since_race=5)
+    page = patient_client.get(TODAY_URL)
+    open_rows = re.findall(r'data-task="([^"]+)" data-done="\d+" data-target="(\d+)"\s+data-complete="\w+" '
+                           r'data-locked="false"', page.content.decode())  # fmt: skip
+    assert len(open_rows) >= 2 and " ".join(day_summary(page)) == f"0 of {len(open_rows)} tasks done"
+    *first_rows, (last_key, last_target) = open_rows
+    for key, target in first_rows:
+        tick(patient_client, plan, key, int(target))
+    assert " ".join(day_summary(patient_client.get(TODAY_URL))).startswith(f"{len(first_rows)} of {len(open_rows)}")
+    last = tick(patient_client, plan, last_key, int(last_target), HTTP_HX_REQUEST="true")
+    assert " ".join(day_summary(last)) == f"All {len(open_rows)} tasks done. Well done!"  # swapped in by htmx
+    assert " ".join(day_summary(patient_client.get(TODAY_URL))) == f"All {len(open_rows)} tasks done. Well done!"
 
 
 def test_without_javascript_a_tick_redirects_back_to_the_day(patient_client, patient):

@@ -55,6 +55,8 @@ def _day_context(plan, date, today, facts=None):
     tasks = rules.tasks_on(facts, date, today)
     phase = rules.phase_on(facts, date)
     back = (today - date).days
+    open_tasks = [task for task in tasks if task.lock is None]  # a locked task is not the patient's to do
+    done_count = sum(1 for task in open_tasks if task.complete)
     return {
         "plan": plan,
         "date": date,
@@ -63,8 +65,9 @@ def _day_context(plan, date, today, facts=None):
         "day_number": facts.day_number(date),
         "phase": phase,
         "tasks": tasks,
-        "open_tasks": [task for task in tasks if task.lock is None],
-        "done_count": sum(1 for task in tasks if task.lock is None and task.complete),
+        "open_tasks": open_tasks,
+        "done_count": done_count,
+        "all_done": bool(open_tasks) and done_count == len(open_tasks),
         "excused": date in facts.excused,
         "days": [{"back": n, "name": DAY_NAMES[n]} for n in range(rules.DAYS_BACK_EDITABLE + 1)],
     }
