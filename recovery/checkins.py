@@ -4,7 +4,11 @@ The decisions (traffic light, stop screen, which alerts) are made by ``recovery.
 module loads that data, stores the outcome, and has the clinic told of each new alert after the commit.
 
 Editing the day's check-in revisits the day's alerts, one row per (plan, kind, date):
-- an alert the edit still raises is updated in place (its reason may change); no second e-mail is sent;
+- an alert the edit still raises is updated in place (its reason may change); no second e-mail is sent while it
+  is open;
+- an alert a clinician has already acknowledged whose cause the edit changes (a new red flag, a higher score, a
+  cause back after a withdrawal) is re-opened and the clinic is e-mailed again: its reason keeps who had
+  acknowledged it, when, and with what note;
 - an alert whose cause the edit takes away is kept, open, with its reason rewritten to say it was withdrawn and
   what it first said: never silently dropped, since the clinician may already be acting on it;
 - an alert raised for the first time that day is created, and the clinic is e-mailed.
@@ -41,21 +45,42 @@ def previous_scores(plan, date):
 
 
 def _alert_raise(*, plan, date, decision):
-    """Raise the day's alert of the decision's kind, or update it; only a new alert is sent to the clinic."""
-    alert, created = Alert.objects.update_or_create(
+    """Raise the day's alert of the decision's kind, or bring it up to date. Returns (alert, whether the clinic is
+    told of it now): a new alert, or an acknowledged one whose cause has changed, re-opened."""
+    alert, created = Alert.objects.select_for_update().get_or_create(
         plan=plan, kind=decision.kind, date=date, defaults={"severity": decision.severity, "reason": decision.reason}
     )
     if created:
         alert_notify(alert)
-    return alert, created
+        return alert, True
+    if safety.cause_of(alert.reason) == decision.reason and alert.severity == decision.severity:
+        return alert, False  # the same cause again (a second save, a second report): nothing new to tell
+    reopened = alert.acknowledged_at is not None
+    if reopened:
+        alert.reason = safety.reopened_reason(
+            decision.reason,
+            alert.reason,
+            when=timezone.localtime(),
+            acknowledged_by=alert.acknowledged_by,
+            acknowledged_at=timezone.localtime(alert.acknowledged_at),
+            note=alert.acknowledgement_note,
+        )
+        alert.acknowledged_at, alert.acknowledged_by, alert.acknowledgement_note = None, None, ""
+    else:
+        alert.reason = decision.reason + safety.earlier_acknowledgements(alert.reason)
+    alert.severity = decision.severity
+    alert.save()
+    if reopened:
+        alert_notify(alert, reopened=True)
+    return alert, reopened
 
 
 def _alerts_set(*, plan, date, kinds, decisions):
-    """Bring the day's alerts of ``kinds`` in line with ``decisions``; return the alerts that are new."""
+    """Bring the day's alerts of ``kinds`` in line with ``decisions``; return those the clinic is told of now."""
     new = []
     for decision in decisions:
-        alert, created = _alert_raise(plan=plan, date=date, decision=decision)
-        if created:
+        alert, told = _alert_raise(plan=plan, date=date, decision=decision)
+        if told:
             new.append(alert)
     raised = {decision.kind for decision in decisions}
     now = timezone.localtime()
@@ -84,7 +109,8 @@ def check_in_save(*, plan, date, data, today):
     """Save (or edit) the day's check-in, update the day's alerts and tick the plan's check-in step.
 
     Only today's check-in can be saved: ``date`` must be ``today``. ``data`` holds the answers
-    (``ANSWER_FIELDS``; questions left out count as no). Returns (check_in, the alerts that are new).
+    (``ANSWER_FIELDS``; questions left out count as no). Returns (check_in, the alerts the clinic is told of: new
+    ones, and acknowledged ones the edit re-opened).
     """
     if date != today:
         raise Refused("You can only fill in today's check-in.")
@@ -110,7 +136,8 @@ def check_in_save(*, plan, date, data, today):
 def compression_numbness_report(*, plan, date, today):
     """The patient felt tingling or numbness under compression on ``date``: raise the day's alert.
 
-    Returns (alert, created). Allowed for the days a patient may still tick: today and the two before.
+    Returns (alert, whether the clinic is told of it now). Allowed for the days a patient may still tick: today
+    and the two before.
     """
     if not is_editable(date, today):
         raise Refused("You can report this for today or the two days before.")

@@ -1,4 +1,5 @@
-"""The clinic hears of each new alert: an e-mail to the duty address and to the patient's clinician.
+"""The clinic hears of each new alert (and of an acknowledged one that the patient's later report re-opened): an
+e-mail to the duty address and to the patient's clinician.
 
 The mail leaves after the transaction commits, through Django's tasks framework (the immediate backend today, a
 database worker later), so a slow or failing mail server never loses an alert nor turns the patient's page into
@@ -25,17 +26,18 @@ logger = logging.getLogger(__name__)
 MAILER = "default"
 
 
-def alert_notify(alert):
-    """Tell the clinic about a new alert once the current transaction commits (at once outside one)."""
+def alert_notify(alert, *, reopened=False):
+    """Tell the clinic about a new alert, or an acknowledged one re-opened, once the current transaction commits
+    (at once outside one)."""
     alert_id = alert.pk
-    transaction.on_commit(lambda: _enqueue(alert_id))
+    transaction.on_commit(lambda: _enqueue(alert_id, reopened))
 
 
-def _enqueue(alert_id):
+def _enqueue(alert_id, reopened):
     # Runs inside on_commit, after the patient's data is safe: whatever goes wrong here is logged, never raised,
     # so it can't become an error page for the patient. (The immediate backend runs the task right here.)
     try:
-        alert_mail_send.enqueue(alert_id)
+        alert_mail_send.enqueue(alert_id, reopened=reopened)
     except Exception:
         logger.exception("Could not queue the e-mail for alert %s.", alert_id)
 
@@ -48,11 +50,12 @@ def alert_recipients(alert):
     return recipients
 
 
-def alert_message(alert):
-    """The e-mail for a new alert: who, and where to read it. Deliberately nothing about their health."""
+def alert_message(alert, *, reopened=False):
+    """The e-mail for a new or re-opened alert: who, and where to read it. Deliberately nothing about their health."""
     context = {
         "patient_name": str(alert.plan.patient),
         "alert": alert,
+        "reopened": reopened,
         "link": settings.SITE_URL.rstrip("/") + reverse("admin:recovery_alert_change", args=[alert.pk]),
         "CLINIC_NAME": settings.CLINIC_NAME,
     }
@@ -62,14 +65,14 @@ def alert_message(alert):
 
 
 @task
-def alert_mail_send(alert_id):
+def alert_mail_send(alert_id, reopened=False):
     """Send the e-mail for one alert. Takes the alert's id: task arguments must be plain JSON."""
     alert = Alert.objects.select_related("plan__patient", "plan__clinician").filter(pk=alert_id).first()
     if alert is None:
         logger.warning("Alert %s is gone: no e-mail sent.", alert_id)
         return 0
     try:
-        return alert_message(alert).send(using=MAILER)
+        return alert_message(alert, reopened=reopened).send(using=MAILER)
     except Exception:
         logger.exception("Could not send the e-mail for alert %s; the alert itself is saved.", alert_id)
         # Raised again so a task worker records the task as failed; the immediate backend does the same.

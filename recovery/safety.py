@@ -169,6 +169,32 @@ def compression_numbness_alert():
     )
 
 
+REOPENED_MARK = " Re-opened at "
+
+
+def cause_of(reason):
+    """What raised the alert: its reason without the record of acknowledgements made before it was re-opened."""
+    return reason.partition(REOPENED_MARK)[0]
+
+
+def earlier_acknowledgements(reason):
+    """The record that ``cause_of`` leaves out (empty for an alert never re-opened), to keep when the cause changes."""
+    _cause, mark, record = reason.partition(REOPENED_MARK)
+    return mark + record
+
+
+def reopened_reason(cause, old_reason, *, when, acknowledged_by, acknowledged_at, note):
+    """The reason of an acknowledged alert whose cause the patient has since changed (worse, or back after a
+    withdrawal): the new cause, then who had acknowledged it, when and with what note, since re-opening clears them.
+    ``when`` and ``acknowledged_at`` are local times."""
+    said = f" with the note “{note}”" if note else ""
+    return (
+        f"{cause}{earlier_acknowledgements(old_reason)}{REOPENED_MARK}{when:%H:%M}: the patient changed what they "
+        f"reported after {acknowledged_by} acknowledged it on {acknowledged_at.day} {acknowledged_at:%b} at "
+        f"{acknowledged_at:%H:%M}{said}."
+    )
+
+
 WITHDRAWN_PREFIX = "Withdrawn"
 
 

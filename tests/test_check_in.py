@@ -5,7 +5,9 @@ import re
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
+from recovery import care
 from recovery.clock import clinic_today
 from recovery.models import Alert, CheckIn, Completion, PlanStep, RecoveryPlan, SafetyThresholds
 from tests.factories import CheckInFactory, ClinicianFactory, make_plan
@@ -364,6 +366,102 @@ def test_a_cause_that_comes_back_replaces_the_withdrawn_note(patient_client, pla
     assert Alert.objects.get().reason == "Pain 6/10, at or above the alert level of 6."
 
 
+# -- An acknowledged alert that the patient's edit changes --------------------------------------------------------
+
+
+@pytest.fixture
+def acknowledge():
+    clinician = ClinicianFactory(first_name="Sam", last_name="Patel")
+
+    def acknowledge(alert, note="Called her: resting."):
+        assert care.alert_acknowledge(alert_ids=[alert.pk], by=clinician, note=note) == 1
+        alert.refresh_from_db()
+        return alert
+
+    return acknowledge
+
+
+def saved_and_mailed(client, capture, **answers):
+    with capture(execute=True):
+        check_in(client, **answers)
+
+
+def test_a_worse_score_after_acknowledgement_reopens_the_alert_and_tells_the_clinic(
+    patient_client, plan, acknowledge, mailoutbox, django_capture_on_commit_callbacks
+):
+    saved_and_mailed(patient_client, django_capture_on_commit_callbacks, pain="6")
+    first = acknowledge(Alert.objects.get())
+    saved_and_mailed(patient_client, django_capture_on_commit_callbacks, pain="9")
+    alert = Alert.objects.get()
+    assert alert.pk == first.pk and alert.acknowledged_at is None and alert.acknowledged_by is None
+    assert alert.reason.startswith("Pain 9/10, at or above the alert level of 6. Re-opened at ")
+    acknowledged_at = timezone.localtime(first.acknowledged_at)
+    assert alert.reason.endswith(
+        f"after Sam Patel acknowledged it on {acknowledged_at.day} {acknowledged_at:%b} at {acknowledged_at:%H:%M} "
+        "with the note “Called her: resting.”."
+    )
+    assert [message.subject for message in mailoutbox] == [
+        "Apex Sports Clinic: a new patient alert to look at",
+        "Apex Sports Clinic: a patient alert re-opened to look at",
+    ]
+    assert "re-opened an alert" in mailoutbox[1].body and "9/10" not in mailoutbox[1].body  # still no health details
+
+
+def test_a_new_red_flag_after_acknowledgement_reopens_the_red_flag_alert(patient_client, plan, acknowledge):
+    check_in(patient_client, pain="2", night_pain="on")
+    acknowledge(Alert.objects.get())
+    check_in(patient_client, pain="2", night_pain="on", confusion_vomiting_headache="on")
+    alert = Alert.objects.get()
+    assert alert.acknowledged_at is None
+    assert alert.reason.startswith(
+        "The patient answered yes to: pain at night; confusion, vomiting or a worsening headache. Re-opened at "
+    )
+
+
+def test_the_same_answers_saved_again_leave_an_acknowledged_alert_alone(
+    patient_client, plan, acknowledge, mailoutbox, django_capture_on_commit_callbacks
+):
+    saved_and_mailed(patient_client, django_capture_on_commit_callbacks, pain="7", note="first")
+    acknowledged = acknowledge(Alert.objects.get())
+    saved_and_mailed(patient_client, django_capture_on_commit_callbacks, pain="7", note="a note changes nothing")
+    alert = Alert.objects.get()
+    assert (alert.acknowledged_at, alert.reason) == (acknowledged.acknowledged_at, acknowledged.reason)
+    assert len(mailoutbox) == 1
+
+
+def test_a_cause_taken_away_after_acknowledgement_stays_acknowledged(patient_client, plan, acknowledge):
+    check_in(patient_client, pain="7")
+    acknowledge(Alert.objects.get())
+    check_in(patient_client, pain="2")
+    alert = Alert.objects.get()
+    assert alert.acknowledged_at is not None and alert.reason.startswith("Withdrawn at ")
+
+
+def test_a_cause_back_after_an_acknowledged_withdrawal_reopens_it(patient_client, plan, acknowledge):
+    check_in(patient_client, pain="7")
+    check_in(patient_client, pain="2")
+    acknowledge(Alert.objects.get(), note="Withdrawn by the patient.")
+    check_in(patient_client, pain="8")
+    alert = Alert.objects.get()
+    assert alert.acknowledged_at is None
+    assert alert.reason.startswith("Pain 8/10, at or above the alert level of 6. Re-opened at ")
+    assert "with the note “Withdrawn by the patient.”" in alert.reason
+
+
+def test_each_reopening_keeps_the_earlier_acknowledgements(patient_client, plan, acknowledge):
+    check_in(patient_client, pain="6")
+    acknowledge(Alert.objects.get(), note="first call")
+    check_in(patient_client, pain="7")
+    acknowledge(Alert.objects.get(), note="second call")
+    check_in(patient_client, pain="9")
+    reason = Alert.objects.get().reason
+    assert reason.startswith("Pain 9/10, at or above the alert level of 6. Re-opened at ")
+    assert reason.count("Re-opened at ") == 2
+    assert reason.index("“first call”") < reason.index("“second call”")
+    check_in(patient_client, pain="9")  # the same again: the record stays as it is
+    assert Alert.objects.get().reason == reason
+
+
 # -- The check-in step and the plan --------------------------------------------------------------------------------
 
 
@@ -486,6 +584,13 @@ def test_numbness_can_still_be_reported_once_compression_is_ticked(patient_clien
     compression_tick(patient_client, compression_plan, numbness="yes")  # a second report is the same alert
     assert Alert.objects.filter(kind=Alert.Kind.COMPRESSION_NUMBNESS).count() == 1
     assert Completion.objects.get(plan=compression_plan, step_key="compression").count == 1
+
+
+def test_numbness_reported_again_after_acknowledgement_is_not_news(patient_client, compression_plan, acknowledge):
+    compression_tick(patient_client, compression_plan, numbness="yes")
+    acknowledged = acknowledge(Alert.objects.get())
+    compression_tick(patient_client, compression_plan, numbness="yes")
+    assert Alert.objects.get().acknowledged_at == acknowledged.acknowledged_at
 
 
 def test_numbness_on_another_step_raises_nothing(patient_client, compression_plan):

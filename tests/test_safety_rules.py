@@ -170,3 +170,22 @@ def test_a_withdrawn_alert_says_so_and_keeps_what_it_first_said():
     assert reason.endswith("It first said: Pain 7/10, at or above the alert level of 6.")
     assert safety.is_withdrawn(reason)
     assert safety.withdrawn_reason(reason, when) == reason  # withdrawing twice changes nothing
+
+
+def test_a_reopened_reason_keeps_the_cause_first_and_every_earlier_acknowledgement():
+    at = datetime.datetime(2026, 11, 26, 10, 5)
+    once = safety.reopened_reason(
+        "Pain 8/10.", "Pain 6/10.", when=at.replace(hour=14), acknowledged_by="Sam Patel", acknowledged_at=at, note=""
+    )
+    assert once == (
+        "Pain 8/10. Re-opened at 14:05: the patient changed what they reported after Sam Patel acknowledged it on "
+        "26 Nov at 10:05."
+    )
+    assert safety.cause_of(once) == "Pain 8/10."
+    twice = safety.reopened_reason(
+        "Pain 9/10.", once, when=at.replace(hour=16), acknowledged_by="Ann Lee", acknowledged_at=at, note="rest"
+    )
+    assert safety.cause_of(twice) == "Pain 9/10."
+    assert safety.earlier_acknowledgements(twice).count("Re-opened at ") == 2
+    assert twice.endswith("after Ann Lee acknowledged it on 26 Nov at 10:05 with the note “rest”.")
+    assert safety.earlier_acknowledgements("Pain 6/10.") == ""
