@@ -231,8 +231,10 @@ LOGGING = {
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 # Last, so it is asked first about a view's exception: a lost database becomes a "try again shortly" page (503),
-# and a body over REQUEST_MAX_BYTES is refused (413) before anything reads it (clinic/db_down.py).
-MIDDLEWARE += ["clinic.db_down.DatabaseUnavailableMiddleware"]
+# and a body over REQUEST_MAX_BYTES is refused (413) before anything reads it (clinic/errors.py).
+MIDDLEWARE += ["clinic.errors.DatabaseUnavailableMiddleware"]
+# A form sent from a page older than the session: a page in plain words, not Django's technical one.
+CSRF_FAILURE_VIEW = "clinic.errors.csrf_failure"
 # The biggest thing anyone sends is the front desk's CSV intake (1 MB, accounts/frontdesk/intake.py).
 REQUEST_MAX_BYTES = 3 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024  # form fields without the files; over it: RequestDataTooBig, 413

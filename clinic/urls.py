@@ -26,5 +26,7 @@ urlpatterns = [
 ]
 
 # Error pages that never need the database: a lost database is a 503 "try again shortly", a body too big a 413.
-handler400 = "clinic.db_down.bad_request"
-handler500 = "clinic.db_down.server_error"
+handler400 = "clinic.errors.bad_request"
+handler403 = "clinic.errors.permission_denied"
+handler404 = "clinic.errors.page_not_found"
+handler500 = "clinic.errors.server_error"

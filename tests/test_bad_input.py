@@ -14,6 +14,7 @@ import pytest
 from django import forms
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
+from django.test import Client
 from django.urls import reverse
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
@@ -25,7 +26,8 @@ from accounts.frontdesk.invitations import invitation_tokens
 from accounts.models import User
 from recovery.clock import clinic_today
 from recovery.models import Alert, CheckIn, Completion, PlanStep, Protocol, RecoveryPlan
-from tests.factories import PASSWORD, PatientFactory
+from tests.factories import PASSWORD, PatientFactory, make_plan
+from tests.test_today import step
 
 EXAMPLES = settings(
     deadline=None,
@@ -348,10 +350,44 @@ def test_a_malformed_request_gets_a_plain_400_page(client, db):
     assert "Something was wrong with that request" in response.content.decode()
 
 
-@pytest.mark.parametrize("status", [400, 413, 500, 503])
+@pytest.mark.parametrize("status", [400, 403, "403_csrf", 404, 413, 500, 503])
 def test_the_error_pages_render_without_a_request(status):
     """They are rendered with no request and no database: only settings and static files."""
     from django.template.loader import render_to_string
 
     page = render_to_string(f"{status}.html", {"CLINIC_NAME": "Apex", "CLINIC_PHONE": "+44 20 7946 0000"})
-    assert "Apex Recovery" in page and "<h1" in page
+    assert "Apex Recovery" in page and "<h1" in page and "+44 20 7946 0000" in page
+
+
+def test_a_missing_page_and_another_patients_record_get_the_same_plain_404(patient_client, plan, other_patient):
+    others_step = make_plan(other_patient).steps.first()
+    missing = patient_client.get("/tips/no-such-tip/")
+    someone_elses = patient_client.post(reverse("recovery:tick", args=[others_step.pk]), {"date": "", "count": 1})
+    for response in (missing, someone_elses):
+        html = response.content.decode()
+        assert response.status_code == 404
+        assert '<h1 class="h2">We can\'t find that page</h1>' in html and "Back to the start" in html
+    assert missing.content == someone_elses.content  # nothing tells a guess at another record from a typo
+
+
+def test_a_form_sent_after_signing_in_again_gets_a_plain_page_and_saves_nothing(plan, patient):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(patient)
+    client.get("/today/")  # the page and its token
+    stale = "x" * 32  # the token of a page opened before signing out and in again
+    response = client.post(
+        reverse("recovery:tick", args=[step(plan, "ice").pk]),
+        {"date": clinic_today().isoformat(), "count": 1, "csrfmiddlewaretoken": stale},
+    )
+    html = response.content.decode()
+    assert response.status_code == 403 and "That page had expired" in html and "Nothing was saved." in html
+    assert "CSRF" not in html  # no jargon
+    assert not Completion.objects.exists()
+
+
+def test_a_page_someone_may_not_open_gets_a_plain_403(client, clinician):
+    client.force_login(clinician)
+    response = client.get("/admin/audit/auditevent/")  # the audit log is for superusers
+    html = response.content.decode()
+    assert response.status_code == 403
+    assert '<h1 class="h2">This page isn\'t open to you</h1>' in html and "Back to the start" in html

@@ -38,7 +38,7 @@ def test_a_page_whose_database_fails_says_try_again_shortly(patient_client, plan
     assert settings.CLINIC_PHONE in page
     assert response["Retry-After"] == "30"
     assert response["Cache-Control"] == "no-store"
-    assert any(record.name == "clinic.db_down" for record in caplog.records)
+    assert any(record.name == "clinic.errors" for record in caplog.records)
 
 
 def test_a_form_post_whose_database_fails_says_try_again_shortly(patient_client, plan, monkeypatch):

@@ -1,5 +1,8 @@
-"""Friendly answers when the database is away or a request is too big (docs/OPERATIONS.md).
+"""Friendly answers in plain words when something goes wrong (docs/OPERATIONS.md).
 
+- A page that does not exist, or belongs to someone else (404), one the person may not open (403), and a form
+  whose security token no longer matches, e.g. sent after signing out elsewhere (403, ``CSRF_FAILURE_VIEW``): each
+  its own page in the portal's layout, never Django's technical one, rendered like the pages below.
 - A page whose database query fails (PostgreSQL restarting, the pool's 2-second wait running out) gets a plain
   503 "try again shortly" page instead of a server error. It is rendered without touching the database: no
   session, no user, no context processors; only settings and static files.
@@ -81,6 +84,24 @@ def bad_request(request, exception, template_name="400.html"):
     if isinstance(exception, TOO_BIG):
         return too_big_response()
     return _standalone(template_name, 400)
+
+
+def page_not_found(request, exception, template_name="404.html"):
+    """handler404: the same page for a mistyped address and for another patient's record, which must not be told
+    apart."""
+    return _standalone(template_name, 404)
+
+
+def permission_denied(request, exception, template_name="403.html"):
+    """handler403."""
+    return _standalone(template_name, 403)
+
+
+def csrf_failure(request, reason="", template_name="403_csrf.html"):
+    """CSRF_FAILURE_VIEW: the form came from a page older than the session (signed out and in again since, or the
+    cookie was cleared). Nothing was saved; reloading the page gives the form a fresh token."""
+    logger.warning("Refused a %s to %s: %s", request.method, request.path, reason)
+    return _standalone(template_name, 403)
 
 
 def server_error(request, template_name="500.html"):
