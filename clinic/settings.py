@@ -83,6 +83,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # An htmx request answered with a redirect or an error reloads the page instead (clinic/htmx_reload.py).
+    "clinic.htmx_reload.HtmxReloadMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
 ]
 

@@ -275,6 +275,42 @@ def test_anonymous_visitors_are_sent_to_log_in(client):
     assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
 
 
+# -- A tick through htmx that cannot get its row back reloads the page ---------------------------------------------
+
+
+def test_a_tick_through_htmx_after_signing_out_reloads_the_page_instead_of_swapping_the_login_page(client, patient):
+    plan = make_plan(patient, days_since_race=1)
+    response = tick(client, plan, "ice", 1, HTTP_HX_REQUEST="true")  # signed out: login_required redirects
+    assert response.status_code == 200 and response["HX-Refresh"] == "true" and response.content == b""
+    assert "Location" not in response  # else the browser would follow it and htmx swap the login page into the row
+    plain = tick(client, plan, "ice", 1)  # without JavaScript: the login page, as before
+    assert plain.status_code == 302 and plain["Location"].startswith("/accounts/login/")
+    assert not Completion.objects.exists()
+
+
+def test_a_tick_through_htmx_that_is_refused_outright_reloads_the_page(patient_client, patient, other_patient):
+    make_plan(patient)
+    theirs = make_plan(other_patient)
+    response = tick(patient_client, theirs, "rest", 1, HTTP_HX_REQUEST="true")
+    assert response.status_code == 404 and response["HX-Refresh"] == "true"
+
+
+def test_a_tick_through_htmx_after_the_plan_was_closed_reloads_the_page(patient_client, patient):
+    plan = make_plan(patient, days_since_race=1)
+    RecoveryPlan.objects.filter(pk=plan.pk).update(status=RecoveryPlan.Status.COMPLETED)
+    response = tick(patient_client, plan, "ice", 1, HTTP_HX_REQUEST="true")
+    assert response["HX-Refresh"] == "true" and "ask reception" not in response.content.decode()
+    assert "ask reception" in patient_client.get(TODAY_URL).content.decode()  # what the reload then shows
+
+
+def test_a_tick_through_htmx_that_works_swaps_its_row_without_a_reload(patient_client, patient):
+    plan = make_plan(patient, days_since_race=1)
+    response = tick(patient_client, plan, "ice", 1, HTTP_HX_REQUEST="true")
+    assert (
+        response.status_code == 200 and "HX-Refresh" not in response and 'data-task="ice"' in response.content.decode()
+    )
+
+
 def _history(plan, days):
     """``days`` days of ticks and check-ins before today, as a long-running plan would have."""
     today = clinic_today()

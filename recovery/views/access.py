@@ -5,6 +5,7 @@ import functools
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
+from django_htmx.http import HttpResponseClientRefresh
 
 from accounts.roles import Role, is_patient
 from audit.recorder import refused
@@ -37,6 +38,8 @@ def plan_required(view):
     @patient_required
     def wrapper(request, *args, **kwargs):
         if request.plan is None:
+            if request.htmx:  # a tick after the plan was closed: reload, to show this page whole
+                return HttpResponseClientRefresh()
             return render(request, "recovery/no_plan.html", status=200)
         return view(request, *args, **kwargs)
 

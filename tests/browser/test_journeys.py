@@ -217,3 +217,29 @@ def test_the_patients_journey_on_a_phone(site, new_page):
     # The pages fit the phone: nothing wider than the screen.
     page.goto(f"{site}/accounts/login/")
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+
+
+def test_a_tick_after_being_signed_out_brings_the_login_page_then_the_same_day(site, new_page):
+    patient = patient_enrol(
+        first_name="Lee",
+        last_name="Quinn",
+        email="lee@example.com",
+        race_date=clinic_today() - datetime.timedelta(days=1),
+        protocol=Protocol.objects.default(),
+    )
+    patient.set_password(PASSWORD)
+    patient.save()
+    page = new_page(PHONE, is_mobile=True, has_touch=True)
+    log_in(page, site, patient.email)
+    page.goto(f"{site}/today/?back=1")
+    page.context.clear_cookies()  # the session ends meanwhile (signed out in another tab, or expired)
+    with page.expect_navigation(url=re.compile(r"/accounts/login/")):
+        page.locator('li[data-task="ice"] form button[type=submit]').first.click()
+    expect(page.locator("li.task")).to_have_count(0)  # the login page whole, not inside a task's row
+    assert page.url.endswith("/accounts/login/?next=/today/%3Fback%3D1")  # the day's page, not the POST-only tick
+    page.fill("#id_username", patient.email)
+    page.fill("#id_password", PASSWORD)
+    with page.expect_navigation():
+        page.get_by_role("button", name="Log in").click()
+    expect(page).to_have_url(f"{site}/today/?back=1")  # back on the day the patient was ticking
+    assert not Completion.objects.filter(plan__patient=patient).exists()  # the tap before signing in saved nothing
