@@ -61,7 +61,7 @@ def _alert_raise(*, plan, date, decision):
             decision.reason,
             alert.reason,
             when=timezone.localtime(),
-            acknowledged_by=alert.acknowledged_by,
+            acknowledged_by=alert.acknowledged_by or "a clinician",  # an account since removed
             acknowledged_at=timezone.localtime(alert.acknowledged_at),
             note=alert.acknowledgement_note,
         )
