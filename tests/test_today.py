@@ -275,6 +275,21 @@ def test_anonymous_visitors_are_sent_to_log_in(client):
     assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
 
 
+def test_a_discharged_patient_is_told_the_plan_is_complete_not_that_there_is_none(patient_client, patient):
+    plan = make_plan(patient, days_since_race=30)
+    RecoveryPlan.objects.filter(pk=plan.pk).update(status=RecoveryPlan.Status.COMPLETED)
+    for url in (TODAY_URL, "/progress/", "/check-in/"):
+        html = patient_client.get(url).content.decode()
+        assert "Your recovery plan is complete" in html and "You don't have a recovery plan yet" not in html, url
+    assert f"your race of {plan.race_date.day} {plan.race_date:%B %Y}" in html
+    assert 'href="/tips/#prevention-heading"' in html and 'href="/account/"' in html
+
+
+def test_a_patient_never_enrolled_is_asked_to_see_reception(patient_client, patient):
+    html = patient_client.get(TODAY_URL).content.decode()
+    assert "You don't have a recovery plan yet" in html and "ask reception" in html
+
+
 # -- A tick through htmx that cannot get its row back reloads the page ---------------------------------------------
 
 
@@ -299,8 +314,8 @@ def test_a_tick_through_htmx_after_the_plan_was_closed_reloads_the_page(patient_
     plan = make_plan(patient, days_since_race=1)
     RecoveryPlan.objects.filter(pk=plan.pk).update(status=RecoveryPlan.Status.COMPLETED)
     response = tick(patient_client, plan, "ice", 1, HTTP_HX_REQUEST="true")
-    assert response["HX-Refresh"] == "true" and "ask reception" not in response.content.decode()
-    assert "ask reception" in patient_client.get(TODAY_URL).content.decode()  # what the reload then shows
+    assert response["HX-Refresh"] == "true" and "complete" not in response.content.decode()
+    assert "Your recovery plan is complete" in patient_client.get(TODAY_URL).content.decode()  # what the reload shows
 
 
 def test_a_tick_through_htmx_that_works_swaps_its_row_without_a_reload(patient_client, patient):

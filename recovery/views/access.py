@@ -40,7 +40,10 @@ def plan_required(view):
         if request.plan is None:
             if request.htmx:  # a tick after the plan was closed: reload, to show this page whole
                 return HttpResponseClientRefresh()
-            return render(request, "recovery/no_plan.html", status=200)
+            # A discharged patient is told the plan is complete, not that they have none yet.
+            finished = RecoveryPlan.objects.filter(patient=request.user, status=RecoveryPlan.Status.COMPLETED)
+            context = {"finished": finished.order_by("-race_date").first()}
+            return render(request, "recovery/no_plan.html", context, status=200)
         return view(request, *args, **kwargs)
 
     return wrapper
