@@ -56,11 +56,14 @@ def _step_rule(values):
 
 
 TICK, DAY_OFF, PAIN, PAIN_BEFORE = "tick", "day off", "pain", "pain before"
+# A check-in row's key when it reported a warning sign (any red flag), else NULL.
+WARNING = "warning"
 
 
 def _daily_rows(plan_ids, first, last):
     """The plans' ticks, days off and pain scores from ``first`` to ``last``, and each plan's latest pain score
-    before ``first`` (the pain gates of the window's first days), as (kind, plan id, date, step key, number).
+    before ``first`` (the pain gates of the window's first days), as (kind, plan id, date, step key, number); a
+    check-in's "step key" is ``WARNING`` when it reported a warning sign.
 
     Written in SQL because it runs on every patient's page: the same four reads built with the ORM (a union and
     a correlated subquery) cost about 1.6 ms of Python on each request, this about 0.1 ms (docs/BENCHMARKS.md).
@@ -71,6 +74,8 @@ def _daily_rows(plan_ids, first, last):
     ids = ", ".join(["%s"] * len(plan_ids))
     ticks, days_off = Completion._meta.db_table, ExcusedDay._meta.db_table
     check_ins, plans = CheckIn._meta.db_table, RecoveryPlan._meta.db_table
+    warned = " OR ".join(ops.quote_name(CheckIn._meta.get_field(name).column) for name in CheckIn.RED_FLAG_FIELDS)
+    warning = f"CASE WHEN {warned} THEN '{WARNING}' END"
     sql = f"""
         SELECT '{TICK}', "plan_id", "date", "step_key", "count" FROM "{ticks}"
          WHERE "plan_id" IN ({ids}) AND "date" BETWEEN %s AND %s
@@ -78,10 +83,10 @@ def _daily_rows(plan_ids, first, last):
         SELECT '{DAY_OFF}', "plan_id", "date", NULL, NULL FROM "{days_off}"
          WHERE "plan_id" IN ({ids}) AND "date" BETWEEN %s AND %s
         UNION ALL
-        SELECT '{PAIN}', "plan_id", "date", NULL, "pain" FROM "{check_ins}"
+        SELECT '{PAIN}', "plan_id", "date", {warning}, "pain" FROM "{check_ins}"
          WHERE "plan_id" IN ({ids}) AND "date" BETWEEN %s AND %s
         UNION ALL
-        SELECT '{PAIN_BEFORE}', "plan_id", "date", NULL, "pain" FROM "{check_ins}"
+        SELECT '{PAIN_BEFORE}', "plan_id", "date", {warning}, "pain" FROM "{check_ins}"
          WHERE "id" IN (SELECT (SELECT earlier."id" FROM "{check_ins}" earlier
                                  WHERE earlier."plan_id" = plan."id" AND earlier."date" < %s
                                  ORDER BY earlier."date" DESC LIMIT 1)
@@ -122,7 +127,8 @@ def facts_for_plans(plans, first, last):
     done = {plan_id: {} for plan_id in ids}
     excused = {plan_id: set() for plan_id in ids}
     pain = {plan_id: {} for plan_id in ids}
-    pain_before = {}
+    warned = {plan_id: set() for plan_id in ids}
+    pain_before, warned_before = {}, set()
     for kind, plan_id, date, key, number in _daily_rows(ids, first, last):
         date = _as_date(date)
         if kind == TICK:
@@ -131,8 +137,12 @@ def facts_for_plans(plans, first, last):
             excused[plan_id].add(date)
         elif kind == PAIN:
             pain[plan_id][date] = number
+            if key == WARNING:
+                warned[plan_id].add(date)
         else:
             pain_before[plan_id] = number
+            if key == WARNING:
+                warned_before.add(plan_id)
 
     return {
         plan.pk: PlanFacts(
@@ -142,6 +152,8 @@ def facts_for_plans(plans, first, last):
             cleared_on=plan.cleared_to_run_on,
             pain_by_date=pain[plan.pk],
             pain_before=pain_before.get(plan.pk),
+            warned_on=warned[plan.pk],
+            warned_before=plan.pk in warned_before,
             done=done[plan.pk],
             excused=excused[plan.pk],
         )

@@ -4,7 +4,8 @@ Every page and report asks these functions, so the patient's checklist, their pr
 list always agree:
 
 - what is due on a day: the step's day window, its doses per day or "N times a week" cadence, and its gate
-  (pain at most N, judged on the latest pain score recorded on or before that day; or a clinician's clearance);
+  (pain at most N, judged on the latest check-in on or before that day, which must also report no warning sign;
+  or a clinician's clearance);
 - the phase of recovery on a day;
 - adherence, doses done ÷ doses due. A dose counts as missed only once it can no longer be made up: today's
   doses are not missed while today lasts, and a "3 times a week" session only once too few days are left in
@@ -86,6 +87,10 @@ class PlanFacts:
     pain_by_date: Mapping[datetime.date, int] = field(default_factory=dict)
     # The latest pain score recorded before the first date in ``pain_by_date`` was loaded, if any.
     pain_before: int | None = None
+    # The check-ins (dates in ``pain_by_date``) that reported a warning sign (a red flag), and whether the one
+    # behind ``pain_before`` did.
+    warned_on: frozenset[datetime.date] | set[datetime.date] = frozenset()
+    warned_before: bool = False
     done: Mapping[tuple[str, datetime.date], int] = field(default_factory=dict)
     excused: frozenset[datetime.date] | set[datetime.date] = frozenset()
 
@@ -98,12 +103,19 @@ class PlanFacts:
     def date_of(self, day):
         return self.race_date + datetime.timedelta(days=day)
 
+    def _latest_check_in(self, date):
+        index = bisect.bisect_right(self._pain_dates, date)
+        return self._pain_dates[index - 1] if index else None
+
     def latest_pain(self, date):
         """The latest pain score recorded on or before ``date``, or None if there is none."""
-        index = bisect.bisect_right(self._pain_dates, date)
-        if index == 0:
-            return self.pain_before
-        return self.pain_by_date[self._pain_dates[index - 1]]
+        latest = self._latest_check_in(date)
+        return self.pain_before if latest is None else self.pain_by_date[latest]
+
+    def warned(self, date):
+        """Whether the latest check-in on or before ``date`` reported a warning sign."""
+        latest = self._latest_check_in(date)
+        return self.warned_before if latest is None else latest in self.warned_on
 
     def count(self, key, date):
         return self.done.get((key, date), 0)
@@ -116,9 +128,12 @@ class PlanFacts:
 class Lock:
     gate: str
     pain_max: int | None = None
+    warning: bool = False  # a pain gate closed by a warning sign in the latest check-in, whatever the score
 
     @property
     def message(self):
+        if self.warning:
+            return "On hold: you reported a warning sign. Please call us first; it opens after a check-in without one."
         if self.gate == Gate.PAIN:
             return f"Unlocks once your pain is {self.pain_max}/10 or less."
         return "Unlocks once your clinician clears you to run."
@@ -127,6 +142,10 @@ class Lock:
 def gate_lock(gate, gate_pain_max, facts, date):
     """The lock keeping a step or phase closed on ``date``, or None when it is open."""
     if gate == Gate.PAIN:
+        # A red flag means "stop loading the hip and call the clinic" (the stop screen): the pain-gated steps,
+        # the loading exercises, close whatever the score, until a check-in without one (CLINICAL.md).
+        if facts.warned(date):
+            return Lock(Gate.PAIN, gate_pain_max, warning=True)
         pain = facts.latest_pain(date)
         if pain is None or pain > gate_pain_max:
             return Lock(Gate.PAIN, gate_pain_max)

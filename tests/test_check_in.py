@@ -11,6 +11,7 @@ from recovery import care
 from recovery.clock import clinic_today
 from recovery.models import Alert, CheckIn, Completion, PlanStep, RecoveryPlan, SafetyThresholds
 from tests.factories import CheckInFactory, ClinicianFactory, make_plan
+from tests.test_today import task_attrs
 
 pytestmark = pytest.mark.django_db
 
@@ -486,6 +487,19 @@ def test_a_paused_plan_still_takes_a_check_in_and_raises_its_alerts(patient_clie
     RecoveryPlan.objects.filter(pk=plan.pk).update(status=RecoveryPlan.Status.PAUSED)
     page = check_in(patient_client, pain="7")
     assert has_stop_screen(page) and set(alerts(plan)) == {Alert.Kind.HIGH_PAIN}
+
+
+def test_a_warning_sign_puts_todays_exercises_on_hold_until_a_check_in_without_one(patient_client, patient):
+    make_plan(patient, days_since_race=5)
+    check_in(patient_client, pain="1")
+    assert task_attrs(patient_client.get("/today/"), "stretch")["data-locked"] == "false"
+    check_in(patient_client, pain="1", groin_pain_on_weight="on")
+    page = patient_client.get("/today/")
+    assert task_attrs(page, "stretch")["data-locked"] == "true"
+    assert "On hold: you reported a warning sign. Please call us first" in page.content.decode()
+    assert task_attrs(page, "rest")["data-locked"] == "false"  # rest and ice stay: they do not load the hip
+    check_in(patient_client, pain="1")  # the day's answers changed: no warning sign after all
+    assert task_attrs(patient_client.get("/today/"), "stretch")["data-locked"] == "false"
 
 
 def test_the_pain_score_feeds_the_pain_gates_of_today(patient_client, patient):

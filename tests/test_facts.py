@@ -50,6 +50,19 @@ def test_the_window_holds_its_ticks_days_off_and_pain_and_the_latest_pain_before
     assert facts.latest_pain(day(3)) == 5 and facts.latest_pain(TODAY) == 2
 
 
+def test_the_window_knows_which_check_ins_reported_a_warning_sign_and_whether_the_one_before_it_did(two_plans):
+    alice, bob = two_plans
+    CheckInFactory(plan=alice, date=day(3), pain=1, night_pain=True)
+    CheckInFactory(plan=bob, date=day(9), pain=2, cola_coloured_urine=True)  # Bob's latest before the window
+
+    facts = facts_for_plans([alice, bob], day(6), TODAY)
+
+    assert facts[alice.pk].warned_on == {day(3)} and not facts[alice.pk].warned_before
+    assert facts[alice.pk].warned(day(3)) and not facts[alice.pk].warned(day(1))  # day 1's check-in had none
+    assert facts[bob.pk].warned_on == set() and facts[bob.pk].warned_before
+    assert facts[bob.pk].warned(day(5))
+
+
 def test_plans_loaded_together_each_get_only_their_own(two_plans, django_assert_max_num_queries):
     alice, bob = two_plans
 

@@ -55,8 +55,11 @@ def pain_gated(key, first_day=0, last_day=None, pain_max=3, **rules):
     return step(key, first_day, last_day, gate=Gate.PAIN, gate_pain_max=pain_max, **rules)
 
 
-def plan(*steps, done=(), pain=None, pain_before=None, excused=(), cleared_on=None, phases=()):
-    """A plan's facts. ``done`` holds (key, day, count) triples; ``pain`` maps day numbers to scores."""
+def plan(
+    *steps, done=(), pain=None, pain_before=None, excused=(), cleared_on=None, phases=(), warned=(), warned_before=False
+):
+    """A plan's facts. ``done`` holds (key, day, count) triples; ``pain`` maps day numbers to scores; ``warned``
+    lists the days whose check-in reported a warning sign."""
     return PlanFacts(
         race_date=RACE,
         steps=list(steps),
@@ -64,6 +67,8 @@ def plan(*steps, done=(), pain=None, pain_before=None, excused=(), cleared_on=No
         cleared_on=cleared_on,
         pain_by_date={d(day): score for day, score in (pain or {}).items()},
         pain_before=pain_before,
+        warned_on={d(day) for day in warned},
+        warned_before=warned_before,
         done={(key, d(day)): count for key, day, count in done},
         excused={d(day) for day in excused},
     )
@@ -236,6 +241,33 @@ def test_pain_before_the_loaded_window_judges_its_first_days(pain_before, locked
     assert (task(facts, "stretch", 3).lock is not None) == locked
     # From day 5 the recorded score decides.
     assert task(facts, "stretch", 5).lock is not None
+
+
+def test_a_warning_sign_closes_the_pain_gates_whatever_the_score_until_a_check_in_without_one():
+    facts = plan(pain_gated("stretch", 0), step("ice", 0), pain={3: 1, 4: 1, 6: 2}, warned=[4])
+    assert task(facts, "stretch", 3).lock is None
+    lock = task(facts, "stretch", 4).lock
+    assert lock == Lock(Gate.PAIN, 3, warning=True)
+    assert lock.message == (
+        "On hold: you reported a warning sign. Please call us first; it opens after a check-in without one."
+    )
+    assert task(facts, "stretch", 5, today=d(5)).lock == lock  # no check-in on day 5: the warning still stands
+    assert task(facts, "stretch", 6, today=d(6)).lock is None  # day 6's check-in had none
+    assert task(facts, "ice", 4).lock is None  # only the gated steps, the exercises that load the hip
+    # A locked step is not due: the day of the warning does not count against the patient.
+    assert adherence(facts, d(4), d(4), d(6)) == adherence(plan(step("ice", 0)), d(4), d(4), d(6))
+
+
+def test_a_warning_before_the_loaded_window_holds_its_first_days():
+    facts = plan(pain_gated("stretch", 0), pain={5: 1}, pain_before=1, warned_before=True)
+    assert task(facts, "stretch", 3).lock.warning
+    assert task(facts, "stretch", 5).lock is None
+
+
+def test_a_warning_sign_keeps_a_pain_gated_phase_closed():
+    phases = [PhaseRule("Protect", 0, 0), PhaseRule("Early recovery", 1, 4, Gate.PAIN, 3)]
+    assert phase_on(plan(phases=phases, pain={5: 1}), d(5)).name == "Early recovery"
+    assert phase_on(plan(phases=phases, pain={5: 1}, warned=[5]), d(5)).name == "Protect"
 
 
 def test_clearance_gate_is_closed_until_the_clinician_clears_the_runner():
