@@ -288,14 +288,14 @@ class Command(BaseCommand):
             ticks, check_ins, alerts = [], [], []
             last_day = days if patient.stopped_day is None else patient.stopped_day
             pain_on = {}
-            latest = None
+            latest, warned = None, False  # the latest check-in's pain score, and whether it had a red flag
             recent = []
             for day in range(last_day):
                 date = race_date + datetime.timedelta(days=day)
                 if rng.random() < patient.check_in_rate:
                     latest = patient.pain(rng, day)
                     pain_on[day] = latest
-                    red_flag = rng.random() < patient.red_flag_rate
+                    red_flag = warned = rng.random() < patient.red_flag_rate
                     check_ins.append(f"{plan.pk}\t{date}\t{latest}\t{'t' if red_flag else 'f'}\tf\tf\t\t")
                     check_ins[-1] += "\t".join(["f"] * (len(CheckIn.RED_FLAG_FIELDS) - 1)) + f"\t{stamp}\t{stamp}\n"
                     ticks.append(f"{plan.pk}\tcheck-in\t{date}\t1\t{stamp}\n")
@@ -304,13 +304,14 @@ class Command(BaseCommand):
                                      clinician=clinicians[plan.pk % CLINICIANS])
                     )  # fmt: skip
                     recent = [*recent[-2:], latest]
-                ticks.extend(self._ticks(rng, plan, patient, steps, date, day, latest, stamp))
+                ticks.extend(self._ticks(rng, plan, patient, steps, date, day, None if warned else latest, stamp))
             last = None
             if last_day:
                 last = race_date + datetime.timedelta(days=last_day - 1)
             yield plan, ticks, check_ins, alerts, last
 
     def _ticks(self, rng, plan, patient, steps, date, day, latest_pain, stamp):
+        # latest_pain is None before the first check-in and after a red flag: the pain gates are closed.
         for step in steps:
             if step.key == "check-in" or day < step.first_day or (step.last_day is not None and day > step.last_day):
                 continue
