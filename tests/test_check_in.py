@@ -497,9 +497,11 @@ def test_a_warning_sign_puts_todays_exercises_on_hold_until_a_check_in_without_o
     page = patient_client.get("/today/")
     assert task_attrs(page, "stretch")["data-locked"] == "true"
     assert "On hold: you reported a warning sign. Please call us first" in page.content.decode()
+    assert "data-warning" in page.content.decode() and "Stop loading your hip and call us" in page.content.decode()
     assert task_attrs(page, "rest")["data-locked"] == "false"  # rest and ice stay: they do not load the hip
     check_in(patient_client, pain="1")  # the day's answers changed: no warning sign after all
-    assert task_attrs(patient_client.get("/today/"), "stretch")["data-locked"] == "false"
+    page = patient_client.get("/today/")
+    assert task_attrs(page, "stretch")["data-locked"] == "false" and "data-warning" not in page.content.decode()
 
 
 def test_the_pain_score_feeds_the_pain_gates_of_today(patient_client, patient):

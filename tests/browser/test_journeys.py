@@ -219,18 +219,24 @@ def test_the_patients_journey_on_a_phone(site, new_page):
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
 
 
-def test_a_tick_after_being_signed_out_brings_the_login_page_then_the_same_day(site, new_page):
+def patient_on_a_phone(site, new_page, email, *, days_since_race=1):
+    """A patient enrolled ``days_since_race`` after the race, signed in on a phone."""
     patient = patient_enrol(
         first_name="Lee",
         last_name="Quinn",
-        email="lee@example.com",
-        race_date=clinic_today() - datetime.timedelta(days=1),
+        email=email,
+        race_date=clinic_today() - datetime.timedelta(days=days_since_race),
         protocol=Protocol.objects.default(),
     )
     patient.set_password(PASSWORD)
     patient.save()
     page = new_page(PHONE, is_mobile=True, has_touch=True)
     log_in(page, site, patient.email)
+    return patient, page
+
+
+def test_a_tick_after_being_signed_out_brings_the_login_page_then_the_same_day(site, new_page):
+    patient, page = patient_on_a_phone(site, new_page, "lee@example.com")
     page.goto(f"{site}/today/?back=1")
     page.context.clear_cookies()  # the session ends meanwhile (signed out in another tab, or expired)
     with page.expect_navigation(url=re.compile(r"/accounts/login/")):
@@ -243,3 +249,18 @@ def test_a_tick_after_being_signed_out_brings_the_login_page_then_the_same_day(s
         page.get_by_role("button", name="Log in").click()
     expect(page).to_have_url(f"{site}/today/?back=1")  # back on the day the patient was ticking
     assert not Completion.objects.filter(plan__patient=patient).exists()  # the tap before signing in saved nothing
+
+
+def test_a_warning_sign_in_the_check_in_puts_todays_exercises_on_hold(site, new_page):
+    _patient, page = patient_on_a_phone(site, new_page, "kim@example.com", days_since_race=5)
+    page.goto(f"{site}/check-in/")
+    page.locator("label[for=id_pain_1]").click()
+    page.get_by_label("Pain at night").check()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Save today's check-in").click()
+    expect(page.locator("[data-alert]")).to_be_visible()
+    page.get_by_role("link", name="Today", exact=True).first.click()
+    expect(page.locator("[data-warning]")).to_contain_text("You reported a warning sign")
+    expect(page.locator('li[data-task="stretch"]')).to_have_attribute("data-locked", "true")
+    expect(page.locator('li[data-task="stretch"] form')).to_have_count(0)  # nothing to tick while on hold
+    assert_accessible(page, "today's checklist after a warning sign")
