@@ -32,11 +32,6 @@ COMPRESSION_STEP_KEY = "compression"
 ANSWER_FIELDS = ["pain", "numbness", "swelling", "note", *CheckIn.RED_FLAG_FIELDS]
 
 
-def red_flag_words(check_in):
-    """The red-flag questions answered yes, in the plain words the patient was asked."""
-    return [str(CheckIn._meta.get_field(name).verbose_name) for name in check_in.red_flags()]
-
-
 def previous_scores(plan, date):
     """The pain scores recorded in the days before ``date`` that the rising-pain rule averages."""
     first = date - datetime.timedelta(days=safety.RISE_WINDOW_DAYS)
@@ -121,7 +116,7 @@ def check_in_save(*, plan, date, data, today):
     check_in, _ = CheckIn.objects.update_or_create(plan=plan, date=date, defaults=answers)
     decisions = safety.check_in_alerts(
         pain=check_in.pain,
-        red_flags=red_flag_words(check_in),
+        red_flags=check_in.red_flag_words(),
         numbness=check_in.numbness,
         previous_scores=previous_scores(plan, date),
         thresholds=SafetyThresholds.current(),

@@ -331,6 +331,15 @@ def test_bulk_acknowledge_with_a_note(clinician_client, clinician):
     assert Alert.objects.filter(acknowledged_by=clinician, acknowledgement_note="Seen in clinic").count() == 2
 
 
+def test_a_patients_page_names_each_check_ins_warning_signs(clinician_client):
+    plan = make_plan(days_since_race=3)
+    CheckInFactory(plan=plan, date=clinic_today(), pain=2, night_pain=True, cannot_bear_weight=True)
+    CheckInFactory(plan=plan, date=clinic_today() - datetime.timedelta(days=1), pain=1)
+    page = clinician_client.get(reverse("admin:recovery_recoveryplan_change", args=[plan.pk])).content.decode()
+    assert '<th scope="col">Warning signs</th>' in page
+    assert "<td>pain at night; unable to bear weight on the leg</td>" in page and "<td>–</td>" in page
+
+
 def test_the_visit_summary_has_adherence_per_step_pain_alerts_and_sign_off(clinician_client, clinician):
     plan = make_plan(days_since_race=3)
     finish_yesterday(plan)

@@ -23,7 +23,6 @@ from clinic.links import link_to
 from recovery import care, rules, summaries
 from recovery.admin.forms import ReenrolForm, StepAddForm, StepChangeForm
 from recovery.charts import pain_chart_for
-from recovery.checkins import red_flag_words
 from recovery.clock import clinic_today
 from recovery.facts import facts_for_plan
 from recovery.models import Alert, CheckIn, Gate, Phase, PlanStep, RecoveryPlan
@@ -516,4 +515,4 @@ class CheckInAdmin(AuditedAdminMixin, ReadOnlyAdmin):
 
     @admin.display(description="warning signs")
     def warning_signs(self, check_in):
-        return "; ".join(red_flag_words(check_in)) or "–"
+        return "; ".join(check_in.red_flag_words()) or "–"

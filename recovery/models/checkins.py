@@ -49,6 +49,10 @@ class CheckIn(models.Model):
     def red_flags(self):
         return [name for name in self.RED_FLAG_FIELDS if getattr(self, name)]
 
+    def red_flag_words(self):
+        """The red-flag questions answered yes, in the plain words the patient was asked."""
+        return [str(self._meta.get_field(name).verbose_name) for name in self.red_flags()]
+
 
 class AlertQuerySet(models.QuerySet):
     def open(self):

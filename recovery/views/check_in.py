@@ -10,7 +10,7 @@ from django.forms.models import model_to_dict
 from django.shortcuts import redirect, render
 
 from recovery import safety
-from recovery.checkins import ANSWER_FIELDS, check_in_save, red_flag_words
+from recovery.checkins import ANSWER_FIELDS, check_in_save
 from recovery.clock import clinic_today
 from recovery.models import CheckIn, SafetyThresholds
 from recovery.services import Refused
@@ -66,7 +66,7 @@ def _result(check_in, thresholds):
         "light": safety.pain_light(check_in.pain, thresholds),
         "stop": safety.must_stop(check_in.pain, flags, thresholds),
         "urgency": safety.urgency(flags),
-        "red_flags": red_flag_words(check_in),
+        "red_flags": check_in.red_flag_words(),
     }
 
 
