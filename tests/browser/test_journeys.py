@@ -160,6 +160,11 @@ def patient_journey(page, site, email, *, check_accessibility):
 
 def clinician_acknowledges(page, site, clinician, patient):
     log_in(page, site, clinician.email)
+    # The workspace opens on what waits: the patient's high-pain alert, one of the clinician's own patients.
+    attention = page.locator(".apex-attention")
+    expect(attention.get_by_role("row", name="All alerts not yet acknowledged")).to_contain_text("1")
+    expect(attention.get_by_role("row", name="My patients with open alerts")).to_contain_text("1")
+    assert_accessible(page, "the clinic workspace's home page")
     page.goto(f"{site}/admin/recovery/recoveryplan/")
     plan_row = page.locator("#result_list tbody tr", has_text=patient.get_full_name())
     expect(plan_row).to_have_count(1)
