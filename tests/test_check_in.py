@@ -39,6 +39,10 @@ def alerts(plan):
     return {alert.kind: alert for alert in Alert.objects.filter(plan=plan)}
 
 
+def what_and_when(alert):
+    return alert.plan, alert.kind, alert.severity, alert.date
+
+
 def days_ago(days):
     return clinic_today() - datetime.timedelta(days=days)
 
@@ -213,12 +217,7 @@ def test_each_red_flag_alone_brings_the_stop_screen_and_an_urgent_alert(patient_
     label = str(CheckIn._meta.get_field(flag).verbose_name)
     assert f"<li>{label}</li>" in screen
     alert = Alert.objects.get()
-    assert (alert.plan, alert.kind, alert.severity, alert.date) == (
-        plan,
-        Alert.Kind.RED_FLAG,
-        Alert.Severity.URGENT,
-        clinic_today(),
-    )
+    assert what_and_when(alert) == (plan, Alert.Kind.RED_FLAG, Alert.Severity.URGENT, clinic_today())
     assert label in alert.reason
 
 
@@ -260,12 +259,7 @@ def test_numbness_in_the_check_in_gets_the_advice_and_a_high_alert(
     assert "if you are wearing compression, take it off now. We have let the clinic know." in html
     assert not has_stop_screen(page)  # advice first: most often the compression is too tight
     alert = Alert.objects.get()
-    assert (alert.plan, alert.kind, alert.severity, alert.date) == (
-        plan,
-        Alert.Kind.NUMBNESS,
-        Alert.Severity.HIGH,
-        clinic_today(),
-    )
+    assert what_and_when(alert) == (plan, Alert.Kind.NUMBNESS, Alert.Severity.HIGH, clinic_today())
     assert "numbness or tingling in the leg" in alert.reason
     assert len(mailoutbox) == 1
 
@@ -568,13 +562,8 @@ def test_done_all_fine_ticks_compression_without_an_alert(patient_client, compre
 def test_compression_numbness_raises_its_alert_and_shows_the_advice(patient_client, compression_plan):
     response = compression_tick(patient_client, compression_plan, numbness="yes")
     assert response.status_code == 302
-    alert = Alert.objects.get()
-    assert (alert.plan, alert.kind, alert.severity, alert.date) == (
-        compression_plan,
-        Alert.Kind.COMPRESSION_NUMBNESS,
-        Alert.Severity.HIGH,
-        clinic_today(),
-    )
+    expected = (compression_plan, Alert.Kind.COMPRESSION_NUMBNESS, Alert.Severity.HIGH, clinic_today())
+    assert what_and_when(Alert.objects.get()) == expected
     html = patient_client.get(response["Location"]).content.decode()
     assert "Take your compression off now." in html
     assert "make sure the compression is just right—not too tight—and take off the compression gear." in html
