@@ -99,8 +99,8 @@ def permission_denied(request, exception, template_name="403.html"):
 
 def csrf_failure(request, reason="", template_name="403_csrf.html"):
     """CSRF_FAILURE_VIEW: the form came from a page older than the session (signed out and in again since, or the
-    cookie was cleared). Nothing was saved; reloading the page gives the form a fresh token."""
-    logger.warning("Refused a %s to %s: %s", request.method, request.path, reason)
+    cookie was cleared). Nothing was saved; reloading the page gives the form a fresh token. (Django's CSRF check
+    has logged the reason already.)"""
     return _standalone(template_name, 403)
 
 
