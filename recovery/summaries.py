@@ -13,7 +13,7 @@ from django.db.models.functions import Coalesce
 
 from recovery import rules
 from recovery.facts import facts_for_plans
-from recovery.models import Alert, CheckIn, RecoveryPlan, SafetyThresholds
+from recovery.models import Alert, CheckIn, Gate, Phase, RecoveryPlan, SafetyThresholds
 
 RECENT_DAYS = 7
 # Pain trend: the latest score against the average of the ones recorded in the few days before it.
@@ -51,6 +51,19 @@ def inactive_since(today, thresholds=None):
     """Plans with no tick and no check-in since this date are inactive (DESIGN.md: "Inactive")."""
     thresholds = thresholds or SafetyThresholds.current()
     return today - datetime.timedelta(days=thresholds.inactive_after_days)
+
+
+def due_for_clearance_q(today):
+    """Active plans not yet cleared to run whose day has reached their protocol's first phase that waits for a
+    clinician's sign-off (the default protocol's "Return to running", from day 21): the clinician's to-do, since
+    the running steps stay locked until then."""
+    first_days = {}
+    for protocol_id, first_day in Phase.objects.filter(gate=Gate.CLEARANCE).values_list("protocol_id", "first_day"):
+        first_days[protocol_id] = min(first_day, first_days.get(protocol_id, first_day))
+    reached = Q(pk__in=[])
+    for protocol_id, first_day in first_days.items():
+        reached |= Q(protocol_id=protocol_id, race_date__lte=today - datetime.timedelta(days=first_day))
+    return Q(status=RecoveryPlan.Status.ACTIVE, cleared_to_run_on__isnull=True) & reached
 
 
 def inactive_q(today, thresholds=None):

@@ -20,7 +20,7 @@ class Attention:
 
 
 def needs_attention(user, today):
-    """The lines of the panel for ``user`` on ``today``, most pressing first (six queries at most)."""
+    """The lines of the panel for ``user`` on ``today``, most pressing first (eight queries at most)."""
     lines = []
     if user.has_perm("recovery.view_alert"):
         alerts = reverse("admin:recovery_alert_changelist")
@@ -47,6 +47,8 @@ def needs_attention(user, today):
         days = thresholds.inactive_after_days
         label = f"Patients with nothing logged for {days} day{'s' if days != 1 else ''} or more"
         lines.append(Attention(label, inactive, f"{plans}?activity=inactive"))
+        due = RecoveryPlan.objects.filter(summaries.due_for_clearance_q(today)).count()
+        lines.append(Attention("Patients due for their return-to-running sign-off", due, f"{plans}?clearance=due"))
     if user.has_perm("recovery.view_tip"):
         flagged = Tip.objects.exclude(review_note="").count()
         tips = reverse("admin:recovery_tip_changelist")

@@ -64,7 +64,25 @@ def test_a_clinician_sees_what_waits_and_where_it_is(clinician):
         str(flagged_by_the_sheet + 1),
         "/admin/recovery/tip/?review=flagged",
     )
+    assert lines["Patients due for their return-to-running sign-off"][:2] == (
+        "0",
+        "/admin/recovery/recoveryplan/?clearance=due",
+    )
     assert list(lines)[0] == "Urgent alerts not yet acknowledged"  # the most pressing first
+
+
+def test_patients_past_day_21_not_yet_cleared_are_due_for_their_sign_off(clinician):
+    due = make_plan(PatientFactory(email="due@example.com"), days_since_race=21)
+    make_plan(PatientFactory(email="early@example.com"), days_since_race=20)
+    cleared = make_plan(PatientFactory(email="cleared@example.com"), days_since_race=30)
+    RecoveryPlan.objects.filter(pk=cleared.pk).update(cleared_to_run_on=clinic_today(), cleared_by=clinician)
+    paused = make_plan(PatientFactory(email="paused@example.com"), days_since_race=25)
+    RecoveryPlan.objects.filter(pk=paused.pk).update(status=RecoveryPlan.Status.PAUSED)
+    client = signed_in(clinician)
+    count, href, _ = panel(client)["Patients due for their return-to-running sign-off"]
+    assert count == "1"
+    listed = client.get(href).context["cl"].result_list
+    assert [plan.pk for plan in listed] == [due.pk]
 
 
 def test_each_link_opens_a_list_of_as_many_as_it_counts(clinician):
@@ -74,9 +92,11 @@ def test_each_link_opens_a_list_of_as_many_as_it_counts(clinician):
     alert_for(make_plan(PatientFactory()))
     quiet = make_plan(PatientFactory(), days_since_race=10)
     RecoveryPlan.objects.filter(pk=quiet.pk).update(last_activity_on=clinic_today() - datetime.timedelta(days=5))
+    due = make_plan(PatientFactory(), days_since_race=22)
+    RecoveryPlan.objects.filter(pk=due.pk).update(last_activity_on=clinic_today())
     client = signed_in(clinician)
     lines = panel(client)
-    assert [count for count, _, _ in lines.values()][:4] == ["1", "3", "1", "1"]
+    assert [count for count, _, _ in lines.values()][:5] == ["1", "3", "1", "1", "1"]
     for label, (count, href, _) in lines.items():
         page = client.get(href)
         assert page.status_code == 200 and page.context["cl"].result_count == int(count), label
@@ -101,6 +121,6 @@ def test_the_home_page_reads_a_fixed_number_of_queries(clinician, django_assert_
     client = signed_in(clinician)
     client.get(HOME)
     # Session, user, two for permissions, four for the app list (the single-row records' add buttons), the log of
-    # recent actions, and the panel's six at most, however many alerts and patients there are.
-    with django_assert_max_num_queries(15):
+    # recent actions, and the panel's eight at most, however many alerts and patients there are.
+    with django_assert_max_num_queries(17):
         client.get(HOME)

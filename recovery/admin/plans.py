@@ -62,6 +62,17 @@ class InactiveFilter(admin.SimpleListFilter):
         return queryset.filter(summaries.inactive_q(clinic_today())) if self.value() == "inactive" else queryset
 
 
+class ClearanceFilter(admin.SimpleListFilter):
+    title = "return to running"
+    parameter_name = "clearance"
+
+    def lookups(self, request, model_admin):
+        return [("due", "Due for sign-off")]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(summaries.due_for_clearance_q(clinic_today())) if self.value() == "due" else queryset
+
+
 def _phase_open_q(phase, today):
     """Plans whose day has reached ``phase`` and whose clearance opens it (pain-gated phases: by day alone)."""
     condition = Q(race_date__lte=today - datetime.timedelta(days=phase.first_day))
@@ -134,7 +145,7 @@ class RecoveryPlanAdmin(AuditedAdminMixin, admin.ModelAdmin):
     list_display = [
         "patient_name", "day_and_phase", "adherence", "pain", "alerts", "last_activity", "clinician", "status",
     ]  # fmt: skip
-    list_filter = [MyPatientsFilter, OpenAlertsFilter, PhaseFilter, InactiveFilter, "status"]
+    list_filter = [MyPatientsFilter, OpenAlertsFilter, PhaseFilter, InactiveFilter, ClearanceFilter, "status"]
     # Not select_related: joining 10,000 patients before sorting every plan to keep 50 made the list's main query
     # three times slower. SummaryChangeList.get_results fetches the page's people in one query instead.
     list_select_related = []
