@@ -8,6 +8,7 @@ from django.db.models import Count, Q
 from django.urls import reverse
 
 from recovery import summaries
+from recovery.admin.plans import ClearanceFilter, InactiveFilter, MyPatientsFilter, OpenAlertsFilter
 from recovery.models import Alert, RecoveryPlan, SafetyThresholds, Tip
 
 
@@ -41,14 +42,22 @@ def needs_attention(user, today):
         mine = RecoveryPlan.objects.filter(clinician=user)
         if mine.exists():
             with_alerts = mine.filter(alerts__acknowledged_at__isnull=True, alerts__isnull=False).distinct().count()
-            lines.append(Attention("My patients with open alerts", with_alerts, f"{plans}?mine=yes&alerts=open"))
+            lines.append(
+                Attention(
+                    "My patients with open alerts",
+                    with_alerts,
+                    f"{plans}?{MyPatientsFilter.query()}&{OpenAlertsFilter.query()}",
+                )
+            )
         thresholds = SafetyThresholds.current()
         inactive = RecoveryPlan.objects.filter(summaries.inactive_q(today, thresholds)).count()
         days = thresholds.inactive_after_days
         label = f"Patients with nothing logged for {days} day{'s' if days != 1 else ''} or more"
-        lines.append(Attention(label, inactive, f"{plans}?activity=inactive"))
+        lines.append(Attention(label, inactive, f"{plans}?{InactiveFilter.query()}"))
         due = RecoveryPlan.objects.filter(summaries.due_for_clearance_q(today)).count()
-        lines.append(Attention("Patients due for their return-to-running sign-off", due, f"{plans}?clearance=due"))
+        lines.append(
+            Attention("Patients due for their return-to-running sign-off", due, f"{plans}?{ClearanceFilter.query()}")
+        )
     if user.has_perm("recovery.view_tip"):
         flagged = Tip.objects.exclude(review_note="").count()
         tips = reverse("admin:recovery_tip_changelist")

@@ -29,48 +29,60 @@ from recovery.models import Alert, CheckIn, Gate, Phase, PlanStep, RecoveryPlan
 from recovery.services import Refused
 
 
-class MyPatientsFilter(admin.SimpleListFilter):
+class OneChoiceFilter(admin.SimpleListFilter):
+    """A filter of the patients list with one choice besides "All": ``choice`` is its (value, label), ``condition``
+    the plans it keeps. ``query()`` is the choice as a query string, for links to the filtered list."""
+
+    choice = ("", "")
+
+    def condition(self, request):
+        raise NotImplementedError
+
+    @classmethod
+    def query(cls):
+        return f"{cls.parameter_name}={cls.choice[0]}"
+
+    def lookups(self, request, model_admin):
+        return [self.choice]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(self.condition(request)) if self.value() == self.choice[0] else queryset
+
+
+class MyPatientsFilter(OneChoiceFilter):
     title = "patients"
     parameter_name = "mine"
+    choice = ("yes", "My patients")
 
-    def lookups(self, request, model_admin):
-        return [("yes", "My patients")]
-
-    def queryset(self, request, queryset):
-        return queryset.filter(clinician=request.user) if self.value() == "yes" else queryset
+    def condition(self, request):
+        return Q(clinician=request.user)
 
 
-class OpenAlertsFilter(admin.SimpleListFilter):
+class OpenAlertsFilter(OneChoiceFilter):
     title = "alerts"
     parameter_name = "alerts"
+    choice = ("open", "Has open alerts")
 
-    def lookups(self, request, model_admin):
-        return [("open", "Has open alerts")]
-
-    def queryset(self, request, queryset):
-        return queryset.filter(open_alert_count__gt=0) if self.value() == "open" else queryset
+    def condition(self, request):
+        return Q(open_alert_count__gt=0)
 
 
-class InactiveFilter(admin.SimpleListFilter):
+class InactiveFilter(OneChoiceFilter):
     title = "activity"
     parameter_name = "activity"
+    choice = ("inactive", "Inactive")
 
-    def lookups(self, request, model_admin):
-        return [("inactive", "Inactive")]
-
-    def queryset(self, request, queryset):
-        return queryset.filter(summaries.inactive_q(clinic_today())) if self.value() == "inactive" else queryset
+    def condition(self, request):
+        return summaries.inactive_q(clinic_today())
 
 
-class ClearanceFilter(admin.SimpleListFilter):
+class ClearanceFilter(OneChoiceFilter):
     title = "return to running"
     parameter_name = "clearance"
+    choice = ("due", "Due for sign-off")
 
-    def lookups(self, request, model_admin):
-        return [("due", "Due for sign-off")]
-
-    def queryset(self, request, queryset):
-        return queryset.filter(summaries.due_for_clearance_q(clinic_today())) if self.value() == "due" else queryset
+    def condition(self, request):
+        return summaries.due_for_clearance_q(clinic_today())
 
 
 def _phase_open_q(phase, today):
