@@ -13,7 +13,7 @@ from recovery.rules import PhaseRule, PlanFacts, StepRule
 # StepRule's own fields, in its order: a row's values go to it by position (_step_rule).
 STEP_RULE_FIELDS = [field.name for field in dataclasses.fields(StepRule) if field.name != "ref"]
 STEP_INFO_FIELDS = ["id", "instruction", "tip__slug", "tip__title"]
-PHASE_RULE_FIELDS = ["name", "position", "first_day", "gate", "gate_pain_max"]
+PHASE_RULE_FIELDS = ["name", "position", "first_day", "gate", "gate_pain_max", "description"]
 STEP_FIELDS = [*STEP_RULE_FIELDS, *STEP_INFO_FIELDS]
 
 

@@ -74,6 +74,8 @@ class PhaseRule:
     first_day: int
     gate: str = Gate.NONE
     gate_pain_max: int | None = None
+    # What the patient reads of the phase (the clinicians write it); the rules never look at it.
+    description: str = field(default="", compare=False, repr=False)
 
 
 @dataclass
@@ -476,3 +478,55 @@ def last_days(today, count):
 def pain_series(pain_by_date: Mapping[datetime.date, int], dates: Iterable[datetime.date]):
     """The recorded pain scores on the given dates, oldest first, skipping days without a check-in."""
     return [(date, pain_by_date[date]) for date in dates if date in pain_by_date]
+
+
+# -- The road ahead -------------------------------------------------------------------------------------------------
+
+
+class Stage:
+    PAST = "past"
+    CURRENT = "current"
+    AHEAD = "ahead"
+
+
+@dataclass(frozen=True)
+class PhaseStop:
+    """One phase on the patient's road: when it starts, whether they are there, what it brings and waits for."""
+
+    phase: PhaseRule
+    first_date: datetime.date
+    stage: str
+    new_steps: tuple[str, ...]  # labels of the steps starting during a phase still ahead, in plan order
+    lock: Lock | None  # what a phase still ahead waits for besides its first day, as things stand today
+
+
+def road_ahead(facts, today):
+    """Every phase of the plan in order, marked past, current or ahead of ``today`` (the phase of ``phase_on``)."""
+    phases = sorted(facts.phases, key=lambda phase: phase.position)
+    current = phase_on(facts, today)
+    stops = []
+    for index, phase in enumerate(phases):
+        if current is not None and phase.position < current.position:
+            stage = Stage.PAST
+        elif current is not None and phase.position == current.position:
+            stage = Stage.CURRENT
+        else:
+            stage = Stage.AHEAD
+        new_steps, lock = (), None
+        if stage == Stage.AHEAD:
+            last_day = phases[index + 1].first_day - 1 if index + 1 < len(phases) else None
+            new_steps = _steps_starting(facts, phase.first_day, last_day)
+            lock = gate_lock(phase.gate, phase.gate_pain_max, facts, today)
+        stops.append(PhaseStop(phase, facts.date_of(phase.first_day), stage, new_steps, lock))
+    return stops
+
+
+def _steps_starting(facts, first_day, last_day):
+    """The labels of the steps whose first day falls from ``first_day`` to ``last_day`` (None: no end), each in
+    the version in force on that first day (a step tailored since shows as the patient will see it)."""
+    labels = {}
+    for step in sorted(facts.steps, key=lambda step: step.position):
+        starts = first_day <= step.first_day and (last_day is None or step.first_day <= last_day)
+        if starts and step.in_force_on(facts.date_of(step.first_day)):
+            labels.setdefault(step.key, step.label)
+    return tuple(labels.values())

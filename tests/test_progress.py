@@ -6,6 +6,7 @@ import re
 import pytest
 from django.urls import reverse
 
+from recovery.care import plan_clear_to_run
 from recovery.clock import clinic_today
 from recovery.models import PlanStep
 from tests.factories import CheckInFactory, PatientFactory, make_plan
@@ -132,6 +133,45 @@ def test_no_check_ins_yet_says_so_instead_of_an_empty_chart(patient_client, pati
     html = patient_client.get(PROGRESS_URL).content.decode()
     assert "No check-ins in the last four weeks yet." in html
     assert "<svg" not in html
+
+
+def road_stages(html):
+    return re.findall(r'<li class="road-stop road-\w+" data-stage="(\w+)"', html)
+
+
+def test_the_road_shows_where_the_patient_is_and_what_comes_next(patient_client, patient):
+    plan = make_plan(patient, days_since_race=5)
+    html = patient_client.get(PROGRESS_URL).content.decode()
+    road = html[html.index('id="road-heading"') :]
+    assert road_stages(html) == ["past", "current", "ahead", "ahead"]
+    assert re.search(r'data-stage="current" aria-current="step">\s*<h3[^>]*>\s*Early recovery', road)
+    strengthen = plan.race_date + datetime.timedelta(days=15)
+    assert f"From {strengthen:%A} {strengthen.day} {strengthen:%B}, day 15" in road
+    assert "Lunges and squats join the strength work; cross-training continues." in road  # the phase's text
+    new_steps = r"New on your plan then:</p>\s*<ul[^>]*><li>Lunges, squats, clamshells and bridges</li></ul>"
+    assert re.search(new_steps, road)
+    assert "Unlocks once your clinician clears you to run." in road
+
+
+def test_the_road_opens_the_return_to_running_once_the_clinician_signs_off(patient_client, patient, clinician):
+    plan = make_plan(patient, days_since_race=22)
+    CheckInFactory(plan=plan, pain=1)
+    before = patient_client.get(PROGRESS_URL).content.decode()
+    assert road_stages(before)[-2:] == ["current", "ahead"]
+    assert "Unlocks once your clinician clears you to run." in before
+    plan_clear_to_run(plan=plan, by=clinician, today=clinic_today())
+    after = patient_client.get(PROGRESS_URL).content.decode()
+    assert road_stages(after) == ["past", "past", "past", "current"]
+    assert "Unlocks once" not in after
+
+
+def test_a_clinicians_new_phase_text_reaches_the_patients_road(patient_client, patient):
+    plan = make_plan(patient, days_since_race=5)
+    patient_client.get(PROGRESS_URL)  # the phases are now in the content cache (with Redis)
+    phase = plan.protocol.phases.get(name="Strengthen")
+    phase.description = "Squats and lunges, twice a week, with your physio."
+    phase.save()
+    assert "Squats and lunges, twice a week, with your physio." in patient_client.get(PROGRESS_URL).content.decode()
 
 
 @pytest.mark.parametrize(("history_days", "extra_steps"), [(1, 0), (365, 15)])

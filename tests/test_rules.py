@@ -17,6 +17,7 @@ from recovery.rules import (
     Lock,
     PhaseRule,
     PlanFacts,
+    Stage,
     StepRule,
     WeekTally,
     adherence,
@@ -27,6 +28,7 @@ from recovery.rules import (
     last_days,
     pain_series,
     phase_on,
+    road_ahead,
     score_day,
     steps_on,
     streak,
@@ -311,6 +313,68 @@ def test_phase_of_the_clinic_protocol(day, cleared_day, phase):
     facts = clinic_plan(cleared_on=None if cleared_day is None else d(cleared_day))
     found = phase_on(facts, d(day))
     assert (found.name if found else None) == phase
+
+
+def stages(road):
+    return [(stop.phase.name, stop.stage) for stop in road]
+
+
+def test_the_road_marks_the_phases_behind_the_current_one_and_ahead_of_it():
+    road = road_ahead(clinic_plan(), d(5))
+    assert stages(road) == [
+        ("Protect", Stage.PAST),
+        ("Early recovery", Stage.CURRENT),
+        ("Strengthen", Stage.AHEAD),
+        ("Return to running", Stage.AHEAD),
+    ]
+    assert [stop.first_date for stop in road] == [d(0), d(4), d(15), d(21)]
+
+
+def test_a_phase_ahead_names_the_steps_that_start_during_it():
+    strengthen, running = road_ahead(clinic_plan(), d(5))[2:]
+    assert strengthen.new_steps == ("Lunges, squats, clamshells and bridges",)
+    assert running.new_steps == (
+        "Warm up before you run",
+        "Strength session for runners",
+        "Run with good form",
+        "Check your running shoes",
+    )
+
+
+def test_phases_behind_and_the_current_one_list_no_new_steps():
+    protect, early = road_ahead(clinic_plan(), d(5))[:2]
+    assert protect.new_steps == () and early.new_steps == ()
+
+
+def test_the_return_to_running_waits_for_the_clinicians_clearance_until_it_is_given():
+    assert road_ahead(clinic_plan(), d(5))[3].lock == Lock(Gate.CLEARANCE)
+    assert road_ahead(clinic_plan(cleared_on=d(5)), d(5))[3].lock is None
+    assert stages(road_ahead(clinic_plan(cleared_on=d(5)), d(21)))[3] == ("Return to running", Stage.CURRENT)
+
+
+def test_a_pain_gated_phase_reached_but_closed_stays_ahead_and_says_why():
+    phases = [PhaseRule("Protect", 0, 0), PhaseRule("Early recovery", 1, 4, Gate.PAIN, 3)]
+    road = road_ahead(plan(phases=phases, pain={5: 6}), d(5))
+    assert stages(road) == [("Protect", Stage.CURRENT), ("Early recovery", Stage.AHEAD)]
+    assert road[1].lock.message == "Unlocks once your pain is 3/10 or less."
+    assert road_ahead(plan(phases=phases, pain={5: 6, 6: 2}), d(6))[1].stage == Stage.CURRENT
+
+
+def test_a_step_tailored_before_its_first_day_shows_on_the_road_as_the_patient_will_see_it():
+    as_planned = step("strength", 15, label="Lunges and squats", valid_until=d(3))
+    tailored = step("strength", 15, label="Squats only", valid_from=d(3))
+    phases = [PhaseRule("Protect", 0, 0), PhaseRule("Strengthen", 1, 15)]
+    assert road_ahead(plan(as_planned, tailored, phases=phases), d(5))[1].new_steps == ("Squats only",)
+
+
+def test_a_stopped_step_is_not_announced():
+    stopped = step("strength", 15, valid_until=d(3))
+    phases = [PhaseRule("Protect", 0, 0), PhaseRule("Strengthen", 1, 15)]
+    assert road_ahead(plan(stopped, phases=phases), d(5))[1].new_steps == ()
+
+
+def test_a_plan_without_phases_has_no_road():
+    assert road_ahead(plan(step("rest")), d(5)) == []
 
 
 # -- Adherence -------------------------------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Progress: the day and phase, the streak, adherence, a four-week calendar and the pain trend."""
+"""Progress: the day and phase, the streak, adherence, a four-week calendar, the pain trend and the road ahead."""
 
 import datetime
 
@@ -49,5 +49,6 @@ def progress(request):
         ],
         "series": series,
         "chart": chart,
+        "road": rules.road_ahead(facts, today),
     }
     return render(request, "recovery/progress.html", context)
