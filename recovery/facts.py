@@ -156,6 +156,7 @@ def facts_for_plans(plans, first, last):
             warned_before=plan.pk in warned_before,
             done=done[plan.pk],
             excused=excused[plan.pk],
+            joined_on=plan.started_on,
         )
         for plan in plans
     }

@@ -12,7 +12,6 @@ new alert through the usual alert e-mail (``recovery.notifications``), which hol
 
 from django.db import transaction
 from django.db.models import Max
-from django.utils import timezone
 
 from recovery.models import Alert, RecoveryPlan, SafetyThresholds
 from recovery.notifications import alert_notify
@@ -22,8 +21,10 @@ from recovery.summaries import inactive_q
 
 def _reason(plan, days):
     if plan.last_activity_on is None:
-        started = timezone.localdate(plan.created_at)
-        return f"Nothing ticked and no check-in since the plan started on {started:%d %b %Y} ({days} days or more)."
+        return (
+            f"Nothing ticked and no check-in since the plan started on {plan.started_on:%d %b %Y} "
+            f"({days} days or more)."
+        )
     return f"Nothing ticked and no check-in since {plan.last_activity_on:%d %b %Y} ({days} days or more)."
 
 

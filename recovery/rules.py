@@ -95,9 +95,12 @@ class PlanFacts:
     warned_before: bool = False
     done: Mapping[tuple[str, datetime.date], int] = field(default_factory=dict)
     excused: frozenset[datetime.date] | set[datetime.date] = frozenset()
+    # The day the patient joined the portal (the plan's enrolment); None: counted from race day.
+    joined_on: datetime.date | None = None
 
     def __post_init__(self):
         self._pain_dates = sorted(self.pain_by_date)
+        self._filled_in = None  # the days with a tick or a check-in, worked out when first needed
 
     def day_number(self, date):
         return (date - self.race_date).days
@@ -121,6 +124,15 @@ class PlanFacts:
 
     def count(self, key, date):
         return self.done.get((key, date), 0)
+
+    def untracked(self, date):
+        """A day before the patient joined that they did not fill in: nothing could be asked of them then, so it
+        is neither due nor missed. A day they filled in afterwards (the checklist reaches two days back) counts."""
+        if self.joined_on is None or date >= self.joined_on:
+            return False
+        if self._filled_in is None:
+            self._filled_in = {day for (_key, day), count in self.done.items() if count > 0} | set(self.pain_by_date)
+        return date not in self._filled_in
 
 
 # -- Gates -------------------------------------------------------------------------------------------------------
@@ -288,7 +300,7 @@ def score_day(facts, date, today, *, day_closed=None):
 def _score_day(facts, date, today, *, day_closed, memo):
     if day_closed is None:
         day_closed = date < today
-    if date > today or date in facts.excused:
+    if date > today or date in facts.excused or facts.untracked(date):
         return DayScore(0, 0)
     # The streak, both adherences and the calendar ask about the same past days: each is scored once per memo.
     seen = ("day", date, day_closed)
@@ -438,6 +450,7 @@ class Level:
     EXCUSED = "excused"
     FUTURE = "future"
     BEFORE = "before"
+    UNTRACKED = "untracked"  # before the patient joined, and not filled in since
     REST = "rest"  # nothing was due
 
 
@@ -453,6 +466,8 @@ def _day_level(facts, date, today, *, memo):
         return Level.FUTURE
     if date in facts.excused:
         return Level.EXCUSED
+    if facts.untracked(date):
+        return Level.UNTRACKED
     score = _score_day(facts, date, today, day_closed=True, memo=memo)
     if score.due == 0:
         return Level.REST

@@ -107,7 +107,7 @@ def plan_summaries(plans, today):
             pain_trend=_trend(facts, plan.last_pain_on),
             open_alerts=plan.open_alert_count,
             last_activity_on=last_activity,
-            inactive=plan.status == RecoveryPlan.Status.ACTIVE and ((last_activity or plan.created_at.date()) < since),
+            inactive=plan.status == RecoveryPlan.Status.ACTIVE and ((last_activity or plan.started_on) < since),
         )
     return summaries
 

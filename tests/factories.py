@@ -8,7 +8,7 @@ from django.contrib.auth.models import Group
 from accounts.models import User
 from accounts.roles import Role
 from recovery.clock import clinic_today
-from recovery.models import CheckIn, Completion, Protocol
+from recovery.models import CheckIn, Completion, Protocol, RecoveryPlan
 from recovery.services import plan_enrol
 
 PASSWORD = "correct horse battery staple"
@@ -61,15 +61,20 @@ class SuperuserFactory(UserFactory):
     is_superuser = True
 
 
-def make_plan(patient=None, *, days_since_race=5, protocol=None, clinician=None, today=None):
-    """A plan on the clinic's default protocol whose race was ``days_since_race`` days before today."""
+def make_plan(patient=None, *, days_since_race=5, protocol=None, clinician=None, today=None, enrolled_days_ago=0):
+    """A plan on the clinic's default protocol whose race was ``days_since_race`` days before today, enrolled at
+    the front desk ``enrolled_days_ago`` days before today (days before it count only where filled in)."""
     today = today or clinic_today()
-    return plan_enrol(
+    plan = plan_enrol(
         patient=patient or PatientFactory(),
         protocol=protocol or Protocol.objects.default(),
         race_date=today - datetime.timedelta(days=days_since_race),
         clinician=clinician,
     )
+    if enrolled_days_ago:
+        plan.created_at -= datetime.timedelta(days=enrolled_days_ago)
+        RecoveryPlan.objects.filter(pk=plan.pk).update(created_at=plan.created_at)
+    return plan
 
 
 class CheckInFactory(factory.django.DjangoModelFactory):

@@ -52,9 +52,9 @@ def row_of(html, email):
 
 
 def test_the_list_shows_each_patients_day_adherence_pain_and_alerts(clinician_client):
-    diligent = make_plan(PatientFactory(email="diligent@example.com"), days_since_race=1)
+    diligent = make_plan(PatientFactory(email="diligent@example.com"), days_since_race=1, enrolled_days_ago=1)
     finish_yesterday(diligent)
-    idle = make_plan(PatientFactory(email="idle@example.com"), days_since_race=1)
+    idle = make_plan(PatientFactory(email="idle@example.com"), days_since_race=1, enrolled_days_ago=1)
     CheckInFactory(plan=idle, pain=7)
     alert_for(idle)
     html = clinician_client.get(PLANS_URL).content.decode()
@@ -65,6 +65,11 @@ def test_the_list_shows_each_patients_day_adherence_pain_and_alerts(clinician_cl
     # Open alerts come first, as the page's title says.
     assert "<h1>Patients: open alerts first, then the longest silent</h1>" in html
     assert html.index("idle@example.com") < html.index("diligent@example.com")
+
+
+def test_a_patient_enrolled_today_is_not_shown_as_missing_the_days_before(clinician_client):
+    make_plan(PatientFactory(email="new@example.com"), days_since_race=6)
+    assert "<td class=\"field-adherence\">–</td>" in row_of(clinician_client.get(PLANS_URL).content.decode(), "new@example.com")
 
 
 def test_the_list_marks_inactive_patients(clinician_client):
@@ -353,7 +358,7 @@ def test_the_visit_summary_has_adherence_per_step_pain_alerts_and_sign_off(clini
 
 
 def test_the_adherence_export_is_a_csv_of_the_selected_patients(clinician_client):
-    first, second = make_plan(days_since_race=1), make_plan(days_since_race=1)
+    first, second = make_plan(days_since_race=1), make_plan(days_since_race=1, enrolled_days_ago=1)
     finish_yesterday(first)
     response = clinician_client.post(
         PLANS_URL, {"action": "export_adherence", "_selected_action": [first.pk, second.pk]}

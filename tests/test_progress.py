@@ -35,7 +35,7 @@ def finish_day(client, plan, date):
 
 
 def test_progress_shows_day_phase_streak_and_adherence(patient_client, patient):
-    make_plan(patient, days_since_race=5)
+    make_plan(patient, days_since_race=5, enrolled_days_ago=5)
     response = patient_client.get(PROGRESS_URL)
     assert response.status_code == 200
     html = response.content.decode()
@@ -61,7 +61,7 @@ def test_ticking_ice_three_times_moves_adherence_and_streak(patient_client, pati
 
 
 def test_a_missed_day_lowers_adherence_and_breaks_the_streak(patient_client, patient):
-    plan = make_plan(patient, days_since_race=3)
+    plan = make_plan(patient, days_since_race=3, enrolled_days_ago=3)
     today = clinic_today()
     finish_day(patient_client, plan, today - datetime.timedelta(days=2))
     finish_day(patient_client, plan, today)  # yesterday left empty
@@ -71,7 +71,7 @@ def test_a_missed_day_lowers_adherence_and_breaks_the_streak(patient_client, pat
 
 
 def test_a_day_off_freezes_the_score_instead_of_breaking_it(patient_client, patient):
-    plan = make_plan(patient, days_since_race=2)
+    plan = make_plan(patient, days_since_race=2, enrolled_days_ago=2)
     today = clinic_today()
     finish_day(patient_client, plan, today - datetime.timedelta(days=2))
     before = patient_client.get(PROGRESS_URL)
@@ -83,7 +83,7 @@ def test_a_day_off_freezes_the_score_instead_of_breaking_it(patient_client, pati
 
 
 def test_the_calendar_has_four_weeks_coloured_by_completion(patient_client, patient):
-    plan = make_plan(patient, days_since_race=3)
+    plan = make_plan(patient, days_since_race=3, enrolled_days_ago=3)
     today = clinic_today()
     finish_day(patient_client, plan, today - datetime.timedelta(days=2))
     tick(patient_client, plan, "rest", 1, date=today - datetime.timedelta(days=1))
@@ -94,6 +94,19 @@ def test_the_calendar_has_four_weeks_coloured_by_completion(patient_client, pati
     assert levels[(today - datetime.timedelta(days=1)).isoformat()] == "part"
     assert levels[(today - datetime.timedelta(days=3)).isoformat()] == "none"  # race day, nothing ticked
     assert levels[(today - datetime.timedelta(days=4)).isoformat()] in ("before", "future")
+
+
+def test_a_patient_enrolled_days_after_the_race_is_not_scored_on_days_before_joining(patient_client, patient):
+    plan = make_plan(patient, days_since_race=10)  # enrolled at the front desk today
+    response = patient_client.get(PROGRESS_URL)
+    assert stat(response, "week") == "–" and stat(response, "overall") == "–"  # not "0%" on the first visit
+    html = response.content.decode()
+    yesterday = clinic_today() - datetime.timedelta(days=1)
+    assert f'data-date="{yesterday.isoformat()}" data-level="untracked"' in html
+    assert f"{yesterday:%A} {yesterday.day} {yesterday:%B}: before you joined" in html
+    # The checklist still reaches back two days; a day filled in then counts.
+    finish_day(patient_client, plan, yesterday)
+    assert stat(patient_client.get(PROGRESS_URL), "overall") == "100%"
 
 
 def test_the_pain_chart_is_svg_with_a_text_alternative(patient_client, patient):

@@ -58,10 +58,19 @@ def pain_gated(key, first_day=0, last_day=None, pain_max=3, **rules):
 
 
 def plan(
-    *steps, done=(), pain=None, pain_before=None, excused=(), cleared_on=None, phases=(), warned=(), warned_before=False
+    *steps,
+    done=(),
+    pain=None,
+    pain_before=None,
+    excused=(),
+    cleared_on=None,
+    phases=(),
+    warned=(),
+    warned_before=False,
+    joined=None,
 ):
     """A plan's facts. ``done`` holds (key, day, count) triples; ``pain`` maps day numbers to scores; ``warned``
-    lists the days whose check-in reported a warning sign."""
+    lists the days whose check-in reported a warning sign; ``joined`` is the day the patient was enrolled."""
     return PlanFacts(
         race_date=RACE,
         steps=list(steps),
@@ -73,6 +82,7 @@ def plan(
         warned_before=warned_before,
         done={(key, d(day)): count for key, day, count in done},
         excused={d(day) for day in excused},
+        joined_on=None if joined is None else d(joined),
     )
 
 
@@ -437,6 +447,29 @@ def test_an_excused_day_freezes_the_score():
     assert adherence(facts, d(0), d(4), d(4)) == 1.0
     # The score holds exactly where it stood before the day off.
     assert adherence(facts, d(0), d(2), d(4)) == adherence(facts, d(0), d(1), d(4))
+
+
+def test_days_before_the_patient_joined_are_neither_due_nor_missed():
+    # Enrolled on day 3: days 0 to 2 had no portal to tick, day 3 was missed, day 4 (today) done.
+    facts = plan(step("rest"), done=every("rest", [4]), joined=3)
+    assert adherence(facts, d(0), d(2), d(4)) is None
+    assert adherence(facts, d(0), d(4), d(4)) == 1 / 2
+    assert [day_level(facts, d(day), d(4)) for day in range(5)] == [Level.UNTRACKED] * 3 + [Level.NONE, Level.FULL]
+
+
+def test_a_day_before_joining_that_the_patient_filled_in_counts_whole():
+    # The checklist reaches two days back: ticks on day 2 bring that day in, with what was left undone.
+    facts = plan(step("rest"), step("ice", doses_per_day=3), done=[("rest", 2, 1), ("ice", 2, 1)], joined=3)
+    assert adherence(facts, d(0), d(2), d(3)) == 2 / 4  # day 2 alone
+    assert day_level(facts, d(2), d(3)) == Level.PART
+    # A check-in alone brings the day in too.
+    assert adherence(plan(step("rest"), done=[("rest", 2, 1)], pain={1: 2}, joined=3), d(0), d(2), d(3)) == 1 / 2
+
+
+def test_a_day_before_joining_left_empty_does_not_break_the_streak():
+    # Day 1 filled in from the checklist's reach, day 2 left empty: it was never asked of the patient.
+    facts = plan(step("rest"), done=every("rest", [1, 3, 4]), joined=3)
+    assert streak(facts, d(4)) == 3
 
 
 def test_ticks_on_an_excused_day_do_not_count_either():

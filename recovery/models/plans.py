@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.utils import timezone
 
 from clinic.sql import fetch_instance, select_columns
 from recovery.models.content import Protocol, StepRules, step_constraints
@@ -84,6 +85,11 @@ class RecoveryPlan(models.Model):
 
     def day_number(self, on):
         return (on - self.race_date).days
+
+    @property
+    def started_on(self):
+        """The day the plan was started in the portal (enrolment), in the clinic's time zone."""
+        return timezone.localdate(self.created_at)
 
 
 class PlanStep(StepRules):

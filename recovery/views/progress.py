@@ -20,6 +20,7 @@ LEVEL_WORDS = {
     rules.Level.REST: "nothing due",
     rules.Level.FUTURE: "still to come",
     rules.Level.BEFORE: "before your race",
+    rules.Level.UNTRACKED: "before you joined",
 }
 
 
