@@ -101,6 +101,7 @@ def test_a_patient_enrolled_days_after_the_race_is_not_scored_on_days_before_joi
     response = patient_client.get(PROGRESS_URL)
     assert stat(response, "week") == "–" and stat(response, "overall") == "–"  # not "0%" on the first visit
     html = response.content.decode()
+    assert "No score yet: it starts with the first task you tick off, or once today is over." in html
     yesterday = clinic_today() - datetime.timedelta(days=1)
     assert f'data-date="{yesterday.isoformat()}" data-level="untracked"' in html
     assert f"{yesterday:%A} {yesterday.day} {yesterday:%B}: before you joined" in html
