@@ -191,6 +191,16 @@ def phase_on(facts, date):
     return current
 
 
+def phase_starting_on(facts, date):
+    """The phase the patient moves on to on ``date`` (its first day came, or its gate opened), or None. A phase
+    closed again by a pain gate is not news: falling back to an earlier phase is not announced."""
+    phase = phase_on(facts, date)
+    before = phase_on(facts, date - ONE_DAY)
+    if phase is not None and (before is None or phase.position > before.position):
+        return phase
+    return None
+
+
 def _week_bounds(step, date, facts):
     """First and last dates of the step's week that holds ``date``, clipped to the step's day window."""
     day = facts.day_number(date)

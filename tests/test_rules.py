@@ -28,6 +28,7 @@ from recovery.rules import (
     last_days,
     pain_series,
     phase_on,
+    phase_starting_on,
     road_ahead,
     score_day,
     steps_on,
@@ -323,6 +324,38 @@ def test_phase_of_the_clinic_protocol(day, cleared_day, phase):
     facts = clinic_plan(cleared_on=None if cleared_day is None else d(cleared_day))
     found = phase_on(facts, d(day))
     assert (found.name if found else None) == phase
+
+
+@pytest.mark.parametrize(
+    ("day", "cleared_day", "phase"),
+    [
+        (0, None, "Protect"),
+        (1, None, None),
+        (4, None, "Early recovery"),
+        (5, None, None),
+        (15, None, "Strengthen"),
+        (21, None, None),  # waiting for the clinician's sign-off
+        (21, 18, "Return to running"),
+        (25, 25, "Return to running"),  # signed off late: the phase starts that day
+        (26, 25, None),
+    ],
+)
+def test_the_day_a_phase_starts(day, cleared_day, phase):
+    facts = clinic_plan(cleared_on=None if cleared_day is None else d(cleared_day))
+    found = phase_starting_on(facts, d(day))
+    assert (found.name if found else None) == phase
+
+
+def test_falling_back_to_an_earlier_phase_is_not_announced():
+    phases = [PhaseRule("Protect", 0, 0), PhaseRule("Early recovery", 1, 4, Gate.PAIN, 3)]
+    facts = plan(phases=phases, pain={4: 1, 6: 7, 8: 2})
+    assert [getattr(phase_starting_on(facts, d(day)), "name", None) for day in range(4, 9)] == [
+        "Early recovery",
+        None,
+        None,  # back in Protect: pain 7
+        None,
+        "Early recovery",  # open again
+    ]
 
 
 def stages(road):

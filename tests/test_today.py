@@ -53,6 +53,20 @@ def test_today_lists_the_days_tasks_in_plan_order_with_their_doses(patient_clien
     assert "Day 1 after your race" in html and "Protect" in html
 
 
+def test_the_first_day_of_a_phase_says_so_with_the_clinics_words_for_it(patient_client, patient):
+    make_plan(patient, days_since_race=15)
+    html = patient_client.get(TODAY_URL).content.decode()
+    assert "Today you start the Strengthen phase." in html
+    assert "Lunges and squats join the strength work; cross-training continues." in html
+    # Only on the day itself.
+    assert "data-new-phase" not in patient_client.get(TODAY_URL + "?back=1").content.decode()
+
+
+def test_a_day_in_the_middle_of_a_phase_announces_nothing(patient_client, patient):
+    make_plan(patient, days_since_race=16)
+    assert "data-new-phase" not in patient_client.get(TODAY_URL).content.decode()
+
+
 def test_ticking_ice_three_times_counts_each_dose(patient_client, patient):
     plan = make_plan(patient, days_since_race=1)
     for count in (1, 2, 3):

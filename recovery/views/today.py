@@ -64,6 +64,8 @@ def _day_context(plan, date, today, facts=None):
         "day_name": DAY_NAMES[back],
         "day_number": facts.day_number(date),
         "phase": phase,
+        # Announced on the day itself only: "Yesterday you started…" is old news.
+        "new_phase": rules.phase_starting_on(facts, date) if date == today else None,
         "tasks": tasks,
         "open_tasks": open_tasks,
         "done_count": done_count,
