@@ -346,6 +346,16 @@ def test_a_patients_page_names_each_check_ins_warning_signs(clinician_client):
     assert "<td>pain at night; unable to bear weight on the leg</td>" in page and "<td>–</td>" in page
 
 
+def test_a_patients_page_says_when_a_late_enrolment_starts_the_scores(clinician_client):
+    late, on_race_day = make_plan(days_since_race=6), make_plan(days_since_race=6, enrolled_days_ago=6)
+    page = clinician_client.get(reverse("admin:recovery_recoveryplan_change", args=[late.pk])).content.decode()
+    assert f"Enrolled on {clinic_today():%-d %b %Y} (day 6): days before it count only where the patient" in page
+    summary = clinician_client.get(reverse("admin:recovery_plan_visit_summary", args=[late.pk])).content.decode()
+    assert "(enrolled on day 6: days before it count only where filled in)" in summary
+    page = clinician_client.get(reverse("admin:recovery_recoveryplan_change", args=[on_race_day.pk])).content.decode()
+    assert "data-joined" not in page
+
+
 def test_the_visit_summary_has_adherence_per_step_pain_alerts_and_sign_off(clinician_client, clinician):
     plan = make_plan(days_since_race=3)
     finish_yesterday(plan)

@@ -276,6 +276,8 @@ class RecoveryPlanAdmin(AuditedAdminMixin, admin.ModelAdmin):
             "today": today,
             "day_number": facts.day_number(today),
             "phase": rules.phase_on(facts, today),
+            # The day the patient was enrolled, when after race day: the scores leave the days before it out.
+            "joined_late": max(facts.day_number(plan.started_on), 0),
             "adherence_week": _percent(rules.adherence(facts, week_ago, today, today)),
             "adherence_overall": _percent(rules.adherence(facts, plan.race_date, today, today)),
             "step_rows": [
