@@ -363,6 +363,7 @@ class Task:
     target: int
     lock: Lock | None
     week: WeekTally | None
+    new: bool = False  # the step's first day: the checklist points it out
 
     @property
     def key(self):
@@ -378,11 +379,14 @@ class Task:
 def tasks_on(facts, date, today):
     """The checklist of ``date``: every step on the plan that day, locked ones included (with the reason)."""
     tasks = []
+    day = facts.day_number(date)
     for step in steps_on(facts, date):
         lock = gate_lock(step.gate, step.gate_pain_max, facts, date)
         week = week_tally(step, facts, date, today) if step.is_weekly else None
         done = min(facts.count(step.key, date), step.daily_target)
-        tasks.append(Task(step=step, done=done, target=step.daily_target, lock=lock, week=week))
+        tasks.append(
+            Task(step=step, done=done, target=step.daily_target, lock=lock, week=week, new=step.first_day == day > 0)
+        )
     return tasks
 
 

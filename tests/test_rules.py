@@ -128,6 +128,14 @@ def clinic_plan(**facts):
 
 
 @pytest.mark.parametrize(
+    ("day", "new"),
+    [(0, []), (1, []), (4, ["stretch"]), (7, ["strength-early", "cross-train"]), (8, []), (15, ["strength"])],
+)
+def test_the_checklist_points_out_the_steps_starting_that_day_after_race_day(day, new):
+    assert [task.key for task in tasks_on(clinic_plan(), d(day), d(day)) if task.new] == new
+
+
+@pytest.mark.parametrize(
     ("day", "expected"),
     [
         (-1, []),

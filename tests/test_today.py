@@ -62,6 +62,14 @@ def test_the_first_day_of_a_phase_says_so_with_the_clinics_words_for_it(patient_
     assert "data-new-phase" not in patient_client.get(TODAY_URL + "?back=1").content.decode()
 
 
+def test_a_step_starting_today_is_marked_new(patient_client, patient):
+    make_plan(patient, days_since_race=7)
+    CheckInFactory(plan=patient.plans.get(), pain=1)  # opens the pain gates
+    html = patient_client.get(TODAY_URL).content.decode()
+    rows = re.findall(r'data-task="([^"]+)".*?<h2 class="task-title">[^<]*(<span[^>]*data-new-task>)?', html, re.S)
+    assert [key for key, badge in rows if badge] == ["strength-early", "cross-train"]
+
+
 def test_a_day_in_the_middle_of_a_phase_announces_nothing(patient_client, patient):
     make_plan(patient, days_since_race=16)
     assert "data-new-phase" not in patient_client.get(TODAY_URL).content.decode()
