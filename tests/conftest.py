@@ -1,4 +1,5 @@
 import pytest
+from django.test import Client
 
 from tests.factories import ClinicianFactory, PatientFactory, ReceptionFactory, SuperuserFactory, make_plan
 
@@ -68,4 +69,12 @@ def plan(patient):
 @pytest.fixture
 def patient_client(client, patient):
     client.force_login(patient)
+    return client
+
+
+@pytest.fixture
+def clinician_client(clinician):
+    """A browser of its own, so a test can hold the clinician's and the patient's side by side."""
+    client = Client()
+    client.force_login(clinician)
     return client

@@ -5,7 +5,6 @@ import datetime
 import io
 
 import pytest
-from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
@@ -20,13 +19,6 @@ pytestmark = pytest.mark.django_db
 
 PLANS_URL = "/admin/recovery/recoveryplan/"
 ALERTS_URL = "/admin/recovery/alert/"
-
-
-@pytest.fixture
-def clinician_client(clinician):
-    client = Client()
-    client.force_login(clinician)
-    return client
 
 
 def alert_for(plan, kind=Alert.Kind.HIGH_PAIN, severity=Alert.Severity.HIGH, days_ago=0):

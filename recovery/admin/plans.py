@@ -163,7 +163,9 @@ class RecoveryPlanAdmin(AuditedAdminMixin, admin.ModelAdmin):
     list_select_related = []
     search_fields = ["patient__first_name", "patient__last_name", "patient__email"]
     list_per_page = 50
-    fields = ["patient", "protocol", "race_date", "clinician", "status", "cleared_to_run_on", "cleared_by"]
+    fields = [
+        "patient", "protocol", "race_date", "clinician", "note_to_patient", "status", "cleared_to_run_on", "cleared_by",
+    ]  # fmt: skip
     readonly_fields = ["patient", "protocol", "status", "cleared_to_run_on", "cleared_by"]
     inlines = [PlanStepInline]
     actions = ["export_adherence"]

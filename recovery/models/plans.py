@@ -60,6 +60,12 @@ class RecoveryPlan(models.Model):
         help_text="The responsible clinician.",
     )
     status = models.CharField(max_length=16, choices=Status, default=Status.ACTIVE)
+    note_to_patient = models.TextField(
+        blank=True,
+        max_length=1000,
+        help_text="Shown to the patient at the top of their Today page, in your words, e.g. “Keep icing twice a "
+        "day until Friday; we'll look at the stretches at your next visit.” Leave empty to show nothing.",
+    )
     cleared_to_run_on = models.DateField(null=True, blank=True)
     cleared_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
