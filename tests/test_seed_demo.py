@@ -70,6 +70,7 @@ def test_both_demo_patients_get_a_plan_and_the_first_has_some_history():
     assert PlanStep.objects.filter(plan=first).count() == first.protocol.steps.count()
     assert CheckIn.objects.filter(plan=first).exists()
     assert Completion.objects.filter(plan=first).exists()
+    assert first.note_to_patient.startswith("Well done on the first days.")  # the demo shows a clinician's note
     assert not CheckIn.objects.filter(plan=second).exists()
 
 

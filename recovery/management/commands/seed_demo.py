@@ -97,4 +97,8 @@ class Command(BaseCommand):
                     completions.append(Completion(plan=plan, step_key=task.key, date=date, count=count))
         Completion.objects.bulk_create(completions)
         plan.last_activity_on = today - datetime.timedelta(days=1)
-        plan.save(update_fields=["last_activity_on"])
+        plan.note_to_patient = (
+            "Well done on the first days.\n"
+            "Take the stretches gently: stop if your pain goes above 3. See you on Monday."
+        )
+        plan.save(update_fields=["last_activity_on", "note_to_patient"])
