@@ -15,7 +15,7 @@ from playwright.sync_api import expect
 from accounts.frontdesk.services import patient_enrol
 from accounts.models import User
 from recovery.clock import clinic_today
-from recovery.models import Alert, Completion, Protocol
+from recovery.models import Alert, Completion, Protocol, RecoveryPlan
 from tests.browser.axe import assert_accessible
 from tests.browser.conftest import DESKTOP, PHONE
 from tests.factories import PASSWORD, ClinicianFactory, ReceptionFactory
@@ -269,3 +269,18 @@ def test_a_warning_sign_in_the_check_in_puts_todays_exercises_on_hold(site, new_
     expect(page.locator('li[data-task="stretch"]')).to_have_attribute("data-locked", "true")
     expect(page.locator('li[data-task="stretch"] form')).to_have_count(0)  # nothing to tick while on hold
     assert_accessible(page, "today's checklist after a warning sign")
+
+
+def test_a_new_phase_and_the_clinicians_note_read_well_on_a_phone(site, new_page):
+    patient, page = patient_on_a_phone(site, new_page, "ray@example.com", days_since_race=15)
+    RecoveryPlan.objects.filter(patient=patient).update(note_to_patient="Squats to chair height only.\nSee you Monday.")
+    page.goto(f"{site}/today/")
+    expect(page.locator("[data-note-to-patient]")).to_contain_text("Squats to chair height only.")
+    expect(page.locator("[data-new-phase]")).to_contain_text("Today you start the Strengthen phase.")
+    expect(page.locator('li[data-task="strength"] [data-new-task]')).to_have_text("New")
+    assert_accessible(page, "today's checklist on the first day of a phase, with a note")
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    page.get_by_role("link", name="Progress", exact=True).first.click()
+    expect(page.locator('[data-stage="current"]')).to_contain_text("Strengthen")
+    assert_accessible(page, "the progress page's phases")
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
