@@ -8,7 +8,7 @@ from django.db.models import Count, Q
 from django.urls import reverse
 
 from recovery import summaries
-from recovery.admin.plans import ClearanceFilter, InactiveFilter, MyPatientsFilter, OpenAlertsFilter
+from recovery.admin.filters import ClearanceFilter, InactiveFilter, MyPatientsFilter, OpenAlertsFilter
 from recovery.models import Alert, RecoveryPlan, SafetyThresholds, Tip
 
 

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from recovery.admin import content, plans  # noqa: F401  (registers the admin pages)
+from recovery.admin import alerts, content, plans  # noqa: F401  (registers the admin pages)
 
 admin.site.site_header = "Apex Recovery · clinic workspace"
 admin.site.site_title = "Apex Recovery"

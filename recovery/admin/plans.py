@@ -1,12 +1,11 @@
-"""The clinician's workspace: who needs me today, a patient's page with a tailored plan, sign-off and alerts."""
+"""The clinician's patients list (who needs me today) and a patient's page: a tailored plan, sign-off, status."""
 
 import csv
 import datetime
 
-from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import F, Q, Subquery
+from django.db.models import F
 from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -18,108 +17,21 @@ from accounts.models import User
 from audit.mixins import AuditedAdminMixin
 from audit.models import Action
 from audit.recorder import note
-from clinic.admin_base import ReadOnlyAdmin
 from clinic.links import link_to
 from recovery import care, rules, summaries
+from recovery.admin.filters import (
+    ClearanceFilter,
+    InactiveFilter,
+    MyPatientsFilter,
+    OpenAlertsFilter,
+    PhaseFilter,
+)
 from recovery.admin.forms import ReenrolForm, StepAddForm, StepChangeForm
 from recovery.charts import pain_chart_for
 from recovery.clock import clinic_today
 from recovery.facts import facts_for_plan
-from recovery.models import Alert, CheckIn, Gate, Phase, PlanStep, RecoveryPlan
+from recovery.models import Alert, CheckIn, PlanStep, RecoveryPlan
 from recovery.services import Refused
-
-
-class OneChoiceFilter(admin.SimpleListFilter):
-    """A filter of the patients list with one choice besides "All": ``choice`` is its (value, label), ``condition``
-    the plans it keeps. ``query()`` is the choice as a query string, for links to the filtered list."""
-
-    choice = ("", "")
-
-    def condition(self, request):
-        raise NotImplementedError
-
-    @classmethod
-    def query(cls):
-        return f"{cls.parameter_name}={cls.choice[0]}"
-
-    def lookups(self, request, model_admin):
-        return [self.choice]
-
-    def queryset(self, request, queryset):
-        return queryset.filter(self.condition(request)) if self.value() == self.choice[0] else queryset
-
-
-class MyPatientsFilter(OneChoiceFilter):
-    title = "patients"
-    parameter_name = "mine"
-    choice = ("yes", "My patients")
-
-    def condition(self, request):
-        return Q(clinician=request.user)
-
-
-class OpenAlertsFilter(OneChoiceFilter):
-    title = "alerts"
-    parameter_name = "alerts"
-    choice = ("open", "Has open alerts")
-
-    def condition(self, request):
-        return Q(open_alert_count__gt=0)
-
-
-class InactiveFilter(OneChoiceFilter):
-    title = "activity"
-    parameter_name = "activity"
-    choice = ("inactive", "Inactive")
-
-    def condition(self, request):
-        return summaries.inactive_q(clinic_today())
-
-
-class ClearanceFilter(OneChoiceFilter):
-    title = "return to running"
-    parameter_name = "clearance"
-    choice = ("due", "Due for sign-off")
-
-    def condition(self, request):
-        return summaries.due_for_clearance_q(clinic_today())
-
-
-def _phase_open_q(phase, today):
-    """Plans whose day has reached ``phase`` and whose clearance opens it (pain-gated phases: by day alone)."""
-    condition = Q(race_date__lte=today - datetime.timedelta(days=phase.first_day))
-    if phase.gate == Gate.CLEARANCE:
-        condition &= Q(cleared_to_run_on__lte=today)
-    return condition
-
-
-def phase_q(name, today):
-    """Plans now in the phase called ``name``: the same reading as rules.phase_on, in SQL, for the filter."""
-    matches = Q(pk__in=[])
-    by_protocol = {}
-    for phase in Phase.objects.order_by("position"):
-        by_protocol.setdefault(phase.protocol_id, []).append(phase)
-    for protocol_id, phases in by_protocol.items():
-        for index, phase in enumerate(phases):
-            if phase.name != name:
-                continue
-            condition = Q(protocol_id=protocol_id) & _phase_open_q(phase, today)
-            for later in phases[index + 1 :]:
-                condition &= ~_phase_open_q(later, today)
-            matches |= condition
-    return matches
-
-
-class PhaseFilter(admin.SimpleListFilter):
-    title = "phase"
-    parameter_name = "phase"
-
-    def lookups(self, request, model_admin):
-        names = Phase.objects.order_by("position").values_list("name", flat=True)
-        return [(name, name) for name in dict.fromkeys(names)]
-
-    def queryset(self, request, queryset):
-        return queryset.filter(phase_q(self.value(), clinic_today())) if self.value() else queryset
 
 
 class PlanStepInline(admin.TabularInline):
@@ -145,11 +57,6 @@ def _percent(ratio):
 
 
 TREND_ARROWS = {"up": "↑ rising", "down": "↓ falling", "steady": "→ steady", "": ""}
-
-
-def _patient_of_plan(plan_id):
-    """The patient of a plan, as a subquery for the audit row (no query of its own)."""
-    return Subquery(RecoveryPlan.objects.filter(pk=plan_id).values("patient_id")[:1])
 
 
 @admin.register(RecoveryPlan)
@@ -414,132 +321,3 @@ class SummaryChangeList(admin.views.main.ChangeList):
         found = summaries.plan_summaries(plans, clinic_today())
         for plan in plans:
             plan.summary = found[plan.pk]
-
-
-class AlertStateFilter(admin.SimpleListFilter):
-    title = "state"
-    parameter_name = "state"
-
-    def lookups(self, request, model_admin):
-        return [("open", "Open"), ("acknowledged", "Acknowledged")]
-
-    def queryset(self, request, queryset):
-        if self.value() == "open":
-            return queryset.filter(acknowledged_at__isnull=True)
-        if self.value() == "acknowledged":
-            return queryset.filter(acknowledged_at__isnull=False)
-        return queryset
-
-
-class AcknowledgeForm(forms.Form):
-    note = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}), max_length=2000, required=False,
-        help_text="What you did, e.g. “Phoned the patient, booked an appointment for tomorrow”.",
-    )  # fmt: skip
-
-
-@admin.register(Alert)
-class AlertAdmin(AuditedAdminMixin, admin.ModelAdmin):
-    """The alerts queue: open alerts first, most severe and newest first."""
-
-    list_display = ["severity_badge", "kind", "patient", "date", "reason", "acknowledged"]
-    list_display_links = ["kind"]
-    list_filter = [AlertStateFilter, "kind", "severity"]
-    list_select_related = ["plan__patient", "acknowledged_by"]
-    search_fields = ["plan__patient__first_name", "plan__patient__last_name", "plan__patient__email"]
-    fields = ["plan", "kind", "severity", "date", "reason", "created_at", "acknowledged_at", "acknowledged_by",
-              "acknowledgement_note"]  # fmt: skip
-    readonly_fields = ["plan", "kind", "severity", "date", "reason", "created_at", "acknowledged_at", "acknowledged_by"]
-    actions = ["acknowledge_selected"]
-
-    class Media:
-        css = {"all": ["css/admin.css"]}
-
-    def changelist_view(self, request, extra_context=None):
-        # Says what the order is, in place of "Select alert to change".
-        extra_context = {"title": "Alerts: open first, the most severe and newest first", **(extra_context or {})}
-        return super().changelist_view(request, extra_context)
-
-    def get_ordering(self, request):
-        return [F("acknowledged_at").asc(nulls_first=True), "-severity", "-created_at"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    def audit_patient_id(self, alert):
-        return _patient_of_plan(alert.plan_id)
-
-    def get_readonly_fields(self, request, obj=None):
-        if obj is not None and obj.acknowledged_at:
-            return [*self.readonly_fields, "acknowledgement_note"]
-        return self.readonly_fields
-
-    @admin.display(description="severity", ordering="-severity")
-    def severity_badge(self, alert):
-        return format_html(
-            '<span class="apex-flag apex-severity-{}">{}</span>', alert.severity, alert.get_severity_display()
-        )
-
-    @admin.display(description="patient", ordering="plan__patient__last_name")
-    def patient(self, alert):
-        url = reverse("admin:recovery_recoveryplan_change", args=[alert.plan_id])
-        return format_html('<a href="{}">{}</a>', url, alert.plan.patient)
-
-    @admin.display(description="acknowledged")
-    def acknowledged(self, alert):
-        if not alert.acknowledged_at:
-            return format_html('<span class="apex-flag apex-flag-alert">{}</span>', "open")
-        return f"{alert.acknowledged_by} · {alert.acknowledged_at:%d %b %H:%M}"
-
-    def save_model(self, request, obj, form, change):
-        # Only the acknowledgement is written, and only if nobody acknowledged the alert meanwhile.
-        acknowledged = care.alert_acknowledge(
-            alert_ids=[obj.pk], by=request.user, note=form.cleaned_data.get("acknowledgement_note", "")
-        )
-        if not acknowledged:
-            current = Alert.objects.select_related("acknowledged_by").get(pk=obj.pk)
-            messages.warning(request, f"{current.acknowledged_by} had already acknowledged this alert; kept theirs.")
-
-    def save_related(self, request, form, formsets, change):
-        pass  # an alert has no related objects to save
-
-    def log_change(self, request, obj, message):
-        return super().log_change(request, obj, "Acknowledged")
-
-    @admin.action(description="Acknowledge the selected alerts (with a note)")
-    def acknowledge_selected(self, request, queryset):
-        form = AcknowledgeForm(request.POST if "apply" in request.POST else None)
-        if form.is_bound and form.is_valid():
-            count = care.alert_acknowledge(
-                alert_ids=list(queryset.values_list("pk", flat=True)), by=request.user, note=form.cleaned_data["note"]
-            )
-            note(request, Action.CHANGE, description=f"acknowledged {count} alert(s)")
-            self.message_user(request, f"{count} alert(s) acknowledged.", messages.SUCCESS)
-            return None
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.model._meta,
-            "title": "Acknowledge alerts",
-            "alerts": queryset.select_related("plan__patient"),
-            "form": form,
-            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
-        }
-        return TemplateResponse(request, "admin/recovery/alert/acknowledge.html", context)
-
-
-@admin.register(CheckIn)
-class CheckInAdmin(AuditedAdminMixin, ReadOnlyAdmin):
-    list_display = ["plan", "date", "pain", "numbness", "swelling", "warning_signs"]
-    list_select_related = ["plan__patient"]
-    search_fields = ["plan__patient__first_name", "plan__patient__last_name", "plan__patient__email"]
-    date_hierarchy = "date"
-
-    def audit_patient_id(self, check_in):
-        return _patient_of_plan(check_in.plan_id)
-
-    @admin.display(description="warning signs")
-    def warning_signs(self, check_in):
-        return "; ".join(check_in.red_flag_words()) or "–"

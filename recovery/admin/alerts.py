@@ -1,0 +1,136 @@
+"""The alerts queue (acknowledged with a note, one or many at once) and the check-ins list, both read-only but
+for the acknowledgement."""
+
+from django import forms
+from django.contrib import admin, messages
+from django.db.models import F, Subquery
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.html import format_html
+
+from audit.mixins import AuditedAdminMixin
+from audit.models import Action
+from audit.recorder import note
+from clinic.admin_base import ReadOnlyAdmin
+from recovery import care
+from recovery.admin.filters import AlertStateFilter
+from recovery.models import Alert, CheckIn, RecoveryPlan
+
+
+def _patient_of_plan(plan_id):
+    """The patient of a plan, as a subquery for the audit row (no query of its own)."""
+    return Subquery(RecoveryPlan.objects.filter(pk=plan_id).values("patient_id")[:1])
+
+
+class AcknowledgeForm(forms.Form):
+    note = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}), max_length=2000, required=False,
+        help_text="What you did, e.g. “Phoned the patient, booked an appointment for tomorrow”.",
+    )  # fmt: skip
+
+
+@admin.register(Alert)
+class AlertAdmin(AuditedAdminMixin, admin.ModelAdmin):
+    """The alerts queue: open alerts first, most severe and newest first."""
+
+    list_display = ["severity_badge", "kind", "patient", "date", "reason", "acknowledged"]
+    list_display_links = ["kind"]
+    list_filter = [AlertStateFilter, "kind", "severity"]
+    list_select_related = ["plan__patient", "acknowledged_by"]
+    search_fields = ["plan__patient__first_name", "plan__patient__last_name", "plan__patient__email"]
+    fields = ["plan", "kind", "severity", "date", "reason", "created_at", "acknowledged_at", "acknowledged_by",
+              "acknowledgement_note"]  # fmt: skip
+    readonly_fields = ["plan", "kind", "severity", "date", "reason", "created_at", "acknowledged_at", "acknowledged_by"]
+    actions = ["acknowledge_selected"]
+
+    class Media:
+        css = {"all": ["css/admin.css"]}
+
+    def changelist_view(self, request, extra_context=None):
+        # Says what the order is, in place of "Select alert to change".
+        extra_context = {"title": "Alerts: open first, the most severe and newest first", **(extra_context or {})}
+        return super().changelist_view(request, extra_context)
+
+    def get_ordering(self, request):
+        return [F("acknowledged_at").asc(nulls_first=True), "-severity", "-created_at"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def audit_patient_id(self, alert):
+        return _patient_of_plan(alert.plan_id)
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is not None and obj.acknowledged_at:
+            return [*self.readonly_fields, "acknowledgement_note"]
+        return self.readonly_fields
+
+    @admin.display(description="severity", ordering="-severity")
+    def severity_badge(self, alert):
+        return format_html(
+            '<span class="apex-flag apex-severity-{}">{}</span>', alert.severity, alert.get_severity_display()
+        )
+
+    @admin.display(description="patient", ordering="plan__patient__last_name")
+    def patient(self, alert):
+        url = reverse("admin:recovery_recoveryplan_change", args=[alert.plan_id])
+        return format_html('<a href="{}">{}</a>', url, alert.plan.patient)
+
+    @admin.display(description="acknowledged")
+    def acknowledged(self, alert):
+        if not alert.acknowledged_at:
+            return format_html('<span class="apex-flag apex-flag-alert">{}</span>', "open")
+        return f"{alert.acknowledged_by} · {alert.acknowledged_at:%d %b %H:%M}"
+
+    def save_model(self, request, obj, form, change):
+        # Only the acknowledgement is written, and only if nobody acknowledged the alert meanwhile.
+        acknowledged = care.alert_acknowledge(
+            alert_ids=[obj.pk], by=request.user, note=form.cleaned_data.get("acknowledgement_note", "")
+        )
+        if not acknowledged:
+            current = Alert.objects.select_related("acknowledged_by").get(pk=obj.pk)
+            messages.warning(request, f"{current.acknowledged_by} had already acknowledged this alert; kept theirs.")
+
+    def save_related(self, request, form, formsets, change):
+        pass  # an alert has no related objects to save
+
+    def log_change(self, request, obj, message):
+        return super().log_change(request, obj, "Acknowledged")
+
+    @admin.action(description="Acknowledge the selected alerts (with a note)")
+    def acknowledge_selected(self, request, queryset):
+        form = AcknowledgeForm(request.POST if "apply" in request.POST else None)
+        if form.is_bound and form.is_valid():
+            count = care.alert_acknowledge(
+                alert_ids=list(queryset.values_list("pk", flat=True)), by=request.user, note=form.cleaned_data["note"]
+            )
+            note(request, Action.CHANGE, description=f"acknowledged {count} alert(s)")
+            self.message_user(request, f"{count} alert(s) acknowledged.", messages.SUCCESS)
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": "Acknowledge alerts",
+            "alerts": queryset.select_related("plan__patient"),
+            "form": form,
+            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "admin/recovery/alert/acknowledge.html", context)
+
+
+@admin.register(CheckIn)
+class CheckInAdmin(AuditedAdminMixin, ReadOnlyAdmin):
+    list_display = ["plan", "date", "pain", "numbness", "swelling", "warning_signs"]
+    list_select_related = ["plan__patient"]
+    search_fields = ["plan__patient__first_name", "plan__patient__last_name", "plan__patient__email"]
+    date_hierarchy = "date"
+
+    def audit_patient_id(self, check_in):
+        return _patient_of_plan(check_in.plan_id)
+
+    @admin.display(description="warning signs")
+    def warning_signs(self, check_in):
+        return "; ".join(check_in.red_flag_words()) or "–"
