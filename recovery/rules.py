@@ -6,10 +6,12 @@ list always agree:
 - what is due on a day: the step's day window, its doses per day or "N times a week" cadence, and its gate
   (pain at most N, judged on the latest check-in on or before that day, which must also report no warning sign;
   or a clinician's clearance);
-- the phase of recovery on a day;
+- the phase of recovery on a day, the day a phase starts, and the road ahead (every phase, past, current or
+  ahead, with what it adds and waits for);
 - adherence, doses done ÷ doses due. A dose counts as missed only once it can no longer be made up: today's
   doses are not missed while today lasts, and a "3 times a week" session only once too few days are left in
-  its week. A locked step is not due. An excused day (e.g. ill) is left out entirely: it freezes the score;
+  its week. A locked step is not due. An excused day (e.g. ill) is left out entirely: it freezes the score; so
+  is a day before the patient joined the portal that they did not fill in;
 - the streak: days in a row on which everything due was done.
 
 Day numbers count from race day, day 0. Weeks of a "N times a week" step count from the step's first day; a step
