@@ -462,6 +462,14 @@ def test_the_welcome_sheet_qr_dies_with_its_invitation(desk, django_capture_on_c
     assert "This link has expired — ask reception for a new one" in response.content.decode()
 
 
+def test_a_late_enrolments_sheet_shows_the_week_ahead_not_the_days_already_gone(desk, patient):
+    make_plan(patient, days_since_race=10)
+    page = desk.get(f"/front-desk/patients/{patient.pk}/welcome/").content.decode()
+    assert "Your week ahead, from day 10" in page and "Your first week" not in page
+    assert "Ice the hip" not in page  # days 0 to 2 are long gone
+    assert "Lunges, squats, clamshells and bridges" in page and "from day 15 to day 16" in page
+
+
 def test_an_activated_patients_sheet_has_no_qr_code(desk, patient, plan):
     response = desk.get(f"/front-desk/patients/{patient.pk}/welcome/")
     assert response.context["qr_svg"] is None

@@ -261,13 +261,15 @@ def reactivate(request, pk):
 # -- The welcome sheet -------------------------------------------------------------------------------------------
 
 
-def first_week(plan):
-    """The plan's tasks over days 0–6, one entry per step, in plain words. Gates are described, never judged
-    against the patient's pain: reception sees nothing clinical."""
-    first = plan.race_date
+def first_week(plan, today):
+    """The plan's tasks over the seven days from race day, or from today for a patient enrolled later (the ice of
+    days 0–2 is no news on day 10), one entry per step, in plain words. Gates are described, never judged against
+    the patient's pain: reception sees nothing clinical."""
+    first = max(plan.race_date, today)
     facts = facts_for_plan(plan, first, first + datetime.timedelta(days=6))
     entries = {}
-    for day in range(7):
+    start = facts.day_number(first)
+    for day in range(start, start + 7):
         for step in rules.steps_on(facts, facts.date_of(day)):
             entry = entries.setdefault(step.key, {"step": step, "days": []})
             entry["days"].append(day)
@@ -319,7 +321,8 @@ def welcome_sheet(request, pk):
     context = {
         "patient": patient,
         "plan": plan,
-        "week": first_week(plan) if plan else [],
+        "week": first_week(plan, clinic_today()) if plan else [],
+        "week_from_day": max(plan.day_number(clinic_today()), 0) if plan else 0,
         "qr_svg": qr_svg,
         "link_expires_on": link_expires_on,
         "site_url": settings.SITE_URL,
