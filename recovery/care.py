@@ -2,12 +2,14 @@
 re-enrol, and acknowledge alerts. Each write is atomic; none rewrites a day that has already happened.
 """
 
+import datetime
+
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from recovery.models import Alert, PlanStep, RecoveryPlan
+from recovery.models import Alert, ExcusedDay, PlanStep, RecoveryPlan
 from recovery.services import Refused, plan_enrol
 
 CHANGEABLE_FIELDS = ("label", "instruction", "first_day", "last_day", "doses_per_day", "times_per_week")
@@ -117,22 +119,44 @@ STATUS_MOVES = {
 }
 
 
+PAUSE_REASON = "Plan paused by the clinic"
+
+
 @transaction.atomic
-def plan_set_status(*, plan, status):
-    """Pause, resume or complete (discharge) a plan. A completed plan stays completed: re-enrol instead."""
+def plan_set_status(*, plan, status, today):
+    """Pause, resume or complete (discharge) a plan. A completed plan stays completed: re-enrol instead.
+
+    A pause holds the plan from ``today``; when it ends, its days up to yesterday become days off (reason
+    ``PAUSE_REASON``), so adherence and the streak leave them out for good. Today counts again from the resume.
+    """
     allowed_from = STATUS_MOVES[status]
-    updated = RecoveryPlan.objects.filter(pk=plan.pk, status__in=allowed_from).update(status=status)
-    if not updated:
+    # Locked: two clinicians resuming at once must not both write the pause's days off.
+    current = RecoveryPlan.objects.select_for_update().filter(pk=plan.pk, status__in=allowed_from).first()
+    if current is None:
         raise Refused(f"This plan is {plan.get_status_display().lower()}, so it cannot be made {status}.")
+    _pause_end(current, today)
+    paused_on = today if status == RecoveryPlan.Status.PAUSED else None
+    RecoveryPlan.objects.filter(pk=plan.pk).update(status=status, paused_on=paused_on)
     plan.refresh_from_db()
 
 
-@transaction.atomic
-def plan_reenrol(*, plan, race_date, protocol=None, clinician=None):
-    """Discharge this plan (if still open) and start a new one, e.g. after another race."""
-    RecoveryPlan.objects.filter(pk=plan.pk).exclude(status=RecoveryPlan.Status.COMPLETED).update(
-        status=RecoveryPlan.Status.COMPLETED
+def _pause_end(plan, today):
+    """The paused days before ``today`` become days off; days the patient had already taken off stay theirs."""
+    if plan.paused_on is None:
+        return
+    dates = [plan.paused_on + datetime.timedelta(days=n) for n in range((today - plan.paused_on).days)]
+    ExcusedDay.objects.bulk_create(
+        [ExcusedDay(plan=plan, date=date, reason=PAUSE_REASON) for date in dates], ignore_conflicts=True
     )
+
+
+@transaction.atomic
+def plan_reenrol(*, plan, race_date, today, protocol=None, clinician=None):
+    """Discharge this plan (if still open) and start a new one, e.g. after another race."""
+    current = RecoveryPlan.objects.select_for_update().filter(pk=plan.pk).first()
+    if current is not None and current.status != RecoveryPlan.Status.COMPLETED:
+        _pause_end(current, today)
+        RecoveryPlan.objects.filter(pk=plan.pk).update(status=RecoveryPlan.Status.COMPLETED, paused_on=None)
     return plan_enrol(
         patient=plan.patient,
         protocol=protocol or plan.protocol,

@@ -157,6 +157,7 @@ def facts_for_plans(plans, first, last):
             done=done[plan.pk],
             excused=excused[plan.pk],
             joined_on=plan.started_on,
+            paused_on=plan.paused_on,
         )
         for plan in plans
     }

@@ -11,7 +11,8 @@ list always agree:
 - adherence, doses done ÷ doses due. A dose counts as missed only once it can no longer be made up: today's
   doses are not missed while today lasts, and a "3 times a week" session only once too few days are left in
   its week. A locked step is not due. An excused day (e.g. ill) is left out entirely: it freezes the score; so
-  is a day before the patient joined the portal that they did not fill in;
+  is a day the clinician has the plan on hold (paused), and a day before the patient joined the portal that they
+  did not fill in;
 - the streak: days in a row on which everything due was done.
 
 Day numbers count from race day, day 0. Weeks of a "N times a week" step count from the step's first day; a step
@@ -99,6 +100,8 @@ class PlanFacts:
     excused: frozenset[datetime.date] | set[datetime.date] = frozenset()
     # The day the patient joined the portal (the plan's enrolment); None: counted from race day.
     joined_on: datetime.date | None = None
+    # The day a clinician paused the plan, while it is paused: from then on the plan is on hold.
+    paused_on: datetime.date | None = None
 
     def __post_init__(self):
         self._pain_dates = sorted(self.pain_by_date)
@@ -136,6 +139,10 @@ class PlanFacts:
             self._filled_in = {day for (_key, day), count in self.done.items() if count > 0} | set(self.pain_by_date)
         return date not in self._filled_in
 
+    def paused(self, date):
+        """Whether the plan is on hold on ``date``: a clinician paused it on or before that day."""
+        return self.paused_on is not None and date >= self.paused_on
+
 
 # -- Gates -------------------------------------------------------------------------------------------------------
 
@@ -145,9 +152,12 @@ class Lock:
     gate: str
     pain_max: int | None = None
     warning: bool = False  # a pain gate closed by a warning sign in the latest check-in, whatever the score
+    paused: bool = False  # every step, while a clinician has the plan on hold
 
     @property
     def message(self):
+        if self.paused:
+            return "On hold: your clinician has paused your plan."
         if self.warning:
             return "On hold: you reported a warning sign. Please call us first; it opens after a check-in without one."
         if self.gate == Gate.PAIN:
@@ -312,7 +322,7 @@ def score_day(facts, date, today, *, day_closed=None):
 def _score_day(facts, date, today, *, day_closed, memo):
     if day_closed is None:
         day_closed = date < today
-    if date > today or date in facts.excused or facts.untracked(date):
+    if date > today or date in facts.excused or facts.paused(date) or facts.untracked(date):
         return DayScore(0, 0)
     # The streak, both adherences and the calendar ask about the same past days: each is scored once per memo.
     seen = ("day", date, day_closed)
@@ -382,8 +392,9 @@ def tasks_on(facts, date, today):
     """The checklist of ``date``: every step on the plan that day, locked ones included (with the reason)."""
     tasks = []
     day = facts.day_number(date)
+    paused = Lock(Gate.NONE, paused=True) if facts.paused(date) else None
     for step in steps_on(facts, date):
-        lock = gate_lock(step.gate, step.gate_pain_max, facts, date)
+        lock = paused or gate_lock(step.gate, step.gate_pain_max, facts, date)
         week = week_tally(step, facts, date, today) if step.is_weekly else None
         done = min(facts.count(step.key, date), step.daily_target)
         tasks.append(
@@ -464,6 +475,7 @@ class Level:
     PART = "part"
     NONE = "none"
     EXCUSED = "excused"
+    PAUSED = "paused"  # the plan on hold by the clinician
     FUTURE = "future"
     BEFORE = "before"
     UNTRACKED = "untracked"  # before the patient joined, and not filled in since
@@ -482,6 +494,8 @@ def _day_level(facts, date, today, *, memo):
         return Level.FUTURE
     if date in facts.excused:
         return Level.EXCUSED
+    if facts.paused(date):
+        return Level.PAUSED
     if facts.untracked(date):
         return Level.UNTRACKED
     score = _score_day(facts, date, today, day_closed=True, memo=memo)

@@ -8,6 +8,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from recovery import care
+from recovery.care import plan_set_status
 from recovery.clock import clinic_today
 from recovery.models import Alert, CheckIn, Completion, PlanStep, RecoveryPlan, SafetyThresholds
 from tests.factories import CheckInFactory, ClinicianFactory, make_plan
@@ -478,7 +479,7 @@ def test_a_plan_without_a_check_in_step_still_saves_the_check_in(patient_client,
 
 
 def test_a_paused_plan_still_takes_a_check_in_and_raises_its_alerts(patient_client, plan):
-    RecoveryPlan.objects.filter(pk=plan.pk).update(status=RecoveryPlan.Status.PAUSED)
+    plan_set_status(plan=plan, status=RecoveryPlan.Status.PAUSED, today=clinic_today())
     page = check_in(patient_client, pain="7")
     assert has_stop_screen(page) and set(alerts(plan)) == {Alert.Kind.HIGH_PAIN}
 
@@ -613,7 +614,7 @@ def test_numbness_too_far_back_is_refused(patient_client, compression_plan):
 
 
 def test_numbness_under_compression_is_raised_even_on_a_paused_plan(patient_client, compression_plan):
-    RecoveryPlan.objects.filter(pk=compression_plan.pk).update(status=RecoveryPlan.Status.PAUSED)
+    plan_set_status(plan=compression_plan, status=RecoveryPlan.Status.PAUSED, today=clinic_today())
     response = compression_tick(patient_client, compression_plan, numbness="yes")
     assert Alert.objects.filter(kind=Alert.Kind.COMPRESSION_NUMBNESS).exists()
     html = patient_client.get(response["Location"]).content.decode()

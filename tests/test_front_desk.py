@@ -12,6 +12,7 @@ from django.urls import reverse
 
 from accounts.models import User
 from accounts.roles import Role
+from recovery.care import plan_set_status
 from recovery.checkins import check_in_save
 from recovery.clock import clinic_today
 from recovery.models import Alert, CheckIn, Protocol, RecoveryPlan
@@ -276,7 +277,7 @@ def test_inactive_lists_plans_without_activity_for_the_configured_days(desk):
     )
     new = make_plan(PatientFactory(first_name="New"), days_since_race=1)  # never active, created today
     paused = make_plan(PatientFactory(first_name="Paused"), days_since_race=10)
-    RecoveryPlan.objects.filter(pk=paused.pk).update(status=RecoveryPlan.Status.PAUSED)
+    plan_set_status(plan=paused, status=RecoveryPlan.Status.PAUSED, today=clinic_today())
     inactive = desk.get(FRONT_DESK).context["inactive"]
     assert {plan.patient.first_name for plan in inactive} == {"Quiet", "Never"}
     assert busy not in inactive and new not in inactive

@@ -73,7 +73,8 @@ def test_day_numbers_count_from_race_day():
 @pytest.mark.parametrize("is_patient", [True, False])
 def test_the_patients_pages_find_their_own_open_plan_and_only_as_patients(status, is_patient):
     mine, _theirs = make_plan(), make_plan()
-    RecoveryPlan.objects.filter(pk=mine.pk).update(status=status)
+    paused_on = mine.race_date if status == RecoveryPlan.Status.PAUSED else None
+    RecoveryPlan.objects.filter(pk=mine.pk).update(status=status, paused_on=paused_on)
     if not is_patient:
         mine.patient.groups.clear()
     found = RecoveryPlan.objects.open_plan_of_member(mine.patient, Role.PATIENT)

@@ -12,6 +12,8 @@ from django.test import Client
 from django.urls import reverse
 
 from jobs.sweep import sweep
+from recovery.care import plan_set_status
+from recovery.clock import clinic_today
 from reminders import delivery as delivery_module
 from reminders.delivery import KEEP_DELIVERIES, deliveries_prune, reminder_deliver, reminders_queue_due
 from reminders.models import ReminderDelivery, ReminderSettings
@@ -318,8 +320,7 @@ def test_reminders_off_and_patients_who_cannot_log_in_get_nothing(june, patient)
 
 def test_a_paused_plan_gets_no_reminders(june, patient):
     plan = make_plan(patient, days_since_race=1)
-    plan.status = plan.Status.PAUSED
-    plan.save()
+    plan_set_status(plan=plan, status=plan.Status.PAUSED, today=clinic_today())
     assert sweep_at(june, 8) == 0
 
 

@@ -69,6 +69,7 @@ def plan(
     warned=(),
     warned_before=False,
     joined=None,
+    paused=None,
 ):
     """A plan's facts. ``done`` holds (key, day, count) triples; ``pain`` maps day numbers to scores; ``warned``
     lists the days whose check-in reported a warning sign; ``joined`` is the day the patient was enrolled."""
@@ -84,6 +85,7 @@ def plan(
         done={(key, d(day)): count for key, day, count in done},
         excused={d(day) for day in excused},
         joined_on=None if joined is None else d(joined),
+        paused_on=None if paused is None else d(paused),
     )
 
 
@@ -511,6 +513,22 @@ def test_a_day_before_joining_left_empty_does_not_break_the_streak():
     # Day 1 filled in from the checklist's reach, day 2 left empty: it was never asked of the patient.
     facts = plan(step("rest"), done=every("rest", [1, 3, 4]), joined=3)
     assert streak(facts, d(4)) == 3
+
+
+def test_days_on_hold_are_neither_due_nor_missed():
+    # Everything done on days 0 to 2; the clinician paused the plan on day 3; today is day 5.
+    facts = plan(step("rest"), done=every("rest", range(3)), paused=3)
+    assert adherence(facts, d(0), d(5), d(5)) == 1.0
+    assert [day_level(facts, d(day), d(5)) for day in range(6)] == [Level.FULL] * 3 + [Level.PAUSED] * 3
+    assert streak(facts, d(5)) == 3
+
+
+def test_while_paused_every_task_is_on_hold_and_cannot_be_ticked():
+    facts = plan(step("rest"), pain_gated("stretch"), pain={4: 1}, paused=3)
+    tasks = tasks_on(facts, d(4), d(4))
+    assert [task.lock.message for task in tasks] == ["On hold: your clinician has paused your plan."] * 2
+    assert tick_problem(facts, "rest", d(4), 1, d(4)) == "On hold: your clinician has paused your plan."
+    assert tasks_on(facts, d(2), d(4))[0].lock is None  # the days before the pause are as they were
 
 
 def test_ticks_on_an_excused_day_do_not_count_either():

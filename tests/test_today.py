@@ -6,6 +6,7 @@ import re
 import pytest
 from django.urls import reverse
 
+from recovery.care import plan_set_status
 from recovery.clock import clinic_today
 from recovery.models import Completion, ExcusedDay, PlanStep, RecoveryPlan
 from tests.factories import CheckInFactory, ClinicianFactory, PatientFactory, ReceptionFactory, make_plan
@@ -258,7 +259,7 @@ def test_a_day_can_be_marked_as_a_day_off_and_taken_back(patient_client, patient
     response = patient_client.post(reverse("recovery:excuse"), {"date": clinic_today().isoformat(), "reason": "flu"})
     assert response.status_code == 302
     page = patient_client.get(TODAY_URL).content.decode()
-    assert "You marked this day as a day off" in page
+    assert "This day is a day off. It doesn" in page
     assert ExcusedDay.objects.get(plan=plan).reason == "flu"
     patient_client.post(reverse("recovery:excuse"), {"date": clinic_today().isoformat(), "undo": "1"})
     assert not ExcusedDay.objects.filter(plan=plan).exists()
@@ -280,7 +281,7 @@ def test_a_patient_without_a_plan_is_told_to_ask_reception(patient_client):
 
 def test_a_paused_plan_cannot_be_ticked(patient_client, patient):
     plan = make_plan(patient, days_since_race=1)
-    RecoveryPlan.objects.filter(pk=plan.pk).update(status=RecoveryPlan.Status.PAUSED)
+    plan_set_status(plan=plan, status=RecoveryPlan.Status.PAUSED, today=clinic_today())
     response = tick(patient_client, plan, "ice", 1, follow=True)
     assert "paused" in response.content.decode()
     assert not Completion.objects.exists()

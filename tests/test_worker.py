@@ -28,6 +28,8 @@ from jobs.heartbeats import SWEEP, WorkerHeartbeat, heartbeat_beat, last_seen, w
 from jobs.models import Heartbeat
 from jobs.requeue import TASK_STALE_AFTER, tasks_requeue_orphans
 from jobs.sweep import sweep
+from recovery.care import plan_set_status
+from recovery.clock import clinic_today
 from recovery.models import Alert, Protocol, SafetyThresholds
 from reminders.delivery import reminder_send
 from reminders.models import ReminderDelivery, ReminderSettings
@@ -343,8 +345,7 @@ def test_active_paused_and_new_plans_raise_no_inactive_alert(clock):
     busy.last_activity_on = DAY - ONE_DAY
     busy.save()
     paused = make_plan(PatientFactory(), days_since_race=10)
-    paused.status = paused.Status.PAUSED
-    paused.save()
+    plan_set_status(plan=paused, status=paused.Status.PAUSED, today=clinic_today())
     make_plan(PatientFactory(), days_since_race=0)  # enrolled today: nothing to miss yet
     tick(clock, at(6))
     assert not Alert.objects.exists()

@@ -7,6 +7,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
+from recovery.care import plan_set_status
 from recovery.clock import clinic_today
 from recovery.models import Alert, RecoveryPlan, Tip
 from tests.factories import PatientFactory, UserFactory, make_plan
@@ -77,7 +78,7 @@ def test_patients_past_day_21_not_yet_cleared_are_due_for_their_sign_off(clinici
     cleared = make_plan(PatientFactory(email="cleared@example.com"), days_since_race=30)
     RecoveryPlan.objects.filter(pk=cleared.pk).update(cleared_to_run_on=clinic_today(), cleared_by=clinician)
     paused = make_plan(PatientFactory(email="paused@example.com"), days_since_race=25)
-    RecoveryPlan.objects.filter(pk=paused.pk).update(status=RecoveryPlan.Status.PAUSED)
+    plan_set_status(plan=paused, status=RecoveryPlan.Status.PAUSED, today=clinic_today())
     client = signed_in(clinician)
     count, href, _ = panel(client)["Patients due for their return-to-running sign-off"]
     assert count == "1"

@@ -71,9 +71,10 @@ class RecoveryPlanAdmin(AuditedAdminMixin, admin.ModelAdmin):
     search_fields = ["patient__first_name", "patient__last_name", "patient__email"]
     list_per_page = 50
     fields = [
-        "patient", "protocol", "race_date", "clinician", "note_to_patient", "status", "cleared_to_run_on", "cleared_by",
+        "patient", "protocol", "race_date", "clinician", "note_to_patient", "status", "paused_on", "cleared_to_run_on",
+        "cleared_by",
     ]  # fmt: skip
-    readonly_fields = ["patient", "protocol", "status", "cleared_to_run_on", "cleared_by"]
+    readonly_fields = ["patient", "protocol", "status", "paused_on", "cleared_to_run_on", "cleared_by"]
     inlines = [PlanStepInline]
     actions = ["export_adherence"]
     change_form_template = "admin/recovery/recoveryplan/change_form.html"
@@ -286,7 +287,7 @@ class RecoveryPlanAdmin(AuditedAdminMixin, admin.ModelAdmin):
         if request.method != "POST" or status not in care.STATUS_MOVES:
             return self._back(plan)
         try:
-            care.plan_set_status(plan=plan, status=status)
+            care.plan_set_status(plan=plan, status=status, today=clinic_today())
         except Refused as refusal:
             messages.error(request, str(refusal))
         else:
@@ -297,7 +298,7 @@ class RecoveryPlanAdmin(AuditedAdminMixin, admin.ModelAdmin):
         plan = self._plan_for(request, pk, change=True)
         form = ReenrolForm(request.POST or None, plan=plan, today=clinic_today())
         if request.method == "POST" and form.is_valid():
-            new_plan = care.plan_reenrol(plan=plan, **form.cleaned_data)
+            new_plan = care.plan_reenrol(plan=plan, today=clinic_today(), **form.cleaned_data)
             messages.success(request, f"{plan.patient} has a new plan from race day {new_plan.race_date:%d %b %Y}.")
             return HttpResponseRedirect(reverse("admin:recovery_recoveryplan_change", args=[new_plan.pk]))
         return self._form_page(request, plan, form, f"Re-enrol {plan.patient}", "Start the new plan")

@@ -60,6 +60,9 @@ class RecoveryPlan(models.Model):
         help_text="The responsible clinician.",
     )
     status = models.CharField(max_length=16, choices=Status, default=Status.ACTIVE)
+    # The day a clinician paused the plan: its days from then on are on hold, neither due nor missed. On resume
+    # (or discharge) they become days off (recovery/care.py), so the record stays after the pause ends.
+    paused_on = models.DateField(null=True, blank=True, verbose_name="paused since")
     note_to_patient = models.TextField(
         blank=True,
         max_length=1000,
@@ -83,6 +86,10 @@ class RecoveryPlan(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["patient"], condition=Q(status__in=["active", "paused"]), name="one_open_plan_per_patient"
+            ),
+            models.CheckConstraint(
+                condition=Q(status="paused", paused_on__isnull=False) | (~Q(status="paused") & Q(paused_on=None)),
+                name="plan_paused_on_when_paused",
             ),
         ]
 

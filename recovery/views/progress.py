@@ -17,6 +17,7 @@ LEVEL_WORDS = {
     rules.Level.PART: "some done",
     rules.Level.NONE: "nothing done",
     rules.Level.EXCUSED: "day off",
+    rules.Level.PAUSED: "on hold",
     rules.Level.REST: "nothing due",
     rules.Level.FUTURE: "still to come",
     rules.Level.BEFORE: "before your race",

@@ -71,6 +71,7 @@ def _day_context(plan, date, today, facts=None):
         "done_count": done_count,
         "all_done": bool(open_tasks) and done_count == len(open_tasks),
         "excused": date in facts.excused,
+        "paused": facts.paused(date),
         # The stop screen's advice, echoed where the exercises are: the latest check-in reported a red flag.
         "warned": facts.warned(date),
         "days": [{"back": n, "name": DAY_NAMES[n]} for n in range(rules.DAYS_BACK_EDITABLE + 1)],

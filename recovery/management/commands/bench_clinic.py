@@ -187,7 +187,9 @@ class Command(BaseCommand):
                         protocol=protocol,
                         race_date=race_date,
                         clinician=clinicians[number % CLINICIANS],
+                        # One in 40 paused by the clinician this morning, after its history.
                         status=RecoveryPlan.Status.PAUSED if number % 40 == 39 else RecoveryPlan.Status.ACTIVE,
+                        paused_on=today if number % 40 == 39 else None,
                         cleared_to_run_on=None
                         if patient.cleared_day is None
                         else race_date + datetime.timedelta(days=patient.cleared_day),

@@ -1,0 +1,102 @@
+"""A clinician puts a plan on hold (pause) and takes it off again (resume, or discharge): what the patient sees,
+and days on hold never count against them."""
+
+import datetime
+import re
+
+import pytest
+from django.urls import reverse
+
+from recovery.care import PAUSE_REASON, plan_set_status
+from recovery.clock import clinic_today
+from recovery.models import ExcusedDay, RecoveryPlan
+from recovery.services import Refused
+from tests.factories import make_plan
+from tests.test_progress import finish_day, stat
+
+pytestmark = pytest.mark.django_db
+
+
+def days_ago(days):
+    return clinic_today() - datetime.timedelta(days=days)
+
+
+def status_change(clinician_client, plan, status):
+    return clinician_client.post(reverse("admin:recovery_plan_status", args=[plan.pk]), {"status": status})
+
+
+def test_a_paused_plan_puts_today_on_hold_for_the_patient(clinician_client, patient_client, patient):
+    plan = make_plan(patient, days_since_race=3)
+    status_change(clinician_client, plan, "paused")
+    plan.refresh_from_db()
+    assert (plan.status, plan.paused_on) == ("paused", clinic_today())
+    html = patient_client.get("/today/").content.decode()
+    assert "Your plan is on hold." in html and "Days on hold don't count against your progress." in html
+    assert "On hold: your clinician has paused your plan." in html
+    assert "Mark as done" not in html and "Undo one" not in html  # no button that could only be refused
+    assert "Not well enough today?" not in html
+    assert 'href="/check-in/">tell us how your hip feels</a>' in html  # the check-in stays open
+
+
+def test_resuming_turns_the_days_on_hold_into_days_off_and_today_counts_again(patient):
+    plan = make_plan(patient, days_since_race=6)
+    plan_set_status(plan=plan, status=RecoveryPlan.Status.PAUSED, today=days_ago(3))
+    ExcusedDay.objects.create(plan=plan, date=days_ago(2), reason="flu")  # the patient's own, kept as it is
+    plan_set_status(plan=plan, status=RecoveryPlan.Status.ACTIVE, today=clinic_today())
+    assert plan.paused_on is None
+    days_off = dict(ExcusedDay.objects.filter(plan=plan).values_list("date", "reason"))
+    assert days_off == {days_ago(3): PAUSE_REASON, days_ago(2): "flu", days_ago(1): PAUSE_REASON}
+
+
+def test_a_pause_taken_off_the_same_day_leaves_no_day_off(patient):
+    plan = make_plan(patient)
+    plan_set_status(plan=plan, status=RecoveryPlan.Status.PAUSED, today=clinic_today())
+    plan_set_status(plan=plan, status=RecoveryPlan.Status.ACTIVE, today=clinic_today())
+    assert not ExcusedDay.objects.filter(plan=plan).exists()
+
+
+def test_discharging_a_paused_plan_keeps_its_days_on_hold_as_days_off(patient):
+    plan = make_plan(patient, days_since_race=6)
+    plan_set_status(plan=plan, status=RecoveryPlan.Status.PAUSED, today=days_ago(2))
+    plan_set_status(plan=plan, status=RecoveryPlan.Status.COMPLETED, today=clinic_today())
+    assert (plan.status, plan.paused_on) == ("completed", None)
+    assert ExcusedDay.objects.filter(plan=plan, reason=PAUSE_REASON).count() == 2
+
+
+def test_re_enrolling_a_paused_patient_closes_the_pause_of_the_old_plan(clinician_client, patient):
+    plan = make_plan(patient, days_since_race=6)
+    plan_set_status(plan=plan, status=RecoveryPlan.Status.PAUSED, today=days_ago(1))
+    response = clinician_client.post(
+        reverse("admin:recovery_plan_reenrol", args=[plan.pk]),
+        {"race_date": clinic_today().isoformat(), "protocol": plan.protocol_id},
+    )
+    assert response.status_code == 302
+    plan.refresh_from_db()
+    assert (plan.status, plan.paused_on) == ("completed", None)
+    assert ExcusedDay.objects.filter(plan=plan, reason=PAUSE_REASON).count() == 1
+
+
+def test_a_plan_cannot_be_paused_twice(patient):
+    plan = make_plan(patient)
+    plan_set_status(plan=plan, status=RecoveryPlan.Status.PAUSED, today=days_ago(2))
+    with pytest.raises(Refused, match="This plan is paused, so it cannot be made paused."):
+        plan_set_status(plan=plan, status=RecoveryPlan.Status.PAUSED, today=clinic_today())
+    plan.refresh_from_db()
+    assert plan.paused_on == days_ago(2)  # the pause still counts from its first day
+
+
+def test_days_on_hold_do_not_lower_the_patients_progress(patient_client, patient):
+    plan = make_plan(patient, days_since_race=2, enrolled_days_ago=2)
+    finish_day(patient_client, plan, days_ago(2))  # race day, all done
+    plan_set_status(plan=plan, status=RecoveryPlan.Status.PAUSED, today=days_ago(1))
+    response = patient_client.get("/progress/")
+    assert stat(response, "week") == "100%" and stat(response, "overall") == "100%"
+    levels = dict(re.findall(r'data-date="([\d-]+)" data-level="(\w+)"', response.content.decode()))
+    assert [levels[days_ago(n).isoformat()] for n in (2, 1, 0)] == ["full", "paused", "paused"]
+
+
+def test_the_clinicians_page_says_since_when_the_plan_is_paused(clinician_client, patient):
+    plan = make_plan(patient)
+    status_change(clinician_client, plan, "paused")
+    page = clinician_client.get(reverse("admin:recovery_recoveryplan_change", args=[plan.pk])).content.decode()
+    assert re.search(r"Paused since:</label>\s*<div class=\"readonly\">" + f"{clinic_today():%-d %b %Y}", page)
