@@ -69,6 +69,7 @@ def test_a_clinician_sees_what_waits_and_where_it_is(clinician):
         "0",
         "/admin/recovery/recoveryplan/?clearance=due",
     )
+    assert lines["Plans on hold (paused)"][:2] == ("0", "/admin/recovery/recoveryplan/?status__exact=paused")
     assert list(lines)[0] == "Urgent alerts not yet acknowledged"  # the most pressing first
 
 
@@ -95,9 +96,10 @@ def test_each_link_opens_a_list_of_as_many_as_it_counts(clinician):
     RecoveryPlan.objects.filter(pk=quiet.pk).update(last_activity_on=clinic_today() - datetime.timedelta(days=5))
     due = make_plan(PatientFactory(), days_since_race=22)
     RecoveryPlan.objects.filter(pk=due.pk).update(last_activity_on=clinic_today())
+    plan_set_status(plan=make_plan(PatientFactory()), status=RecoveryPlan.Status.PAUSED, today=clinic_today())
     client = signed_in(clinician)
     lines = panel(client)
-    assert [count for count, _, _ in lines.values()][:5] == ["1", "3", "1", "1", "1"]
+    assert [count for count, _, _ in lines.values()][:6] == ["1", "3", "1", "1", "1", "1"]
     for label, (count, href, _) in lines.items():
         page = client.get(href)
         assert page.status_code == 200 and page.context["cl"].result_count == int(count), label
@@ -122,6 +124,6 @@ def test_the_home_page_reads_a_fixed_number_of_queries(clinician, django_assert_
     client = signed_in(clinician)
     client.get(HOME)
     # Session, user, two for permissions, four for the app list (the single-row records' add buttons), the log of
-    # recent actions, and the panel's eight at most, however many alerts and patients there are.
-    with django_assert_max_num_queries(17):
+    # recent actions, and the panel's seven at most, however many alerts and patients there are.
+    with django_assert_max_num_queries(16):
         client.get(HOME)
