@@ -36,6 +36,8 @@ def test_a_paused_plan_puts_today_on_hold_for_the_patient(clinician_client, pati
     assert "Mark as done" not in html and "Undo one" not in html  # no button that could only be refused
     assert "Not well enough today?" not in html
     assert 'href="/check-in/">tell us how your hip feels</a>' in html  # the check-in stays open
+    exported = patient_client.get("/account/my-data.json").json()["plans"][0]
+    assert (exported["status"], exported["paused_on"]) == ("paused", clinic_today().isoformat())
 
 
 def test_resuming_turns_the_days_on_hold_into_days_off_and_today_counts_again(patient):
