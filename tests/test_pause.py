@@ -102,3 +102,4 @@ def test_the_clinicians_page_says_since_when_the_plan_is_paused(clinician_client
     status_change(clinician_client, plan, "paused")
     page = clinician_client.get(reverse("admin:recovery_recoveryplan_change", args=[plan.pk])).content.decode()
     assert re.search(r"Paused since:</label>\s*<div class=\"readonly\">" + f"{clinic_today():%-d %b %Y}", page)
+    assert f"· on hold since {clinic_today():%-d %b}</h2>" in page

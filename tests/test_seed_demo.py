@@ -71,6 +71,7 @@ def test_both_demo_patients_get_a_plan_and_the_first_has_some_history():
     assert CheckIn.objects.filter(plan=first).exists()
     assert Completion.objects.filter(plan=first).exists()
     assert first.note_to_patient.startswith("Well done on the first days.")  # the demo shows a clinician's note
+    assert first.started_on == first.race_date  # its history is its own: enrolled on race day
     assert not CheckIn.objects.filter(plan=second).exists()
 
 

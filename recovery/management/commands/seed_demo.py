@@ -10,6 +10,7 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
+from django.utils import timezone
 
 from accounts.roles import Role
 from recovery import rules
@@ -97,6 +98,8 @@ class Command(BaseCommand):
                     completions.append(Completion(plan=plan, step_key=task.key, date=date, count=count))
         Completion.objects.bulk_create(completions)
         plan.last_activity_on = today - datetime.timedelta(days=1)
+        # Seeded as if enrolled on race day: the history above is the patient's own, from the first day.
+        RecoveryPlan.objects.filter(pk=plan.pk).update(created_at=timezone.now() - datetime.timedelta(days=days))
         plan.note_to_patient = (
             "Well done on the first days.\n"
             "Take the stretches gently: stop if your pain goes above 3. See you on Monday."
