@@ -133,6 +133,7 @@ def plan_set_status(*, plan, status, today):
     # Locked: two clinicians resuming at once must not both write the pause's days off.
     current = RecoveryPlan.objects.select_for_update().filter(pk=plan.pk, status__in=allowed_from).first()
     if current is None:
+        plan.refresh_from_db()  # another clinician may have just changed it: say what it is now
         raise Refused(f"This plan is {plan.get_status_display().lower()}, so it cannot be made {status}.")
     _pause_end(current, today)
     paused_on = today if status == RecoveryPlan.Status.PAUSED else None

@@ -78,6 +78,16 @@ def test_re_enrolling_a_paused_patient_closes_the_pause_of_the_old_plan(clinicia
     assert ExcusedDay.objects.filter(plan=plan, reason=PAUSE_REASON).count() == 1
 
 
+def test_a_resume_that_comes_second_says_what_the_plan_is_now(patient):
+    plan = make_plan(patient, days_since_race=6)
+    plan_set_status(plan=plan, status=RecoveryPlan.Status.PAUSED, today=days_ago(2))
+    stale = RecoveryPlan.objects.get(pk=plan.pk)  # another clinician's page, opened while it was paused
+    plan_set_status(plan=plan, status=RecoveryPlan.Status.ACTIVE, today=clinic_today())
+    with pytest.raises(Refused, match="This plan is active, so it cannot be made active."):
+        plan_set_status(plan=stale, status=RecoveryPlan.Status.ACTIVE, today=clinic_today())
+    assert ExcusedDay.objects.filter(plan=plan).count() == 2  # the days on hold written once
+
+
 def test_a_plan_cannot_be_paused_twice(patient):
     plan = make_plan(patient)
     plan_set_status(plan=plan, status=RecoveryPlan.Status.PAUSED, today=days_ago(2))
