@@ -147,7 +147,7 @@ def _pause_end(plan, today):
         return
     dates = [plan.paused_on + datetime.timedelta(days=n) for n in range((today - plan.paused_on).days)]
     ExcusedDay.objects.bulk_create(
-        [ExcusedDay(plan=plan, date=date, reason=PAUSE_REASON) for date in dates], ignore_conflicts=True
+        [ExcusedDay(plan=plan, date=date, reason=PAUSE_REASON, on_hold=True) for date in dates], ignore_conflicts=True
     )
 
 

@@ -58,12 +58,14 @@ def _step_rule(values):
 TICK, DAY_OFF, PAIN, PAIN_BEFORE = "tick", "day off", "pain", "pain before"
 # A check-in row's key when it reported a warning sign (any red flag), else NULL.
 WARNING = "warning"
+# A day off's key when the clinic wrote it at the end of a pause, else NULL.
+ON_HOLD = "on hold"
 
 
 def _daily_rows(plan_ids, first, last):
     """The plans' ticks, days off and pain scores from ``first`` to ``last``, and each plan's latest pain score
     before ``first`` (the pain gates of the window's first days), as (kind, plan id, date, step key, number); a
-    check-in's "step key" is ``WARNING`` when it reported a warning sign.
+    check-in's "step key" is ``WARNING`` when it reported a warning sign, a day off's ``ON_HOLD`` when a pause wrote it.
 
     Written in SQL because it runs on every patient's page: the same four reads built with the ORM (a union and
     a correlated subquery) cost about 1.6 ms of Python on each request, this about 0.1 ms (docs/BENCHMARKS.md).
@@ -80,7 +82,7 @@ def _daily_rows(plan_ids, first, last):
         SELECT '{TICK}', "plan_id", "date", "step_key", "count" FROM "{ticks}"
          WHERE "plan_id" IN ({ids}) AND "date" BETWEEN %s AND %s
         UNION ALL
-        SELECT '{DAY_OFF}', "plan_id", "date", NULL, NULL FROM "{days_off}"
+        SELECT '{DAY_OFF}', "plan_id", "date", CASE WHEN "on_hold" THEN '{ON_HOLD}' END, NULL FROM "{days_off}"
          WHERE "plan_id" IN ({ids}) AND "date" BETWEEN %s AND %s
         UNION ALL
         SELECT '{PAIN}', "plan_id", "date", {warning}, "pain" FROM "{check_ins}"
@@ -128,6 +130,7 @@ def facts_for_plans(plans, first, last):
     excused = {plan_id: set() for plan_id in ids}
     pain = {plan_id: {} for plan_id in ids}
     warned = {plan_id: set() for plan_id in ids}
+    held = {plan_id: set() for plan_id in ids}
     pain_before, warned_before = {}, set()
     for kind, plan_id, date, key, number in _daily_rows(ids, first, last):
         date = _as_date(date)
@@ -135,6 +138,8 @@ def facts_for_plans(plans, first, last):
             done[plan_id][(key, date)] = number
         elif kind == DAY_OFF:
             excused[plan_id].add(date)
+            if key == ON_HOLD:
+                held[plan_id].add(date)
         elif kind == PAIN:
             pain[plan_id][date] = number
             if key == WARNING:
@@ -158,6 +163,7 @@ def facts_for_plans(plans, first, last):
             excused=excused[plan.pk],
             joined_on=plan.started_on,
             paused_on=plan.paused_on,
+            held=held[plan.pk],
         )
         for plan in plans
     }

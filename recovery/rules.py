@@ -102,6 +102,8 @@ class PlanFacts:
     joined_on: datetime.date | None = None
     # The day a clinician paused the plan, while it is paused: from then on the plan is on hold.
     paused_on: datetime.date | None = None
+    # The days off (in ``excused``) that the end of an earlier pause wrote: on hold, not the patient's choice.
+    held: frozenset[datetime.date] | set[datetime.date] = frozenset()
 
     def __post_init__(self):
         self._pain_dates = sorted(self.pain_by_date)
@@ -140,8 +142,8 @@ class PlanFacts:
         return date not in self._filled_in
 
     def paused(self, date):
-        """Whether the plan is on hold on ``date``: a clinician paused it on or before that day."""
-        return self.paused_on is not None and date >= self.paused_on
+        """Whether the plan is on hold on ``date``: paused now since that day or before, or during a pause since."""
+        return (self.paused_on is not None and date >= self.paused_on) or date in self.held
 
 
 # -- Gates -------------------------------------------------------------------------------------------------------
@@ -245,8 +247,9 @@ def _weekly_version_on(step, facts, date):
 
 
 def _is_active_day(step, facts, date, today):
-    """Could the step be done on ``date``? Future days are assumed open: their pain is not known yet."""
-    if date in facts.excused:
+    """Could the step be done on ``date``? Future days are assumed open (their pain is not known yet), unless the
+    plan is on hold."""
+    if date in facts.excused or facts.paused(date):
         return False
     version = _weekly_version_on(step, facts, date)
     if version is None:
@@ -492,10 +495,10 @@ def _day_level(facts, date, today, *, memo):
         return Level.BEFORE
     if date > today:
         return Level.FUTURE
+    if facts.paused(date):  # before the days off: a finished pause's days are days off too
+        return Level.PAUSED
     if date in facts.excused:
         return Level.EXCUSED
-    if facts.paused(date):
-        return Level.PAUSED
     if facts.untracked(date):
         return Level.UNTRACKED
     score = _score_day(facts, date, today, day_closed=True, memo=memo)

@@ -86,6 +86,8 @@ def day_excuse(*, plan, date, today, reason=""):
 def day_unexcuse(*, plan, date, today):
     if not rules.is_editable(date, today):
         raise Refused("That day is too far back to change.")
+    if ExcusedDay.objects.filter(plan=plan, date=date, on_hold=True).exists():
+        raise Refused("Your clinician had your plan on hold that day, so it stays out of your progress.")
     ExcusedDay.objects.filter(plan=plan, date=date).delete()
 
 

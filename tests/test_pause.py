@@ -46,8 +46,12 @@ def test_resuming_turns_the_days_on_hold_into_days_off_and_today_counts_again(pa
     ExcusedDay.objects.create(plan=plan, date=days_ago(2), reason="flu")  # the patient's own, kept as it is
     plan_set_status(plan=plan, status=RecoveryPlan.Status.ACTIVE, today=clinic_today())
     assert plan.paused_on is None
-    days_off = dict(ExcusedDay.objects.filter(plan=plan).values_list("date", "reason"))
-    assert days_off == {days_ago(3): PAUSE_REASON, days_ago(2): "flu", days_ago(1): PAUSE_REASON}
+    days_off = {day.date: (day.reason, day.on_hold) for day in ExcusedDay.objects.filter(plan=plan)}
+    assert days_off == {
+        days_ago(3): (PAUSE_REASON, True),
+        days_ago(2): ("flu", False),
+        days_ago(1): (PAUSE_REASON, True),
+    }
 
 
 def test_a_pause_taken_off_the_same_day_leaves_no_day_off(patient):
@@ -115,3 +119,22 @@ def test_the_clinicians_page_says_since_when_the_plan_is_paused(clinician_client
     page = clinician_client.get(reverse("admin:recovery_recoveryplan_change", args=[plan.pk])).content.decode()
     assert re.search(r"Paused since:</label>\s*<div class=\"readonly\">" + f"{clinic_today():%-d %b %Y}", page)
     assert f"· on hold since {clinic_today():%-d %b}</h2>" in page
+
+
+def test_after_a_resume_the_days_on_hold_stay_on_hold_for_the_patient(patient_client, patient):
+    plan = make_plan(patient, days_since_race=6, enrolled_days_ago=6)
+    plan_set_status(plan=plan, status=RecoveryPlan.Status.PAUSED, today=days_ago(2))
+    plan_set_status(plan=plan, status=RecoveryPlan.Status.ACTIVE, today=clinic_today())
+    yesterday = patient_client.get("/today/?back=1").content.decode()
+    assert "Your clinician had your plan on hold that day." in yesterday
+    assert "Put this day back on my plan" not in yesterday and "Your plan is on hold." not in yesterday
+    refused = patient_client.post(
+        reverse("recovery:excuse"), {"date": days_ago(1).isoformat(), "undo": "1"}, follow=True
+    ).content.decode()
+    assert "Your clinician had your plan on hold that day, so it stays out of your progress." in refused
+    assert ExcusedDay.objects.filter(plan=plan, on_hold=True).count() == 2
+    levels = dict(
+        re.findall(r'data-date="([\d-]+)" data-level="(\w+)"', patient_client.get("/progress/").content.decode())
+    )
+    assert [levels[days_ago(n).isoformat()] for n in (2, 1)] == ["paused", "paused"]  # as while it was paused
+    assert "Your plan is on hold." not in patient_client.get("/today/").content.decode()  # today counts again

@@ -70,6 +70,7 @@ def plan(
     warned_before=False,
     joined=None,
     paused=None,
+    held=(),
 ):
     """A plan's facts. ``done`` holds (key, day, count) triples; ``pain`` maps day numbers to scores; ``warned``
     lists the days whose check-in reported a warning sign; ``joined`` is the day the patient was enrolled."""
@@ -83,9 +84,10 @@ def plan(
         warned_on={d(day) for day in warned},
         warned_before=warned_before,
         done={(key, d(day)): count for key, day, count in done},
-        excused={d(day) for day in excused},
         joined_on=None if joined is None else d(joined),
         paused_on=None if paused is None else d(paused),
+        held={d(day) for day in held},
+        excused={d(day) for day in (*excused, *held)},
     )
 
 
@@ -529,6 +531,18 @@ def test_while_paused_every_task_is_on_hold_and_cannot_be_ticked():
     assert [task.lock.message for task in tasks] == ["On hold: your clinician has paused your plan."] * 2
     assert tick_problem(facts, "rest", d(4), 1, d(4)) == "On hold: your clinician has paused your plan."
     assert tasks_on(facts, d(2), d(4))[0].lock is None  # the days before the pause are as they were
+
+
+def test_days_on_hold_leave_the_weekly_quota_as_a_day_off_would():
+    strength = weekly("strength", 3)
+    assert week_tally(strength, plan(strength), d(0), d(0)).quota == 3
+    assert week_tally(strength, plan(strength, paused=2), d(0), d(0)).quota == 2  # days 2 to 6 on hold
+
+
+def test_the_days_off_a_finished_pause_wrote_still_read_as_on_hold():
+    facts = plan(step("rest"), done=every("rest", [0, 3]), held=[1, 2])
+    assert [day_level(facts, d(day), d(3)) for day in range(4)] == [Level.FULL, Level.PAUSED, Level.PAUSED, Level.FULL]
+    assert adherence(facts, d(0), d(3), d(3)) == 1.0 and streak(facts, d(3)) == 2
 
 
 def test_ticks_on_an_excused_day_do_not_count_either():

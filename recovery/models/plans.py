@@ -160,6 +160,8 @@ class ExcusedDay(models.Model):
     plan = models.ForeignKey(RecoveryPlan, on_delete=models.CASCADE, related_name="excused_days")
     date = models.DateField()
     reason = models.CharField(max_length=200, blank=True)
+    # Written by the clinic when a pause ends (recovery/care.py), not by the patient, who cannot take it back.
+    on_hold = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -55,6 +55,7 @@ def _day_context(plan, date, today, facts=None):
     tasks = rules.tasks_on(facts, date, today)
     phase = rules.phase_on(facts, date)
     back = (today - date).days
+    held = date in facts.held  # a day off written at the end of a pause: not the patient's to take back
     open_tasks = [task for task in tasks if task.lock is None]  # a locked task is not the patient's to do
     done_count = sum(1 for task in open_tasks if task.complete)
     return {
@@ -71,7 +72,8 @@ def _day_context(plan, date, today, facts=None):
         "done_count": done_count,
         "all_done": bool(open_tasks) and done_count == len(open_tasks),
         "excused": date in facts.excused,
-        "paused": facts.paused(date),
+        "held": held,
+        "paused": facts.paused(date) and not held,  # on hold now: the banner with the clinic's number
         # The stop screen's advice, echoed where the exercises are: the latest check-in reported a red flag.
         "warned": facts.warned(date),
         "days": [{"back": n, "name": DAY_NAMES[n]} for n in range(rules.DAYS_BACK_EDITABLE + 1)],
