@@ -261,15 +261,13 @@ def reactivate(request, pk):
 # -- The welcome sheet -------------------------------------------------------------------------------------------
 
 
-def first_week(plan, today):
-    """The plan's tasks over the seven days from race day, or from today for a patient enrolled later (the ice of
-    days 0–2 is no news on day 10), one entry per step, in plain words. Gates are described, never judged against
-    the patient's pain: reception sees nothing clinical."""
-    first = max(plan.race_date, today)
+def first_week(plan, from_day):
+    """The plan's tasks over the seven days from day ``from_day``, one entry per step, in plain words. Gates are
+    described, never judged against the patient's pain: reception sees nothing clinical."""
+    first = plan.race_date + datetime.timedelta(days=from_day)
     facts = facts_for_plan(plan, first, first + datetime.timedelta(days=6))
     entries = {}
-    start = facts.day_number(first)
-    for day in range(start, start + 7):
+    for day in range(from_day, from_day + 7):
         for step in rules.steps_on(facts, facts.date_of(day)):
             entry = entries.setdefault(step.key, {"step": step, "days": []})
             entry["days"].append(day)
@@ -318,11 +316,13 @@ def welcome_sheet(request, pk):
         qr = segno.make(link, error="m")
         qr_svg = mark_safe(qr.svg_inline(scale=4, border=4, svgclass="qr-code", lineclass=None, omitsize=True))
         link_expires_on = invitation_expires_on()
+    # From race day, or from today for a patient enrolled later: the ice of days 0–2 is no news on day 10.
+    week_from_day = max(plan.day_number(clinic_today()), 0) if plan else 0
     context = {
         "patient": patient,
         "plan": plan,
-        "week": first_week(plan, clinic_today()) if plan else [],
-        "week_from_day": max(plan.day_number(clinic_today()), 0) if plan else 0,
+        "week": first_week(plan, week_from_day) if plan else [],
+        "week_from_day": week_from_day,
         "qr_svg": qr_svg,
         "link_expires_on": link_expires_on,
         "site_url": settings.SITE_URL,
