@@ -1,7 +1,6 @@
 """A clinician puts a plan on hold (pause) and takes it off again (resume, or discharge): what the patient sees,
 and days on hold never count against them."""
 
-import datetime
 import re
 
 import pytest
@@ -12,13 +11,10 @@ from recovery.clock import clinic_today
 from recovery.models import ExcusedDay, RecoveryPlan
 from recovery.services import Refused
 from tests.factories import make_plan
+from tests.test_check_in import days_ago
 from tests.test_progress import finish_day, stat
 
 pytestmark = pytest.mark.django_db
-
-
-def days_ago(days):
-    return clinic_today() - datetime.timedelta(days=days)
 
 
 def status_change(clinician_client, plan, status):
