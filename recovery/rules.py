@@ -248,8 +248,9 @@ def _weekly_version_on(step, facts, date):
 
 def _is_active_day(step, facts, date, today):
     """Could the step be done on ``date``? Future days are assumed open (their pain is not known yet), unless the
-    plan is on hold."""
-    if date in facts.excused or facts.paused(date):
+    plan is on hold. A day before the patient joined is not, unless they filled it in: a late joiner's first week
+    asks only for the sessions its days left can hold."""
+    if date in facts.excused or facts.paused(date) or facts.untracked(date):
         return False
     version = _weekly_version_on(step, facts, date)
     if version is None:

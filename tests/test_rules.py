@@ -517,6 +517,19 @@ def test_a_day_before_joining_left_empty_does_not_break_the_streak():
     assert streak(facts, d(4)) == 3
 
 
+def test_a_weekly_step_asks_a_late_joiner_only_for_the_days_left_in_its_week():
+    # Three sessions a week from race day, no gate; enrolled on day 5 (a Friday): days 0 to 4 were never asked of
+    # the patient, so the week has two days left and asks for two sessions, not three in two days.
+    strength = weekly("strength", 3)
+    facts = plan(strength, done=every("strength", [5, 6]), joined=5)
+    assert week_tally(strength, facts, d(6), d(6)) == WeekTally(quota=2, done=2)
+    assert task(facts, "strength", 6).complete
+    assert adherence(facts, d(0), d(6), d(7)) == 1.0
+    # A day before joining that the patient filled in from the checklist's reach is back in the week.
+    facts = plan(strength, done=every("strength", [4, 5, 6]), joined=5)
+    assert week_tally(strength, facts, d(6), d(6)) == WeekTally(quota=3, done=3)
+
+
 def test_days_on_hold_are_neither_due_nor_missed():
     # Everything done on days 0 to 2; the clinician paused the plan on day 3; today is day 5.
     facts = plan(step("rest"), done=every("rest", range(3)), paused=3)
