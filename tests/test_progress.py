@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from recovery.care import plan_clear_to_run
 from recovery.clock import clinic_today
-from recovery.models import PlanStep
+from recovery.models import CheckIn, Completion, PlanStep
 from tests.factories import CheckInFactory, PatientFactory, make_plan
 from tests.test_today import _extra_steps, _history, tick
 
@@ -30,8 +30,18 @@ def finish_day(client, plan, date):
     for key, target, locked in re.findall(
         r'data-task="([^"]+)" data-done="\d+" data-target="(\d+)"\s+data-complete="\w+" data-locked="(\w+)"', page
     ):
-        if locked == "false":
+        if locked == "false" and key == "check-in":
+            check_in_on(plan, date)
+        elif locked == "false":
             tick(client, plan, key, int(target), date=date)
+
+
+def check_in_on(plan, date):
+    """The day's check-in, as saved on that day, with the tick it gives its task: a pain of 4 (amber, no alert)
+    keeps the pain-gated exercises as locked as no score at all, so the day's tasks stay the same."""
+    if not CheckIn.objects.filter(plan=plan, date=date).exists():
+        CheckInFactory(plan=plan, date=date, pain=4)
+    Completion.objects.update_or_create(plan=plan, step_key="check-in", date=date, defaults={"count": 1})
 
 
 def test_progress_shows_day_phase_streak_and_adherence(patient_client, patient):

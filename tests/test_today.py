@@ -7,6 +7,7 @@ import pytest
 from django.urls import reverse
 
 from recovery.care import plan_set_status
+from recovery.checkins import check_in_save
 from recovery.clock import clinic_today
 from recovery.models import Completion, ExcusedDay, PlanStep, RecoveryPlan
 from tests.factories import CheckInFactory, ClinicianFactory, PatientFactory, ReceptionFactory, make_plan
@@ -128,10 +129,12 @@ def test_the_day_summary_counts_tasks_and_says_well_done_at_the_last_one(patient
     open_rows = re.findall(r'data-task="([^"]+)" data-done="\d+" data-target="(\d+)"\s+data-complete="\w+" '
                            r'data-locked="false"', page.content.decode())  # fmt: skip
     assert len(open_rows) >= 2 and " ".join(day_summary(page)) == f"0 of {len(open_rows)} tasks done"
-    *first_rows, (last_key, last_target) = open_rows
+    # The check-in task is ticked off by the check-in itself (a pain of 5 keeps the stretches locked).
+    check_in_save(plan=plan, date=clinic_today(), data={"pain": 5}, today=clinic_today())
+    *first_rows, (last_key, last_target) = [(key, target) for key, target in open_rows if key != "check-in"]
     for key, target in first_rows:
         tick(patient_client, plan, key, int(target))
-    assert " ".join(day_summary(patient_client.get(TODAY_URL))).startswith(f"{len(first_rows)} of {len(open_rows)}")
+    assert " ".join(day_summary(patient_client.get(TODAY_URL))).startswith(f"{len(open_rows) - 1} of {len(open_rows)}")
     last = tick(patient_client, plan, last_key, int(last_target), HTTP_HX_REQUEST="true")
     assert " ".join(day_summary(last)) == f"All {len(open_rows)} tasks done. Well done!"  # swapped in by htmx
     assert " ".join(day_summary(patient_client.get(TODAY_URL))) == f"All {len(open_rows)} tasks done. Well done!"
@@ -169,7 +172,7 @@ def test_yesterday_and_the_day_before_can_still_be_filled_in(patient_client, pat
 def test_future_days_and_days_too_far_back_are_refused_with_a_plain_message(patient_client, patient, days_from_today):
     plan = make_plan(patient, days_since_race=40)
     date = clinic_today() + datetime.timedelta(days=days_from_today)
-    response = tick(patient_client, plan, "check-in", 1, date=date)
+    response = tick(patient_client, plan, "cross-train", 1, date=date)
     assert response.status_code == 302
     page = patient_client.get(response["Location"])
     text = page.content.decode()
@@ -397,19 +400,62 @@ def test_today_and_a_tick_use_a_fixed_number_of_queries(
     # A tick: session, user, plan (with the role), the plan's steps (the 404 check), savepoint, facts (3 as above),
     # upsert, last-activity update, release savepoint. The row sent back with htmx reuses those facts.
     with django_assert_num_queries(12):
-        tick(client, plan, "check-in", 1, HTTP_HX_REQUEST="true")
+        tick(client, plan, "stretch", 1, HTTP_HX_REQUEST="true")
     # The day's next tick: the plan already shows activity today, so it is not written again.
     with django_assert_num_queries(11):
-        tick(client, plan, "stretch", 1, HTTP_HX_REQUEST="true")
+        tick(client, plan, "cross-train", 1, HTTP_HX_REQUEST="true")
     plan.refresh_from_db()
     assert plan.last_activity_on == clinic_today()
 
 
+def task_row(response, key):
+    html = response.content.decode()
+    return html[html.index(f'data-task="{key}"') :].split("</li>")[0]
+
+
 def test_the_check_in_task_sends_the_patient_to_the_check_in(patient_client, patient):
     make_plan(patient, days_since_race=1)
-    html = patient_client.get(TODAY_URL).content.decode()
-    row = html[html.index('data-task="check-in"') :].split("</li>")[0]
-    assert reverse("recovery:check_in") in row and 'name="count"' not in row
+    row = task_row(patient_client.get(TODAY_URL), "check-in")
+    assert reverse("recovery:check_in") in row and ">Do today's check-in</a>" in row and 'name="count"' not in row
+
+
+def test_once_checked_in_the_check_in_task_offers_the_check_in_again_not_an_undo(patient_client, patient):
+    plan = make_plan(patient, days_since_race=1)
+    check_in_save(plan=plan, date=clinic_today(), data={"pain": 2}, today=clinic_today())
+    page = patient_client.get(TODAY_URL)
+    assert task_attrs(page, "check-in")["data-complete"] == "true"
+    row = task_row(page, "check-in")
+    assert "See or change today's check-in" in row and reverse("recovery:check_in") in row
+    assert "Undo one" not in row and 'name="count"' not in row
+
+
+@pytest.mark.parametrize("htmx", [False, True])
+def test_the_check_in_task_cannot_be_ticked_or_undone_by_hand(patient_client, patient, htmx):
+    headers = {"HTTP_HX_REQUEST": "true"} if htmx else {}
+    plan = make_plan(patient, days_since_race=1)
+    response = tick(patient_client, plan, "check-in", 1, **headers)
+    page = response if htmx else patient_client.get(response["Location"])
+    assert "ticks itself off when you save today&#x27;s check-in" in page.content.decode()
+    assert not Completion.objects.filter(plan=plan, step_key="check-in").exists()
+    # Checked in: the task is done, and stays done whatever is posted.
+    check_in_save(plan=plan, date=clinic_today(), data={"pain": 2}, today=clinic_today())
+    tick(patient_client, plan, "check-in", 0, **headers)
+    assert Completion.objects.get(plan=plan, step_key="check-in").count == 1
+
+
+def test_a_missed_check_in_on_an_earlier_day_says_it_cannot_be_added_later(patient_client, patient):
+    plan = make_plan(patient, days_since_race=3)
+    two_days_ago = clinic_today() - datetime.timedelta(days=2)
+    CheckInFactory(plan=plan, date=two_days_ago, pain=2)  # saved on its day, with the tick it gave then
+    Completion.objects.create(plan=plan, step_key="check-in", date=two_days_ago, count=1)
+    check_in_save(plan=plan, date=clinic_today(), data={"pain": 2}, today=clinic_today())
+    missed = task_row(patient_client.get(f"{TODAY_URL}?back=1"), "check-in")
+    assert "No check-in that day" in missed and "can't be added later" in missed
+    assert reverse("recovery:check_in") not in missed  # no button leading to today's check-in instead
+    # A day with its check-in just shows it done.
+    done = task_row(patient_client.get(f"{TODAY_URL}?back=2"), "check-in")
+    assert 'data-done="1"' in done and "No check-in that day" not in done
+    assert reverse("recovery:check_in") not in done
 
 
 def test_a_tick_on_a_task_locked_since_can_still_be_undone(patient_client, patient):

@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from recovery import rules
-from recovery.checkins import COMPRESSION_STEP_KEY, compression_numbness_report
+from recovery.checkins import CHECK_IN_STEP_KEY, COMPRESSION_STEP_KEY, compression_numbness_report
 from recovery.clock import clinic_today
 from recovery.facts import facts_for_plan, step_key_of
 from recovery.services import Refused, completion_set, day_excuse, day_unexcuse
@@ -106,6 +106,10 @@ def tick(request, step_id):
     if not form.is_valid():
         error = next(iter(form.errors.values()))[0]
         date = today
+    elif step_key == CHECK_IN_STEP_KEY:
+        # Saving the check-in ticks its task: ticked (or undone) by hand it would say "checked in" with no answers.
+        error = "This one ticks itself off when you save today's check-in."
+        date = form.cleaned_data["date"]
     else:
         date = form.cleaned_data["date"]
         if step_key == COMPRESSION_STEP_KEY and request.POST.get("numbness") == "yes":
