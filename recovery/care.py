@@ -31,6 +31,11 @@ def _version_on(plan, key, date):
     )
 
 
+def _mark_tailored(plan, key):
+    # The key is now this patient's own: an update from the protocol (recovery/protocol_updates.py) leaves it alone.
+    PlanStep.objects.filter(plan=plan, key=key).update(tailored=True)
+
+
 def _validated(step):
     try:
         step.full_clean(exclude=["plan", "tip"])
@@ -53,6 +58,7 @@ def plan_step_change(*, plan, key, from_date, today, **changes):
         for name, value in changes.items():
             setattr(current, name, value)
         _validated(current).save()
+        _mark_tailored(plan, key)
         return current
     new = PlanStep.objects.get(pk=current.pk)
     new.pk = None
@@ -63,6 +69,7 @@ def plan_step_change(*, plan, key, from_date, today, **changes):
     current.valid_until = from_date
     current.save(update_fields=["valid_until"])
     new.save()
+    _mark_tailored(plan, key)
     return new
 
 
@@ -79,6 +86,7 @@ def plan_step_stop(*, plan, key, from_date, today):
     else:
         current.valid_until = from_date
         current.save(update_fields=["valid_until"])
+    _mark_tailored(plan, key)
 
 
 @transaction.atomic
@@ -94,8 +102,9 @@ def plan_step_add(*, plan, from_date, today, **fields):
     if "position" not in fields:
         last = plan.steps.order_by("-position").values_list("position", flat=True).first() or 0
         fields["position"] = last + 1
-    step = PlanStep(plan=plan, valid_from=from_date, **fields)
+    step = PlanStep(plan=plan, valid_from=from_date, tailored=True, **fields)
     _validated(step).save()
+    _mark_tailored(plan, key)  # the key's earlier versions too, if the plan had it once
     return step
 
 

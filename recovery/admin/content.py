@@ -7,13 +7,16 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db import models
 from django.db.models import Count
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.utils.html import format_html
 
+from audit.models import Action
+from audit.recorder import note
+from recovery import protocol_updates
 from recovery.admin.history import OneClickRevertAdmin
 from recovery.clock import clinic_today
-from recovery.models import Disclaimer, Phase, Protocol, ProtocolStep, SafetyThresholds, Tip
+from recovery.models import Disclaimer, Phase, Protocol, ProtocolStep, RecoveryPlan, SafetyThresholds, Tip
 
 
 class ReviewFilter(admin.SimpleListFilter):
@@ -131,6 +134,40 @@ class ProtocolAdmin(OneClickRevertAdmin):
     list_display = ["name", "is_default", "phase_count", "step_count"]
     search_fields = ["name"]
     inlines = [PhaseInline, ProtocolStepInline]
+
+    def get_urls(self):
+        update = self.admin_site.admin_view(self.update_plans_view)
+        return [path("<int:pk>/update-plans/", update, name="recovery_protocol_update_plans"), *super().get_urls()]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        # The page says whom an edit reaches: new enrolments, and the patients already on it only when asked.
+        open_plans = RecoveryPlan.objects.filter(protocol_id=object_id, status__in=protocol_updates.OPEN_STATUSES)
+        extra_context = {**(extra_context or {}), "open_plans": open_plans.count()}
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def update_plans_view(self, request, pk):
+        """Bring the protocol's steps to the open plans on it, from today: a preview first, then a POST."""
+        protocol = get_object_or_404(Protocol, pk=pk)
+        if not (self.has_change_permission(request, protocol) and request.user.has_perm("recovery.change_planstep")):
+            raise PermissionDenied
+        today = clinic_today()
+        if request.method == "POST":
+            done = protocol_updates.protocol_update(protocol=protocol, today=today)
+            note(request, Action.CHANGE, target=protocol, description=f"protocol {protocol.pk}: plans updated")
+            if changed := [f"{update.label} ({update.plans} plans)" for update in done if update.plans]:
+                messages.success(request, f"The plans follow the protocol from today: {', '.join(changed)}.")
+            else:
+                messages.info(request, "Every open plan on this protocol already follows it: nothing changed.")
+            return redirect("admin:recovery_protocol_change", protocol.pk)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "original": protocol,
+            "title": f"Bring the changes of “{protocol}” to the patients on it",
+            "updates": protocol_updates.protocol_pending(protocol=protocol, today=today),
+            "today": today,
+        }
+        return render(request, "admin/recovery/protocol/update_plans.html", context)
 
     def get_queryset(self, request):
         # Counted in the list's one query rather than once per row.

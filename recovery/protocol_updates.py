@@ -1,0 +1,166 @@
+"""Bringing a protocol's edited steps to the patients already on it, from today on.
+
+A plan copies its protocol's steps at enrolment (``services.plan_enrol``), so that a clinician can tailor one
+patient's plan without touching anyone else's; an edit of the protocol therefore reaches new enrolments only. When
+the clinic changes a step for everyone (a corrected instruction, another dose, a gate), ``protocol_update`` brings
+the protocol's steps as they are now to every open plan on it, from today: a step that differs gets a new version
+from today (the days before keep the rules they were done under, as with tailoring), a step new to the protocol
+is added, and a step taken out of it is stopped. Left alone: a step a clinician tailored for that patient
+(changed, stopped or added: ``PlanStep.tailored``), and a step whose days are over for that patient.
+``protocol_pending`` answers the same question without writing, for the page that asks the clinician first.
+"""
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from django.db import transaction
+
+from recovery.content_cache import content_changed
+from recovery.models import PlanStep, RecoveryPlan
+from recovery.services import STEP_FIELDS
+
+# What a protocol update brings to a plan's step: everything but the key it is matched by.
+UPDATED_FIELDS = [name for name in STEP_FIELDS if name != "key"]
+OPEN_STATUSES = [RecoveryPlan.Status.ACTIVE, RecoveryPlan.Status.PAUSED]
+
+
+class Kind:
+    CHANGE = "change"
+    ADD = "add"
+    STOP = "stop"
+
+
+@dataclass
+class StepUpdate:
+    """What an update does to one step of the protocol, over all the open plans on it."""
+
+    key: str
+    label: str
+    kind: str
+    changed_fields: set[str] = field(default_factory=set)  # for a change: the fields that differ in some plan
+    plans: int = 0  # the plans it changes
+    tailored: int = 0  # the plans that keep their own version: a clinician tailored this step for them
+
+    def field_names(self):
+        names = (PlanStep._meta.get_field(name.removesuffix("_id")).verbose_name for name in self.changed_fields)
+        return sorted(str(name) for name in names)
+
+
+@dataclass(frozen=True)
+class _Write:
+    kind: str
+    plan_id: int
+    current: PlanStep | None  # the plan's version in force today (None for an addition)
+    source: object | None  # the protocol's step (None for a stop)
+    differing: tuple[str, ...] = ()  # for a change: the fields that differ
+
+
+def _in_force(step, today):
+    started = step.valid_from is None or step.valid_from <= today
+    return started and (step.valid_until is None or step.valid_until > today)
+
+
+def _differing(current, source):
+    return tuple(name for name in UPDATED_FIELDS if getattr(current, name) != getattr(source, name))
+
+
+def _over(day, *steps):
+    """Whether every given version of the step has ended for a plan on ``day`` (no change would be seen)."""
+    return all(step.last_day is not None and step.last_day < day for step in steps)
+
+
+def _plan_writes(plan, versions_by_key, protocol_steps, today):
+    """What the update would write to one plan, and the keys it leaves alone because they are tailored."""
+    day = (today - plan.race_date).days
+    writes, tailored = [], []
+    for key in sorted(protocol_steps.keys() | versions_by_key.keys()):
+        source = protocol_steps.get(key)
+        versions = versions_by_key.get(key, [])
+        current = next((step for step in versions if _in_force(step, today)), None)
+        if source is not None and current is not None:
+            differing = _differing(current, source)
+            changes = differing and not _over(day, current, source)
+            write = _Write(Kind.CHANGE, plan.pk, current, source, differing) if changes else None
+        elif source is not None:
+            write = None if _over(day, source) else _Write(Kind.ADD, plan.pk, None, source)
+        elif current is not None:
+            write = None if _over(day, current) else _Write(Kind.STOP, plan.pk, current, None)
+        else:
+            write = None
+        if write is None:
+            continue
+        if any(step.tailored for step in versions):
+            tailored.append((key, write))
+        else:
+            writes.append(write)
+    return writes, tailored
+
+
+def _survey(protocol, today, *, lock):
+    """The writes the update makes, and a ``StepUpdate`` per step of the protocol that it touches."""
+    protocol_steps = {step.key: step for step in protocol.steps.all()}
+    plans = list(RecoveryPlan.objects.filter(protocol=protocol, status__in=OPEN_STATUSES).only("pk", "race_date"))
+    versions = PlanStep.objects.filter(plan__in=plans).order_by("plan_id", "key", "valid_from")
+    if lock:  # a clinician tailoring one of these plans at the same moment waits, then sees the update
+        versions = versions.select_for_update()
+    by_plan = defaultdict(lambda: defaultdict(list))
+    for step in versions:
+        by_plan[step.plan_id][step.key].append(step)
+    summary, writes = {}, []
+    for plan in plans:
+        plan_writes, tailored = _plan_writes(plan, by_plan[plan.pk], protocol_steps, today)
+        writes += plan_writes
+        for write in plan_writes:
+            update = _summary_of(summary, write)
+            update.plans += 1
+            update.changed_fields.update(write.differing)
+        for _key, write in tailored:
+            _summary_of(summary, write).tailored += 1
+    order = {key: step.position for key, step in protocol_steps.items()}
+    return writes, sorted(summary.values(), key=lambda update: (order.get(update.key, 1_000), update.key))
+
+
+def _summary_of(summary, write):
+    step = write.source or write.current
+    return summary.setdefault(step.key, StepUpdate(key=step.key, label=step.label, kind=write.kind))
+
+
+def protocol_pending(*, protocol, today):
+    """What ``protocol_update`` would do today, step by step (``StepUpdate``s), without writing anything."""
+    return _survey(protocol, today, lock=False)[1]
+
+
+@transaction.atomic
+def protocol_update(*, protocol, today):
+    """Bring the protocol's steps to every open plan on it from ``today`` (see the module's docstring).
+
+    Returns the ``StepUpdate``s done. A second update the same day finds nothing left to do.
+    """
+    writes, summary = _survey(protocol, today, lock=True)
+    new_versions, ended, rewritten, gone = [], [], [], []
+    for write in writes:
+        if write.kind == Kind.STOP:
+            if write.current.valid_from == today:
+                gone.append(write.current.pk)  # it started today: nothing of it is history yet
+            else:
+                write.current.valid_until = today
+                ended.append(write.current)
+            continue
+        fields = {name: getattr(write.source, name) for name in STEP_FIELDS}
+        if write.kind == Kind.CHANGE and write.current.valid_from == today:
+            for name, value in fields.items():
+                setattr(write.current, name, value)
+            rewritten.append(write.current)
+            continue
+        if write.kind == Kind.CHANGE:
+            write.current.valid_until = today
+            ended.append(write.current)
+        new_versions.append(PlanStep(plan_id=write.plan_id, valid_from=today, **fields))
+    # Ended versions first: a version from today may only follow one that ends today.
+    PlanStep.objects.bulk_update(ended, ["valid_until"], batch_size=500)
+    PlanStep.objects.bulk_update(rewritten, UPDATED_FIELDS, batch_size=500)
+    PlanStep.objects.filter(pk__in=gone).delete()
+    PlanStep.objects.bulk_create(new_versions, batch_size=500)
+    if writes:
+        content_changed()  # bulk writes send no signals: the cached plan steps must be read again
+    return summary
