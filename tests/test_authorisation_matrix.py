@@ -347,6 +347,7 @@ EXPECTED = {
     "admin:recovery_protocol_history": CLINICAL,
     "admin:recovery_protocol_delete": CLINICAL,
     "admin:recovery_protocol_change": CLINICAL,
+    "admin:recovery_protocol_update_plans": CLINICAL,  # a preview; the update itself is a POST
     "admin/recovery/protocol/<path:object_id>/": OBJECT_URL,
     "admin:recovery_protocolstep_revert": ADMIN_POST_ONLY,
     "admin:recovery_protocolstep_simple_history": CLINICAL,
@@ -494,12 +495,18 @@ def test_reception_cannot_open_a_staff_members_account_at_the_front_desk(world, 
         ("reception", "frontdesk:enrol", None),
         ("clinician", "admin:recovery_plan_sign_off", "plan"),
         ("clinician", "admin:recovery_plan_change_step", "plan"),
+        ("clinician", "admin:recovery_protocol_update_plans", "protocol"),
     ],
 )
 def test_state_changes_refuse_a_post_without_the_csrf_token(world, role, url_name, args):
     client = Client(enforce_csrf_checks=True)
     client.cookies = world.clients[role].cookies
-    argument = {"step": world.plan.steps.order_by("pk").first().pk, "alice": world.alice.pk, "plan": world.plan.pk}
+    argument = {
+        "step": world.plan.steps.order_by("pk").first().pk,
+        "alice": world.alice.pk,
+        "plan": world.plan.pk,
+        "protocol": world.plan.protocol_id,
+    }
     url = reverse(url_name, args=[argument[args]] if args else None)
     response = client.post(url, {"date": clinic_today().isoformat(), "count": 1, "pain": 3})
     assert response.status_code == 403, url  # the same session, only without the token

@@ -17,7 +17,8 @@ from clinic.env import env_cache
 from recovery.care import plan_step_change
 from recovery.clock import clinic_today
 from recovery.content_cache import content_changed, rows_by_id
-from recovery.models import Completion, Phase
+from recovery.models import Completion, Phase, ProtocolStep
+from recovery.protocol_updates import protocol_update
 from tests.factories import PASSWORD, make_plan
 from tests.test_today import task_attrs
 
@@ -143,6 +144,16 @@ def test_a_step_a_clinician_tailors_shows_on_the_patients_next_visit(with_redis,
     assert task_attrs(client.get("/today/"), "ice")["data-target"] == "3"
 
     plan_step_change(plan=plan, key="ice", from_date=clinic_today(), today=clinic_today(), doses_per_day=2)
+
+    assert task_attrs(client.get("/today/"), "ice")["data-target"] == "2"
+
+
+def test_a_protocol_change_brought_to_the_plans_shows_on_the_patients_next_visit(with_redis, client, patient, day_one):
+    client.force_login(patient)
+    assert task_attrs(client.get("/today/"), "ice")["data-target"] == "3"
+    ProtocolStep.objects.filter(protocol=day_one.protocol, key="ice").update(doses_per_day=2)
+
+    protocol_update(protocol=day_one.protocol, today=clinic_today())  # bulk writes: no save signals of their own
 
     assert task_attrs(client.get("/today/"), "ice")["data-target"] == "2"
 

@@ -1,0 +1,177 @@
+"""Bringing a protocol's edits to the patients already on it (recovery/protocol_updates.py and its admin page)."""
+
+import datetime
+import importlib
+import re
+
+import pytest
+from django.apps import apps
+from django.urls import reverse
+
+from recovery.care import plan_set_status, plan_step_change
+from recovery.clock import clinic_today
+from recovery.models import PlanStep, Protocol, ProtocolStep, RecoveryPlan, Tip
+from recovery.protocol_updates import protocol_pending, protocol_update
+from tests.factories import PatientFactory, ReceptionFactory, make_plan
+
+pytestmark = pytest.mark.django_db
+
+ICE_INSTRUCTION = "Ice the sore spot for 15 minutes, with a cloth between the ice and your skin."
+
+
+def update_url(protocol):
+    return reverse("admin:recovery_protocol_update_plans", args=[protocol.pk])
+
+
+def edit_ice(protocol, **changes):
+    ProtocolStep.objects.filter(protocol=protocol, key="ice").update(**({"instruction": ICE_INSTRUCTION} | changes))
+
+
+def versions(plan, key):
+    return list(
+        plan.steps.filter(key=key).order_by("valid_from").values_list("valid_from", "valid_until", "instruction")
+    )
+
+
+def task_instruction(client, key, back=0):
+    html = client.get(f"/today/?back={back}").content.decode()
+    row = html[html.index(f'data-task="{key}"') :].split("</li>")[0]
+    return re.findall(r'<p class="mb-1">([^<]*)</p>', row)[0]
+
+
+@pytest.fixture
+def protocol():
+    return Protocol.objects.default()
+
+
+def test_an_edited_step_reaches_the_plans_from_today_and_the_days_before_keep_theirs(protocol, client, patient):
+    plan = make_plan(patient, days_since_race=1)
+    old_instruction = plan.steps.get(key="ice").instruction
+    edit_ice(protocol)
+    today = clinic_today()
+    assert versions(plan, "ice") == [(None, None, old_instruction)]  # an edit alone reaches new enrolments only
+
+    [update] = protocol_update(protocol=protocol, today=today)
+
+    assert (update.key, update.kind, update.plans, update.field_names()) == ("ice", "change", 1, ["instruction"])
+    assert versions(plan, "ice") == [(None, today, old_instruction), (today, None, ICE_INSTRUCTION)]
+    client.force_login(patient)
+    assert task_instruction(client, "ice") == ICE_INSTRUCTION
+    assert task_instruction(client, "ice", back=1) == old_instruction.replace("'", "&#x27;")
+    assert protocol_update(protocol=protocol, today=today) == []  # a second update finds nothing left to do
+
+
+def test_a_step_the_clinician_tailored_for_a_patient_stays_as_they_set_it(protocol, clinician):
+    today = clinic_today()
+    tailored = make_plan(days_since_race=1)
+    plan_step_change(plan=tailored, key="ice", from_date=today, today=today, doses_per_day=2)
+    follows = make_plan(days_since_race=1)
+    edit_ice(protocol)
+
+    [pending] = protocol_pending(protocol=protocol, today=today)
+    assert (pending.plans, pending.tailored) == (1, 1)
+    protocol_update(protocol=protocol, today=today)
+
+    assert tailored.steps.get(key="ice", valid_from=today).doses_per_day == 2
+    assert ICE_INSTRUCTION not in {instruction for *_dates, instruction in versions(tailored, "ice")}
+    assert follows.steps.get(key="ice", valid_from=today).instruction == ICE_INSTRUCTION
+
+
+def test_a_plan_the_protocol_updated_still_hears_of_its_next_edit(protocol):
+    plan = make_plan(days_since_race=1)
+    today = clinic_today()
+    edit_ice(protocol)
+    protocol_update(protocol=protocol, today=today)
+    edit_ice(protocol, doses_per_day=2)  # the same day: the version from today is brought up to date in place
+    protocol_update(protocol=protocol, today=today)
+    assert plan.steps.get(key="ice", valid_from=today).doses_per_day == 2
+    tomorrow = today + datetime.timedelta(days=1)
+    edit_ice(protocol, doses_per_day=4)
+    [update] = protocol_update(protocol=protocol, today=tomorrow)
+    assert update.plans == 1 and plan.steps.get(key="ice", valid_from=tomorrow).doses_per_day == 4
+
+
+def test_a_new_step_is_added_and_a_removed_one_stopped_from_today(protocol, client, patient):
+    make_plan(patient, days_since_race=1)
+    today = clinic_today()
+    ProtocolStep.objects.filter(protocol=protocol, key="elevate").delete()
+    ProtocolStep.objects.create(
+        protocol=protocol, key="walk", tip=Tip.objects.get(slug="rest-and-recovery"), label="A short easy walk",
+        instruction="Walk for ten minutes at an easy pace.", position=3, first_day=0,
+    )  # fmt: skip
+    updates = {update.key: update.kind for update in protocol_update(protocol=protocol, today=today)}
+    assert updates == {"walk": "add", "elevate": "stop"}
+    client.force_login(patient)
+    html = client.get("/today/").content.decode()
+    assert 'data-task="walk"' in html and 'data-task="elevate"' not in html
+    assert 'data-task="elevate"' in client.get("/today/?back=1").content.decode()  # yesterday keeps it
+
+
+def test_only_open_plans_on_the_protocol_change_and_steps_already_over_are_left_alone(protocol):
+    today = clinic_today()
+    discharged = make_plan(days_since_race=1)
+    plan_set_status(plan=discharged, status=RecoveryPlan.Status.COMPLETED, today=today)
+    paused = make_plan(days_since_race=1)
+    plan_set_status(plan=paused, status=RecoveryPlan.Status.PAUSED, today=today)
+    past_the_ice = make_plan(days_since_race=10)  # ice ends on day 2
+    other = Protocol.objects.create(name="Another protocol")
+    edit_ice(protocol)
+
+    [update] = protocol_update(protocol=protocol, today=today)
+
+    assert update.plans == 1
+    assert PlanStep.objects.filter(key="ice", instruction=ICE_INSTRUCTION).get().plan == paused
+    assert len(versions(discharged, "ice")) == len(versions(past_the_ice, "ice")) == 1
+    assert protocol_update(protocol=other, today=today) == []
+
+
+def test_the_clinician_sees_what_changes_before_anything_is_written(protocol, clinician_client):
+    plan = make_plan(days_since_race=1)
+    edit_ice(protocol)
+    form = clinician_client.get(reverse("admin:recovery_protocol_change", args=[protocol.pk])).content.decode()
+    assert "The 1 patient already on this protocol keeps their plan as it was" in form
+    assert update_url(protocol) in form
+
+    preview = clinician_client.get(update_url(protocol)).content.decode()
+    row = re.search(r'<tr data-step="ice">(.*?)</tr>', preview, re.S)[1]
+    assert "instruction" in row and re.search(r"<td data-plans>1</td>", row)
+    assert len(versions(plan, "ice")) == 1  # the preview wrote nothing
+
+    response = clinician_client.post(update_url(protocol), follow=True)
+    assert "The plans follow the protocol from today: Ice the hip for 15–20 minutes (1 plans)." in (
+        response.content.decode()
+    )
+    assert len(versions(plan, "ice")) == 2
+    assert "there is nothing to bring" in clinician_client.get(update_url(protocol)).content.decode()
+
+
+def test_only_clinicians_may_bring_protocol_changes_to_the_plans(protocol, client):
+    plan = make_plan(days_since_race=1)
+    edit_ice(protocol)
+    client.force_login(ReceptionFactory())
+    assert client.post(update_url(protocol)).status_code in (302, 403)
+    client.force_login(PatientFactory())
+    assert client.post(update_url(protocol)).status_code in (302, 403)
+    assert len(versions(plan, "ice")) == 1
+
+
+@pytest.mark.parametrize("plans", [2, 20])
+def test_an_update_takes_a_fixed_number_of_queries_however_many_plans(protocol, django_assert_max_num_queries, plans):
+    for _ in range(plans):
+        make_plan(days_since_race=1)
+    edit_ice(protocol, doses_per_day=2)
+    with django_assert_max_num_queries(10):
+        [update] = protocol_update(protocol=protocol, today=clinic_today())
+    assert update.plans == plans
+
+
+def test_steps_tailored_before_this_release_are_marked_tailored_by_the_migration(protocol):
+    plan = make_plan(days_since_race=1)
+    today = clinic_today()
+    plan_step_change(plan=plan, key="ice", from_date=today, today=today, doses_per_day=2)
+    PlanStep.objects.update(tailored=False)  # as the rows stood before the field existed
+    migration = importlib.import_module("recovery.migrations.0008_plan_step_tailored")
+    migration.mark_tailored(apps, None)
+    assert set(plan.steps.filter(tailored=True).values_list("key", flat=True)) == {"ice"}
+    edit_ice(protocol)
+    assert protocol_pending(protocol=protocol, today=today)[0].tailored == 1
