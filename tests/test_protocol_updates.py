@@ -12,6 +12,7 @@ from recovery.care import plan_set_status, plan_step_change
 from recovery.clock import clinic_today
 from recovery.models import PlanStep, Protocol, ProtocolStep, RecoveryPlan, Tip
 from recovery.protocol_updates import protocol_pending, protocol_update
+from tests.admin_forms import form_data
 from tests.factories import PatientFactory, ReceptionFactory, make_plan
 
 pytestmark = pytest.mark.django_db
@@ -128,9 +129,13 @@ def test_only_open_plans_on_the_protocol_change_and_steps_already_over_are_left_
 def test_the_clinician_sees_what_changes_before_anything_is_written(protocol, clinician_client):
     plan = make_plan(days_since_race=1)
     edit_ice(protocol)
-    form = clinician_client.get(reverse("admin:recovery_protocol_change", args=[protocol.pk])).content.decode()
-    assert "The 1 patient already on this protocol keeps their plan as it was" in form
-    assert update_url(protocol) in form
+    page = clinician_client.get(reverse("admin:recovery_protocol_change", args=[protocol.pk]))
+    assert "The 1 patient already on this protocol keeps their plan as it was" in page.content.decode()
+    assert update_url(protocol) in page.content.decode()
+
+    saved = clinician_client.post(page.request["PATH_INFO"], form_data(page), follow=True)
+    assert "The 1 patient(s) already on this protocol keep their plan as it was" in saved.content.decode()
+    assert update_url(protocol) in saved.content.decode()
 
     preview = clinician_client.get(update_url(protocol)).content.decode()
     row = re.search(r'<tr data-step="ice">(.*?)</tr>', preview, re.S)[1]

@@ -145,6 +145,22 @@ class ProtocolAdmin(OneClickRevertAdmin):
         extra_context = {**(extra_context or {}), "open_plans": open_plans.count()}
         return super().change_view(request, object_id, form_url, extra_context)
 
+    def response_change(self, request, obj):
+        # Said once more after saving: an edit alone does not reach the patients already on the protocol.
+        open_plans = RecoveryPlan.objects.filter(protocol=obj, status__in=protocol_updates.OPEN_STATUSES).count()
+        if open_plans:
+            link = reverse("admin:recovery_protocol_update_plans", args=[obj.pk])
+            messages.info(
+                request,
+                format_html(
+                    "The {} patient(s) already on this protocol keep their plan as it was: "
+                    '<a href="{}">bring the changes to them from today</a>.',
+                    open_plans,
+                    link,
+                ),
+            )
+        return super().response_change(request, obj)
+
     def update_plans_view(self, request, pk):
         """Bring the protocol's steps to the open plans on it, from today: a preview first, then a POST."""
         protocol = get_object_or_404(Protocol, pk=pk)
