@@ -96,28 +96,39 @@ def _plan_writes(plan, versions_by_key, protocol_steps, today):
     return writes, tailored
 
 
-def _survey(protocol, today, *, lock):
-    """The writes the update makes, and a ``StepUpdate`` per step of the protocol that it touches."""
+PLANS_PER_CHUNK = 1000  # plans read and written at a time: a clinic of 10,000 stays within a worker's memory
+
+
+def _survey(protocol, today, *, apply):
+    """A ``StepUpdate`` per step of the protocol that the update touches; with ``apply``, also its writes."""
     protocol_steps = {step.key: step for step in protocol.steps.all()}
     plans = list(RecoveryPlan.objects.filter(protocol=protocol, status__in=OPEN_STATUSES).only("pk", "race_date"))
-    versions = PlanStep.objects.filter(plan__in=plans).order_by("plan_id", "key", "valid_from")
-    if lock:  # a clinician tailoring one of these plans at the same moment waits, then sees the update
-        versions = versions.select_for_update()
-    by_plan = defaultdict(lambda: defaultdict(list))
-    for step in versions:
-        by_plan[step.plan_id][step.key].append(step)
-    summary, writes = {}, []
-    for plan in plans:
-        plan_writes, tailored = _plan_writes(plan, by_plan[plan.pk], protocol_steps, today)
-        writes += plan_writes
-        for write in plan_writes:
-            update = _summary_of(summary, write)
-            update.plans += 1
-            update.changed_fields.update(write.differing)
-        for _key, write in tailored:
-            _summary_of(summary, write).tailored += 1
+    summary, written = {}, False
+    for first in range(0, len(plans), PLANS_PER_CHUNK):
+        chunk = plans[first : first + PLANS_PER_CHUNK]
+        versions = PlanStep.objects.filter(plan__in=chunk).order_by("plan_id", "key", "valid_from")
+        if apply:  # a clinician tailoring one of these plans at the same moment waits, then sees the update
+            versions = versions.select_for_update()
+        by_plan = defaultdict(lambda: defaultdict(list))
+        for step in versions:
+            by_plan[step.plan_id][step.key].append(step)
+        writes = []
+        for plan in chunk:
+            plan_writes, tailored = _plan_writes(plan, by_plan[plan.pk], protocol_steps, today)
+            writes += plan_writes
+            for write in plan_writes:
+                update = _summary_of(summary, write)
+                update.plans += 1
+                update.changed_fields.update(write.differing)
+            for _key, write in tailored:
+                _summary_of(summary, write).tailored += 1
+        if apply and writes:
+            _write(writes, today)
+            written = True
+    if written:
+        content_changed()  # set-based writes send no signals: the cached plan steps must be read again
     order = {key: step.position for key, step in protocol_steps.items()}
-    return writes, sorted(summary.values(), key=lambda update: (order.get(update.key, 1_000), update.key))
+    return sorted(summary.values(), key=lambda update: (order.get(update.key, 1_000), update.key))
 
 
 def _summary_of(summary, write):
@@ -125,9 +136,32 @@ def _summary_of(summary, write):
     return summary.setdefault(step.key, StepUpdate(key=step.key, label=step.label, kind=write.kind))
 
 
+def _write(writes, today):
+    ended, gone, new_versions = [], [], []
+    rewritten = defaultdict(list)  # a version that started today takes the protocol's step in place, by key
+    for write in writes:
+        started_today = write.current is not None and write.current.valid_from == today
+        if write.kind == Kind.STOP:
+            (gone if started_today else ended).append(write.current.pk)  # from today: no history of it yet
+        elif write.kind == Kind.CHANGE and started_today:
+            rewritten[write.source.key].append(write.current.pk)
+        else:
+            if write.kind == Kind.CHANGE:
+                ended.append(write.current.pk)
+            fields = {name: getattr(write.source, name) for name in STEP_FIELDS}
+            new_versions.append(PlanStep(plan_id=write.plan_id, valid_from=today, **fields))
+    sources = {write.source.key: write.source for write in writes if write.source is not None}
+    # Ended versions first: a version from today may only follow one that ends today.
+    PlanStep.objects.filter(pk__in=ended).update(valid_until=today)
+    for key, ids in rewritten.items():
+        PlanStep.objects.filter(pk__in=ids).update(**{name: getattr(sources[key], name) for name in UPDATED_FIELDS})
+    PlanStep.objects.filter(pk__in=gone).delete()
+    PlanStep.objects.bulk_create(new_versions, batch_size=PLANS_PER_CHUNK)
+
+
 def protocol_pending(*, protocol, today):
     """What ``protocol_update`` would do today, step by step (``StepUpdate``s), without writing anything."""
-    return _survey(protocol, today, lock=False)[1]
+    return _survey(protocol, today, apply=False)
 
 
 @transaction.atomic
@@ -136,31 +170,4 @@ def protocol_update(*, protocol, today):
 
     Returns the ``StepUpdate``s done. A second update the same day finds nothing left to do.
     """
-    writes, summary = _survey(protocol, today, lock=True)
-    new_versions, ended, rewritten, gone = [], [], [], []
-    for write in writes:
-        if write.kind == Kind.STOP:
-            if write.current.valid_from == today:
-                gone.append(write.current.pk)  # it started today: nothing of it is history yet
-            else:
-                write.current.valid_until = today
-                ended.append(write.current)
-            continue
-        fields = {name: getattr(write.source, name) for name in STEP_FIELDS}
-        if write.kind == Kind.CHANGE and write.current.valid_from == today:
-            for name, value in fields.items():
-                setattr(write.current, name, value)
-            rewritten.append(write.current)
-            continue
-        if write.kind == Kind.CHANGE:
-            write.current.valid_until = today
-            ended.append(write.current)
-        new_versions.append(PlanStep(plan_id=write.plan_id, valid_from=today, **fields))
-    # Ended versions first: a version from today may only follow one that ends today.
-    PlanStep.objects.bulk_update(ended, ["valid_until"], batch_size=500)
-    PlanStep.objects.bulk_update(rewritten, UPDATED_FIELDS, batch_size=500)
-    PlanStep.objects.filter(pk__in=gone).delete()
-    PlanStep.objects.bulk_create(new_versions, batch_size=500)
-    if writes:
-        content_changed()  # bulk writes send no signals: the cached plan steps must be read again
-    return summary
+    return _survey(protocol, today, apply=True)

@@ -180,3 +180,13 @@ def test_steps_tailored_before_this_release_are_marked_tailored_by_the_migration
     assert set(plan.steps.filter(tailored=True).values_list("key", flat=True)) == {"ice"}
     edit_ice(protocol)
     assert protocol_pending(protocol=protocol, today=today)[0].tailored == 1
+
+
+def test_plans_are_updated_a_chunk_at_a_time_and_all_of_them(protocol, monkeypatch):
+    monkeypatch.setattr("recovery.protocol_updates.PLANS_PER_CHUNK", 2)
+    plans = [make_plan(days_since_race=1) for _ in range(5)]
+    edit_ice(protocol)
+    assert protocol_pending(protocol=protocol, today=clinic_today())[0].plans == 5
+    [update] = protocol_update(protocol=protocol, today=clinic_today())
+    assert update.plans == 5
+    assert all(plan.steps.filter(key="ice", instruction=ICE_INSTRUCTION).exists() for plan in plans)
