@@ -42,7 +42,7 @@ class PlanStepInline(admin.TabularInline):
     ordering = ["position", "valid_from"]
     fields = [
         "position", "key", "label", "first_day", "last_day", "doses_per_day", "times_per_week", "gate",
-        "gate_pain_max", "valid_from", "valid_until",
+        "gate_pain_max", "valid_from", "valid_until", "tailored",
     ]  # fmt: skip
     readonly_fields = fields
     can_delete = False

@@ -18,7 +18,10 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name="planstep",
             name="tailored",
-            field=models.BooleanField(default=False),
+            field=models.BooleanField(
+                default=False,
+                help_text="Changed, stopped or added for this patient: updates from the protocol leave it alone.",
+            ),
         ),
         migrations.RunPython(mark_tailored, migrations.RunPython.noop),
     ]

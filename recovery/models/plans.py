@@ -115,8 +115,9 @@ class PlanStep(StepRules):
     plan = models.ForeignKey(RecoveryPlan, on_delete=models.CASCADE, related_name="steps")
     valid_from = models.DateField(null=True, blank=True, help_text="Empty: from the start of the plan.")
     valid_until = models.DateField(null=True, blank=True, help_text="Empty: no end. The step stops on this date.")
-    # Changed, stopped or added for this patient by a clinician: an update from the protocol leaves its key alone.
-    tailored = models.BooleanField(default=False)
+    tailored = models.BooleanField(
+        default=False, help_text="Changed, stopped or added for this patient: updates from the protocol leave it alone."
+    )
 
     class Meta:
         ordering = ["plan", "position", "valid_from"]
