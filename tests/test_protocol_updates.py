@@ -58,6 +58,7 @@ def test_an_edited_step_reaches_the_plans_from_today_and_the_days_before_keep_th
     assert versions(plan, "ice") == [(None, today, old_instruction), (today, None, ICE_INSTRUCTION)]
     client.force_login(patient)
     assert task_instruction(client, "ice") == ICE_INSTRUCTION
+    assert "data-updated-task>Updated</span>" in client.get("/today/").content.decode()  # pointed out today
     assert task_instruction(client, "ice", back=1) == old_instruction.replace("'", "&#x27;")
     assert protocol_update(protocol=protocol, today=today) == []  # a second update finds nothing left to do
 

@@ -139,6 +139,19 @@ def test_the_checklist_points_out_the_steps_starting_that_day_after_race_day(day
     assert [task.key for task in tasks_on(clinic_plan(), d(day), d(day)) if task.new] == new
 
 
+def test_the_checklist_points_out_a_step_changed_that_day_and_one_added_that_day():
+    # Ice tailored to 2 doses from day 2; a walk added to the plan from day 2 (its window opened on race day).
+    facts = plan(
+        step("ice", 0, 5, doses_per_day=3, valid_until=d(2)),
+        step("ice", 0, 5, doses_per_day=2, valid_from=d(2)),
+        step("walk", 0, None, valid_from=d(2), position=2),
+    )
+    marks = {day: {task.key: (task.new, task.updated) for task in tasks_on(facts, d(day), d(day))} for day in (1, 2, 3)}
+    assert marks[1] == {"ice": (False, False)}
+    assert marks[2] == {"ice": (False, True), "walk": (True, False)}
+    assert marks[3] == {"ice": (False, False), "walk": (False, False)}  # pointed out on the day only
+
+
 @pytest.mark.parametrize(
     ("day", "expected"),
     [
