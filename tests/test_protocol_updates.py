@@ -144,7 +144,7 @@ def test_the_clinician_sees_what_changes_before_anything_is_written(protocol, cl
     assert len(versions(plan, "ice")) == 1  # the preview wrote nothing
 
     response = clinician_client.post(update_url(protocol), follow=True)
-    assert "The plans follow the protocol from today: Ice the hip for 15–20 minutes (1 plans)." in (
+    assert "The plans follow the protocol from today: Ice the hip for 15–20 minutes (1 plan)." in (
         response.content.decode()
     )
     assert len(versions(plan, "ice")) == 2

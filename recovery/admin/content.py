@@ -8,6 +8,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import models
 from django.db.models import Count
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.defaultfilters import pluralize
 from django.urls import path, reverse
 from django.utils.html import format_html
 
@@ -170,7 +171,8 @@ class ProtocolAdmin(OneClickRevertAdmin):
         if request.method == "POST":
             done = protocol_updates.protocol_update(protocol=protocol, today=today)
             note(request, Action.CHANGE, target=protocol, description=f"protocol {protocol.pk}: plans updated")
-            if changed := [f"{update.label} ({update.plans} plans)" for update in done if update.plans]:
+            plans = {update.key: f"{update.plans} plan{pluralize(update.plans)}" for update in done}
+            if changed := [f"{update.label} ({plans[update.key]})" for update in done if update.plans]:
                 messages.success(request, f"The plans follow the protocol from today: {', '.join(changed)}.")
             else:
                 messages.info(request, "Every open plan on this protocol already follows it: nothing changed.")
