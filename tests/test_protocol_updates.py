@@ -6,6 +6,7 @@ import re
 
 import pytest
 from django.apps import apps
+from django.db.models import F
 from django.urls import reverse
 
 from recovery.care import plan_set_status, plan_step_change
@@ -29,9 +30,9 @@ def edit_ice(protocol, **changes):
 
 
 def versions(plan, key):
-    return list(
-        plan.steps.filter(key=key).order_by("valid_from").values_list("valid_from", "valid_until", "instruction")
-    )
+    oldest_first = F("valid_from").asc(nulls_first=True)  # the version from enrolment has no start date
+    rows = plan.steps.filter(key=key).order_by(oldest_first)
+    return list(rows.values_list("valid_from", "valid_until", "instruction"))
 
 
 def task_instruction(client, key, back=0):
