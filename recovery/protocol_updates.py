@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from django.db import transaction
 
 from recovery.content_cache import content_changed
-from recovery.models import PlanStep, RecoveryPlan
+from recovery.models import PlanStep, Protocol, RecoveryPlan
 from recovery.services import STEP_FIELDS
 
 # What a protocol update brings to a plan's step: everything but the key it is matched by.
@@ -170,4 +170,8 @@ def protocol_update(*, protocol, today):
 
     Returns the ``StepUpdate``s done. A second update the same day finds nothing left to do.
     """
+    # One update of a protocol at a time (a double click sends two): the second waits here, and its reads below
+    # then see the first one's new versions. Locking the plans' steps alone would not do: a statement that waited
+    # for them still misses the rows inserted meanwhile, and would add each step a second time.
+    Protocol.objects.select_for_update().get(pk=protocol.pk)
     return _survey(protocol, today, apply=True)

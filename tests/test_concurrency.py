@@ -22,7 +22,8 @@ from recovery import rules
 from recovery.checkins import CHECK_IN_STEP_KEY
 from recovery.clock import clinic_today
 from recovery.facts import facts_for_plan
-from recovery.models import Alert, CheckIn, Completion, Protocol, RecoveryPlan
+from recovery.models import Alert, CheckIn, Completion, Protocol, ProtocolStep, RecoveryPlan
+from recovery.protocol_updates import protocol_update
 from recovery.views import check_in as check_in_views
 from tests.factories import PatientFactory, ReceptionFactory, make_plan
 from tests.live import database_url
@@ -238,3 +239,23 @@ def test_patients_pages_keep_working_while_a_migration_adds_a_column(client, mod
             assert client.get("/progress/").status_code == 200
         finally:
             migration.execute(f'ALTER TABLE {table} DROP COLUMN "added_by_the_next_release"')
+
+
+# -- Protocol updates ---------------------------------------------------------------------------------------------
+
+
+def test_a_protocol_update_sent_twice_at_once_writes_one_version_per_plan():
+    # A double click on "Bring these changes to the plans from today": the second update waits for the first,
+    # then finds nothing left to do, instead of adding the step a second time next to the version it cannot see.
+    protocol = Protocol.objects.default()
+    plans = [make_plan(days_since_race=1) for _ in range(3)]
+    ProtocolStep.objects.filter(protocol=protocol, key="ice").update(instruction="Ice for 15 minutes, wrapped.")
+    today = clinic_today()
+
+    results = run_together([lambda: protocol_update(protocol=protocol, today=today)] * 4)
+
+    assert sorted(sum(update.plans for update in result) for result in results) == [0, 0, 0, 3]
+    for plan in plans:
+        assert list(plan.steps.filter(key="ice", valid_from=today).values_list("instruction", flat=True)) == [
+            "Ice for 15 minutes, wrapped."
+        ]
