@@ -37,13 +37,25 @@ class StepUpdate:
     key: str
     label: str
     kind: str
+    source: object | None = None  # the protocol's step as it is now (None for a stop)
     changed_fields: set[str] = field(default_factory=set)  # for a change: the fields that differ in some plan
     plans: int = 0  # the plans it changes
     tailored: int = 0  # the plans that keep their own version: a clinician tailored this step for them
 
     def field_names(self):
-        names = (PlanStep._meta.get_field(name.removesuffix("_id")).verbose_name for name in self.changed_fields)
-        return sorted(str(name) for name in names)
+        return [name for name, _value in self.new_values()]
+
+    def new_values(self):
+        """(field name, what it becomes) for each changed field, in the form's order, as the admin shows them."""
+        values = []
+        for name in UPDATED_FIELDS:
+            if name in self.changed_fields:
+                model_field = PlanStep._meta.get_field(name.removesuffix("_id"))
+                shown = getattr(self.source, model_field.name)
+                if model_field.choices:
+                    shown = getattr(self.source, f"get_{model_field.name}_display")()
+                values.append((str(model_field.verbose_name), "–" if shown is None else shown))
+        return values
 
 
 @dataclass(frozen=True)
@@ -133,7 +145,9 @@ def _survey(protocol, today, *, apply):
 
 def _summary_of(summary, write):
     step = write.source or write.current
-    return summary.setdefault(step.key, StepUpdate(key=step.key, label=step.label, kind=write.kind))
+    if step.key not in summary:
+        summary[step.key] = StepUpdate(key=step.key, label=step.label, kind=write.kind, source=write.source)
+    return summary[step.key]
 
 
 def _write(writes, today):

@@ -141,7 +141,7 @@ def test_the_clinician_sees_what_changes_before_anything_is_written(protocol, cl
 
     preview = clinician_client.get(update_url(protocol)).content.decode()
     row = re.search(r'<tr data-step="ice">(.*?)</tr>', preview, re.S)[1]
-    assert "instruction" in row and re.search(r"<td data-plans>1</td>", row)
+    assert f"Instruction becomes: {ICE_INSTRUCTION}" in row and re.search(r"<td data-plans>1</td>", row)
     assert len(versions(plan, "ice")) == 1  # the preview wrote nothing
 
     response = clinician_client.post(update_url(protocol), follow=True)
@@ -195,3 +195,15 @@ def test_plans_are_updated_a_chunk_at_a_time_and_all_of_them(protocol, monkeypat
     [update] = protocol_update(protocol=protocol, today=clinic_today())
     assert update.plans == 5
     assert all(plan.steps.filter(key="ice", instruction=ICE_INSTRUCTION).exists() for plan in plans)
+
+
+def test_the_preview_says_what_each_changed_field_becomes(protocol):
+    make_plan(days_since_race=1)
+    edit_ice(protocol, doses_per_day=2, gate="pain", gate_pain_max=3)
+    [update] = protocol_pending(protocol=protocol, today=clinic_today())
+    assert update.new_values() == [
+        ("instruction", ICE_INSTRUCTION),
+        ("doses per day", 2),
+        ("gate", "Pain at most N"),
+        ("gate pain max", 3),
+    ]
