@@ -82,7 +82,7 @@ def _over(day, *steps):
 
 
 def _plan_writes(plan, versions_by_key, protocol_steps, today):
-    """What the update would write to one plan, and the keys it leaves alone because they are tailored."""
+    """What the update would write to one plan, and what it leaves alone because the key is tailored."""
     day = (today - plan.race_date).days
     writes, tailored = [], []
     for key in sorted(protocol_steps.keys() | versions_by_key.keys()):
@@ -101,10 +101,7 @@ def _plan_writes(plan, versions_by_key, protocol_steps, today):
             write = None
         if write is None:
             continue
-        if any(step.tailored for step in versions):
-            tailored.append((key, write))
-        else:
-            writes.append(write)
+        (tailored if any(step.tailored for step in versions) else writes).append(write)
     return writes, tailored
 
 
@@ -132,7 +129,7 @@ def _survey(protocol, today, *, apply):
                 update = _summary_of(summary, write)
                 update.plans += 1
                 update.changed_fields.update(write.differing)
-            for _key, write in tailored:
+            for write in tailored:
                 _summary_of(summary, write).tailored += 1
         if apply and writes:
             _write(writes, today)
