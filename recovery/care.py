@@ -5,7 +5,7 @@ re-enrol, and acknowledge alerts. Each write is atomic; none rewrites a day that
 import datetime
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -103,7 +103,11 @@ def plan_step_add(*, plan, from_date, today, **fields):
         last = plan.steps.order_by("-position").values_list("position", flat=True).first() or 0
         fields["position"] = last + 1
     step = PlanStep(plan=plan, valid_from=from_date, tailored=True, **fields)
-    _validated(step).save()
+    try:
+        with transaction.atomic():
+            _validated(step).save()
+    except IntegrityError:  # a colleague (or a protocol update) added it after the check above
+        raise Refused(f"The plan already has a step called “{key}” on that date. Choose another key.") from None
     _mark_tailored(plan, key)  # the key's earlier versions too, if the plan had it once
     return step
 

@@ -6,13 +6,16 @@ import re
 
 import pytest
 from django.apps import apps
+from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.urls import reverse
 
-from recovery.care import plan_set_status, plan_step_change
+from recovery import care, protocol_updates
+from recovery.care import plan_set_status, plan_step_add, plan_step_change
 from recovery.clock import clinic_today
 from recovery.models import PlanStep, Protocol, ProtocolStep, RecoveryPlan, Tip
 from recovery.protocol_updates import protocol_pending, protocol_update
+from recovery.services import Refused
 from tests.admin_forms import form_data
 from tests.factories import PatientFactory, ReceptionFactory, make_plan
 
@@ -207,3 +210,54 @@ def test_the_preview_says_what_each_changed_field_becomes(protocol):
         ("gate", "Pain at most N"),
         ("gate pain max", 3),
     ]
+
+
+def test_a_step_has_one_version_without_an_end_at_most(protocol):
+    plan = make_plan(days_since_race=1)
+    ice = plan.steps.get(key="ice")
+    ice.pk = None
+    with pytest.raises(IntegrityError), transaction.atomic():
+        ice.save()  # a second open version of the same step
+    assert plan.steps.filter(key="ice").count() == 1
+
+
+def test_a_colleague_adding_the_same_step_at_that_moment_leaves_every_plan_as_it_was(
+    protocol, clinician_client, monkeypatch
+):
+    plans = [make_plan(days_since_race=1) for _ in range(2)]
+    ProtocolStep.objects.create(
+        protocol=protocol, key="walk", tip=Tip.objects.get(slug="rest-and-recovery"), label="A short easy walk",
+        instruction="Walk for ten minutes at an easy pace.", position=3, first_day=0,
+    )  # fmt: skip
+    edit_ice(protocol)
+    real_write = protocol_updates._write
+
+    def write_after_a_colleague(writes, today):
+        # Between the update's survey and its writes, a clinician adds "walk" to the second patient's plan.
+        plan_step_add(plan=plans[1], from_date=today, today=today, key="walk", tip=Tip.objects.first(), label="Walk",
+                      instruction="Walk.", first_day=0)  # fmt: skip
+        real_write(writes, today)
+
+    monkeypatch.setattr(protocol_updates, "_write", write_after_a_colleague)
+    response = clinician_client.post(update_url(protocol), follow=True)
+
+    assert "A colleague changed one of these plans at that moment: nothing was changed." in response.content.decode()
+    assert all(len(versions(plan, "ice")) == 1 for plan in plans)  # the whole update rolled back
+    assert not plans[0].steps.filter(key="walk").exists()
+
+
+def test_a_step_added_by_someone_else_after_the_check_is_refused_in_plain_words(monkeypatch):
+    plan = make_plan(days_since_race=1)
+    today = clinic_today()
+    real_validated = care._validated
+
+    def validated_after_a_colleague(step):
+        if not PlanStep.objects.filter(plan=plan, key="walk").exists():  # the colleague's step, added meanwhile
+            PlanStep.objects.create(plan=plan, key="walk", tip=step.tip, label="Walk", instruction="Walk.",
+                                    position=99, first_day=0, valid_from=today, tailored=True)  # fmt: skip
+        return real_validated(step)
+
+    monkeypatch.setattr(care, "_validated", validated_after_a_colleague)
+    with pytest.raises(Refused, match="The plan already has a step called “walk” on that date"):
+        plan_step_add(plan=plan, from_date=today, today=today, key="walk", tip=Tip.objects.first(), label="Walk",
+                      instruction="Walk for ten minutes.", first_day=0)  # fmt: skip

@@ -5,7 +5,7 @@ import datetime
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db import models
+from django.db import IntegrityError, models
 from django.db.models import Count
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.defaultfilters import pluralize
@@ -169,7 +169,12 @@ class ProtocolAdmin(OneClickRevertAdmin):
             raise PermissionDenied
         today = clinic_today()
         if request.method == "POST":
-            done = protocol_updates.protocol_update(protocol=protocol, today=today)
+            try:
+                done = protocol_updates.protocol_update(protocol=protocol, today=today)
+            except IntegrityError:  # a colleague tailored one of these plans at the same moment: all rolled back
+                messages.error(request, "A colleague changed one of these plans at that moment: nothing was changed. "
+                               "Please try again.")  # fmt: skip
+                return redirect("admin:recovery_protocol_update_plans", protocol.pk)
             note(request, Action.CHANGE, target=protocol, description=f"protocol {protocol.pk}: plans updated")
             plans = {update.key: f"{update.plans} plan{pluralize(update.plans)}" for update in done}
             if changed := [f"{update.label} ({plans[update.key]})" for update in done if update.plans]:

@@ -126,6 +126,11 @@ class PlanStep(StepRules):
                 condition=Q(valid_from__isnull=True) | Q(valid_until__isnull=True) | Q(valid_until__gt=F("valid_from")),
                 name="plan_step_valid_until_after_from",
             ),
+            # A step has one version with no end at most: tailoring and protocol updates end one before they open
+            # the next, and two writers racing to add the same step cannot both succeed.
+            models.UniqueConstraint(
+                fields=["plan", "key"], condition=Q(valid_until__isnull=True), name="plan_step_one_open_version"
+            ),
             *step_constraints("plan_step"),
         ]
 
