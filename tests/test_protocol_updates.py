@@ -6,7 +6,7 @@ import re
 
 import pytest
 from django.apps import apps
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.urls import reverse
 
@@ -261,3 +261,21 @@ def test_a_step_added_by_someone_else_after_the_check_is_refused_in_plain_words(
     with pytest.raises(Refused, match="The plan already has a step called “walk” on that date"):
         plan_step_add(plan=plan, from_date=today, today=today, key="walk", tip=Tip.objects.first(), label="Walk",
                       instruction="Walk for ten minutes.", first_day=0)  # fmt: skip
+
+
+def test_the_release_before_this_one_still_enrols_while_it_runs_on_the_new_schema():
+    # Between `migrate` and the reload, the running release inserts plan steps (an enrolment) without the column
+    # it does not know: the database fills it in (docs/DEPLOY.md).
+    plan = make_plan(days_since_race=1)
+    ice = plan.steps.get(key="ice")
+    fields = [field for field in PlanStep._meta.concrete_fields if field.name not in ("id", "tailored")]
+    values = [field.get_db_prep_save(getattr(ice, field.attname), connection) for field in fields]
+    values[[field.name for field in fields].index("key")] = "ice-copy"
+    table, quote = PlanStep._meta.db_table, connection.ops.quote_name
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {quote(table)} ({', '.join(quote(field.column) for field in fields)}) "
+            f"VALUES ({', '.join(['%s'] * len(fields))})",
+            values,
+        )
+    assert plan.steps.get(key="ice-copy").tailored is False

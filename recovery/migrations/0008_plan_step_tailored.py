@@ -19,6 +19,7 @@ class Migration(migrations.Migration):
             model_name="planstep",
             name="tailored",
             field=models.BooleanField(
+                db_default=False,
                 default=False,
                 help_text="Changed, stopped or added for this patient: updates from the protocol leave it alone.",
             ),

@@ -115,8 +115,11 @@ class PlanStep(StepRules):
     plan = models.ForeignKey(RecoveryPlan, on_delete=models.CASCADE, related_name="steps")
     valid_from = models.DateField(null=True, blank=True, help_text="Empty: from the start of the plan.")
     valid_until = models.DateField(null=True, blank=True, help_text="Empty: no end. The step stops on this date.")
+    # db_default: the release before this column keeps enrolling (its INSERTs leave the column out) until reloaded.
     tailored = models.BooleanField(
-        default=False, help_text="Changed, stopped or added for this patient: updates from the protocol leave it alone."
+        default=False,
+        db_default=False,
+        help_text="Changed, stopped or added for this patient: updates from the protocol leave it alone.",
     )
 
     class Meta:
