@@ -86,12 +86,14 @@ class Urgency:
 # The red-flag questions (``CheckIn`` field names) that point to an emergency rather than a call to the clinic.
 HYPONATRAEMIA_FLAG = "confusion_vomiting_headache"  # exercise-associated hyponatraemia (Goudie 2006)
 RHABDOMYOLYSIS_FLAG = "cola_coloured_urine"  # exertional rhabdomyolysis
+NERVE_FLAG = "bladder_or_bowel_change"  # nerve involvement (CLINICAL.md); the NHS sends it to A&E the same hour
 
 
 def urgency(red_flag_fields):
-    """The most urgent advice the answers call for: confusion, vomiting or a worsening headache after a marathon
-    is an emergency; cola-coloured urine needs urgent care the same day; anything else, the clinic."""
-    if HYPONATRAEMIA_FLAG in red_flag_fields:
+    """The most urgent advice the answers call for: confusion, vomiting or a worsening headache after a marathon,
+    or new trouble controlling the bladder or bowels, is an emergency; cola-coloured urine needs urgent care the
+    same day; anything else, the clinic."""
+    if HYPONATRAEMIA_FLAG in red_flag_fields or NERVE_FLAG in red_flag_fields:
         return Urgency.EMERGENCY
     if RHABDOMYOLYSIS_FLAG in red_flag_fields:
         return Urgency.URGENT_CARE

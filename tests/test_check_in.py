@@ -4,6 +4,7 @@ import datetime
 import re
 
 import pytest
+from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
@@ -226,6 +227,36 @@ def test_confusion_vomiting_or_headache_puts_999_first(patient_client, plan):
     html = check_in(patient_client, pain="1", confusion_vomiting_headache="on").content.decode()
     assert '<h2 id="stop-heading" class="h3">Call 999 or go to A&amp;E now</h2>' in html
     assert "hyponatraemia" in html
+
+
+def test_new_trouble_with_bladder_or_bowels_puts_999_first_with_its_own_reason(patient_client, plan):
+    html = check_in(patient_client, pain="1", bladder_or_bowel_change="on").content.decode()
+    assert '<h2 id="stop-heading" class="h3">Call 999 or go to A&amp;E now</h2>' in html
+    assert "a nerve in your lower back is being pressed" in html and "hyponatraemia" not in html
+
+
+def test_a_fall_or_a_knock_to_the_hip_stops_the_exercises_and_asks_for_a_call(patient_client, plan):
+    html = check_in(patient_client, pain="1", fall_or_knock="on").content.decode()
+    assert '<h2 id="stop-heading" class="h3">Stop, and call us today</h2>' in html
+    assert "<li>a fall, or a knock to the hip</li>" in html
+
+
+def test_the_release_before_the_new_questions_still_saves_check_ins_while_it_runs_on_the_new_schema(plan):
+    # Between `migrate` and the reload the running release inserts check-ins without the columns it does not
+    # know: the database answers "no" for them (docs/DEPLOY.md).
+    fields = [
+        f for f in CheckIn._meta.concrete_fields if f.name not in ("id", "fall_or_knock", "bladder_or_bowel_change")
+    ]
+    row = CheckIn(plan=plan, date=clinic_today(), pain=2, created_at=timezone.now(), updated_at=timezone.now())
+    quote = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {quote(CheckIn._meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "
+            f"VALUES ({', '.join(['%s'] * len(fields))})",
+            [f.get_db_prep_save(getattr(row, f.attname), connection) for f in fields],
+        )
+    saved = CheckIn.objects.get(plan=plan)
+    assert saved.red_flags() == [] and not saved.fall_or_knock and not saved.bladder_or_bowel_change
 
 
 def test_cola_coloured_urine_sends_to_urgent_care_today(patient_client, plan):

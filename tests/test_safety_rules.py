@@ -132,6 +132,9 @@ def test_a_higher_alert_level_turns_a_stop_into_ease_off():
     ("flags", "urgency"),
     [
         (["confusion_vomiting_headache", "cola_coloured_urine"], Urgency.EMERGENCY),
+        (["bladder_or_bowel_change"], Urgency.EMERGENCY),
+        (["fall_or_knock", "cola_coloured_urine"], Urgency.URGENT_CARE),
+        (["fall_or_knock"], Urgency.CLINIC),
         (["cola_coloured_urine", "night_pain"], Urgency.URGENT_CARE),
         (["night_pain"], Urgency.CLINIC),
         ([], Urgency.CLINIC),
@@ -142,7 +145,7 @@ def test_the_stop_screen_puts_the_emergency_first(flags, urgency):
 
 
 def test_the_emergency_flags_are_real_check_in_questions():
-    assert {safety.HYPONATRAEMIA_FLAG, safety.RHABDOMYOLYSIS_FLAG} <= set(CheckIn.RED_FLAG_FIELDS)
+    assert {safety.HYPONATRAEMIA_FLAG, safety.RHABDOMYOLYSIS_FLAG, safety.NERVE_FLAG} <= set(CheckIn.RED_FLAG_FIELDS)
 
 
 def test_the_rules_speak_the_models_kinds_and_severities():

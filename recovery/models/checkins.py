@@ -15,9 +15,11 @@ class CheckIn(models.Model):
         "groin_pain_on_weight",
         "night_pain",
         "cannot_bear_weight",
+        "fall_or_knock",
         "fever_or_hot_joint",
         "cola_coloured_urine",
         "confusion_vomiting_headache",
+        "bladder_or_bowel_change",
     )
 
     plan = models.ForeignKey(RecoveryPlan, on_delete=models.CASCADE, related_name="check_ins")
@@ -32,6 +34,12 @@ class CheckIn(models.Model):
     fever_or_hot_joint = models.BooleanField("fever, or a hot swollen joint", default=False)
     cola_coloured_urine = models.BooleanField("cola-coloured (dark brown) urine", default=False)
     confusion_vomiting_headache = models.BooleanField("confusion, vomiting or a worsening headache", default=False)
+    # Two more red flags of CLINICAL.md (a fracture; nerve involvement). db_default: the release before them keeps
+    # saving check-ins (its INSERTs leave these columns out) between `migrate` and the reload.
+    fall_or_knock = models.BooleanField("a fall, or a knock to the hip", default=False, db_default=False)
+    bladder_or_bowel_change = models.BooleanField(
+        "new trouble controlling your bladder or bowels", default=False, db_default=False
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
