@@ -451,6 +451,7 @@ def test_a_missed_check_in_on_an_earlier_day_says_it_cannot_be_added_later(patie
     check_in_save(plan=plan, date=clinic_today(), data={"pain": 2}, today=clinic_today())
     missed = task_row(patient_client.get(f"{TODAY_URL}?back=1"), "check-in")
     assert "No check-in that day" in missed and "can't be added later" in missed
+    assert "Do today&#x27;s check-in" not in missed  # the step's instruction is for today's row
     assert reverse("recovery:check_in") not in missed  # no button leading to today's check-in instead
     # A day with its check-in just shows it done.
     done = task_row(patient_client.get(f"{TODAY_URL}?back=2"), "check-in")
