@@ -24,6 +24,11 @@ UPDATED_FIELDS = [name for name in STEP_FIELDS if name != "key"]
 OPEN_STATUSES = [RecoveryPlan.Status.ACTIVE, RecoveryPlan.Status.PAUSED]
 
 
+def open_plans(protocol):
+    """The plans an update reaches: active or paused, on ``protocol`` (an instance or its id)."""
+    return RecoveryPlan.objects.filter(protocol=protocol, status__in=OPEN_STATUSES)
+
+
 class Kind:
     CHANGE = "change"
     ADD = "add"
@@ -111,7 +116,7 @@ PLANS_PER_CHUNK = 1000  # plans read and written at a time: a clinic of 10,000 s
 def _survey(protocol, today, *, apply):
     """A ``StepUpdate`` per step of the protocol that the update touches; with ``apply``, also its writes."""
     protocol_steps = {step.key: step for step in protocol.steps.all()}
-    plans = list(RecoveryPlan.objects.filter(protocol=protocol, status__in=OPEN_STATUSES).only("pk", "race_date"))
+    plans = list(open_plans(protocol).only("pk", "race_date"))
     summary, written = {}, False
     for first in range(0, len(plans), PLANS_PER_CHUNK):
         chunk = plans[first : first + PLANS_PER_CHUNK]

@@ -17,7 +17,7 @@ from audit.recorder import note
 from recovery import protocol_updates
 from recovery.admin.history import OneClickRevertAdmin
 from recovery.clock import clinic_today
-from recovery.models import Disclaimer, Phase, Protocol, ProtocolStep, RecoveryPlan, SafetyThresholds, Tip
+from recovery.models import Disclaimer, Phase, Protocol, ProtocolStep, SafetyThresholds, Tip
 
 
 class ReviewFilter(admin.SimpleListFilter):
@@ -142,14 +142,12 @@ class ProtocolAdmin(OneClickRevertAdmin):
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         # The page says whom an edit reaches: new enrolments, and the patients already on it only when asked.
-        open_plans = RecoveryPlan.objects.filter(protocol_id=object_id, status__in=protocol_updates.OPEN_STATUSES)
-        extra_context = {**(extra_context or {}), "open_plans": open_plans.count()}
+        extra_context = {**(extra_context or {}), "open_plans": protocol_updates.open_plans(object_id).count()}
         return super().change_view(request, object_id, form_url, extra_context)
 
     def response_change(self, request, obj):
         # Said once more after saving: an edit alone does not reach the patients already on the protocol.
-        open_plans = RecoveryPlan.objects.filter(protocol=obj, status__in=protocol_updates.OPEN_STATUSES).count()
-        if open_plans:
+        if open_plans := protocol_updates.open_plans(obj).count():
             link = reverse("admin:recovery_protocol_update_plans", args=[obj.pk])
             messages.info(
                 request,
