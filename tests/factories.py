@@ -4,6 +4,7 @@ import datetime
 
 import factory
 from django.contrib.auth.models import Group
+from django.db import connection
 
 from accounts.models import User
 from accounts.roles import Role
@@ -91,3 +92,16 @@ class CompletionFactory(factory.django.DjangoModelFactory):
 
     date = factory.LazyFunction(clinic_today)
     count = 1
+
+
+def insert_as_the_release_before(row, *new_fields):
+    """INSERT ``row`` (an unsaved model instance) naming every column but ``new_fields`` and the id, as the release
+    before those fields does between `migrate` and the reload of a deployment (docs/DEPLOY.md)."""
+    fields = [field for field in row._meta.concrete_fields if field.name not in ("id", *new_fields)]
+    quote = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {quote(row._meta.db_table)} ({', '.join(quote(field.column) for field in fields)}) "
+            f"VALUES ({', '.join(['%s'] * len(fields))})",
+            [field.get_db_prep_save(getattr(row, field.attname), connection) for field in fields],
+        )

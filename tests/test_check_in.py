@@ -4,7 +4,6 @@ import datetime
 import re
 
 import pytest
-from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
@@ -12,7 +11,7 @@ from recovery import care
 from recovery.care import plan_set_status
 from recovery.clock import clinic_today
 from recovery.models import Alert, CheckIn, Completion, PlanStep, RecoveryPlan, SafetyThresholds
-from tests.factories import CheckInFactory, ClinicianFactory, make_plan
+from tests.factories import CheckInFactory, ClinicianFactory, insert_as_the_release_before, make_plan
 from tests.test_today import task_attrs
 
 pytestmark = pytest.mark.django_db
@@ -244,17 +243,8 @@ def test_a_fall_or_a_knock_to_the_hip_stops_the_exercises_and_asks_for_a_call(pa
 def test_the_release_before_the_new_questions_still_saves_check_ins_while_it_runs_on_the_new_schema(plan):
     # Between `migrate` and the reload the running release inserts check-ins without the columns it does not
     # know: the database answers "no" for them (docs/DEPLOY.md).
-    fields = [
-        f for f in CheckIn._meta.concrete_fields if f.name not in ("id", "fall_or_knock", "bladder_or_bowel_change")
-    ]
     row = CheckIn(plan=plan, date=clinic_today(), pain=2, created_at=timezone.now(), updated_at=timezone.now())
-    quote = connection.ops.quote_name
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {quote(CheckIn._meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "
-            f"VALUES ({', '.join(['%s'] * len(fields))})",
-            [f.get_db_prep_save(getattr(row, f.attname), connection) for f in fields],
-        )
+    insert_as_the_release_before(row, "fall_or_knock", "bladder_or_bowel_change")
     saved = CheckIn.objects.get(plan=plan)
     assert saved.red_flags() == [] and not saved.fall_or_knock and not saved.bladder_or_bowel_change
 

@@ -6,7 +6,7 @@ import re
 
 import pytest
 from django.apps import apps
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.urls import reverse
 
@@ -17,7 +17,7 @@ from recovery.models import PlanStep, Protocol, ProtocolStep, RecoveryPlan, Tip
 from recovery.protocol_updates import protocol_pending, protocol_update
 from recovery.services import Refused
 from tests.admin_forms import form_data
-from tests.factories import PatientFactory, ReceptionFactory, make_plan
+from tests.factories import PatientFactory, ReceptionFactory, insert_as_the_release_before, make_plan
 
 pytestmark = pytest.mark.django_db
 
@@ -268,14 +268,6 @@ def test_the_release_before_this_one_still_enrols_while_it_runs_on_the_new_schem
     # it does not know: the database fills it in (docs/DEPLOY.md).
     plan = make_plan(days_since_race=1)
     ice = plan.steps.get(key="ice")
-    fields = [field for field in PlanStep._meta.concrete_fields if field.name not in ("id", "tailored")]
-    values = [field.get_db_prep_save(getattr(ice, field.attname), connection) for field in fields]
-    values[[field.name for field in fields].index("key")] = "ice-copy"
-    table, quote = PlanStep._meta.db_table, connection.ops.quote_name
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {quote(table)} ({', '.join(quote(field.column) for field in fields)}) "
-            f"VALUES ({', '.join(['%s'] * len(fields))})",
-            values,
-        )
+    ice.key = "ice-copy"
+    insert_as_the_release_before(ice, "tailored")
     assert plan.steps.get(key="ice-copy").tailored is False
