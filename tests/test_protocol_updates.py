@@ -133,12 +133,19 @@ def test_only_open_plans_on_the_protocol_change_and_steps_already_over_are_left_
 
 def test_the_clinician_sees_what_changes_before_anything_is_written(protocol, clinician_client):
     plan = make_plan(days_since_race=1)
-    edit_ice(protocol)
     page = clinician_client.get(reverse("admin:recovery_protocol_change", args=[protocol.pk]))
     assert "The 1 patient already on this protocol keeps their plan as it was" in page.content.decode()
     assert update_url(protocol) in page.content.decode()
+    data = form_data(page)
 
-    saved = clinician_client.post(page.request["PATH_INFO"], form_data(page), follow=True)
+    # Saving the protocol with only its description changed: its steps, and so the plans, are as they were.
+    saved = clinician_client.post(page.request["PATH_INFO"], data | {"description": "Reworded."}, follow=True)
+    assert "already on this protocol keep their plan" not in saved.content.decode()
+
+    # The clinician corrects the ice instruction in the protocol's steps: the admin says who does not get it yet.
+    ice = next(name.removesuffix("-key") for name, value in data.items() if name.endswith("-key") and value == "ice")
+    edited = data | {f"{ice}-instruction": ICE_INSTRUCTION}
+    saved = clinician_client.post(page.request["PATH_INFO"], edited, follow=True)
     assert "The 1 patient(s) already on this protocol keep their plan as it was" in saved.content.decode()
     assert update_url(protocol) in saved.content.decode()
 

@@ -145,9 +145,15 @@ class ProtocolAdmin(OneClickRevertAdmin):
         extra_context = {**(extra_context or {}), "open_plans": protocol_updates.open_plans(object_id).count()}
         return super().change_view(request, object_id, form_url, extra_context)
 
+    def save_formset(self, request, form, formset, change):
+        super().save_formset(request, form, formset, change)
+        if formset.model is ProtocolStep and formset.has_changed():
+            request.protocol_steps_changed = True  # for response_change, below
+
     def response_change(self, request, obj):
-        # Said once more after saving: an edit alone does not reach the patients already on the protocol.
-        if open_plans := protocol_updates.open_plans(obj).count():
+        # Said once more after saving the steps: an edit alone does not reach the patients already on the protocol.
+        changed = getattr(request, "protocol_steps_changed", False)
+        if changed and (open_plans := protocol_updates.open_plans(obj).count()):
             link = reverse("admin:recovery_protocol_update_plans", args=[obj.pk])
             messages.info(
                 request,
