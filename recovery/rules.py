@@ -402,7 +402,9 @@ def tasks_on(facts, date, today):
         lock = paused or gate_lock(step.gate, step.gate_pain_max, facts, date)
         week = week_tally(step, facts, date, today) if step.is_weekly else None
         done = min(facts.count(step.key, date), step.daily_target)
-        on_yesterday = step.valid_from == date and _on_plan(facts, step.key, date - ONE_DAY)
+        on_yesterday = step.valid_from == date and any(
+            other.key == step.key for other in steps_on(facts, date - ONE_DAY)
+        )
         new = step.first_day == day > 0 or (step.valid_from == date and not on_yesterday)
         tasks.append(
             Task(
@@ -416,12 +418,6 @@ def tasks_on(facts, date, today):
             )
         )
     return tasks
-
-
-def _on_plan(facts, key, date):
-    """Whether a version of the step ``key`` was on the plan on ``date`` (in force, and the day in its window)."""
-    day = facts.day_number(date)
-    return any(step.key == key and step.in_force_on(date) and step.in_window(day) for step in facts.steps)
 
 
 def is_editable(date, today):
