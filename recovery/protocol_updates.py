@@ -17,7 +17,7 @@ from django.db import transaction
 
 from recovery.content_cache import content_changed
 from recovery.models import PlanStep, Protocol, RecoveryPlan
-from recovery.services import STEP_FIELDS
+from recovery.services import STEP_FIELDS, plan_step_copy
 
 # What a protocol update brings to a plan's step: everything but the key it is matched by.
 UPDATED_FIELDS = [name for name in STEP_FIELDS if name != "key"]
@@ -154,23 +154,21 @@ def _summary_of(summary, write):
 
 def _write(writes, today):
     ended, gone, new_versions = [], [], []
-    rewritten = defaultdict(list)  # a version that started today takes the protocol's step in place, by key
+    rewritten = defaultdict(list)  # a version that started today takes the protocol's step in place, by step
     for write in writes:
         started_today = write.current is not None and write.current.valid_from == today
         if write.kind == Kind.STOP:
             (gone if started_today else ended).append(write.current.pk)  # from today: no history of it yet
         elif write.kind == Kind.CHANGE and started_today:
-            rewritten[write.source.key].append(write.current.pk)
+            rewritten[write.source].append(write.current.pk)
         else:
             if write.kind == Kind.CHANGE:
                 ended.append(write.current.pk)
-            fields = {name: getattr(write.source, name) for name in STEP_FIELDS}
-            new_versions.append(PlanStep(plan_id=write.plan_id, valid_from=today, **fields))
-    sources = {write.source.key: write.source for write in writes if write.source is not None}
+            new_versions.append(plan_step_copy(write.source, plan_id=write.plan_id, valid_from=today))
     # Ended versions first: a version from today may only follow one that ends today.
     PlanStep.objects.filter(pk__in=ended).update(valid_until=today)
-    for key, ids in rewritten.items():
-        PlanStep.objects.filter(pk__in=ids).update(**{name: getattr(sources[key], name) for name in UPDATED_FIELDS})
+    for source, ids in rewritten.items():
+        PlanStep.objects.filter(pk__in=ids).update(**{name: getattr(source, name) for name in UPDATED_FIELDS})
     PlanStep.objects.filter(pk__in=gone).delete()
     PlanStep.objects.bulk_create(new_versions, batch_size=PLANS_PER_CHUNK)
 

@@ -24,10 +24,13 @@ STEP_FIELDS = [
 def plan_enrol(*, patient, protocol, race_date, clinician=None):
     """Start a plan on ``protocol`` for ``patient``, copying its steps so they can be tailored for this patient."""
     plan = RecoveryPlan.objects.create(patient=patient, protocol=protocol, race_date=race_date, clinician=clinician)
-    PlanStep.objects.bulk_create(
-        PlanStep(plan=plan, **{name: getattr(step, name) for name in STEP_FIELDS}) for step in protocol.steps.all()
-    )
+    PlanStep.objects.bulk_create(plan_step_copy(step, plan=plan) for step in protocol.steps.all())
     return plan
+
+
+def plan_step_copy(step, **placement):
+    """A plan's (unsaved) copy of a protocol's step: its STEP_FIELDS, and ``placement`` (the plan, a start date)."""
+    return PlanStep(**{name: getattr(step, name) for name in STEP_FIELDS}, **placement)
 
 
 def plan_note_activity(plan, date):
@@ -107,11 +110,7 @@ def plan_enrol_many(*, enrolments, protocol, clinician=None):
         batch_size=500,
     )
     PlanStep.objects.bulk_create(
-        (
-            PlanStep(plan=plan, **{name: getattr(step, name) for name in STEP_FIELDS})
-            for plan in plans
-            for step in steps
-        ),
+        (plan_step_copy(step, plan=plan) for plan in plans for step in steps),
         batch_size=1000,
     )
     return plans
