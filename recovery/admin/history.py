@@ -21,6 +21,12 @@ class OneClickRevertAdmin(SimpleHistoryAdmin):
         route = "<path:object_id>/history/<int:version_id>/revert/"
         return [path(route, revert, name=self._url_name("revert")), *super().get_urls()]
 
+    def get_history_queryset(self, request, history_manager, pk_name, object_id):
+        # As simple-history's own, but it calls select_related() with no names for a model without tracked foreign
+        # keys (the disclaimer, the safety thresholds), which Django 6.1 deprecates and a later Django refuses.
+        related = [field.name for field in history_manager.model.tracked_fields if field.many_to_one]
+        return history_manager.filter(**{pk_name: object_id}).select_related("history_user", *related)
+
     def revert_view(self, request, object_id, version_id):
         current = self.get_queryset(request).filter(pk=object_id).first()
         if current is None:
