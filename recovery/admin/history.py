@@ -3,6 +3,7 @@ restored with one click (django-simple-history keeps the versions)."""
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import models
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
@@ -24,7 +25,7 @@ class OneClickRevertAdmin(SimpleHistoryAdmin):
     def get_history_queryset(self, request, history_manager, pk_name, object_id):
         # As simple-history's own, but it calls select_related() with no names for a model without tracked foreign
         # keys (the disclaimer, the safety thresholds), which Django 6.1 deprecates and a later Django refuses.
-        related = [field.name for field in history_manager.model.tracked_fields if field.many_to_one]
+        related = [field.name for field in history_manager.model.tracked_fields if isinstance(field, models.ForeignKey)]
         return history_manager.filter(**{pk_name: object_id}).select_related("history_user", *related)
 
     def revert_view(self, request, object_id, version_id):
