@@ -1,14 +1,16 @@
 """Plan and protocol content that changes rarely, read from the shared cache instead of the database on every
-page: each plan's steps (with their tips' slugs and titles) and each protocol's phases.
+page: each plan's steps (with their tips' slugs and titles), each protocol's phases, the published tips and the
+disclaimer.
 
-Every entry carries the content *generation* it was read under. A save or delete of any step, phase or tip
-(through the services, the admin, a revert, a migration) starts a new generation, and again when it commits, so
-from then on every older entry is ignored, by every process on every server. A reader that races a change
-stores its rows under the generation it saw *before* it read the database, so rows read before the commit can
-never pass as current after it.
+Every entry carries the content *generation* it was read under. A save or delete of any step, phase, tip or the
+disclaimer (through the services, the admin, a revert, a migration) starts a new generation, and again when it
+commits, so from then on every older entry is ignored, by every process on every server. A reader that races a
+change stores its rows under the generation it saw *before* it read the database, so rows read before the commit
+can never pass as current after it.
 
 Changes are rare (a clinician tailoring a plan, an edit of the tip sheet), reads are many: one cache round trip
-replaces two queries on each patient's page and on the clinicians' list (docs/BENCHMARKS.md).
+replaces two queries on each patient's page and on the clinicians' list, and both queries of the tip pages
+(docs/BENCHMARKS.md).
 
 Only with a shared cache (Redis, ``REDIS_URL``): a process's private memory would not hear of another's changes,
 so without one everything is read from the database, as before.
@@ -51,6 +53,11 @@ def rows_by_id(kind, fields, ids, load):
             fresh = {key: (generation, loaded.get(pk, [])) for key, pk in keys.items() if pk in missing}
             cache.set_many(fresh, ENTRY_SECONDS)
     return rows
+
+
+def rows(kind, fields, load):
+    """``load()`` (a list of rows), served from the cache as ``rows_by_id`` serves one id's: one entry in all."""
+    return rows_by_id(kind, fields, [0], lambda ids: {0: load()})[0]
 
 
 def _first_generation():

@@ -17,7 +17,7 @@ from clinic.env import env_cache
 from recovery.care import plan_step_change
 from recovery.clock import clinic_today
 from recovery.content_cache import content_changed, rows_by_id
-from recovery.models import Completion, Phase, ProtocolStep
+from recovery.models import Completion, Disclaimer, Phase, ProtocolStep, Tip
 from recovery.protocol_updates import protocol_update
 from tests.factories import PASSWORD, make_plan
 from tests.test_today import task_attrs
@@ -111,7 +111,7 @@ def test_with_redis_away_patients_still_sign_in_and_tick_off_their_day(settings,
     assert plan.completions.get(step_key=task.key).count == 1
 
 
-# -- Plans' steps and protocols' phases from the cache (recovery/content_cache.py) ---------------------------------
+# -- Plans' steps, protocols' phases, tips and the disclaimer from the cache (recovery/content_cache.py) ----------
 
 
 @pytest.fixture
@@ -180,6 +180,52 @@ def test_a_phase_renamed_in_the_protocol_shows_on_the_patients_next_visit(with_r
     stored.save()
 
     assert client.get("/today/").context["phase"].name == "Settle and rest"
+
+
+def test_with_a_warm_cache_the_tip_pages_read_only_the_user_and_the_plan(
+    with_redis, client, patient, plan, django_assert_num_queries
+):
+    client.force_login(patient)
+    first = client.get("/tips/")
+    tip = first.context["prevention_tips"][0]
+    # The user and the open plan: the session, the published tips and the disclaimer come from Redis.
+    with django_assert_num_queries(2):
+        again = client.get("/tips/")
+    with django_assert_num_queries(2):
+        page = client.get(tip.get_absolute_url())
+
+    assert [tip.title for tip in again.context["recovery_tips"]] == list(
+        Tip.objects.published().filter(kind=Tip.Kind.RECOVERY).values_list("title", flat=True)
+    )
+    assert page.status_code == 200 and page.context["tip"].body == Tip.objects.get(pk=tip.pk).body
+    assert Disclaimer.objects.get().text in again.text and Disclaimer.objects.get().text in page.text
+
+
+def test_a_tip_edited_or_unpublished_shows_on_the_tip_pages_at_once(with_redis, client, patient, plan):
+    client.force_login(patient)
+    tip = Tip.objects.published().get(slug=client.get("/tips/").context["recovery_tips"][1].slug)
+    assert client.get(tip.get_absolute_url()).status_code == 200
+
+    tip.title = "Cold packs, wrapped in a towel"
+    tip.save()
+    assert "Cold packs, wrapped in a towel" in client.get("/tips/").text
+    assert "Cold packs, wrapped in a towel" in client.get(tip.get_absolute_url()).text
+
+    tip.published = False
+    tip.save()
+    assert "Cold packs, wrapped in a towel" not in client.get("/tips/").text
+    assert client.get(tip.get_absolute_url()).status_code == 404
+
+
+def test_the_disclaimer_edited_shows_on_the_tip_pages_at_once(with_redis, client, patient, plan):
+    client.force_login(patient)
+    assert Disclaimer.objects.get().text in client.get("/tips/").text
+
+    disclaimer = Disclaimer.objects.get()
+    disclaimer.text = "Every body heals at its own pace: ask us before you change your plan."
+    disclaimer.save()
+
+    assert "Every body heals at its own pace: ask us before you change your plan." in client.get("/tips/").text
 
 
 def test_rows_read_while_a_change_commits_are_not_served_after_it(with_redis):

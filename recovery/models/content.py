@@ -8,11 +8,16 @@ from django.db.models import F, Q
 from simple_history.models import HistoricalRecords
 
 from clinic.links import link_to
+from recovery import content_cache
 
 
 class TipQuerySet(models.QuerySet):
     def published(self):
         return self.filter(published=True)
+
+
+# What the patients' tip pages show of a tip: the rows the content cache keeps (recovery/content_cache.py).
+TIP_PAGE_FIELDS = ["id", "title", "slug", "kind", "position", "summary", "body"]
 
 
 class Tip(models.Model):
@@ -52,6 +57,15 @@ class Tip(models.Model):
     def get_absolute_url(self):
         return link_to("recovery:tip", self.slug)  # the tip list links all 14 tips: each reversed once per process
 
+    @classmethod
+    def published_tips(cls):
+        """The published tips in the sheet's order, with what the patients' tip pages show (from the content cache:
+        every patient reads the same 14, and they change only when a clinician edits one)."""
+        rows = content_cache.rows(
+            "published-tips", TIP_PAGE_FIELDS, lambda: list(cls.objects.published().values_list(*TIP_PAGE_FIELDS))
+        )
+        return [cls(**dict(zip(TIP_PAGE_FIELDS, row, strict=True)), published=True) for row in rows]
+
 
 class Disclaimer(models.Model):
     """The sheet's closing advice, shown beside every tip: the portal does not replace a clinician."""
@@ -67,7 +81,8 @@ class Disclaimer(models.Model):
 
     @classmethod
     def current(cls):
-        return cls.objects.filter(pk=1).values_list("text", flat=True).first() or ""
+        rows = content_cache.rows("disclaimer", ["text"], lambda: list(cls.objects.filter(pk=1).values_list("text")))
+        return rows[0][0] if rows else ""
 
 
 class SafetyThresholds(models.Model):

@@ -1,6 +1,7 @@
 """The clinic's tip sheet, as patients read it."""
 
-from django.shortcuts import get_object_or_404, render
+from django.http import Http404
+from django.shortcuts import render
 
 from recovery.models import Disclaimer, Tip
 from recovery.views.access import patient_required
@@ -8,7 +9,7 @@ from recovery.views.access import patient_required
 
 @patient_required
 def tip_list(request):
-    tips = Tip.objects.published()
+    tips = Tip.published_tips()
     context = {
         "recovery_tips": [tip for tip in tips if tip.kind == Tip.Kind.RECOVERY],
         "prevention_tips": [tip for tip in tips if tip.kind == Tip.Kind.PREVENTION],
@@ -19,5 +20,7 @@ def tip_list(request):
 
 @patient_required
 def tip_detail(request, slug):
-    tip = get_object_or_404(Tip.objects.published(), slug=slug)
+    tip = next((tip for tip in Tip.published_tips() if tip.slug == slug), None)
+    if tip is None:
+        raise Http404("No published tip has that address.")
     return render(request, "recovery/tip_detail.html", {"tip": tip, "disclaimer": Disclaimer.current()})
