@@ -21,6 +21,9 @@ from recovery.services import STEP_FIELDS, plan_step_copy
 
 # What a protocol update brings to a plan's step: everything but the key it is matched by.
 UPDATED_FIELDS = [name for name in STEP_FIELDS if name != "key"]
+# What an update reads of each version of a plan's steps: plain rows, not model instances, since a protocol may
+# reach 10,000 plans and 150,000 versions (docs/BENCHMARKS.md).
+VERSION_COLUMNS = ["id", "plan_id", "valid_from", "valid_until", "tailored", "key", *UPDATED_FIELDS]
 OPEN_STATUSES = [RecoveryPlan.Status.ACTIVE, RecoveryPlan.Status.PAUSED]
 
 
@@ -67,7 +70,7 @@ class StepUpdate:
 class _Write:
     kind: str
     plan_id: int
-    current: PlanStep | None  # the plan's version in force today (None for an addition)
+    current: tuple | None  # the plan's version in force today, a row of VERSION_COLUMNS (None for an addition)
     source: object | None  # the protocol's step (None for a stop)
     differing: tuple[str, ...] = ()  # for a change: the fields that differ
 
@@ -121,6 +124,7 @@ def _survey(protocol, today, *, apply):
     for first in range(0, len(plans), PLANS_PER_CHUNK):
         chunk = plans[first : first + PLANS_PER_CHUNK]
         versions = PlanStep.objects.filter(plan__in=chunk).order_by("plan_id", "key", "valid_from")
+        versions = versions.values_list(*VERSION_COLUMNS, named=True)
         if apply:  # a clinician tailoring one of these plans at the same moment waits, then sees the update
             versions = versions.select_for_update()
         by_plan = defaultdict(lambda: defaultdict(list))
@@ -158,12 +162,12 @@ def _write(writes, today):
     for write in writes:
         started_today = write.current is not None and write.current.valid_from == today
         if write.kind == Kind.STOP:
-            (gone if started_today else ended).append(write.current.pk)  # from today: no history of it yet
+            (gone if started_today else ended).append(write.current.id)  # from today: no history of it yet
         elif write.kind == Kind.CHANGE and started_today:
-            rewritten[write.source].append(write.current.pk)
+            rewritten[write.source].append(write.current.id)
         else:
             if write.kind == Kind.CHANGE:
-                ended.append(write.current.pk)
+                ended.append(write.current.id)
             new_versions.append(plan_step_copy(write.source, plan_id=write.plan_id, valid_from=today))
     # Ended versions first: a version from today may only follow one that ends today.
     PlanStep.objects.filter(pk__in=ended).update(valid_until=today)
