@@ -28,9 +28,10 @@ from jobs.heartbeats import SWEEP, WorkerHeartbeat, heartbeat_beat, last_seen, w
 from jobs.models import Heartbeat
 from jobs.requeue import TASK_STALE_AFTER, tasks_requeue_orphans
 from jobs.sweep import sweep
-from recovery.care import plan_set_status
+from recovery.care import alert_acknowledge, plan_set_status
 from recovery.clock import clinic_today
 from recovery.models import Alert, Protocol, SafetyThresholds
+from recovery.notifications import ALERT_MAIL_RETRY_MINUTES, alert_mail_send
 from reminders.delivery import reminder_send
 from reminders.models import ReminderDelivery, ReminderSettings
 from tests.factories import ClinicianFactory, PatientFactory, ReceptionFactory, make_plan
@@ -387,6 +388,76 @@ def test_a_check_in_alert_is_e_mailed_by_the_worker(clock):
     assert mail.outbox == []
     run_worker()
     assert len(mail.outbox) == 1 and Alert.objects.get().kind == Alert.Kind.HIGH_PAIN
+
+
+def red_flag_check_in(patient):
+    client = Client()
+    client.force_login(patient)
+    assert client.post("/check-in/", {"pain": "3", "cannot_bear_weight": "on"}).status_code == 302
+    return Alert.objects.get(plan__patient=patient)
+
+
+def alert_mail_tries():
+    return list(
+        DBTaskResult.objects.filter(task_path=alert_mail_send.module_path)
+        .order_by("enqueued_at")
+        .values_list("status", flat=True)
+    )
+
+
+def test_an_alert_mail_that_fails_goes_out_on_its_next_try_a_minute_later(clock, settings):
+    working = settings.MAILERS
+    settings.MAILERS = {"default": {"BACKEND": "tests.test_alert_mail.BrokenMailer"}}
+    patient = PatientFactory(last_name="Okafor")
+    make_plan(patient, days_since_race=3)
+    red_flag_check_in(patient)
+    run_worker()
+    assert mail.outbox == [] and alert_mail_tries() == [TaskResultStatus.FAILED, TaskResultStatus.READY]
+
+    settings.MAILERS = working  # the mail server is back
+    clock.move_to(at(0, 1) + datetime.timedelta(seconds=50))
+    run_worker()
+    assert mail.outbox == []  # not before its minute
+    clock.move_to(at(0, 2) + datetime.timedelta(seconds=30))
+    run_worker()
+    assert len(mail.outbox) == 1 and "Okafor" in mail.outbox[0].subject + mail.outbox[0].body
+    assert alert_mail_tries() == [TaskResultStatus.FAILED, TaskResultStatus.SUCCESSFUL]
+
+
+def test_an_alert_mail_is_given_up_after_its_last_try_and_the_alert_stays_open(clock, settings, caplog):
+    settings.MAILERS = {"default": {"BACKEND": "tests.test_alert_mail.BrokenMailer"}}
+    patient = PatientFactory()
+    make_plan(patient, days_since_race=3)
+    red_flag_check_in(patient)
+    run_worker()
+    now = at(0, 1)
+    for minutes in ALERT_MAIL_RETRY_MINUTES:
+        now += datetime.timedelta(minutes=minutes)
+        clock.move_to(now)
+        run_worker()
+    clock.move_to(now + ONE_DAY)
+    run_worker()
+
+    assert alert_mail_tries() == [TaskResultStatus.FAILED] * (len(ALERT_MAIL_RETRY_MINUTES) + 1)
+    failures = [record.getMessage() for record in caplog.records if record.name == "recovery.notifications"]
+    assert "(trying again in 1 minute)" in failures[0] and "no more tries" in failures[-1]
+    assert Alert.objects.get().acknowledged_at is None  # still in the clinic's queue
+
+
+def test_an_alert_acknowledged_before_its_next_try_is_not_mailed(clock, settings):
+    working = settings.MAILERS
+    settings.MAILERS = {"default": {"BACKEND": "tests.test_alert_mail.BrokenMailer"}}
+    patient = PatientFactory()
+    make_plan(patient, days_since_race=3)
+    alert = red_flag_check_in(patient)
+    run_worker()
+    settings.MAILERS = working
+    alert_acknowledge(alert_ids=[alert.pk], by=ClinicianFactory(), note="Called her: she is on her way in.")
+
+    clock.move_to(at(0, 5))
+    run_worker()
+    assert mail.outbox == []
+    assert alert_mail_tries() == [TaskResultStatus.FAILED, TaskResultStatus.SUCCESSFUL]
 
 
 # The commands
