@@ -40,9 +40,12 @@ timeout = 30
 # On a restart (systemctl reload), requests under way get this long to finish.
 graceful_timeout = 30
 keepalive = 5
-# A fresh process now and then returns whatever memory a long-lived one has piled up.
-max_requests = 2000
-max_requests_jitter = 200
+# A fresh process now and then returns whatever memory a long-lived one has piled up; but not often, since a new
+# process spends about half a second of CPU importing the portal while requests queue behind it. Recycled every
+# 2,000 requests, /today/'s p99 under load doubled and /healthz lost a quarter of its throughput; the workers'
+# memory stays flat at about 75 MB from 40,000 to 150,000 requests (docs/BENCHMARKS.md, eighth round).
+max_requests = 20000
+max_requests_jitter = 2000
 
 # Logs to standard error: systemd's journal keeps them (journalctl -u apex-web).
 accesslog = "-"
