@@ -97,8 +97,9 @@ def plan_step_add(*, plan, from_date, today, **fields):
     clash = PlanStep.objects.filter(plan=plan, key=key).filter(
         Q(valid_until__isnull=True) | Q(valid_until__gt=from_date)
     )
+    taken = f"The plan already has a step called “{key}” on that date. Choose another key."
     if clash.exists():
-        raise Refused(f"The plan already has a step called “{key}” on that date. Choose another key.")
+        raise Refused(taken)
     if "position" not in fields:
         last = plan.steps.order_by("-position").values_list("position", flat=True).first() or 0
         fields["position"] = last + 1
@@ -107,7 +108,7 @@ def plan_step_add(*, plan, from_date, today, **fields):
         with transaction.atomic():
             _validated(step).save()
     except IntegrityError:  # a colleague (or a protocol update) added it after the check above
-        raise Refused(f"The plan already has a step called “{key}” on that date. Choose another key.") from None
+        raise Refused(taken) from None
     _mark_tailored(plan, key)  # the key's earlier versions too, if the plan had it once
     return step
 

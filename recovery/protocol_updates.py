@@ -50,9 +50,6 @@ class StepUpdate:
     plans: int = 0  # the plans it changes
     tailored: int = 0  # the plans that keep their own version: a clinician tailored this step for them
 
-    def field_names(self):
-        return [name for name, _value in self.new_values()]
-
     def new_values(self):
         """(field name, what it becomes) for each changed field, in the form's order, as the admin shows them."""
         values = []
