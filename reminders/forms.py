@@ -26,9 +26,8 @@ class ReminderSettingsForm(forms.ModelForm):
         cleaned = super().clean()
         times = [cleaned.get(name) for name in ICE_FIELDS]
         if all(time is not None for time in times):
-            if len(set(times)) < len(times):
-                raise forms.ValidationError("Choose three different times for the ice sessions.")
-            # Entered in any order, kept in the order of the day (the database insists on it).
+            # Entered in any order, kept in the order of the day. Two equal times are then out of order, and the
+            # model's constraint says so in its own plain words (ReminderSettings.Meta), once.
             for name, time in zip(ICE_FIELDS, sorted(times), strict=True):
                 cleaned[name] = time
         return cleaned

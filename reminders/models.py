@@ -31,6 +31,7 @@ class ReminderSettings(models.Model):
             models.CheckConstraint(
                 condition=Q(ice_time_1__lt=F("ice_time_2"), ice_time_2__lt=F("ice_time_3")),
                 name="reminder_ice_times_in_order",
+                violation_error_message="Choose three different times for the ice sessions.",
             ),
         ]
 

@@ -147,7 +147,9 @@ def test_ice_times_in_any_order_are_kept_in_the_order_of_the_day(patient_client,
 
 def test_two_ice_sessions_at_the_same_time_are_refused(patient_client, patient):
     response = patient_client.post(URL, GOOD | {"ice_time_2": "07:30"})
-    assert "three different times" in response.content.decode()
+    html = response.content.decode()
+    assert html.count("Choose three different times for the ice sessions.") == 1
+    assert "Constraint" not in html  # not Django's technical wording beside it
     assert not ReminderSettings.objects.exists()
 
 
