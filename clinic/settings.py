@@ -129,6 +129,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         "server_side_binding": True,
         "prepare_threshold": 1 if env_bool("DATABASE_PREPARED_STATEMENTS", True) else None,
     }
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # A first run's web server and task worker write to the same file. SQLite's default transaction starts as a
+    # reader and fails at once ("database is locked") when it turns writer while the other holds the lock; an
+    # IMMEDIATE transaction takes the write lock as it begins, waiting up to the timeout (seconds) for it.
+    DATABASES["default"]["OPTIONS"] = {"transaction_mode": "IMMEDIATE", "timeout": 20}
 
 # The cache: Redis when REDIS_URL is set (production, the benchmark and CI), shared by every app server and the
 # worker; otherwise each process's own memory (a first run on one machine). Sessions live in the database, and

@@ -120,10 +120,17 @@ def test_reception_cannot_manage_staff_accounts(desk, clinician, superuser):
         assert person.is_active
 
 
-def test_state_changes_refuse_get(desk, patient):
+def test_opening_an_actions_address_changes_nothing_and_goes_back_to_its_page(desk, patient, mailoutbox):
+    """E.g. a button pressed after the session ran out: the login page then opens the action's address."""
     for action in ("invite", "deactivate", "reactivate"):
-        assert desk.get(f"/front-desk/patients/{patient.pk}/{action}/").status_code == 405
-    assert desk.get("/front-desk/import/confirm/").status_code == 405
+        response = desk.get(f"/front-desk/patients/{patient.pk}/{action}/", follow=True)
+        assert response.redirect_chain == [(f"/front-desk/patients/{patient.pk}/", 302)]
+        assert "That wasn&#x27;t saved" in response.text
+        assert desk.put(f"/front-desk/patients/{patient.pk}/{action}/").status_code == 405
+    patient.refresh_from_db()
+    assert patient.is_active and not mailoutbox
+    response = desk.get("/front-desk/import/confirm/")
+    assert response.status_code == 302 and response["Location"] == "/front-desk/import/"
 
 
 def test_pages_are_not_cached(desk):

@@ -367,3 +367,64 @@ def test_pages_behind_login_carry_the_policy_too(client, clinician):
         response = client.get(url)
         assert response.status_code == 200, url
         assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"], url
+
+
+def _sqlite_connection(path, options):
+    from django.db.backends.sqlite3.base import DatabaseWrapper
+    from django.db.utils import ConnectionHandler
+
+    settings_dict = ConnectionHandler({"default": {"ENGINE": "django.db.backends.sqlite3"}}).settings["default"]
+    return DatabaseWrapper({**settings_dict, "NAME": str(path), "OPTIONS": options})
+
+
+def _begin(connection):
+    """What ``transaction.atomic`` does first on SQLite (its BEGIN, with the settings' transaction mode)."""
+    connection.set_autocommit(False, force_begin_transaction_with_broken_autocommit=True)
+
+
+@pytest.mark.parametrize("use_settings", [True, False], ids=["first-run settings", "SQLite's defaults"])
+def test_on_sqlite_a_write_waits_for_another_process_instead_of_failing(
+    monkeypatch, tmp_path, django_db_blocker, use_settings
+):
+    """``make run``'s web server and worker share one file: a check-in saved while the worker writes must wait for
+    it, not fail with "database is locked" (seen once in the demo: the check-in was lost)."""
+    import threading
+    import time
+
+    from django.db import OperationalError
+
+    options = load_settings(monkeypatch, DJANGO_DEBUG="true").DATABASES["default"]["OPTIONS"] if use_settings else {}
+    path = tmp_path / "db.sqlite3"
+    outcome = []
+    has_read = threading.Event()
+
+    def save_a_check_in():  # update_or_create in a transaction: a read, then a write
+        web = _sqlite_connection(path, options)
+        try:
+            _begin(web)
+            with web.cursor() as cursor:
+                cursor.execute("SELECT count(*) FROM checkin")
+                has_read.set()
+                time.sleep(0.2)  # the worker commits its write meanwhile
+                cursor.execute("INSERT INTO checkin VALUES (8)")
+            web.commit()
+            outcome.append("saved")
+        except OperationalError as error:
+            outcome.append(str(error))
+        finally:
+            web.close()
+
+    with django_db_blocker.unblock():
+        worker = _sqlite_connection(path, options)
+        with worker.cursor() as cursor:
+            cursor.execute("CREATE TABLE checkin (pain integer)")
+        _begin(worker)
+        with worker.cursor() as cursor:
+            cursor.execute("INSERT INTO checkin VALUES (1)")  # the worker holds the write lock
+        thread = threading.Thread(target=save_a_check_in)
+        thread.start()
+        has_read.wait(timeout=0.5)  # with the settings, the check-in waits at its BEGIN and never gets to read
+        worker.commit()
+        thread.join()
+        worker.close()
+    assert (outcome == ["saved"]) is use_settings, outcome

@@ -2,6 +2,7 @@
 
 import datetime
 import re
+from html import unescape
 
 import pytest
 from django.urls import reverse
@@ -10,7 +11,7 @@ from recovery.care import plan_set_status
 from recovery.checkins import check_in_save
 from recovery.clock import clinic_today
 from recovery.models import Completion, ExcusedDay, PlanStep, RecoveryPlan
-from tests.factories import CheckInFactory, ClinicianFactory, PatientFactory, ReceptionFactory, make_plan
+from tests.factories import PASSWORD, CheckInFactory, ClinicianFactory, PatientFactory, ReceptionFactory, make_plan
 
 pytestmark = pytest.mark.django_db
 
@@ -145,7 +146,7 @@ def test_without_javascript_a_tick_redirects_back_to_the_day(patient_client, pat
     yesterday = clinic_today() - datetime.timedelta(days=1)
     response = tick(patient_client, plan, "compression", 1, date=yesterday)
     assert response.status_code == 302
-    assert response["Location"] == f"{TODAY_URL}?back=1"
+    assert response["Location"] == f"{TODAY_URL}?back=1#task-compression"  # scrolled back to the task just ticked
     assert task_attrs(patient_client.get(response["Location"]), "compression")["data-done"] == "1"
 
 
@@ -213,9 +214,51 @@ def test_ticking_a_step_that_does_not_exist_is_404(patient_client, patient):
     assert response.status_code == 404
 
 
-def test_a_tick_is_post_only(patient_client, patient):
+def test_opening_a_ticks_address_changes_nothing_and_says_so_on_the_day(patient_client, patient):
     plan = make_plan(patient)
-    assert patient_client.get(reverse("recovery:tick", args=[step(plan, "rest").pk])).status_code == 405
+    url = reverse("recovery:tick", args=[step(plan, "rest").pk])
+    response = patient_client.get(url, {"date": clinic_today().isoformat(), "count": 1}, follow=True)
+    assert response.redirect_chain == [(TODAY_URL, 302)]
+    assert "That wasn't saved, perhaps because you had been signed out. Please try again." in unescape(response.text)
+    assert not Completion.objects.exists()
+    assert patient_client.put(url).status_code == 405
+
+
+def test_a_tick_sent_after_the_session_ran_out_comes_back_to_the_day_after_signing_in(client, patient):
+    """The login page keeps the tick's address in ?next= but not the form: a GET of it must not be a blank page."""
+    plan = make_plan(patient, days_since_race=3)
+    sent = tick(client, plan, "rest", 1)  # signed out meanwhile: to the login page, the tick not saved
+    assert sent["Location"].startswith("/accounts/login/?next=")
+    login = client.get(sent["Location"])
+    response = client.post(
+        sent["Location"],
+        {"username": patient.email, "password": PASSWORD, "next": login.context["next"]},
+        follow=True,
+    )
+    assert response.status_code == 200
+    assert response.redirect_chain[-1] == (TODAY_URL, 302)
+    assert "That wasn't saved" in unescape(response.text)
+    assert task_attrs(response, "rest")["data-done"] == "0"
+
+
+def test_a_day_off_with_too_long_a_reason_says_what_is_wrong_with_it(patient_client, patient):
+    plan = make_plan(patient, days_since_race=3)
+    data = {"date": clinic_today().isoformat(), "reason": "x" * 201}
+    response = patient_client.post(reverse("recovery:excuse"), data, follow=True)
+    assert "Please keep the reason to 200 letters or fewer" in response.content.decode()
+    assert "Choose today or one of the two days before." not in response.content.decode()
+    assert not ExcusedDay.objects.filter(plan=plan).exists()
+
+
+def test_a_tick_through_htmx_on_a_page_left_open_overnight_brings_today_whole(patient_client, patient):
+    """The day shown can no longer be changed: not a row of today's checklist inside the old day's page."""
+    plan = make_plan(patient, days_since_race=10)
+    too_far_back = clinic_today() - datetime.timedelta(days=3)
+    response = tick(patient_client, plan, "rest", 1, date=too_far_back, HTTP_HX_REQUEST="true")
+    assert response.status_code == 200 and response["HX-Redirect"] == TODAY_URL
+    assert response.content == b""  # nothing to swap into the old page
+    assert "too far back to change" in patient_client.get(TODAY_URL).content.decode()
+    assert not Completion.objects.exists()
 
 
 def test_a_tick_needs_the_csrf_token(patient, client):

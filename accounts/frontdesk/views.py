@@ -17,7 +17,6 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_POST
 
 from accounts.frontdesk import intake
 from accounts.frontdesk.forms import (
@@ -40,6 +39,7 @@ from accounts.frontdesk.services import (
 from accounts.roles import is_reception
 from audit.models import Action
 from audit.recorder import note, refused
+from clinic.post_only import post_only
 from recovery import rules
 from recovery.clock import clinic_today
 from recovery.facts import facts_for_plan
@@ -219,7 +219,7 @@ def patient(request, pk):
     )
 
 
-@require_POST
+@post_only("frontdesk:patient", keep=("pk",))
 @reception_required
 def invite(request, pk):
     patient = _patient_or_404(pk)
@@ -238,7 +238,7 @@ def invite(request, pk):
     return redirect("frontdesk:patient", pk=patient.pk)
 
 
-@require_POST
+@post_only("frontdesk:patient", keep=("pk",))
 @reception_required
 def deactivate(request, pk):
     patient = _patient_or_404(pk)
@@ -248,7 +248,7 @@ def deactivate(request, pk):
     return redirect("frontdesk:patient", pk=patient.pk)
 
 
-@require_POST
+@post_only("frontdesk:patient", keep=("pk",))
 @reception_required
 def reactivate(request, pk):
     patient = _patient_or_404(pk)
@@ -388,7 +388,7 @@ def _preview(request, rows, intake_id, protocol, clinician, *, status=200):
     return render(request, "frontdesk/intake_preview.html", context, status=status)
 
 
-@require_POST
+@post_only("frontdesk:intake")
 @reception_required
 def intake_confirm(request):
     """Enrol the previewed rows, checked again (addresses may have been taken since): all of them, or none."""

@@ -8,8 +8,9 @@ from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_POST
+from django_htmx.http import HttpResponseClientRedirect
 
+from clinic.post_only import post_only
 from recovery import rules
 from recovery.checkins import CHECK_IN_STEP_KEY, COMPRESSION_STEP_KEY, compression_numbness_report
 from recovery.clock import clinic_today
@@ -91,7 +92,7 @@ def _back_to_day(date, today):
     return f"{reverse('recovery:today')}?back={(today - date).days}" if date != today else reverse("recovery:today")
 
 
-@require_POST
+@post_only("recovery:today")
 @plan_required
 def tick(request, step_id):
     """Set how many doses of a step were done on a day. Only the patient's own steps exist here: others are 404."""
@@ -125,9 +126,7 @@ def tick(request, step_id):
             )
         except Refused as refusal:
             error = error or str(refusal)
-    if not rules.is_editable(date, today):
-        date = today
-    if request.htmx:
+    if request.htmx and rules.is_editable(date, today):
         context = _day_context(request.plan, date, today, facts)
         task = next((task for task in context["tasks"] if task.key == step_key), None)
         if task is None:
@@ -141,17 +140,28 @@ def tick(request, step_id):
         messages.warning(request, advice)
     if error:
         messages.error(request, error)
-    return redirect(_back_to_day(date, today))
+    if not rules.is_editable(date, today):
+        # A page left open overnight: its day can no longer be changed, so the whole of today comes instead of a
+        # row of today's checklist swapped into the old day's page.
+        date = today
+        if request.htmx:
+            return HttpResponseClientRedirect(reverse("recovery:today"))
+    # Without JavaScript the page comes back scrolled to the task just ticked, unless there is news at the top.
+    anchor = "" if advice or error else f"#task-{step_key}"
+    return redirect(_back_to_day(date, today) + anchor)
 
 
-@require_POST
+@post_only("recovery:today")
 @plan_required
 def excuse(request):
     """Mark a day off (e.g. ill), or take the mark back."""
     today = clinic_today()
     form = DayForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "Choose today or one of the two days before.")
+        if "date" in form.errors:
+            messages.error(request, "Choose today or one of the two days before.")
+        else:
+            messages.error(request, "Please keep the reason to 200 letters or fewer, and try again.")
         return redirect("recovery:today")
     date = form.cleaned_data["date"]
     try:
