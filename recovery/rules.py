@@ -155,6 +155,7 @@ class Lock:
     pain_max: int | None = None
     warning: bool = False  # a pain gate closed by a warning sign in the latest check-in, whatever the score
     paused: bool = False  # every step, while a clinician has the plan on hold
+    no_score: bool = False  # a pain gate closed because no check-in has given a pain score yet
 
     @property
     def message(self):
@@ -162,6 +163,9 @@ class Lock:
             return "On hold: your clinician has paused your plan."
         if self.warning:
             return "On hold: you reported a warning sign. Please call us first; it opens after a check-in without one."
+        if self.gate == Gate.PAIN and self.no_score:
+            # Not "once your pain is 3/10 or less" to someone who has not told us any pain yet.
+            return f"Unlocks after a check-in, once your pain is {self.pain_max}/10 or less."
         if self.gate == Gate.PAIN:
             return f"Unlocks once your pain is {self.pain_max}/10 or less."
         return "Unlocks once your clinician clears you to run."
@@ -175,7 +179,9 @@ def gate_lock(gate, gate_pain_max, facts, date):
         if facts.warned(date):
             return Lock(Gate.PAIN, gate_pain_max, warning=True)
         pain = facts.latest_pain(date)
-        if pain is None or pain > gate_pain_max:
+        if pain is None:
+            return Lock(Gate.PAIN, gate_pain_max, no_score=True)
+        if pain > gate_pain_max:
             return Lock(Gate.PAIN, gate_pain_max)
     elif gate == Gate.CLEARANCE:
         if facts.cleared_on is None or facts.cleared_on > date:

@@ -75,6 +75,24 @@ def must_stop(pain, red_flags, thresholds):
     return bool(red_flags) or pain_light(pain, thresholds) == Light.RED
 
 
+class StandingStop:
+    """Why the stop screen of the latest check-in still stands (the checklist repeats it until a check-in without)."""
+
+    WARNING = "warning"  # a warning sign
+    PAIN = "pain"  # pain at or above the alert level
+
+
+def stop_standing(facts, date, thresholds):
+    """``StandingStop.WARNING`` or ``.PAIN`` when the latest check-in on or before ``date`` called for the stop
+    screen, else None. ``facts``: the plan's ``rules.PlanFacts``."""
+    if facts.warned(date):
+        return StandingStop.WARNING
+    pain = facts.latest_pain(date)
+    if pain is not None and pain_light(pain, thresholds) == Light.RED:
+        return StandingStop.PAIN
+    return None
+
+
 class Urgency:
     """What the stop screen puts first."""
 

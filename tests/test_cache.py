@@ -126,12 +126,12 @@ def test_with_a_warm_cache_today_reads_only_what_changes_daily(
     client.force_login(patient)
     first = client.get("/today/")  # the first visit reads the steps and phases and keeps them
     # The user, the open plan, then the week's ticks, days off and pain scores: the session, the plan's steps and
-    # the protocol's phases come from Redis (6 queries without it: tests/test_today.py).
+    # the protocol's phases and the pain levels come from Redis (7 queries without it: tests/test_today.py).
     with django_assert_num_queries(3):
         response = client.get("/today/")
     assert [task.key for task in response.context["tasks"]] == [task.key for task in first.context["tasks"]]
     # A tick finds its step among the cached steps: the user, the plan, a savepoint, the week, the upsert, the
-    # plan's last activity and the savepoint's release (12 queries without Redis).
+    # plan's last activity and the savepoint's release (13 queries without Redis).
     ice = reverse("recovery:tick", args=[day_one.steps.get(key="ice").pk])
     with django_assert_num_queries(7):
         client.post(ice, {"date": clinic_today().isoformat(), "count": 1}, HTTP_HX_REQUEST="true")
@@ -226,6 +226,22 @@ def test_the_disclaimer_edited_shows_on_the_tip_pages_at_once(with_redis, client
     disclaimer.save()
 
     assert "Every body heals at its own pace: ask us before you change your plan." in client.get("/tips/").text
+
+
+def test_the_alert_level_changed_by_a_clinician_decides_the_days_stop_banner_at_once(with_redis, client, patient):
+    from recovery.checkins import check_in_save
+    from recovery.models import SafetyThresholds
+
+    plan = make_plan(patient, days_since_race=3)
+    client.force_login(patient)
+    check_in_save(plan=plan, date=clinic_today(), data={"pain": 7}, today=clinic_today())
+    assert 'data-warning="pain"' in client.get("/today/").text  # 7 is at or above the default level, 6
+
+    thresholds = SafetyThresholds.current()
+    thresholds.alert_pain_from = 8
+    thresholds.save()
+
+    assert "data-warning" not in client.get("/today/").text
 
 
 def test_rows_read_while_a_change_commits_are_not_served_after_it(with_redis):

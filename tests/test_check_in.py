@@ -4,6 +4,7 @@ import datetime
 import re
 
 import pytest
+from django.conf import settings as django_settings
 from django.urls import reverse
 from django.utils import timezone
 
@@ -34,6 +35,12 @@ def check_in(client, **answers):
 
 def has_stop_screen(response):
     return "data-alert" in response.content.decode()
+
+
+def first_call(html):
+    """The number the stop screen puts first, as the big link a patient taps."""
+    line = html[html.index("data-call-first") :].split("</p>")[0]
+    return line[line.index('href="') + 6 :].split('"')[0]
 
 
 def alerts(plan):
@@ -226,18 +233,21 @@ def test_confusion_vomiting_or_headache_puts_999_first(patient_client, plan):
     html = check_in(patient_client, pain="1", confusion_vomiting_headache="on").content.decode()
     assert '<h2 id="stop-heading" class="h3">Call 999 or go to A&amp;E now</h2>' in html
     assert "hyponatraemia" in html
+    assert first_call(html) == "tel:999"  # not the clinic's number, which may not answer
 
 
 def test_new_trouble_with_bladder_or_bowels_puts_999_first_with_its_own_reason(patient_client, plan):
     html = check_in(patient_client, pain="1", bladder_or_bowel_change="on").content.decode()
     assert '<h2 id="stop-heading" class="h3">Call 999 or go to A&amp;E now</h2>' in html
     assert "a nerve in your lower back is being pressed" in html and "hyponatraemia" not in html
+    assert first_call(html) == "tel:999"
 
 
 def test_a_fall_or_a_knock_to_the_hip_stops_the_exercises_and_asks_for_a_call(patient_client, plan):
     html = check_in(patient_client, pain="1", fall_or_knock="on").content.decode()
     assert '<h2 id="stop-heading" class="h3">Stop, and call us today</h2>' in html
     assert "<li>a fall, or a knock to the hip</li>" in html
+    assert first_call(html) == "tel:" + django_settings.CLINIC_PHONE.replace(" ", "")  # the clinic
 
 
 def test_the_release_before_the_new_questions_still_saves_check_ins_while_it_runs_on_the_new_schema(plan):
@@ -253,6 +263,7 @@ def test_cola_coloured_urine_sends_to_urgent_care_today(patient_client, plan):
     html = check_in(patient_client, pain="1", cola_coloured_urine="on").content.decode()
     assert '<h2 id="stop-heading" class="h3">Get urgent medical care today</h2>' in html
     assert "rhabdomyolysis" in html
+    assert first_call(html) == "tel:111"
 
 
 def test_pain_at_the_alert_level_brings_the_stop_screen_and_a_high_alert(patient_client, plan):
@@ -513,7 +524,8 @@ def test_a_warning_sign_puts_todays_exercises_on_hold_until_a_check_in_without_o
     page = patient_client.get("/today/")
     assert task_attrs(page, "stretch")["data-locked"] == "true"
     assert "On hold: you reported a warning sign. Please call us first" in page.content.decode()
-    assert "data-warning" in page.content.decode() and "Stop loading your hip and call us" in page.content.decode()
+    assert 'data-warning="warning"' in page.text
+    assert "Please stop your exercises, rest your hip and call us" in page.text
     assert task_attrs(page, "rest")["data-locked"] == "false"  # rest and ice stay: they do not load the hip
     check_in(patient_client, pain="1")  # the day's answers changed: no warning sign after all
     page = patient_client.get("/today/")

@@ -245,8 +245,8 @@ def test_extra_doses_do_not_make_up_for_another_day():
 
 def test_pain_gate_is_locked_while_no_pain_has_been_recorded():
     stretch = task(plan(pain_gated("stretch", 4)), "stretch", 4)
-    assert stretch.lock == Lock(Gate.PAIN, 3)
-    assert stretch.lock.message == "Unlocks once your pain is 3/10 or less."
+    assert stretch.lock == Lock(Gate.PAIN, 3, no_score=True)
+    assert stretch.lock.message == "Unlocks after a check-in, once your pain is 3/10 or less."
 
 
 @pytest.mark.parametrize(("pain", "locked"), [(0, False), (3, False), (4, True), (10, True)])
@@ -800,7 +800,7 @@ TODAY = d(5)
         ("rest", 2, 1, "That day is too far back to change. You can fill in today and the two days before."),
         ("yoga", 5, 1, "That task isn't on your plan for that day."),
         ("ice", 5, 1, "That task isn't on your plan for that day."),  # ice ended on day 2
-        ("stretch", 5, 1, "Unlocks once your pain is 3/10 or less."),  # no pain recorded
+        ("stretch", 5, 1, "Unlocks after a check-in, once your pain is 3/10 or less."),  # no pain recorded
         ("rest", 5, -1, "Choose a number from 0 to 1."),
         ("rest", 5, 2, "Choose a number from 0 to 1."),
         ("rest", 5, 1, None),

@@ -10,7 +10,7 @@ from django.urls import reverse
 from recovery.care import plan_set_status
 from recovery.checkins import check_in_save
 from recovery.clock import clinic_today
-from recovery.models import Completion, ExcusedDay, PlanStep, RecoveryPlan
+from recovery.models import Completion, ExcusedDay, PlanStep, RecoveryPlan, SafetyThresholds
 from tests.factories import PASSWORD, CheckInFactory, ClinicianFactory, PatientFactory, ReceptionFactory, make_plan
 
 pytestmark = pytest.mark.django_db
@@ -129,7 +129,10 @@ def test_the_day_summary_counts_tasks_and_says_well_done_at_the_last_one(patient
     page = patient_client.get(TODAY_URL)
     open_rows = re.findall(r'data-task="([^"]+)" data-done="\d+" data-target="(\d+)"\s+data-complete="\w+" '
                            r'data-locked="false"', page.content.decode())  # fmt: skip
-    assert len(open_rows) >= 2 and " ".join(day_summary(page)) == f"0 of {len(open_rows)} tasks done"
+    locked = page.content.decode().count('data-locked="true"')
+    assert locked, "the stretches wait for a low pain score"
+    also_locked = f"({locked} more locked for now)"  # the cards on the page add up to what the summary says
+    assert len(open_rows) >= 2 and " ".join(day_summary(page)) == f"0 of {len(open_rows)} tasks done {also_locked}"
     # The check-in task is ticked off by the check-in itself (a pain of 5 keeps the stretches locked).
     check_in_save(plan=plan, date=clinic_today(), data={"pain": 5}, today=clinic_today())
     *first_rows, (last_key, last_target) = [(key, target) for key, target in open_rows if key != "check-in"]
@@ -137,8 +140,36 @@ def test_the_day_summary_counts_tasks_and_says_well_done_at_the_last_one(patient
         tick(patient_client, plan, key, int(target))
     assert " ".join(day_summary(patient_client.get(TODAY_URL))).startswith(f"{len(open_rows) - 1} of {len(open_rows)}")
     last = tick(patient_client, plan, last_key, int(last_target), HTTP_HX_REQUEST="true")
-    assert " ".join(day_summary(last)) == f"All {len(open_rows)} tasks done. Well done!"  # swapped in by htmx
-    assert " ".join(day_summary(patient_client.get(TODAY_URL))) == f"All {len(open_rows)} tasks done. Well done!"
+    done = f"All {len(open_rows)} tasks done. Well done! {also_locked}"
+    assert " ".join(day_summary(last)) == done  # swapped in by htmx
+    assert " ".join(day_summary(patient_client.get(TODAY_URL))) == done
+
+
+def test_after_a_check_in_with_high_pain_the_day_says_stop_and_call_not_well_done(patient_client, patient):
+    """The check-in's stop screen (pain at the alert level) is echoed on the checklist, without praise beneath."""
+    plan = make_plan(patient, days_since_race=5)
+    check_in_save(plan=plan, date=clinic_today(), data={"pain": 1}, today=clinic_today())
+    for row in re.findall(r'data-task="([^"]+)" data-done="\d+" data-target="(\d+)"',
+                          patient_client.get(TODAY_URL).text):  # fmt: skip
+        if row[0] != "check-in":
+            tick(patient_client, plan, row[0], int(row[1]))
+    assert "Well done!" in " ".join(day_summary(patient_client.get(TODAY_URL)))
+    assert "data-warning" not in patient_client.get(TODAY_URL).text
+    check_in_save(plan=plan, date=clinic_today(), data={"pain": 8}, today=clinic_today())
+    page = patient_client.get(TODAY_URL)
+    assert 'data-warning="pain"' in page.text
+    assert "Your check-in said your pain is 8 out of 10." in page.text
+    assert "Please stop your exercises, rest your hip and call us" in page.text and 'href="tel:999"' in page.text
+    assert "Well done!" not in " ".join(day_summary(page))
+    check_in_save(plan=plan, date=clinic_today(), data={"pain": 5}, today=clinic_today())  # amber: no stop
+    assert "data-warning" not in patient_client.get(TODAY_URL).text
+
+
+def test_a_pain_gated_task_tells_a_patient_who_never_checked_in_to_check_in(patient_client, patient):
+    make_plan(patient, days_since_race=5)
+    page = patient_client.get(TODAY_URL).text
+    assert "Unlocks after a check-in, once your pain is 3/10 or less." in page
+    assert "Unlocks once your pain is" not in page  # they never told us any pain
 
 
 def test_without_javascript_a_tick_redirects_back_to_the_day(patient_client, patient):
@@ -435,17 +466,20 @@ def test_today_and_a_tick_use_a_fixed_number_of_queries(
     _history(plan, history_days)
     assert plan.steps.count() in (15, 30)
     client.force_login(patient)
-    # Expect 6 queries: session, user, the open plan (joined to the Patient group: no separate groups query), then
+    SafetyThresholds.current()  # the clinic's record exists (the admin's first look creates it otherwise)
+    # Expect 7 queries: session, user, the open plan (joined to the Patient group: no separate groups query), then
     # the plan's facts: steps (with tips), phases, and the week's ticks, days off and pain scores with the latest
-    # score before it (one query).
-    with django_assert_num_queries(6):
+    # score before it (one query); and the pain levels, whether the latest score still says "stop". (With Redis
+    # the steps, phases and levels come from the content cache: tests/test_cache.py.)
+    with django_assert_num_queries(7):
         client.get(TODAY_URL)
     # A tick: session, user, plan (with the role), the plan's steps (the 404 check), savepoint, facts (3 as above),
-    # upsert, last-activity update, release savepoint. The row sent back with htmx reuses those facts.
-    with django_assert_num_queries(12):
+    # upsert, last-activity update, release savepoint, the pain levels. The row sent back with htmx reuses those
+    # facts.
+    with django_assert_num_queries(13):
         tick(client, plan, "stretch", 1, HTTP_HX_REQUEST="true")
     # The day's next tick: the plan already shows activity today, so it is not written again.
-    with django_assert_num_queries(11):
+    with django_assert_num_queries(12):
         tick(client, plan, "cross-train", 1, HTTP_HX_REQUEST="true")
     plan.refresh_from_db()
     assert plan.last_activity_on == clinic_today()

@@ -135,6 +135,20 @@ class SafetyThresholds(models.Model):
         thresholds, _ = cls.objects.get_or_create(pk=1)
         return thresholds
 
+    @classmethod
+    def pain_levels(cls):
+        """The levels of the pain traffic light, as ``safety.Thresholds``, from the content cache: the checklist
+        asks on every page whether the latest check-in still says "stop"."""
+        from recovery.safety import Thresholds
+
+        fields = ["ease_off_pain_from", "alert_pain_from", "pain_rise_points"]
+
+        def load():
+            current = cls.current()
+            return [tuple(getattr(current, name) for name in fields)]
+
+        return Thresholds(*content_cache.rows("pain-levels", fields, load)[0])
+
 
 class ProtocolQuerySet(models.QuerySet):
     def default(self):

@@ -11,10 +11,11 @@ from django.urls import reverse
 from django_htmx.http import HttpResponseClientRedirect
 
 from clinic.post_only import post_only
-from recovery import rules
+from recovery import rules, safety
 from recovery.checkins import CHECK_IN_STEP_KEY, COMPRESSION_STEP_KEY, compression_numbness_report
 from recovery.clock import clinic_today
 from recovery.facts import facts_for_plan, step_key_of
+from recovery.models import SafetyThresholds
 from recovery.services import Refused, completion_set, day_excuse, day_unexcuse
 from recovery.views.access import plan_required
 
@@ -59,6 +60,7 @@ def _day_context(plan, date, today, facts=None):
     held = date in facts.held  # a day off written at the end of a pause: not the patient's to take back
     open_tasks = [task for task in tasks if task.lock is None]  # a locked task is not the patient's to do
     done_count = sum(1 for task in open_tasks if task.complete)
+    stop = safety.stop_standing(facts, date, SafetyThresholds.pain_levels())
     return {
         "plan": plan,
         "date": date,
@@ -70,13 +72,16 @@ def _day_context(plan, date, today, facts=None):
         "new_phase": rules.phase_starting_on(facts, date) if date == today else None,
         "tasks": tasks,
         "open_tasks": open_tasks,
+        "locked_count": len(tasks) - len(open_tasks),
         "done_count": done_count,
         "all_done": bool(open_tasks) and done_count == len(open_tasks),
         "excused": date in facts.excused,
         "held": held,
         "paused": facts.paused(date) and not held,  # on hold now: the banner with the clinic's number
-        # The stop screen's advice, echoed where the exercises are: the latest check-in reported a red flag.
-        "warned": facts.warned(date),
+        # The stop screen's advice, echoed where the exercises are, while the latest check-in's stands: a warning
+        # sign, or pain at the alert level (safety.stop_standing). No "Well done!" under it.
+        "stop": stop,
+        "stop_pain": facts.latest_pain(date) if stop == safety.StandingStop.PAIN else None,
         "days": [{"back": n, "name": DAY_NAMES[n]} for n in range(rules.DAYS_BACK_EDITABLE + 1)],
     }
 
