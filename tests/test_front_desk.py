@@ -4,6 +4,7 @@ sheet, and that reception never sees anything clinical."""
 import datetime
 import html
 import re
+from html import unescape
 
 import pytest
 from django.contrib.sessions.models import Session
@@ -378,6 +379,8 @@ def test_reception_corrects_contact_details_and_the_race_date(desk, patient, pla
 
 
 def test_editing_refuses_an_address_someone_else_has(desk, patient, other_patient, plan):
+    patient.set_unusable_password()  # still to activate: reception may correct the address
+    patient.save()
     response = desk.post(
         f"/front-desk/patients/{patient.pk}/",
         {"first_name": "Alice", "last_name": "X", "email": "CHARLIE@example.com", "race_date": plan.race_date},
@@ -386,6 +389,36 @@ def test_editing_refuses_an_address_someone_else_has(desk, patient, other_patien
     assert "Someone already has an account" in response.content.decode()
     patient.refresh_from_db()
     assert patient.email == "alice@example.com"
+
+
+def test_once_the_patient_signs_in_reception_cannot_change_the_address_they_sign_in_with(desk, patient, plan):
+    """Else reception could point the account at an address of its own, ask for a password reset and read the
+    patient's health data: the address is the key to the account."""
+    page = unescape(desk.get(f"/front-desk/patients/{patient.pk}/").text)
+    assert "can't be changed at the front desk" in page
+    response = desk.post(
+        f"/front-desk/patients/{patient.pk}/",
+        {"first_name": "Alice", "last_name": "X", "email": "mine@example.com", "race_date": plan.race_date},
+    )
+    assert response.status_code == 302
+    patient.refresh_from_db()
+    assert patient.email == "alice@example.com" and patient.last_name == "X"  # the rest is saved
+    assert desk.post("/accounts/password/reset/", {"email": "mine@example.com"}).status_code == 302
+    assert not mail.outbox  # no reset link goes anywhere reception chose
+
+
+def test_a_plan_older_than_a_year_still_takes_a_new_phone_number(desk, patient, plan):
+    """Only a changed race date is checked against the allowed range."""
+    plan.race_date = clinic_today() - datetime.timedelta(days=400)
+    plan.save()
+    response = desk.post(
+        f"/front-desk/patients/{patient.pk}/",
+        {"first_name": "Alice", "last_name": "X", "email": patient.email, "phone": "07700 900123",
+         "race_date": plan.race_date.isoformat()},
+    )  # fmt: skip
+    assert response.status_code == 302
+    patient.refresh_from_db()
+    assert patient.phone == "07700 900123"
 
 
 def test_editing_refuses_a_future_race_date(desk, patient, plan):

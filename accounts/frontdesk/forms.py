@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from accounts.frontdesk.intake import MAX_BYTES, PHONE_CHARACTERS, race_date_problem
+from accounts.frontdesk.services import EMAIL_FIXED, email_changeable_at_the_desk
 from accounts.roles import Role
 from recovery.clock import clinic_today
 from recovery.models import Protocol
@@ -191,12 +192,24 @@ class PatientDetailsForm(PatientFieldsMixin, forms.ModelForm):
 
     def __init__(self, *args, plan=None, **kwargs):
         super().__init__(*args, **kwargs)
+        self.plan = plan
         self.fields["first_name"].required = True
         self.fields["last_name"].required = True
+        if not email_changeable_at_the_desk(self.instance):
+            # A disabled field keeps its value whatever is posted.
+            self.fields["email"].disabled = True
+            self.fields["email"].help_text = EMAIL_FIXED
         if plan is None:
             del self.fields["race_date"]
         elif not self.is_bound:
             self.fields["race_date"].initial = plan.race_date
+
+    def clean_race_date(self):
+        # Only a new race date is checked: a plan that has run for over a year still takes a new phone number.
+        race_date = self.cleaned_data["race_date"]
+        if race_date == self.plan.race_date:
+            return race_date
+        return super().clean_race_date()
 
     def _post_clean(self):
         # Unlike a ModelForm's usual save, the changes are applied by the service; validate_unique would only

@@ -78,14 +78,30 @@ def patients_enrol(*, rows, protocol, clinician=None):
 CONTACT_FIELDS = ["first_name", "last_name", "email", "phone", "date_of_birth"]
 
 
+EMAIL_FIXED = (
+    "The patient has chosen a password and signs in with this address, so it can't be changed at the front desk. "
+    "The clinic's administrator can change it."
+)
+
+
+def email_changeable_at_the_desk(patient):
+    """Reception corrects the address of a patient still waiting to activate (a typing mistake at enrolment). Once
+    the patient signs in with it, the address is the key to their health data: reception changing it and then
+    asking for a password reset would open the patient's account, so only an administrator may (least privilege)."""
+    return not patient.is_activated
+
+
 @transaction.atomic
 def patient_details_change(*, patient, plan=None, race_date=None, **contact):
     """Correct a patient's contact details and, on their open plan, the race date (the plan's days follow it).
 
     A changed e-mail address kills the links sent to the old one (it is part of the token); a patient still
-    waiting to activate gets a new invitation at the new address. Returns True when that happened.
+    waiting to activate gets a new invitation at the new address. Returns True when that happened. The address
+    of an activated patient is kept (``email_changeable_at_the_desk``).
     """
     old_email = patient.email
+    if not email_changeable_at_the_desk(patient):
+        contact.pop("email", None)
     for name in CONTACT_FIELDS:
         if name in contact:
             setattr(patient, name, contact[name])
