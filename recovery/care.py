@@ -167,8 +167,15 @@ def _pause_end(plan, today):
 
 @transaction.atomic
 def plan_reenrol(*, plan, race_date, today, protocol=None, clinician=None):
-    """Discharge this plan (if still open) and start a new one, e.g. after another race."""
-    current = RecoveryPlan.objects.select_for_update().filter(pk=plan.pk).first()
+    """Discharge this plan (if still open) and start a new one, e.g. after another race.
+
+    Refused when the patient already has another open plan: a second click on "Start the new plan", or re-enrolling
+    from an older, completed plan. The patient's plans are locked, so two clinicians at once cannot both start one.
+    """
+    plans = {other.pk: other for other in RecoveryPlan.objects.select_for_update().filter(patient_id=plan.patient_id)}
+    if any(other.status in RecoveryPlan.OPEN_STATUSES and pk != plan.pk for pk, other in plans.items()):
+        raise Refused(f"{plan.patient} already has an open plan. Re-enrol from that plan if they need a new one.")
+    current = plans.get(plan.pk)
     if current is not None and current.status != RecoveryPlan.Status.COMPLETED:
         _pause_end(current, today)
         RecoveryPlan.objects.filter(pk=plan.pk).update(status=RecoveryPlan.Status.COMPLETED, paused_on=None)

@@ -257,6 +257,19 @@ def test_re_enrol_discharges_the_old_plan_and_starts_a_new_one(clinician_client)
     assert new.race_date == race and new.steps.count() == plan.steps.count()
 
 
+def test_re_enrolling_twice_or_from_an_old_plan_is_refused_in_plain_words_not_an_error(clinician_client):
+    """A second click on "Start the new plan", or Re-enrol on the completed plan: the patient already has one."""
+    plan = make_plan(days_since_race=40)
+    data = {"race_date": (clinic_today() - datetime.timedelta(days=1)).isoformat(), "protocol": plan.protocol_id}
+    url = reverse("admin:recovery_plan_reenrol", args=[plan.pk])
+    clinician_client.post(url, data)
+    again = clinician_client.post(url, data, follow=True)
+    assert again.status_code == 200
+    assert "already has an open plan. Re-enrol from that plan if they need a new one." in again.text
+    assert RecoveryPlan.objects.filter(patient=plan.patient).count() == 2
+    assert RecoveryPlan.objects.open().filter(patient=plan.patient).count() == 1
+
+
 def test_re_enrol_refuses_a_future_race_date(clinician_client):
     plan = make_plan()
     response = clinician_client.post(

@@ -17,6 +17,7 @@ from recovery.care import plan_set_status
 from recovery.checkins import check_in_save
 from recovery.clock import clinic_today
 from recovery.models import Alert, CheckIn, Protocol, RecoveryPlan
+from recovery.summaries import inactive_q
 from tests.factories import PASSWORD, CheckInFactory, PatientFactory, UserFactory, make_plan
 
 FRONT_DESK = "/front-desk/"
@@ -274,10 +275,10 @@ def test_inactive_lists_plans_without_activity_for_the_configured_days(desk):
     thresholds.save()
     today = clinic_today()
     quiet = make_plan(PatientFactory(first_name="Quiet"), days_since_race=10)
-    quiet.last_activity_on = today - datetime.timedelta(days=3)
+    quiet.last_activity_on = today - datetime.timedelta(days=4)  # nothing for the three whole days since
     quiet.save()
     busy = make_plan(PatientFactory(first_name="Busy"), days_since_race=10)
-    busy.last_activity_on = today - datetime.timedelta(days=2)
+    busy.last_activity_on = today - datetime.timedelta(days=3)  # two whole days and today so far
     busy.save()
     never = make_plan(PatientFactory(first_name="Never"), days_since_race=10)
     RecoveryPlan.objects.filter(pk=never.pk).update(
@@ -289,6 +290,8 @@ def test_inactive_lists_plans_without_activity_for_the_configured_days(desk):
     inactive = desk.get(FRONT_DESK).context["inactive"]
     assert {plan.patient.first_name for plan in inactive} == {"Quiet", "Never"}
     assert busy not in inactive and new not in inactive
+    # The clinicians' list counts the same patients as inactive ("everywhere", DESIGN.md).
+    assert set(RecoveryPlan.objects.filter(inactive_q(today))) == set(inactive)
 
 
 def test_a_check_in_counts_as_activity(desk, plan):

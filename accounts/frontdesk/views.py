@@ -44,6 +44,7 @@ from recovery import rules
 from recovery.clock import clinic_today
 from recovery.facts import facts_for_plan
 from recovery.models import Protocol, RecoveryPlan, SafetyThresholds
+from recovery.summaries import inactive_q
 
 User = get_user_model()
 
@@ -84,11 +85,6 @@ def _open_plan(patient):
 # -- Home: search and the three lists ---------------------------------------------------------------------------
 
 
-def inactive_cutoff(today, days):
-    """Plans whose last activity (or, never active, their creation) is on or before this date are inactive."""
-    return today - datetime.timedelta(days=days)
-
-
 def search_patients(query):
     """Patients matching every word of ``query`` by name or e-mail, or matching it as a phone number or a
     date of birth. Odd input finds nothing rather than failing."""
@@ -127,13 +123,11 @@ def home(request):
 
     awaiting = User.objects.patients().awaiting_activation().order_by("invited_at", "pk")
     thresholds = SafetyThresholds.current()
-    # "Inactive" (DESIGN.md): no tick and no check-in for the configured number of days; a plan never active
-    # counts from the day it was created. Paused plans are left out: nobody expects activity from them.
+    # "Inactive" (DESIGN.md): the same rule as the clinicians' list and the sweep's alerts (summaries.inactive_q);
+    # only active plans, so paused ones are left out: nobody expects activity from them.
     inactive = (
-        RecoveryPlan.objects.active()
-        .filter(patient__is_active=True)
+        RecoveryPlan.objects.filter(inactive_q(today, thresholds), patient__is_active=True)
         .annotate(last_active=Coalesce("last_activity_on", TruncDate("created_at")))
-        .filter(last_active__lte=inactive_cutoff(today, thresholds.inactive_after_days))
         .select_related("patient")
         .order_by("last_active", "pk")
     )

@@ -298,7 +298,11 @@ class RecoveryPlanAdmin(AuditedAdminMixin, admin.ModelAdmin):
         plan = self._plan_for(request, pk, change=True)
         form = ReenrolForm(request.POST or None, plan=plan, today=clinic_today())
         if request.method == "POST" and form.is_valid():
-            new_plan = care.plan_reenrol(plan=plan, today=clinic_today(), **form.cleaned_data)
+            try:
+                new_plan = care.plan_reenrol(plan=plan, today=clinic_today(), **form.cleaned_data)
+            except Refused as refusal:
+                messages.error(request, str(refusal))
+                return self._back(plan)
             messages.success(request, f"{plan.patient} has a new plan from race day {new_plan.race_date:%d %b %Y}.")
             return HttpResponseRedirect(reverse("admin:recovery_recoveryplan_change", args=[new_plan.pk]))
         return self._form_page(request, plan, form, f"Re-enrol {plan.patient}", "Start the new plan")
