@@ -236,9 +236,16 @@ def test_pause_resume_and_discharge(clinician_client):
     plan.refresh_from_db()
     assert plan.status == "paused"
     clinician_client.post(url, {"status": "active"})
-    clinician_client.post(url, {"status": "completed"})
+    # A discharge cannot be undone: the button asks once more, on a page of its own.
+    asked = clinician_client.post(url, {"status": "completed"})
+    assert asked.status_code == 200 and "cannot be reopened" in asked.text and 'value="Discharge"' in asked.text
+    plan.refresh_from_db()
+    assert plan.status == "active"
+    clinician_client.post(url, {"status": "completed", "confirmed": "1"})
     plan.refresh_from_db()
     assert plan.status == "completed"
+    page = clinician_client.get(reverse("admin:recovery_recoveryplan_change", args=[plan.pk])).text
+    assert "Discharged: this plan is complete." in page and "Clear to run from today" not in page
     response = clinician_client.post(url, {"status": "active"}, follow=True)
     assert "cannot be made active" in response.content.decode()
 
@@ -304,10 +311,13 @@ def test_the_check_ins_list_shows_each_days_warning_signs(clinician_client):
 
 def test_acknowledging_an_alert_records_who_when_and_the_note(clinician_client, clinician):
     alert = alert_for(make_plan())
-    response = clinician_client.post(
-        reverse("admin:recovery_alert_change", args=[alert.pk]), {"acknowledgement_note": "Phoned, all fine."}
-    )
-    assert response.status_code == 302
+    url = reverse("admin:recovery_alert_change", args=[alert.pk])
+    form = clinician_client.get(url).text
+    # The button says what saving does; no "Save and continue editing" that would acknowledge it unawares.
+    assert 'value="Acknowledge the alert"' in form and "_continue" not in form and "Say what you did" in form
+    response = clinician_client.post(url, {"acknowledgement_note": "Phoned, all fine."}, follow=True)
+    assert response.redirect_chain[-1][0] == reverse("admin:recovery_alert_changelist")
+    assert "Alert acknowledged: high pain" in response.text
     alert.refresh_from_db()
     assert alert.acknowledged_by == clinician and alert.acknowledged_at is not None
     assert alert.acknowledgement_note == "Phoned, all fine."
@@ -326,8 +336,14 @@ def test_a_second_acknowledgement_keeps_the_first_without_an_error_page(clinicia
         reverse("admin:recovery_alert_change", args=[alert.pk]), {"acknowledgement_note": "Me too"}, follow=True
     )
     assert response.status_code == 200
+    assert "had already acknowledged this alert; kept theirs." in response.text
+    assert "Alert acknowledged" not in response.text
     alert.refresh_from_db()
     assert alert.acknowledged_by == colleague and alert.acknowledgement_note == ""
+    assert (
+        'value="Acknowledge the alert"'
+        not in clinician_client.get(reverse("admin:recovery_alert_change", args=[alert.pk])).text
+    )
 
 
 def test_bulk_acknowledge_with_a_note(clinician_client, clinician):

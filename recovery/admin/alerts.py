@@ -4,6 +4,7 @@ for the acknowledgement."""
 from django import forms
 from django.contrib import admin, messages
 from django.db.models import F, Subquery
+from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
@@ -63,6 +64,20 @@ class AlertAdmin(AuditedAdminMixin, admin.ModelAdmin):
     def audit_patient_id(self, alert):
         return _patient_of_plan(alert.plan_id)
 
+    def get_form(self, request, obj=None, **kwargs):
+        form = super().get_form(request, obj, **kwargs)
+        if "acknowledgement_note" in form.base_fields:
+            form.base_fields["acknowledgement_note"].help_text = (
+                "Acknowledging tells your colleagues the alert is dealt with. Say what you did, e.g. “Phoned the "
+                "patient, booked an appointment for tomorrow”."
+            )
+        return form
+
+    def response_change(self, request, obj):
+        if not getattr(obj, "kept_colleagues_acknowledgement", False):
+            self.message_user(request, f"Alert acknowledged: {obj.get_kind_display().lower()}, {obj.plan.patient}.")
+        return HttpResponseRedirect(reverse("admin:recovery_alert_changelist"))
+
     def get_readonly_fields(self, request, obj=None):
         if obj is not None and obj.acknowledged_at:
             return [*self.readonly_fields, "acknowledgement_note"]
@@ -93,6 +108,7 @@ class AlertAdmin(AuditedAdminMixin, admin.ModelAdmin):
         if not acknowledged:
             current = Alert.objects.select_related("acknowledged_by").get(pk=obj.pk)
             messages.warning(request, f"{current.acknowledged_by} had already acknowledged this alert; kept theirs.")
+            obj.kept_colleagues_acknowledgement = True
 
     def save_related(self, request, form, formsets, change):
         pass  # an alert has no related objects to save

@@ -121,3 +121,10 @@ class ReenrolForm(PlanFormBase):
         if race_date < self.today - datetime.timedelta(days=365):
             raise forms.ValidationError("The race date cannot be more than a year ago.")
         return race_date
+
+
+class DischargeForm(forms.Form):
+    """The confirmation of a discharge: what the plan's page posted, sent again with the answer."""
+
+    status = forms.CharField(widget=forms.HiddenInput)
+    confirmed = forms.CharField(widget=forms.HiddenInput)

@@ -26,7 +26,7 @@ from recovery.admin.filters import (
     OpenAlertsFilter,
     PhaseFilter,
 )
-from recovery.admin.forms import ReenrolForm, StepAddForm, StepChangeForm
+from recovery.admin.forms import DischargeForm, ReenrolForm, StepAddForm, StepChangeForm
 from recovery.charts import pain_chart_for
 from recovery.clock import clinic_today
 from recovery.facts import facts_for_plan
@@ -231,8 +231,9 @@ class RecoveryPlanAdmin(AuditedAdminMixin, admin.ModelAdmin):
     def _back(self, plan):
         return HttpResponseRedirect(reverse("admin:recovery_recoveryplan_change", args=[plan.pk]))
 
-    def _form_page(self, request, plan, form, title, submit):
+    def _form_page(self, request, plan, form, title, submit, intro=""):
         context = {
+            "intro": intro,
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
             "original": plan,
@@ -286,6 +287,15 @@ class RecoveryPlanAdmin(AuditedAdminMixin, admin.ModelAdmin):
         status = request.POST.get("status")
         if request.method != "POST" or status not in care.STATUS_MOVES:
             return self._back(plan)
+        if status == RecoveryPlan.Status.COMPLETED and not request.POST.get("confirmed"):
+            # A discharge cannot be undone (only a new plan follows it): asked once more, on a page of its own.
+            form = DischargeForm(initial={"status": status, "confirmed": "1"})
+            intro = (
+                f"{plan.patient}'s plan will be complete: their daily plan stops and it cannot be reopened "
+                "(Re-enrol starts a new one). Their history is kept. Changes typed on the plan's page and not "
+                "saved are not kept."
+            )
+            return self._form_page(request, plan, form, f"Discharge {plan.patient}?", "Discharge", intro=intro)
         try:
             care.plan_set_status(plan=plan, status=status, today=clinic_today())
         except Refused as refusal:
