@@ -1,6 +1,7 @@
 import logging
 
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth import views as auth_views
 from django.db import DatabaseError, connection
@@ -64,7 +65,9 @@ class LogoutView(auth_views.LogoutView):
     def post(self, request, *args, **kwargs):
         if request.user.is_authenticated:
             get_user_model().objects.filter(pk=request.user.pk).update(session_epoch=F("session_epoch") + 1)
-        return super().post(request, *args, **kwargs)
+        response = super().post(request, *args, **kwargs)
+        messages.success(request, "You have logged out.")  # kept in a cookie: the session is gone
+        return response
 
 
 class PasswordChangeView(auth_views.PasswordChangeView):

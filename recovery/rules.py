@@ -453,18 +453,23 @@ def tick_problem(facts, key, date, count, today):
 
 
 def adherence(facts, first, last, today, *, memo=None):
-    """Doses done ÷ doses due from ``first`` to ``last`` (inclusive), or None when nothing was due.
+    """Doses done ÷ doses due from ``first`` to ``last`` (inclusive), or None when nothing was due on a day that is
+    over.
 
     ``memo`` (a dict) shares the days already scored with other questions about the same facts and today."""
     first = max(first, facts.race_date)
     last = min(last, today)
-    due = done = 0
+    due = done = due_on_days_over = 0
     memo = {} if memo is None else memo
     for date in _dates(first, last):
         score = _score_day(facts, date, today, day_closed=None, memo=memo)
         due += score.due
         done += score.done
-    return done / due if due else None
+        if date < today:
+            due_on_days_over += score.due
+    # Today counts only what can no longer be made up, so on its own it would read 100% after a single tick: a
+    # share needs a day that is over (a patient's first day shows none yet).
+    return done / due if due_on_days_over else None
 
 
 def streak(facts, today, *, memo=None):

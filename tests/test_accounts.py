@@ -110,6 +110,7 @@ def test_logout_is_post_only(client, patient):
     assert response.status_code == 302
     assert response["Location"] == reverse("accounts:login")
     assert logged_in_user(client) is None
+    assert "You have logged out." in client.get(response["Location"]).text  # said where they land
 
 
 # Passwords

@@ -111,7 +111,7 @@ def test_a_patient_enrolled_days_after_the_race_is_not_scored_on_days_before_joi
     response = patient_client.get(PROGRESS_URL)
     assert stat(response, "week") == "–" and stat(response, "overall") == "–"  # not "0%" on the first visit
     html = response.content.decode()
-    assert "No score yet: it starts with the first task you tick off, or once today is over." in html
+    assert "No score yet: it starts once your first whole day is over." in html
     yesterday = clinic_today() - datetime.timedelta(days=1)
     assert f'data-date="{yesterday.isoformat()}" data-level="untracked"' in html
     assert f"{yesterday:%A} {yesterday.day} {yesterday:%B}: before you joined" in html
@@ -214,3 +214,14 @@ def test_progress_uses_a_fixed_number_of_queries(
     with django_assert_num_queries(7):
         response = client.get(PROGRESS_URL)
     assert response.status_code == 200
+
+
+def test_a_patients_first_day_shows_no_percentage_until_a_whole_day_is_over(patient_client, patient):
+    """Enrolled today, one check-in done of the day's tasks: not "100% done" on the progress page."""
+    from recovery.checkins import check_in_save
+
+    plan = make_plan(patient, days_since_race=10)  # enrolled today: the days before it are not counted
+    check_in_save(plan=plan, date=clinic_today(), data={"pain": 2}, today=clinic_today())
+    page = patient_client.get(reverse("recovery:progress"))
+    assert stat(page, "week") == "–" and stat(page, "overall") == "–"
+    assert "No score yet: it starts once your first whole day is over." in page.text

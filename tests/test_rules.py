@@ -584,6 +584,14 @@ def test_nothing_due_gives_no_score():
     assert adherence(plan(step("rest")), d(0), d(0), d(0)) is None  # only today, nothing done yet
 
 
+def test_a_first_day_alone_has_no_share_yet_not_100_percent_after_one_tick():
+    """Today counts only what can no longer be made up: one tick of six would read "100% done"."""
+    facts = plan(step("rest", 0), step("ice", 0, doses_per_day=3), step("hydrate", 0), joined=5, done=[("ice", 5, 1)])
+    assert adherence(facts, d(0), d(5), d(5)) is None
+    # From the next day on, yesterday's whole day counts (1 of 5 doses), with what today has so far (nothing yet).
+    assert adherence(facts, d(0), d(6), d(6)) == 1 / 5
+
+
 def test_adherence_ignores_days_before_the_race_and_after_today():
     facts = plan(step("rest"), done=every("rest", [-3, -2, 0, 1]))
     assert adherence(facts, d(-10), d(30), d(2)) == 1.0

@@ -54,7 +54,7 @@ def test_today_lists_the_days_tasks_in_plan_order_with_their_doses(patient_clien
     assert "Ice the hip for 15–20 minutes" in html
     assert reverse("recovery:tip", args=["ice-therapy"]) in html
     assert "Day 1 after your race" in html and "Protect" in html
-    assert '<a href="/progress/#road-heading">What comes next</a>' in html  # the plan phase by phase
+    assert '<a class="tap-link" href="/progress/#road-heading">What comes next</a>' in html  # the plan phase by phase
 
 
 def test_the_first_day_of_a_phase_says_so_with_the_clinics_words_for_it(patient_client, patient):
