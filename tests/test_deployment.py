@@ -195,3 +195,20 @@ def test_the_web_service_runs_gunicorn_from_the_project_folder():
 
 def test_the_proxy_example_sets_the_header_django_trusts():
     assert "proxy_set_header X-Forwarded-Proto $scheme;" in (ROOT / "deploy" / "nginx.conf").read_text()
+
+
+def test_make_runs_links_in_e_mails_point_at_the_port_it_serves(tmp_path):
+    """``make run PORT=8001``: an invitation's link must open that server, not the default port's."""
+    import os
+    import subprocess
+
+    seen = tmp_path / "seen"
+    fake_python = tmp_path / "python"  # stands in for the three processes: records what they were given, stops
+    fake_python.write_text(f'#!/bin/sh\necho "$DJANGO_SITE_URL $*" >> {seen}\n')
+    fake_python.chmod(0o755)
+    env = {**os.environ, "PY": str(fake_python), "PORT": "8123"}
+    env.pop("DJANGO_SITE_URL", None)
+    root = Path(__file__).resolve().parent.parent
+    subprocess.run(["bash", str(root / "bin" / "dev-server")], env=env, capture_output=True, timeout=30, check=False)
+    lines = seen.read_text().splitlines()
+    assert len(lines) == 3 and all(line.startswith("http://127.0.0.1:8123 manage.py") for line in lines), lines

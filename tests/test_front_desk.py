@@ -260,10 +260,14 @@ def test_awaiting_activation_lists_invitations_with_their_age_and_e_mail_state(d
     switched_off = PatientFactory(first_name="Off", invited_at=now, is_active=False)
     switched_off.set_unusable_password()
     switched_off.save()
+    fresh = PatientFactory(first_name="Fresh", invited_at=now)
+    fresh.set_unusable_password()
+    fresh.save()
     response = desk.get(FRONT_DESK)
-    assert response.context["awaiting"] == [sent, failed]  # oldest invitation first; activated Alice is not here
+    assert response.context["awaiting"] == [sent, failed, fresh]  # oldest first; activated Alice is not here
     page = response.content.decode()
     assert "2\xa0days ago" in page
+    assert "just now" in page and "0\xa0minutes ago" not in page
     assert "E-mail not sent" in page and "Try sending again" in page
 
 

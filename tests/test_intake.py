@@ -145,6 +145,12 @@ def test_a_file_that_cannot_be_read_gets_a_plain_message(data, message):
 # Through the pages
 
 
+def test_a_file_of_one_patient_is_spoken_of_in_the_singular(desk):
+    page = upload(desk, csv_file(runners(1))).text
+    assert "The line is ready." in page and "Enrol the patient and send the invitation" in page
+    assert "All 1 line" not in page
+
+
 def test_reception_enrols_a_thousand_patients_in_seconds(
     desk, django_capture_on_commit_callbacks, django_assert_max_num_queries
 ):

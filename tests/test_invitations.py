@@ -254,6 +254,22 @@ def test_a_switched_off_patients_link_is_dead(desk, django_capture_on_commit_cal
     assert expired(Client().get(path, follow=True))
 
 
+def test_switched_back_on_the_old_link_stays_dead_and_a_new_invitation_goes_out(
+    desk, django_capture_on_commit_callbacks
+):
+    patient = enrol(desk, django_capture_on_commit_callbacks)
+    old = last_link()
+    desk.post(f"/front-desk/patients/{patient.pk}/deactivate/")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = desk.post(f"/front-desk/patients/{patient.pk}/reactivate/", follow=True)
+    assert f"A new invitation is on its way to {patient.email}" in response.text
+    assert expired(Client().get(old, follow=True))  # the page said the old links are dead: they stay so
+    new = last_link()
+    assert new != old and accept(Client(), new)["Location"] == "/today/"
+    patient.refresh_from_db()
+    assert patient.invitation_sent_at is not None  # not "waiting to go" for ever
+
+
 def test_a_corrected_e_mail_address_kills_the_old_link_and_invites_the_new_one(
     desk, django_capture_on_commit_callbacks
 ):

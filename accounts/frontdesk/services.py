@@ -123,16 +123,30 @@ def patient_invite(*, patient):
 
 @transaction.atomic
 def patient_deactivate(*, patient):
-    """Switch the account off: no login, logged out everywhere now. Their plan and history are kept."""
+    """Switch the account off: no login, logged out everywhere now. Their plan and history are kept.
+
+    The links of an invitation not yet used die for good (``invited_at`` is part of their token; the active flag
+    alone would bring them back with the account), and one still waiting to be e-mailed is not sent.
+    """
     patient.is_active = False
-    patient.save(update_fields=["is_active"])
+    fields = ["is_active"]
+    if not patient.is_activated:
+        patient.invited_at = timezone.now()
+        fields.append("invited_at")
+    patient.save(update_fields=fields)
     sessions_end(patient)
 
 
 @transaction.atomic
 def patient_reactivate(*, patient):
+    """Switch the account back on. A patient who never chose a password gets a new invitation (their old links
+    died with the switch-off). Returns True when one is on its way."""
     patient.is_active = True
     patient.save(update_fields=["is_active"])
+    if not patient.is_activated:
+        invitation_renew(patient)
+        return True
+    return False
 
 
 def sessions_end(user):

@@ -246,9 +246,11 @@ def deactivate(request, pk):
 @reception_required
 def reactivate(request, pk):
     patient = _patient_or_404(pk)
-    patient_reactivate(patient=patient)
+    invited = patient_reactivate(patient=patient)
     note(request, Action.CHANGE, target=patient, patient=patient, description="switched back on")
     messages.success(request, f"{patient} is switched back on.")
+    if invited:
+        messages.info(request, f"A new invitation is on its way to {patient.email}: their old links no longer work.")
     return redirect("frontdesk:patient", pk=patient.pk)
 
 

@@ -123,8 +123,9 @@ class AlertAdmin(AuditedAdminMixin, admin.ModelAdmin):
             count = care.alert_acknowledge(
                 alert_ids=list(queryset.values_list("pk", flat=True)), by=request.user, note=form.cleaned_data["note"]
             )
-            note(request, Action.CHANGE, description=f"acknowledged {count} alert(s)")
-            self.message_user(request, f"{count} alert(s) acknowledged.", messages.SUCCESS)
+            alerts = "1 alert" if count == 1 else f"{count} alerts"
+            note(request, Action.CHANGE, description=f"acknowledged {alerts}")
+            self.message_user(request, f"{alerts} acknowledged.", messages.SUCCESS)
             return None
         context = {
             **self.admin_site.each_context(request),
