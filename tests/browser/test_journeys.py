@@ -284,3 +284,18 @@ def test_a_new_phase_and_the_clinicians_note_read_well_on_a_phone(site, new_page
     expect(page.locator('[data-stage="current"]')).to_contain_text("Strengthen")
     assert_accessible(page, "the progress page's phases")
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+
+
+def test_a_keyboard_user_stays_on_the_task_they_ticked(site, new_page):
+    """htmx swaps the row the focused button was in: the focus comes back to the row's first button."""
+    _, page = patient_on_a_phone(site, new_page, "kim@example.com")
+    page.goto(f"{site}/today/")
+    ice = page.locator('li[data-task="ice"]')
+    ice.get_by_role("button", name="Done one more (1 of 3)").focus()
+    for done in (1, 2, 3):
+        page.keyboard.press("Enter")
+        expect(page.locator('li[data-task="ice"]')).to_have_attribute("data-done", str(done))
+        expect(page.locator(".htmx-request, .htmx-swapping, .htmx-settling")).to_have_count(0)  # htmx is done
+        expect(page.locator("#task-ice-first")).to_be_focused()
+    # The last dose done, "Done one more" is gone: the focus is on the row's "Undo one", not back at the top.
+    expect(page.locator("#task-ice-first")).to_contain_text("Undo one")
