@@ -10,6 +10,23 @@ from recovery.facts import facts_for_plan
 from recovery.models import Completion, ExcusedDay, PlanStep, RecoveryPlan
 
 
+def _one_year_before(today):
+    try:
+        return today.replace(year=today.year - 1)
+    except ValueError:  # 29 February
+        return today.replace(year=today.year - 1, day=28)
+
+
+def race_date_problem(race_date, today):
+    """Why a race date cannot be a plan's day 0, in plain words; None when it can. The front desk (one patient or a
+    file of them), a change of the race date and a clinician's re-enrolment all ask this."""
+    if race_date > today:
+        return "The race date is in the future. Enrol patients after their race."
+    if race_date < _one_year_before(today):
+        return "The race date is more than a year ago. Check the year."
+    return None
+
+
 class Refused(ValueError):
     """A request the rules turn down; its message is written for the patient."""
 

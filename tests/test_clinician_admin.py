@@ -3,6 +3,7 @@
 import csv
 import datetime
 import io
+from html import unescape
 
 import pytest
 from django.urls import reverse
@@ -153,6 +154,40 @@ def test_tailoring_a_step_changes_todays_plan_from_the_chosen_date_only(clinicia
     assert neighbour.steps.get(key="ice").doses_per_day == 3  # no one else's plan changes
 
 
+def test_the_plans_history_says_who_tailored_paused_and_signed_off_and_when(clinician_client, clinician):
+    """The plan's own pages (tailor, sign-off, status) are not the admin's change form: History lists them too."""
+    plan = make_plan(days_since_race=25)
+    clinician_client.post(
+        reverse("admin:recovery_plan_change_step", args=[plan.pk]),
+        {"key": "ice", "from_date": clinic_today().isoformat(), "action": "stop"},
+        follow=True,
+    )
+    clinician_client.post(reverse("admin:recovery_plan_sign_off", args=[plan.pk]))
+    clinician_client.post(reverse("admin:recovery_plan_status", args=[plan.pk]), {"status": "paused"})
+    history = clinician_client.get(reverse("admin:recovery_recoveryplan_history", args=[plan.pk])).text
+    label = plan.steps.get(key="ice").label
+    assert f"The step “{label}” stops from" in unescape(history)  # its name, not its key
+    assert "cleared to run from today" in history and "The plan is now paused." in history
+    assert history.count(clinician.get_full_name() or clinician.email) >= 3
+
+
+def test_the_plans_page_refuses_a_race_date_to_come_but_keeps_an_old_plans_own(clinician_client):
+    plan = make_plan(days_since_race=400)  # a plan that has run for over a year
+    url = reverse("admin:recovery_recoveryplan_change", args=[plan.pk])
+    form = clinician_client.get(url).context["adminform"].form
+    data = {name: value for name, value in form.initial.items() if name in form.fields and value is not None}
+    data.update({"race_date": plan.race_date.isoformat(), "note_to_patient": "Keep going", "clinician": ""})
+    data |= {f"steps-{key}": value for key, value in {"TOTAL_FORMS": 0, "INITIAL_FORMS": 0}.items()}
+    response = clinician_client.post(url, data)
+    plan.refresh_from_db()
+    assert plan.note_to_patient == "Keep going", getattr(response, "context", None) and response.context["errors"]
+    future = (clinic_today() + datetime.timedelta(days=30)).isoformat()
+    response = clinician_client.post(url, data | {"race_date": future})
+    assert "The race date is in the future." in response.text  # not "Day -30" in the list
+    plan.refresh_from_db()
+    assert plan.race_date < clinic_today()
+
+
 def test_stopping_a_step_from_tomorrow_keeps_it_today(clinician_client, client):
     patient = PatientFactory()
     plan = make_plan(patient, days_since_race=1)
@@ -172,6 +207,7 @@ def test_stopping_a_step_from_tomorrow_keeps_it_today(clinician_client, client):
     [
         ({"doses_per_day": 0}, "Ensure this value is greater than or equal to 1."),
         ({"first_day": 5, "last_day": 2}, "The last day cannot be before the first day."),
+        ({"first_day": 99999999999999999999}, "Day numbers go up to 730 (two years after the race)."),
         ({}, "Say what changes"),
     ],
 )
@@ -283,7 +319,7 @@ def test_re_enrol_refuses_a_future_race_date(clinician_client):
         reverse("admin:recovery_plan_reenrol", args=[plan.pk]),
         {"race_date": (clinic_today() + datetime.timedelta(days=3)).isoformat(), "protocol": plan.protocol_id},
     )
-    assert "cannot be in the future" in response.content.decode()
+    assert "The race date is in the future." in response.content.decode()
     assert RecoveryPlan.objects.count() == 1
 
 

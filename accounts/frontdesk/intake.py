@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
+from recovery.services import race_date_problem
+
 COLUMNS = ("first_name", "last_name", "email", "phone", "race_date")
 MAX_BYTES = 1_000_000
 MAX_ROWS = 5_000
@@ -56,22 +58,6 @@ def parse_date(text):
             return datetime.datetime.strptime(text, date_format).date()
         except ValueError:
             continue
-    return None
-
-
-def one_year_before(today):
-    try:
-        return today.replace(year=today.year - 1)
-    except ValueError:  # 29 February
-        return today.replace(year=today.year - 1, day=28)
-
-
-def race_date_problem(race_date, today):
-    """Why a race date cannot start a plan, in plain words; None when it can."""
-    if race_date > today:
-        return "The race date is in the future. Enrol patients after their race."
-    if race_date < one_year_before(today):
-        return "The race date is more than a year ago. Check the year."
     return None
 
 

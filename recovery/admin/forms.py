@@ -1,14 +1,21 @@
 """Forms for tailoring one patient's plan from the admin."""
 
-import datetime
-
 from django import forms
 from django.contrib.auth import get_user_model
-from django.db.models import Q
+from django.db.models import F, Q
 
 from accounts.roles import Role
 from recovery import care
+from recovery.clock import clinic_today
 from recovery.models import Gate, PlanStep, Protocol, Tip
+from recovery.services import race_date_problem
+
+# A recovery plan's day numbers: two years is far beyond any protocol, and far below what the database holds.
+MAX_DAY = 730
+DAY_ERRORS = {
+    "max_value": f"Day numbers go up to {MAX_DAY} (two years after the race).",
+    "min_value": "Day numbers start at 0, race day.",
+}
 
 DATE_INPUT = forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"})
 
@@ -34,8 +41,11 @@ class StepChangeForm(PlanFormBase):
         required=False, min_value=1, max_value=12, help_text="Leave empty to keep what it is."
     )
     times_per_week = forms.IntegerField(required=False, min_value=1, max_value=6)
-    first_day = forms.IntegerField(required=False, min_value=0, help_text="Day number; race day is day 0.")
-    last_day = forms.IntegerField(required=False, min_value=0)
+    first_day = forms.IntegerField(
+        required=False, min_value=0, max_value=MAX_DAY, error_messages=DAY_ERRORS,
+        help_text="Day number; race day is day 0.",
+    )  # fmt: skip
+    last_day = forms.IntegerField(required=False, min_value=0, max_value=MAX_DAY, error_messages=DAY_ERRORS)
     label = forms.CharField(required=False, max_length=120)
     instruction = forms.CharField(required=False, max_length=300)
 
@@ -71,7 +81,10 @@ class StepChangeForm(PlanFormBase):
     def success_message(self):
         data = self.cleaned_data
         verb = "stops" if data["action"] == self.STOP else "changes"
-        return f"The step “{data['key']}” {verb} from {data['from_date']:%d %b %Y}. Earlier days are unchanged."
+        versions = self.plan.steps.filter(key=data["key"]).order_by(F("valid_from").desc(nulls_last=True))
+        label = versions.values_list("label", flat=True).first()
+        name = label or data["key"]
+        return f"The step “{name}” {verb} from {data['from_date']:%d %b %Y}. Earlier days are unchanged."
 
 
 class StepAddForm(forms.ModelForm):
@@ -116,10 +129,8 @@ class ReenrolForm(PlanFormBase):
 
     def clean_race_date(self):
         race_date = self.cleaned_data["race_date"]
-        if race_date > self.today:
-            raise forms.ValidationError("The race date cannot be in the future.")
-        if race_date < self.today - datetime.timedelta(days=365):
-            raise forms.ValidationError("The race date cannot be more than a year ago.")
+        if problem := race_date_problem(race_date, self.today):
+            raise forms.ValidationError(problem)
         return race_date
 
 
@@ -128,3 +139,14 @@ class DischargeForm(forms.Form):
 
     status = forms.CharField(widget=forms.HiddenInput)
     confirmed = forms.CharField(widget=forms.HiddenInput)
+
+
+class PlanChangeForm(forms.ModelForm):
+    """The plan's own page: a corrected race date obeys the front desk's rule (``race_date_problem``); an
+    unchanged one is not judged again (a plan may have run for over a year)."""
+
+    def clean_race_date(self):
+        race_date = self.cleaned_data["race_date"]
+        if race_date != self.instance.race_date and (problem := race_date_problem(race_date, clinic_today())):
+            raise forms.ValidationError(problem)
+        return race_date

@@ -26,7 +26,7 @@ from recovery.admin.filters import (
     OpenAlertsFilter,
     PhaseFilter,
 )
-from recovery.admin.forms import DischargeForm, ReenrolForm, StepAddForm, StepChangeForm
+from recovery.admin.forms import DischargeForm, PlanChangeForm, ReenrolForm, StepAddForm, StepChangeForm
 from recovery.charts import pain_chart_for
 from recovery.clock import clinic_today
 from recovery.facts import facts_for_plan
@@ -75,6 +75,7 @@ class RecoveryPlanAdmin(AuditedAdminMixin, admin.ModelAdmin):
         "cleared_by",
     ]  # fmt: skip
     readonly_fields = ["patient", "protocol", "status", "paused_on", "cleared_to_run_on", "cleared_by"]
+    form = PlanChangeForm
     inlines = [PlanStepInline]
     actions = ["export_adherence"]
     change_form_template = "admin/recovery/recoveryplan/change_form.html"
@@ -231,6 +232,12 @@ class RecoveryPlanAdmin(AuditedAdminMixin, admin.ModelAdmin):
     def _back(self, plan):
         return HttpResponseRedirect(reverse("admin:recovery_recoveryplan_change", args=[plan.pk]))
 
+    def _done(self, request, plan, message):
+        """Say what was done, and keep it in the plan's History with who and when: these pages are not the
+        admin's own change form, which would otherwise be the only thing History lists."""
+        messages.success(request, message)
+        self.log_change(request, plan, message)
+
     def _form_page(self, request, plan, form, title, submit, intro=""):
         context = {
             "intro": intro,
@@ -253,7 +260,7 @@ class RecoveryPlanAdmin(AuditedAdminMixin, admin.ModelAdmin):
             except Refused as refusal:
                 form.add_error(None, str(refusal))
             else:
-                messages.success(request, form.success_message())
+                self._done(request, plan, form.success_message())
                 return self._back(plan)
         return self._form_page(request, plan, form, f"Change a step of {plan.patient}'s plan", "Save the change")
 
@@ -266,7 +273,7 @@ class RecoveryPlanAdmin(AuditedAdminMixin, admin.ModelAdmin):
             except Refused as refusal:
                 form.add_error(None, str(refusal))
             else:
-                messages.success(request, f"“{step.label}” is on the plan from {step.valid_from:%d %b %Y}.")
+                self._done(request, plan, f"“{step.label}” is on the plan from {step.valid_from:%d %b %Y}.")
                 return self._back(plan)
         return self._form_page(request, plan, form, f"Add a step to {plan.patient}'s plan", "Add the step")
 
@@ -276,10 +283,10 @@ class RecoveryPlanAdmin(AuditedAdminMixin, admin.ModelAdmin):
             return self._back(plan)
         if request.POST.get("withdraw"):
             care.plan_withdraw_clearance(plan=plan)
-            messages.success(request, "The return-to-running clearance is withdrawn.")
+            self._done(request, plan, "The return-to-running clearance is withdrawn.")
         else:
             care.plan_clear_to_run(plan=plan, by=request.user, today=clinic_today())
-            messages.success(request, f"{plan.patient} is cleared to run from today; the running steps are open.")
+            self._done(request, plan, f"{plan.patient} is cleared to run from today; the running steps are open.")
         return self._back(plan)
 
     def status_view(self, request, pk):
@@ -301,7 +308,7 @@ class RecoveryPlanAdmin(AuditedAdminMixin, admin.ModelAdmin):
         except Refused as refusal:
             messages.error(request, str(refusal))
         else:
-            messages.success(request, f"The plan is now {plan.get_status_display().lower()}.")
+            self._done(request, plan, f"The plan is now {plan.get_status_display().lower()}.")
         return self._back(plan)
 
     def reenrol_view(self, request, pk):
@@ -313,7 +320,7 @@ class RecoveryPlanAdmin(AuditedAdminMixin, admin.ModelAdmin):
             except Refused as refusal:
                 messages.error(request, str(refusal))
                 return self._back(plan)
-            messages.success(request, f"{plan.patient} has a new plan from race day {new_plan.race_date:%d %b %Y}.")
+            self._done(request, plan, f"{plan.patient} has a new plan from race day {new_plan.race_date:%d %b %Y}.")
             return HttpResponseRedirect(reverse("admin:recovery_recoveryplan_change", args=[new_plan.pk]))
         return self._form_page(request, plan, form, f"Re-enrol {plan.patient}", "Start the new plan")
 
