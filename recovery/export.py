@@ -3,13 +3,13 @@
 import csv
 import io
 
+from django.db.models import F
+
 from recovery.models import Alert, CheckIn, Completion, ExcusedDay, PlanStep, RecoveryPlan
 from reminders.export import reminder_data
 
 PROFILE_FIELDS = ["email", "first_name", "last_name", "phone", "date_of_birth", "date_joined", "last_login"]
-PLAN_FIELDS = [
-    "id", "protocol__name", "race_date", "status", "paused_on", "note_to_patient", "cleared_to_run_on", "created_at",
-]  # fmt: skip
+PLAN_FIELDS = ["id", "race_date", "status", "paused_on", "note_to_patient", "cleared_to_run_on", "created_at"]
 STEP_FIELDS = [
     "plan_id", "key", "label", "instruction", "first_day", "last_day", "doses_per_day", "times_per_week",
     "gate", "gate_pain_max", "valid_from", "valid_until",
@@ -23,7 +23,8 @@ def patient_data(user):
     plans = RecoveryPlan.objects.filter(patient=user)
     return {
         "profile": [{field: getattr(user, field) for field in PROFILE_FIELDS}],
-        "plans": list(plans.values(*PLAN_FIELDS)),
+        # The protocol by its name, under a plain field name (not the ORM's "protocol__name").
+        "plans": list(plans.values(*PLAN_FIELDS, protocol_name=F("protocol__name"))),
         "plan_steps": list(PlanStep.objects.filter(plan__in=plans).order_by("plan", "position").values(*STEP_FIELDS)),
         "ticks": list(
             Completion.objects.filter(plan__in=plans)

@@ -35,6 +35,22 @@ def test_the_history_shows_who_changed_what_with_a_readable_diff(clinician_clien
     assert str(clinician) in html
     assert "<strong>Summary:</strong>" in html and "Ice the sore hip, wrapped in a towel." in html
     assert "Restore this version" in html
+    assert "Choose a date from the list below to revert" not in html  # there is no list of dates to choose from
+    # The version the tip sheet was loaded with was saved by no person: the page says so instead of "None".
+    assert "the portal (its set-up or a command), not a person" in html
+
+
+def test_saving_the_safety_thresholds_says_so_in_plain_words(clinician_client):
+    from recovery.models import SafetyThresholds
+
+    thresholds = SafetyThresholds.current()
+    data = {name: getattr(thresholds, name) for name in
+            ("ease_off_pain_from", "alert_pain_from", "pain_rise_points", "inactive_after_days")}  # fmt: skip
+    url = reverse("admin:recovery_safetythresholds_change", args=[thresholds.pk])
+    response = clinician_client.post(url, data | {"alert_pain_from": 7}, follow=True)
+    assert "The safety thresholds are saved." in response.text
+    assert "was changed successfully" not in response.text
+    assert SafetyThresholds.current().alert_pain_from == 7
 
 
 def test_one_click_restores_an_earlier_version_and_keeps_that_in_the_history(clinician_client):

@@ -229,9 +229,14 @@ def test_search_finds_patients_by_name_email_phone_and_date_of_birth(desk):
     )
     PatientFactory(first_name="Bob", last_name="Jones", email="bob@example.com", phone="0123 456789")
     UserFactory(first_name="Ann", last_name="Staff", email="ann.staff@example.com", role=Role.RECEPTION)
-    for query in ("ann", "SMITH", "ann smith", "ann@example", "07700900123", "900-123", "01/06/1985", "1985-06-01"):
+    queries = ("ann", "SMITH", "ann smith", "ann@example", "07700900123", "900-123", "+44 7700 900123", "01/06/1985",
+               "1985-06-01")  # fmt: skip
+    for query in queries:
         results = desk.get(FRONT_DESK, {"q": query}).context["results"]
         assert results == [ann], query
+    # A number stored in the international form is found by the national one too.
+    intl = PatientFactory(first_name="Cleo", last_name="Intl", email="cleo@example.com", phone="+44 7700 900456")
+    assert desk.get(FRONT_DESK, {"q": "07700 900456"}).context["results"] == [intl]
     # The box's label says what it takes (the section's heading says what it is for).
     html = desk.get(FRONT_DESK).content.decode()
     assert re.search(r'<label\s+for="id_q"[^>]*>\s*Name, e-mail, phone or date of birth\s*</label>', html)

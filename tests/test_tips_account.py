@@ -60,6 +60,7 @@ def test_my_data_json_holds_everything_the_portal_keeps_about_me(patient_client,
     data = json.loads(response.content)
     assert data["profile"][0]["email"] == patient.email
     assert data["plans"][0]["race_date"] == plan.race_date.isoformat()
+    assert data["plans"][0]["protocol_name"] == plan.protocol.name  # plain field names, not the ORM's
     assert {row["key"] for row in data["plan_steps"]} >= {"ice", "rest", "stretch"}
     assert data["ticks"] == [{"plan_id": plan.pk, "date": clinic_today().isoformat(), "step_key": "ice", "count": 2}]
     assert data["check_ins"][0]["note"] == "stiff after the stairs"

@@ -85,6 +85,16 @@ def _open_plan(patient):
 # -- Home: search and the three lists ---------------------------------------------------------------------------
 
 
+def _uk_phone_forms(digits):
+    """The digits as typed, and the same UK number written the other way: "+44 7700 900123" and "07700 900123"."""
+    for prefix in ("0044", "44"):
+        if digits.startswith(prefix) and len(digits) > len(prefix) + 6:
+            return {digits, "0" + digits[len(prefix) :]}
+    if digits.startswith("0") and not digits.startswith("00") and len(digits) > 7:
+        return {digits, "44" + digits[1:]}
+    return {digits}
+
+
 def search_patients(query):
     """Patients matching every word of ``query`` by name or e-mail, or matching it as a phone number or a
     date of birth. Odd input finds nothing rather than failing."""
@@ -99,7 +109,8 @@ def search_patients(query):
     conditions |= by_name
     digits = "".join(char for char in query if char.isdigit())
     if len(digits) >= 4 and set(query) <= intake.PHONE_CHARACTERS:
-        conditions |= Q(phone_digits__contains=digits)
+        for form in _uk_phone_forms(digits):
+            conditions |= Q(phone_digits__contains=form)
     if (born := intake.parse_date(query)) is not None:
         conditions |= Q(date_of_birth=born)
     # Phone numbers are stored as typed ("07700 900-123"): compare their digits.

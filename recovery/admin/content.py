@@ -106,6 +106,11 @@ class DisclaimerAdmin(SingletonAdmin):
 class SafetyThresholdsAdmin(SingletonAdmin):
     list_display = ["__str__", "ease_off_pain_from", "alert_pain_from", "pain_rise_points", "inactive_after_days"]
 
+    def response_change(self, request, obj):
+        # Not Django's "The safety thresholds “Safety thresholds” was changed successfully."
+        self.message_user(request, "The safety thresholds are saved.")
+        return redirect(request.path)
+
 
 COMPACT_TEXT = {models.TextField: {"widget": forms.Textarea(attrs={"rows": 2, "cols": 40})}}
 

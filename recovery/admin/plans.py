@@ -152,18 +152,21 @@ class RecoveryPlanAdmin(AuditedAdminMixin, admin.ModelAdmin):
     @admin.action(description="Export adherence of the selected patients (CSV)")
     def export_adherence(self, request, queryset):
         today = clinic_today()
-        plans = list(summaries.with_summary_columns(queryset.select_related("patient")))
+        plans = list(summaries.with_summary_columns(queryset.select_related("patient", "clinician")))
         rows = summaries.plan_summaries(plans, today)
         note(request, Action.EXPORT, description=f"adherence CSV of {len(plans)} patient(s)")
         response = HttpResponse(content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="adherence-{today:%Y-%m-%d}.csv"'
         writer = csv.writer(response)
-        writer.writerow(["patient", "email", "race date", "day", "phase", "adherence last 7 days (%)", "last pain",
-                         "pain trend", "open alerts", "last activity", "inactive"])  # fmt: skip
+        writer.writerow(["patient", "email", "status", "clinician", "race date", "day", "phase",
+                         "adherence last 7 days (%)", "last pain", "pain trend", "open alerts", "last activity",
+                         "inactive"])  # fmt: skip
         for plan in plans:
             summary = rows[plan.pk]
+            clinician = plan.clinician.get_full_name() or plan.clinician.email if plan.clinician else ""
             writer.writerow([
-                plan.patient.get_full_name(), plan.patient.email, plan.race_date, summary.day, summary.phase,
+                plan.patient.get_full_name(), plan.patient.email, plan.get_status_display(), clinician,
+                plan.race_date, summary.day, summary.phase,
                 "" if summary.adherence_7d is None else round(summary.adherence_7d * 100),
                 "" if summary.last_pain is None else summary.last_pain, summary.pain_trend, summary.open_alerts,
                 summary.last_activity_on or "", "yes" if summary.inactive else "no",

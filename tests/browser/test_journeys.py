@@ -299,3 +299,21 @@ def test_a_keyboard_user_stays_on_the_task_they_ticked(site, new_page):
         expect(page.locator("#task-ice-first")).to_be_focused()
     # The last dose done, "Done one more" is gone: the focus is on the row's "Undo one", not back at the top.
     expect(page.locator("#task-ice-first")).to_contain_text("Undo one")
+
+
+def test_on_a_tablet_the_front_desks_resend_button_stays_in_view(site, new_page):
+    """Long addresses and e-mail states wrap, so the row's button is not cut off at the table's edge."""
+    desk = ReceptionFactory(email="desk@example.com")
+    patient_enrol(
+        first_name="Jo",
+        last_name="Tester",
+        email="jo.tester.with.a.long.address@example.com",
+        race_date=clinic_today() - datetime.timedelta(days=3),
+        protocol=Protocol.objects.default(),
+    )
+    page = new_page({"width": 820, "height": 1180})
+    log_in(page, site, desk.email)
+    page.goto(f"{site}/front-desk/")
+    button = page.get_by_role("button", name=re.compile(r"^(Resend|Try sending again)"))
+    box = button.bounding_box()
+    assert box is not None and box["x"] + box["width"] <= 820 - 16, box  # inside the page's margin
