@@ -605,6 +605,15 @@ def test_compression_numbness_raises_its_alert_and_shows_the_advice(patient_clie
     assert Completion.objects.get(plan=compression_plan, step_key="compression").count == 1
 
 
+def test_numbness_reported_for_yesterday_is_advice_for_now(patient_client, compression_plan):
+    yesterday = clinic_today() - datetime.timedelta(days=1)
+    response = compression_tick(
+        patient_client, compression_plan, numbness="yes", date=yesterday, HTTP_HX_REQUEST="true"
+    )
+    assert "If you still feel it, take your compression off now." in response.text
+    assert "Take your compression off now." not in response.text
+
+
 def test_with_htmx_the_compression_row_swaps_in_place_with_the_advice(patient_client, compression_plan):
     response = compression_tick(patient_client, compression_plan, numbness="yes", HTTP_HX_REQUEST="true")
     assert response.status_code == 200

@@ -337,6 +337,7 @@ def test_a_day_can_be_marked_as_a_day_off_and_taken_back(patient_client, patient
     assert response.status_code == 302
     page = patient_client.get(TODAY_URL).content.decode()
     assert "This day is a day off. It doesn" in page
+    assert "You wrote: “flu”" in page  # the patient's own reason, shown back
     assert ExcusedDay.objects.get(plan=plan).reason == "flu"
     patient_client.post(reverse("recovery:excuse"), {"date": clinic_today().isoformat(), "undo": "1"})
     assert not ExcusedDay.objects.filter(plan=plan).exists()

@@ -15,17 +15,21 @@ from recovery import rules, safety
 from recovery.checkins import CHECK_IN_STEP_KEY, COMPRESSION_STEP_KEY, compression_numbness_report
 from recovery.clock import clinic_today
 from recovery.facts import facts_for_plan, step_key_of
-from recovery.models import SafetyThresholds
+from recovery.models import ExcusedDay, SafetyThresholds
 from recovery.services import Refused, completion_set, day_excuse, day_unexcuse
 from recovery.views.access import plan_required
 
 DAY_NAMES = {0: "Today", 1: "Yesterday", 2: "The day before"}
 
 
-def numbness_advice():
-    # The clinic's own tip (the "compression" tip of the sheet), quoted word for word.
+def numbness_advice(date, today):
+    # The clinic's own tip (the "compression" tip of the sheet), quoted word for word. Reported for an earlier day
+    # (the checklist reaches two days back), the advice is for now: "if you still feel it".
+    first = "Take your compression off now."
+    if date != today:
+        first = "If you still feel it, take your compression off now."
     return (
-        "Take your compression off now. Our tip sheet says: “If you experience any tingling or numbness, make sure "
+        f"{first} Our tip sheet says: “If you experience any tingling or numbness, make sure "
         "the compression is just right—not too tight—and take off the compression gear.” We have let the clinic know. "
         "If the feeling doesn't go away once it is off, or your leg feels weak, "
         f"call us on {settings.CLINIC_PHONE}."
@@ -76,6 +80,8 @@ def _day_context(plan, date, today, facts=None):
         "done_count": done_count,
         "all_done": bool(open_tasks) and done_count == len(open_tasks),
         "excused": date in facts.excused,
+        # The patient's own words for a day off, read only on such a day (one query there, none elsewhere).
+        "excused_reason": _excused_reason(plan, date) if date in facts.excused and date not in facts.held else "",
         "held": held,
         "paused": facts.paused(date) and not held,  # on hold now: the banner with the clinic's number
         # The stop screen's advice, echoed where the exercises are, while the latest check-in's stands: a warning
@@ -84,6 +90,10 @@ def _day_context(plan, date, today, facts=None):
         "stop_pain": facts.latest_pain(date) if stop == safety.StandingStop.PAIN else None,
         "days": [{"back": n, "name": DAY_NAMES[n]} for n in range(rules.DAYS_BACK_EDITABLE + 1)],
     }
+
+
+def _excused_reason(plan, date):
+    return ExcusedDay.objects.filter(plan=plan, date=date).values_list("reason", flat=True).first() or ""
 
 
 @plan_required
@@ -122,7 +132,7 @@ def tick(request, step_id):
             # The safety report stands even if the tick itself is refused (e.g. a paused plan).
             try:
                 compression_numbness_report(plan=request.plan, date=date, today=today)
-                advice = numbness_advice()
+                advice = numbness_advice(date, today)
             except Refused as refusal:
                 error = str(refusal)
         try:
