@@ -252,6 +252,26 @@ def test_a_step_from_the_tip_library_can_be_added_to_one_plan(clinician_client, 
     assert 'data-task="walk"' not in client.get("/today/?back=1").content.decode()
 
 
+def test_a_step_added_without_a_key_gets_one_from_its_label(clinician_client, client):
+    from recovery.models import Tip
+
+    patient = PatientFactory()
+    plan = make_plan(patient, days_since_race=1)
+    url = reverse("admin:recovery_plan_add_step", args=[plan.pk])
+    form = clinician_client.get(url).text
+    assert "Strength Training (recovery)" in form and "Strength Training (injury prevention)" in form  # told apart
+    data = {
+        "tip": Tip.objects.get(slug="cross-training").pk, "label": "Gentle walk, on the flat",
+        "instruction": "Walk for 10 minutes.", "first_day": 0, "doses_per_day": 1, "gate": "none",
+        "from_date": clinic_today().isoformat(),
+    }  # fmt: skip
+    assert clinician_client.post(url, data).status_code == 302
+    client.force_login(patient)
+    assert task_attrs(client.get("/today/"), "gentle-walk-on-the-flat")["data-target"] == "1"
+    missing_tip = clinician_client.post(url, {**data, "tip": "", "label": "Another"})
+    assert "Choose the tip that explains this step to the patient." in missing_tip.text
+
+
 def test_sign_off_records_who_and_when_and_opens_the_running_steps(clinician_client, clinician, client):
     patient = PatientFactory()
     plan = make_plan(patient, days_since_race=22)

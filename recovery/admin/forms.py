@@ -3,6 +3,7 @@
 from django import forms
 from django.contrib.auth import get_user_model
 from django.db.models import F, Q
+from django.utils.text import slugify
 
 from accounts.roles import Role
 from recovery import care
@@ -101,9 +102,25 @@ class StepAddForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.plan = plan
         self.today = today
-        self.fields["tip"].queryset = Tip.objects.published()
+        tip = self.fields["tip"]
+        tip.queryset = Tip.objects.published()
+        # The sheet has a recovery and a prevention tip of the same title: say which is which.
+        tip.label_from_instance = lambda tip: f"{tip.title} ({tip.get_kind_display().lower()})"
+        tip.error_messages["required"] = "Choose the tip that explains this step to the patient."
+        key = self.fields["key"]
+        key.required = False
+        key.help_text = "Optional: ticks are recorded under it. Left empty, it is made from the label."
         self.fields["from_date"].initial = today
         self.fields["gate"].initial = Gate.NONE
+
+    def clean(self):
+        cleaned = super().clean()
+        if not cleaned.get("key") and cleaned.get("label"):
+            cleaned["key"] = slugify(cleaned["label"])[: PlanStep._meta.get_field("key").max_length].strip("-")
+            self.instance.key = cleaned["key"]
+        if not cleaned.get("key") and "key" not in self.errors:
+            self.add_error("key", "Give the step a short name, e.g. walk.")
+        return cleaned
 
     def _post_clean(self):
         # The model's own checks (last day after first, pain gate has a limit) run on the instance; the plan and
