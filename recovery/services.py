@@ -17,9 +17,14 @@ def _one_year_before(today):
         return today.replace(year=today.year - 1, day=28)
 
 
-def race_date_problem(race_date, today):
+def race_date_problem(race_date, today, *, current=None):
     """Why a race date cannot be a plan's day 0, in plain words; None when it can. The front desk (one patient or a
-    file of them), a change of the race date and a clinician's re-enrolment all ask this."""
+    file of them), a change of the race date and a clinician's re-enrolment all ask this.
+
+    ``current``: the plan's race date now. Kept as it is, it is not judged again (a plan that has run for over a
+    year still takes a new phone number or a note)."""
+    if race_date == current:
+        return None
     if race_date > today:
         return "The race date is in the future. Enrol patients after their race."
     if race_date < _one_year_before(today):

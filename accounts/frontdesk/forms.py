@@ -34,8 +34,8 @@ def _clean_phone(phone):
     return phone
 
 
-def _clean_race_date(race_date):
-    if race_date is not None and (problem := race_date_problem(race_date, clinic_today())):
+def _clean_race_date(race_date, current=None):
+    if race_date is not None and (problem := race_date_problem(race_date, clinic_today(), current=current)):
         raise forms.ValidationError(problem)
     return race_date
 
@@ -205,11 +205,7 @@ class PatientDetailsForm(PatientFieldsMixin, forms.ModelForm):
             self.fields["race_date"].initial = plan.race_date
 
     def clean_race_date(self):
-        # Only a new race date is checked: a plan that has run for over a year still takes a new phone number.
-        race_date = self.cleaned_data["race_date"]
-        if race_date == self.plan.race_date:
-            return race_date
-        return super().clean_race_date()
+        return _clean_race_date(self.cleaned_data["race_date"], current=self.plan.race_date)
 
     def _post_clean(self):
         # Unlike a ModelForm's usual save, the changes are applied by the service; validate_unique would only

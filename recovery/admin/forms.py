@@ -117,7 +117,6 @@ class StepAddForm(forms.ModelForm):
         cleaned = super().clean()
         if not cleaned.get("key") and cleaned.get("label"):
             cleaned["key"] = slugify(cleaned["label"])[: PlanStep._meta.get_field("key").max_length].strip("-")
-            self.instance.key = cleaned["key"]
         if not cleaned.get("key") and "key" not in self.errors:
             self.add_error("key", "Give the step a short name, e.g. walk.")
         return cleaned
@@ -164,6 +163,6 @@ class PlanChangeForm(forms.ModelForm):
 
     def clean_race_date(self):
         race_date = self.cleaned_data["race_date"]
-        if race_date != self.instance.race_date and (problem := race_date_problem(race_date, clinic_today())):
+        if problem := race_date_problem(race_date, clinic_today(), current=self.instance.race_date):
             raise forms.ValidationError(problem)
         return race_date

@@ -141,7 +141,8 @@ def tick(request, step_id):
             )
         except Refused as refusal:
             error = error or str(refusal)
-    if request.htmx and rules.is_editable(date, today):
+    editable = rules.is_editable(date, today)
+    if request.htmx and editable:
         context = _day_context(request.plan, date, today, facts)
         task = next((task for task in context["tasks"] if task.key == step_key), None)
         if task is None:
@@ -155,7 +156,7 @@ def tick(request, step_id):
         messages.warning(request, advice)
     if error:
         messages.error(request, error)
-    if not rules.is_editable(date, today):
+    if not editable:
         # A page left open overnight: its day can no longer be changed, so the whole of today comes instead of a
         # row of today's checklist swapped into the old day's page.
         date = today
