@@ -3,13 +3,16 @@
 1. Re-queue tasks left running by a worker that died (jobs/requeue.py).
 2. Queue the reminders that are due (reminders/delivery.py).
 3. Raise the day's "inactive" alerts (recovery/inactivity.py).
-4. Tidy up: finished task results, the heartbeats of long-gone workers, reminder records older than 90 days.
-5. Record the sweep's heartbeat, when every step went well (``check_deployment`` reads it).
+4. Store each active plan's share of last week's tasks done, for the patients list (recovery/summaries.py): all
+   of them after midnight, 2,000 a sweep, then those a patient's late change cleared.
+5. Tidy up: finished task results, the heartbeats of long-gone workers, reminder records older than 90 days.
+6. Record the sweep's heartbeat, when every step went well (``check_deployment`` reads it).
 
 Safe to run twice at once, e.g. a slow run overlapping the next minute's, or two machines: every write is guarded
 by the database (a unique delivery row per patient, day and slot; a unique alert per plan, kind and day; a
-conditional UPDATE per re-queued task), so the loser of a race simply does nothing. No lock is needed, and none
-can be left behind by a killed sweep. Each step runs on its own: one failing does not stop the others.
+conditional UPDATE per re-queued task; plans' rows locked, and skipped by another sweep, while one stores their
+last week), so the loser of a race simply does nothing. No lock outlives its transaction, so a killed sweep leaves
+none behind. Each step runs on its own: one failing does not stop the others.
 """
 
 import datetime
@@ -23,6 +26,7 @@ from django_tasks_db.models import DBTaskResult
 from jobs.heartbeats import SWEEP, heartbeat_beat, heartbeats_prune
 from jobs.requeue import tasks_requeue_orphans
 from recovery.inactivity import inactive_alerts_raise
+from recovery.summaries import last_week_store
 from reminders.delivery import deliveries_prune, reminders_queue_due
 
 logger = logging.getLogger(__name__)
@@ -42,6 +46,7 @@ STEPS = [
     ("tasks re-queued", tasks_requeue_orphans),
     ("reminders queued", reminders_queue_due),
     ("inactive alerts raised", lambda *, now: inactive_alerts_raise(today=timezone.localdate(now))),
+    ("plans' last week stored", lambda *, now: last_week_store(today=timezone.localdate(now))),
     ("old task results deleted", finished_tasks_prune),
     ("old reminder records deleted", deliveries_prune),
 ]

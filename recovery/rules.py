@@ -472,6 +472,11 @@ def adherence(facts, first, last, today, *, memo=None):
     return done / due if due_on_days_over else None
 
 
+def percent(share):
+    """An adherence as the whole percentage every page shows (and the patients list stores), or None."""
+    return None if share is None else round(share * 100)
+
+
 def streak(facts, today, *, memo=None):
     """Days in a row, up to today, on which everything due was done. Excused days and empty days are skipped.
 

@@ -65,6 +65,20 @@ def plan_note_activity(plan, date):
     plan.last_activity_on = date
 
 
+def plan_note_past_change(plan, date, today):
+    """A patient changed a day before today (a late tick or day off): the plan's stored share of last week is
+    cleared, and the clinic's next sweep works it out again (summaries.last_week_store)."""
+    if date < today:
+        RecoveryPlan.objects.filter(pk=plan.pk).update(last_week_ends_on=None)
+
+
+def plan_race_date_correct(plan, race_date):
+    """Move the plan's day 0. Every day's number moves with it, so last week's stored share is worked out again."""
+    plan.race_date = race_date
+    plan.last_week_ends_on = None
+    plan.save(update_fields=["race_date", "last_week_ends_on", "updated_at"])
+
+
 @transaction.atomic
 def completion_set(*, plan, step_key, date, count, today):
     """Record that ``count`` doses of a step were done on ``date``: the count wanted, not a toggle.
@@ -95,6 +109,7 @@ def completion_set(*, plan, step_key, date, count, today):
         )
         plan_note_activity(plan, date)
         facts.done[(step_key, date)] = count
+    plan_note_past_change(plan, date, today)
     return facts
 
 
@@ -105,6 +120,7 @@ def day_excuse(*, plan, date, today, reason=""):
         raise Refused("You can mark today or the two days before as a day off.")
     ExcusedDay.objects.get_or_create(plan=plan, date=date, defaults={"reason": reason[:200]})
     plan_note_activity(plan, date)
+    plan_note_past_change(plan, date, today)
 
 
 @transaction.atomic
@@ -114,6 +130,7 @@ def day_unexcuse(*, plan, date, today):
     if ExcusedDay.objects.filter(plan=plan, date=date, on_hold=True).exists():
         raise Refused("Your clinician had your plan on hold that day, so it stays out of your progress.")
     ExcusedDay.objects.filter(plan=plan, date=date).delete()
+    plan_note_past_change(plan, date, today)
 
 
 @transaction.atomic

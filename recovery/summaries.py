@@ -2,12 +2,20 @@
 
 The numbers come from the rules module, fed by a fixed number of bulk queries for all the plans at once, so a
 page of 100 patients costs what a page of 3 does.
+
+Last week, stored: the list shows each row's share of the tasks done in the last seven whole days, but cannot work
+it out for 10,000 plans to sort or filter them. So the clinic's clock (``manage.py sweep``) stores it on each
+active plan once a day (``last_week_store``), and a patient's change to one of those days (a late tick or day
+off) clears it for the next sweep, a minute later, to work out again (``services.plan_note_past_change``). A paused
+plan is not stored: when it is resumed, its number is from before the pause and so is worked out again too. Both
+come from ``last_week_percent``, so the stored number and the row's agree.
 """
 
 import dataclasses
 import datetime
 from dataclasses import dataclass
 
+from django.db import transaction
 from django.db.models import Count, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 
@@ -18,13 +26,21 @@ from recovery.models import Alert, CheckIn, Gate, Phase, RecoveryPlan, SafetyThr
 RECENT_DAYS = 7
 # Pain trend: the latest score against the average of the ones recorded in the few days before it.
 TREND_DAYS = 3
+# The patients list's filter on last week's share done: (choice, label, lowest percentage, highest).
+LAST_WEEK_BANDS = [
+    ("under-50", "Under 50%", 0, 49),
+    ("50-79", "50% to 79%", 50, 79),
+    ("80-plus", "80% or more", 80, 100),
+]
+# Plans worked out per transaction by the sweep: their rows stay locked meanwhile (a late tick on one waits).
+LAST_WEEK_BATCH = 200
 
 
 @dataclass(frozen=True)
 class PlanSummary:
     day: int
     phase: str
-    adherence_7d: float | None
+    last_week_percent: int | None  # of the seven whole days before today
     last_pain: int | None
     pain_trend: str  # "up", "down", "steady" or "" when there is nothing to compare
     open_alerts: int
@@ -87,13 +103,28 @@ def _trend(facts, last_pain_on):
     return "up" if change >= 1 else "down" if change <= -1 else "steady"
 
 
+def _facts_first(today):
+    """The first day the summaries load: last week, and the days before it that the pain trend compares."""
+    return today - datetime.timedelta(days=RECENT_DAYS + TREND_DAYS + 1)
+
+
+def last_week(today):
+    """The first and last of the seven whole days before ``today``: whole days only, so a number over them holds
+    from one morning to the next unless a patient changes one of them."""
+    return today - datetime.timedelta(days=RECENT_DAYS), today - datetime.timedelta(days=1)
+
+
+def last_week_percent(facts, today):
+    """The share of the tasks due last week (``last_week``) that were done (rules.adherence), as a percentage."""
+    return rules.percent(rules.adherence(facts, *last_week(today), today))
+
+
 def plan_summaries(plans, today):
     """PlanSummary by plan id for plans annotated by ``with_summary_columns``."""
     plans = list(plans)
     thresholds = SafetyThresholds.current()
     since = inactive_since(today, thresholds)
-    first = today - datetime.timedelta(days=RECENT_DAYS + TREND_DAYS + 1)
-    all_facts = facts_for_plans(plans, first, today)
+    all_facts = facts_for_plans(plans, _facts_first(today), today)
     summaries = {}
     for plan in plans:
         facts = all_facts[plan.pk]
@@ -102,7 +133,7 @@ def plan_summaries(plans, today):
         summaries[plan.pk] = PlanSummary(
             day=facts.day_number(today),
             phase=phase.name if phase else "",
-            adherence_7d=rules.adherence(facts, today - datetime.timedelta(days=RECENT_DAYS - 1), today, today),
+            last_week_percent=last_week_percent(facts, today),
             last_pain=plan.last_pain,
             pain_trend=_trend(facts, plan.last_pain_on),
             open_alerts=plan.open_alert_count,
@@ -110,6 +141,47 @@ def plan_summaries(plans, today):
             inactive=plan.status == RecoveryPlan.Status.ACTIVE and ((last_activity or plan.started_on) < since),
         )
     return summaries
+
+
+def last_week_store(*, today, most=2000):
+    """Store ``last_week_percent`` on the active plans that do not hold it for the week that ended yesterday: all
+    of them on a new day, and those a change cleared. At most ``most`` plans, so that one sweep stays short (10,000
+    plans take a few sweeps); returns how many were stored.
+
+    Each batch's rows are locked, and rows another transaction holds (a tick being saved) are skipped: that tick
+    clears the plan's number after this batch, or this batch reads the tick, so no change is ever lost."""
+    _, ends_on = last_week(today)
+    stored = 0
+    while stored < most:
+        batch = min(LAST_WEEK_BATCH, most - stored)
+        with transaction.atomic():
+            plans = list(
+                RecoveryPlan.objects.filter(status=RecoveryPlan.Status.ACTIVE)
+                .exclude(last_week_ends_on=ends_on)
+                .select_for_update(skip_locked=True, of=("self",))
+                .order_by("pk")[:batch]
+            )
+            if plans:
+                all_facts = facts_for_plans(plans, _facts_first(today), today)
+                for plan in plans:
+                    plan.last_week_percent = last_week_percent(all_facts[plan.pk], today)
+                    plan.last_week_ends_on = ends_on
+                RecoveryPlan.objects.bulk_update(plans, ["last_week_percent", "last_week_ends_on"])
+        stored += len(plans)
+        if len(plans) < batch:
+            break  # none left (or only rows being changed right now: the next sweep takes them)
+    return stored
+
+
+def last_week_band_q(choice, today):
+    """Active plans whose stored share of last week is in the band ``choice`` (LAST_WEEK_BANDS)."""
+    _, _, lowest, highest = next(band for band in LAST_WEEK_BANDS if band[0] == choice)
+    return Q(
+        status=RecoveryPlan.Status.ACTIVE,
+        last_week_ends_on=last_week(today)[1],
+        last_week_percent__gte=lowest,
+        last_week_percent__lte=highest,
+    )
 
 
 def step_adherence(facts, first, last, today):

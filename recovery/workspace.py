@@ -8,7 +8,7 @@ from django.db.models import Count, Q
 from django.urls import reverse
 
 from recovery import summaries
-from recovery.admin.filters import ClearanceFilter, InactiveFilter, MyPatientsFilter, OpenAlertsFilter
+from recovery.admin.filters import ClearanceFilter, InactiveFilter, LastWeekFilter, MyPatientsFilter, OpenAlertsFilter
 from recovery.models import Alert, RecoveryPlan, SafetyThresholds, Tip
 
 
@@ -50,8 +50,10 @@ def needs_attention(user, today):
                 )
             )
         thresholds = SafetyThresholds.current()
-        counts = RecoveryPlan.objects.aggregate(  # one pass over the plans for the three counts
+        behind = summaries.LAST_WEEK_BANDS[0]
+        counts = RecoveryPlan.objects.aggregate(  # one pass over the plans for the four counts
             inactive=Count("pk", filter=summaries.inactive_q(today, thresholds)),
+            behind=Count("pk", filter=summaries.last_week_band_q(behind[0], today)),
             due=Count("pk", filter=summaries.due_for_clearance_q(today)),
             paused=Count("pk", filter=Q(status=RecoveryPlan.Status.PAUSED)),
         )
@@ -59,6 +61,11 @@ def needs_attention(user, today):
         label = f"Patients with nothing logged for {days} day{'s' if days != 1 else ''} or more"
         lines += [
             Attention(label, counts["inactive"], f"{plans}?{InactiveFilter.query()}"),
+            Attention(
+                f"Patients with {behind[1].lower()} of their tasks done in the 7 days to yesterday",
+                counts["behind"],
+                f"{plans}?{LastWeekFilter.query(behind[0])}",
+            ),
             Attention(
                 "Patients due for their return-to-running sign-off",
                 counts["due"],

@@ -452,8 +452,8 @@ def test_the_adherence_export_is_a_csv_of_the_selected_patients(clinician_client
         PLANS_URL, {"action": "export_adherence", "_selected_action": [first.pk, second.pk]}
     )
     rows = {row["email"]: row for row in csv.DictReader(io.StringIO(response.content.decode()))}
-    assert rows[first.patient.email]["adherence last 7 days (%)"] == "100"
-    assert rows[second.patient.email]["adherence last 7 days (%)"] == "0"
+    assert rows[first.patient.email]["done, 7 days to yesterday (%)"] == "100"
+    assert rows[second.patient.email]["done, 7 days to yesterday (%)"] == "0"
     # A discharged or paused plan does not pass for an active one, and whose patient it is shows.
     assert rows[first.patient.email]["status"] == "Active" and "clinician" in rows[first.patient.email]
 

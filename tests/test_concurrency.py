@@ -11,7 +11,7 @@ from collections import Counter
 import psycopg
 import pytest
 from django.core import mail
-from django.db import connection
+from django.db import connection, transaction
 from django.test import Client
 from django.urls import reverse
 
@@ -24,6 +24,8 @@ from recovery.clock import clinic_today
 from recovery.facts import facts_for_plan
 from recovery.models import Alert, CheckIn, Completion, Protocol, ProtocolStep, RecoveryPlan
 from recovery.protocol_updates import protocol_update
+from recovery.services import completion_set
+from recovery.summaries import last_week_store
 from recovery.views import check_in as check_in_views
 from tests.factories import PatientFactory, ReceptionFactory, make_plan
 from tests.live import database_url
@@ -259,3 +261,36 @@ def test_a_protocol_update_sent_twice_at_once_writes_one_version_per_plan():
         assert list(plan.steps.filter(key="ice", valid_from=today).values_list("instruction", flat=True)) == [
             "Ice for 15 minutes, wrapped."
         ]
+
+
+# -- The clinic's clock ------------------------------------------------------------------------------------------
+
+
+def test_a_late_tick_being_saved_while_the_sweep_stores_last_week_is_not_lost():
+    today = clinic_today()
+    yesterday = today - rules.ONE_DAY
+    plans = [make_plan(days_since_race=1, enrolled_days_ago=1) for _ in range(3)]
+    ticked = plans[1]
+    saving, release = threading.Event(), threading.Event()
+
+    def late_tick():  # yesterday's forgotten ice, in a transaction that has not committed yet
+        try:
+            with transaction.atomic():
+                completion_set(plan=ticked, step_key="ice", date=yesterday, count=3, today=today)
+                saving.set()
+                release.wait(timeout=30)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=late_tick)
+    thread.start()
+    assert saving.wait(timeout=30)
+    stored = last_week_store(today=today)
+    release.set()
+    thread.join(timeout=30)
+    assert stored == 2  # the plan being ticked is skipped, not stored without its tick
+    ticked.refresh_from_db()
+    assert ticked.last_week_ends_on is None
+    assert last_week_store(today=today) == 1  # the next sweep
+    ticked.refresh_from_db()
+    assert ticked.last_week_percent > 0

@@ -17,7 +17,7 @@ from recovery.care import plan_set_status
 from recovery.checkins import check_in_save
 from recovery.clock import clinic_today
 from recovery.models import Alert, CheckIn, Protocol, RecoveryPlan
-from recovery.summaries import inactive_q
+from recovery.summaries import inactive_q, last_week_store
 from tests.factories import PASSWORD, CheckInFactory, PatientFactory, UserFactory, make_plan
 
 FRONT_DESK = "/front-desk/"
@@ -369,6 +369,7 @@ def test_reception_sees_nothing_clinical(desk, plan, patient):
 
 
 def test_reception_corrects_contact_details_and_the_race_date(desk, patient, plan):
+    last_week_store(today=clinic_today())
     new_race = clinic_today() - datetime.timedelta(days=2)
     response = desk.post(
         f"/front-desk/patients/{patient.pk}/",
@@ -387,6 +388,7 @@ def test_reception_corrects_contact_details_and_the_race_date(desk, patient, pla
     assert (patient.first_name, patient.last_name, patient.phone) == ("Alicia", "Keys", "+44 7700 900999")
     assert plan.race_date == new_race
     assert plan.day_number(clinic_today()) == 2
+    assert plan.last_week_ends_on is None  # every day moved: the clinic's list works its share out again
     assert patient.check_password(PASSWORD)  # untouched
 
 

@@ -10,6 +10,7 @@ from django.utils import timezone
 from recovery.care import plan_set_status
 from recovery.clock import clinic_today
 from recovery.models import Alert, RecoveryPlan, Tip
+from recovery.summaries import last_week_store
 from tests.factories import PatientFactory, UserFactory, make_plan
 from tests.test_clinician_admin import alert_for
 
@@ -92,14 +93,15 @@ def test_each_link_opens_a_list_of_as_many_as_it_counts(clinician):
     alert_for(mine, Alert.Kind.RED_FLAG, Alert.Severity.URGENT)
     alert_for(mine, Alert.Kind.HIGH_PAIN, Alert.Severity.HIGH, days_ago=1)
     alert_for(make_plan(PatientFactory()))
-    quiet = make_plan(PatientFactory(), days_since_race=10)
+    quiet = make_plan(PatientFactory(), days_since_race=10, enrolled_days_ago=10)
     RecoveryPlan.objects.filter(pk=quiet.pk).update(last_activity_on=clinic_today() - datetime.timedelta(days=5))
-    due = make_plan(PatientFactory(), days_since_race=22)
+    due = make_plan(PatientFactory(), days_since_race=22, enrolled_days_ago=22)
     RecoveryPlan.objects.filter(pk=due.pk).update(last_activity_on=clinic_today())
     plan_set_status(plan=make_plan(PatientFactory()), status=RecoveryPlan.Status.PAUSED, today=clinic_today())
+    last_week_store(today=clinic_today())  # the quiet and the due did nothing last week; the others are new
     client = signed_in(clinician)
     lines = panel(client)
-    assert [count for count, _, _ in lines.values()][:6] == ["1", "3", "1", "1", "1", "1"]
+    assert [count for count, _, _ in lines.values()][:7] == ["1", "3", "1", "1", "2", "1", "1"]
     for label, (count, href, _) in lines.items():
         page = client.get(href)
         assert page.status_code == 200 and page.context["cl"].result_count == int(count), label

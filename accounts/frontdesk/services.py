@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from accounts.frontdesk.invitations import invitation_renew, invitations_queue
 from accounts.roles import Role
-from recovery.services import plan_enrol, plan_enrol_many
+from recovery.services import plan_enrol, plan_enrol_many, plan_race_date_correct
 
 User = get_user_model()
 
@@ -107,8 +107,7 @@ def patient_details_change(*, patient, plan=None, race_date=None, **contact):
             setattr(patient, name, contact[name])
     patient.save(update_fields=[name for name in CONTACT_FIELDS if name in contact])
     if plan is not None and race_date is not None and plan.race_date != race_date:
-        plan.race_date = race_date
-        plan.save(update_fields=["race_date", "updated_at"])
+        plan_race_date_correct(plan, race_date)
     if patient.email != old_email and patient.is_active and not patient.is_activated:
         invitation_renew(patient)
         return True

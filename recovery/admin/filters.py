@@ -1,5 +1,6 @@
-"""The workspace's list filters: the patients list's one-choice filters (whose ``query()`` the workspace home's
-links use, recovery/workspace.py), its phase filter, and the alerts list's open or acknowledged filter."""
+"""The workspace's list filters: the patients list's one-choice filters and its last week's filter (whose
+``query()`` the workspace home's links use, recovery/workspace.py), its phase filter, and the alerts list's open or
+acknowledged filter."""
 
 import datetime
 
@@ -65,6 +66,26 @@ class ClearanceFilter(OneChoiceFilter):
 
     def condition(self, request):
         return summaries.due_for_clearance_q(clinic_today())
+
+
+class LastWeekFilter(admin.SimpleListFilter):
+    """Who is keeping up: active plans by their share of last week's tasks done, as the clinic's clock stored it
+    (recovery/summaries.py, "Last week, stored")."""
+
+    title = "done, 7 days to yesterday"
+    parameter_name = "done"
+
+    @classmethod
+    def query(cls, choice):
+        return f"{cls.parameter_name}={choice}"
+
+    def lookups(self, request, model_admin):
+        return [(choice, label) for choice, label, *_ in summaries.LAST_WEEK_BANDS]
+
+    def queryset(self, request, queryset):
+        if self.value() not in {choice for choice, *_ in summaries.LAST_WEEK_BANDS}:
+            return queryset
+        return queryset.filter(summaries.last_week_band_q(self.value(), clinic_today()))
 
 
 def _phase_open_q(phase, today):

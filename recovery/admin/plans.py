@@ -1,7 +1,6 @@
 """The clinician's patients list (who needs me today) and a patient's page: a tailored plan, sign-off, status."""
 
 import csv
-import datetime
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
@@ -22,6 +21,7 @@ from recovery import care, rules, summaries
 from recovery.admin.filters import (
     ClearanceFilter,
     InactiveFilter,
+    LastWeekFilter,
     MyPatientsFilter,
     OpenAlertsFilter,
     PhaseFilter,
@@ -52,8 +52,12 @@ class PlanStepInline(admin.TabularInline):
         return False
 
 
+def _shown(percent):
+    return "–" if percent is None else f"{percent}%"
+
+
 def _percent(ratio):
-    return "–" if ratio is None else f"{round(ratio * 100)}%"
+    return _shown(rules.percent(ratio))
 
 
 TREND_ARROWS = {"up": "↑ rising", "down": "↓ falling", "steady": "→ steady", "": ""}
@@ -64,7 +68,9 @@ class RecoveryPlanAdmin(AuditedAdminMixin, admin.ModelAdmin):
     list_display = [
         "patient_name", "day_and_phase", "adherence", "pain", "alerts", "last_activity", "clinician", "status",
     ]  # fmt: skip
-    list_filter = [MyPatientsFilter, OpenAlertsFilter, PhaseFilter, InactiveFilter, ClearanceFilter, "status"]
+    list_filter = [
+        MyPatientsFilter, OpenAlertsFilter, LastWeekFilter, PhaseFilter, InactiveFilter, ClearanceFilter, "status",
+    ]  # fmt: skip
     # Not select_related: joining 10,000 patients before sorting every plan to keep 50 made the list's main query
     # three times slower. SummaryChangeList.get_results fetches the page's people in one query instead.
     list_select_related = []
@@ -90,6 +96,12 @@ class RecoveryPlanAdmin(AuditedAdminMixin, admin.ModelAdmin):
         # Clinicians come here to see who needs them, not to "select recovery plan to change".
         extra_context = {"title": "Patients: open alerts first, then the longest silent", **(extra_context or {})}
         return super().changelist_view(request, extra_context)
+
+    def save_model(self, request, obj, form, change):
+        if "race_date" in form.changed_data:
+            # As services.plan_race_date_correct: every day's number moves with day 0.
+            obj.last_week_ends_on = None
+        super().save_model(request, obj, form, change)
 
     def get_ordering(self, request):
         # Who needs me today: open alerts first, then the longest silent.
@@ -124,9 +136,9 @@ class RecoveryPlanAdmin(AuditedAdminMixin, admin.ModelAdmin):
         summary = plan.summary
         return f"Day {summary.day} · {summary.phase}" if summary.phase else f"Day {summary.day}"
 
-    @admin.display(description="done, last 7 days")
+    @admin.display(description="done, 7 days to yesterday", ordering=F("last_week_percent").asc(nulls_last=True))
     def adherence(self, plan):
-        return _percent(plan.summary.adherence_7d)
+        return _shown(plan.summary.last_week_percent)
 
     @admin.display(description="last pain", ordering="last_pain")
     def pain(self, plan):
@@ -159,7 +171,7 @@ class RecoveryPlanAdmin(AuditedAdminMixin, admin.ModelAdmin):
         response["Content-Disposition"] = f'attachment; filename="adherence-{today:%Y-%m-%d}.csv"'
         writer = csv.writer(response)
         writer.writerow(["patient", "email", "status", "clinician", "race date", "day", "phase",
-                         "adherence last 7 days (%)", "last pain", "pain trend", "open alerts", "last activity",
+                         "done, 7 days to yesterday (%)", "last pain", "pain trend", "open alerts", "last activity",
                          "inactive"])  # fmt: skip
         for plan in plans:
             summary = rows[plan.pk]
@@ -167,7 +179,7 @@ class RecoveryPlanAdmin(AuditedAdminMixin, admin.ModelAdmin):
             writer.writerow([
                 plan.patient.get_full_name(), plan.patient.email, plan.get_status_display(), clinician,
                 plan.race_date, summary.day, summary.phase,
-                "" if summary.adherence_7d is None else round(summary.adherence_7d * 100),
+                "" if summary.last_week_percent is None else summary.last_week_percent,
                 "" if summary.last_pain is None else summary.last_pain, summary.pain_trend, summary.open_alerts,
                 summary.last_activity_on or "", "yes" if summary.inactive else "no",
             ])  # fmt: skip
@@ -184,7 +196,7 @@ class RecoveryPlanAdmin(AuditedAdminMixin, admin.ModelAdmin):
         today = clinic_today()
         facts = facts_for_plan(plan, plan.race_date, today)
         series, chart = pain_chart_for(facts, today)
-        week_ago = today - datetime.timedelta(days=6)
+        week_first, week_last = summaries.last_week(today)
         return {
             "plan": plan,
             "today": today,
@@ -192,12 +204,12 @@ class RecoveryPlanAdmin(AuditedAdminMixin, admin.ModelAdmin):
             "phase": rules.phase_on(facts, today),
             # The day the patient was enrolled, when after race day: the scores leave the days before it out.
             "joined_late": max(facts.day_number(plan.started_on), 0),
-            "adherence_week": _percent(rules.adherence(facts, week_ago, today, today)),
+            "adherence_week": _shown(summaries.last_week_percent(facts, today)),
             "adherence_overall": _percent(rules.adherence(facts, plan.race_date, today, today)),
             "step_rows": [
                 (key, label, _percent(week), _percent(overall))
                 for (key, label, week), (_, _, overall) in zip(
-                    summaries.step_adherence(facts, week_ago, today, today),
+                    summaries.step_adherence(facts, week_first, week_last, today),
                     summaries.step_adherence(facts, plan.race_date, today, today),
                     strict=True,
                 )

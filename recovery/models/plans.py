@@ -76,6 +76,11 @@ class RecoveryPlan(models.Model):
     # A small summary kept up to date by the services that record activity, so that the clinician's list
     # can sort and filter on it without reading every tick (DESIGN.md).
     last_activity_on = models.DateField(null=True, blank=True)
+    # The same for adherence: the share of the tasks due in the seven whole days up to ``last_week_ends_on`` that
+    # were done, as a rounded percentage (None: nothing was due). Worked out by the clinic's clock once a day, and
+    # again when a patient changes one of those days (recovery/summaries.py, "Last week, stored").
+    last_week_percent = models.PositiveSmallIntegerField(null=True, blank=True, editable=False)
+    last_week_ends_on = models.DateField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

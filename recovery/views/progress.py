@@ -25,10 +25,6 @@ LEVEL_WORDS = {
 }
 
 
-def _percent(ratio):
-    return None if ratio is None else round(ratio * 100)
-
-
 @plan_required
 def progress(request):
     plan = request.plan
@@ -43,8 +39,8 @@ def progress(request):
         "day_number": facts.day_number(today),
         "phase": rules.phase_on(facts, today),
         "streak": rules.streak(facts, today, memo=scored),
-        "week_percent": _percent(rules.adherence(facts, week_ago, today, today, memo=scored)),
-        "overall_percent": _percent(rules.adherence(facts, plan.race_date, today, today, memo=scored)),
+        "week_percent": rules.percent(rules.adherence(facts, week_ago, today, today, memo=scored)),
+        "overall_percent": rules.percent(rules.adherence(facts, plan.race_date, today, today, memo=scored)),
         "calendar": [
             [(date, level, LEVEL_WORDS[level]) for date, level in week]
             for week in rules.calendar(facts, today, weeks=CALENDAR_WEEKS, memo=scored)

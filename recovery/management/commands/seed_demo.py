@@ -18,6 +18,7 @@ from recovery.clock import clinic_today
 from recovery.facts import facts_for_plan
 from recovery.models import CheckIn, Completion, Protocol, RecoveryPlan
 from recovery.services import plan_enrol
+from recovery.summaries import last_week_store
 
 DEMO_PEOPLE = [
     # e-mail, first name, last name, role, is_staff
@@ -55,6 +56,7 @@ class Command(BaseCommand):
             today = clinic_today()
             self._plan(people["patient@apex.test"], today - datetime.timedelta(days=5), clinician, history=True)
             self._plan(people["patient2@apex.test"], today - datetime.timedelta(days=10), clinician, history=False)
+        last_week_store(today=today)  # the patients list's filter works before the clock's first sweep
 
         self.stdout.write(self.style.SUCCESS("Demo accounts are ready. Log in at /accounts/login/ with:"))
         for email, _first, _last, role, _staff in DEMO_PEOPLE:
