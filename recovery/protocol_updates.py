@@ -10,7 +10,7 @@ is added, and a step taken out of it is stopped. Left alone: a step a clinician 
 ``protocol_pending`` answers the same question without writing, for the page that asks the clinician first.
 """
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
 from django.db import transaction
@@ -46,21 +46,33 @@ class StepUpdate:
     label: str
     kind: str
     source: object | None = None  # the protocol's step as it is now (None for a stop)
-    changed_fields: set[str] = field(default_factory=set)  # for a change: the fields that differ in some plan
+    # For a change: each field that differs in some plan, with what the plans have now and how many have it.
+    old_values: dict[str, Counter] = field(default_factory=lambda: defaultdict(Counter))
     plans: int = 0  # the plans it changes
     tailored: int = 0  # the plans that keep their own version: a clinician tailored this step for them
 
-    def new_values(self):
-        """(field name, what it becomes) for each changed field, in the form's order, as the admin shows them."""
-        values = []
+    def changes(self):
+        """(field name, [(what plans have now, how many)], what it becomes) for each changed field, in the form's
+        order, as the admin shows them: the most common value now first."""
+        rows = []
         for name in UPDATED_FIELDS:
-            if name in self.changed_fields:
+            if name in self.old_values:
                 model_field = PlanStep._meta.get_field(name.removesuffix("_id"))
-                shown = getattr(self.source, model_field.name)
-                if model_field.choices:
-                    shown = getattr(self.source, f"get_{model_field.name}_display")()
-                values.append((str(model_field.verbose_name), "–" if shown is None else shown))
-        return values
+                olds = [(_shown(model_field, value), count) for value, count in self.old_values[name].most_common()]
+                new = _shown(model_field, getattr(self.source, name))
+                rows.append((str(model_field.verbose_name), olds, new))
+        return rows
+
+
+def _shown(model_field, value):
+    """A step's field value in the admin's words: a choice's label, a tip's title, "–" for none."""
+    if value is None:
+        return "–"
+    if model_field.choices:
+        return dict(model_field.flatchoices).get(value, value)
+    if model_field.is_relation:
+        return str(model_field.related_model.objects.filter(pk=value).first() or "–")
+    return value
 
 
 @dataclass(frozen=True)
@@ -134,7 +146,8 @@ def _survey(protocol, today, *, apply):
             for write in plan_writes:
                 update = _summary_of(summary, write)
                 update.plans += 1
-                update.changed_fields.update(write.differing)
+                for name in write.differing:
+                    update.old_values[name][getattr(write.current, name)] += 1
             for write in tailored:
                 _summary_of(summary, write).tailored += 1
         if apply and writes:

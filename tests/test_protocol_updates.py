@@ -3,6 +3,7 @@
 import datetime
 import importlib
 import re
+from html import unescape
 
 import pytest
 from django.apps import apps
@@ -59,7 +60,7 @@ def test_an_edited_step_reaches_the_plans_from_today_and_the_days_before_keep_th
     [update] = protocol_update(protocol=protocol, today=today)
 
     assert (update.key, update.kind, update.plans) == ("ice", "change", 1)
-    assert [name for name, _value in update.new_values()] == ["instruction"]
+    assert [name for name, _now, _becomes in update.changes()] == ["instruction"]
     assert versions(plan, "ice") == [(None, today, old_instruction), (today, None, ICE_INSTRUCTION)]
     client.force_login(patient)
     assert task_instruction(client, "ice") == ICE_INSTRUCTION
@@ -147,12 +148,14 @@ def test_the_clinician_sees_what_changes_before_anything_is_written(protocol, cl
     ice = next(name.removesuffix("-key") for name, value in data.items() if name.endswith("-key") and value == "ice")
     edited = data | {f"{ice}-instruction": ICE_INSTRUCTION}
     saved = clinician_client.post(page.request["PATH_INFO"], edited, follow=True)
-    assert "The 1 patient(s) already on this protocol keep their plan as it was" in saved.content.decode()
+    assert "The patient already on this protocol keeps their plan as it was" in saved.content.decode()
     assert update_url(protocol) in saved.content.decode()
 
     preview = clinician_client.get(update_url(protocol)).content.decode()
     row = re.search(r'<tr data-step="ice">(.*?)</tr>', preview, re.S)[1]
-    assert f"Instruction becomes: {ICE_INSTRUCTION}" in row and re.search(r"<td data-plans>1</td>", row)
+    old_instruction = plan.steps.get(key="ice").instruction
+    assert f"Instruction: “{old_instruction}” becomes “{ICE_INSTRUCTION}”" in unescape(row)
+    assert re.search(r"<td data-plans>1</td>", row)
     assert len(versions(plan, "ice")) == 1  # the preview wrote nothing
 
     response = clinician_client.post(update_url(protocol), follow=True)
@@ -208,16 +211,31 @@ def test_plans_are_updated_a_chunk_at_a_time_and_all_of_them(protocol, monkeypat
     assert all(plan.steps.filter(key="ice", instruction=ICE_INSTRUCTION).exists() for plan in plans)
 
 
-def test_the_preview_says_what_each_changed_field_becomes(protocol):
-    make_plan(days_since_race=1)
+def test_the_preview_says_what_each_changed_field_is_now_and_becomes(protocol):
+    plan = make_plan(days_since_race=1)
+    ice = plan.steps.get(key="ice")
     edit_ice(protocol, doses_per_day=2, gate="pain", gate_pain_max=3)
     [update] = protocol_pending(protocol=protocol, today=clinic_today())
-    assert update.new_values() == [
-        ("instruction", ICE_INSTRUCTION),
-        ("doses per day", 2),
-        ("gate", "Pain at most N"),
-        ("gate pain max", 3),
+    assert update.changes() == [
+        ("instruction", [(ice.instruction, 1)], ICE_INSTRUCTION),
+        ("doses per day", [(3, 1)], 2),
+        ("gate", [("Always open", 1)], "Pain at most N"),
+        ("gate pain max", [("–", 1)], 3),
     ]
+
+
+def test_the_preview_counts_the_plans_for_each_value_they_have_now(protocol, clinician_client):
+    """Plans enrolled before and after an earlier edit that was never brought to them hold different doses."""
+    make_plan(days_since_race=1)
+    edit_ice(protocol, doses_per_day=2)
+    make_plan(days_since_race=1)
+    make_plan(days_since_race=1)
+    edit_ice(protocol, doses_per_day=1)
+    [update] = protocol_pending(protocol=protocol, today=clinic_today())
+    assert update.changes()[1] == ("doses per day", [(2, 2), (3, 1)], 1)
+    preview = clinician_client.get(update_url(protocol)).content.decode()
+    row = unescape(re.search(r'<tr data-step="ice">(.*?)</tr>', preview, re.S)[1])
+    assert "Doses per day: “2” in 2 plans; “3” in 1 plan becomes “1”" in row
 
 
 def test_a_step_has_one_version_without_an_end_at_most(protocol):

@@ -163,9 +163,10 @@ class ProtocolAdmin(OneClickRevertAdmin):
             messages.info(
                 request,
                 format_html(
-                    "The {} patient(s) already on this protocol keep their plan as it was: "
+                    "{} already on this protocol {} their plan as it was: "
                     '<a href="{}">bring the changes to them from today</a>.',
-                    open_plans,
+                    "The patient" if open_plans == 1 else f"The {open_plans} patients",
+                    "keeps" if open_plans == 1 else "keep",
                     link,
                 ),
             )
