@@ -4,7 +4,7 @@
 2. Queue the reminders that are due (reminders/delivery.py).
 3. Raise the day's "inactive" alerts (recovery/inactivity.py).
 4. Store each active plan's share of last week's tasks done, for the patients list (recovery/summaries.py): all
-   of them after midnight, 2,000 a sweep, then those a patient's late change cleared.
+   of them from five minutes after midnight, 2,000 a sweep, then those a late change cleared.
 5. Tidy up: finished task results, the heartbeats of long-gone workers, reminder records older than 90 days.
 6. Record the sweep's heartbeat, when every step went well (``check_deployment`` reads it).
 
@@ -26,7 +26,7 @@ from django_tasks_db.models import DBTaskResult
 from jobs.heartbeats import SWEEP, heartbeat_beat, heartbeats_prune
 from jobs.requeue import tasks_requeue_orphans
 from recovery.inactivity import inactive_alerts_raise
-from recovery.summaries import last_week_store
+from recovery.summaries import last_week_store_due
 from reminders.delivery import deliveries_prune, reminders_queue_due
 
 logger = logging.getLogger(__name__)
@@ -46,7 +46,7 @@ STEPS = [
     ("tasks re-queued", tasks_requeue_orphans),
     ("reminders queued", reminders_queue_due),
     ("inactive alerts raised", lambda *, now: inactive_alerts_raise(today=timezone.localdate(now))),
-    ("plans' last week stored", lambda *, now: last_week_store(today=timezone.localdate(now))),
+    ("plans' last week stored", last_week_store_due),
     ("old task results deleted", finished_tasks_prune),
     ("old reminder records deleted", deliveries_prune),
 ]

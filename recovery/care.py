@@ -10,7 +10,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from recovery.models import Alert, ExcusedDay, PlanStep, RecoveryPlan
-from recovery.services import Refused, plan_enrol
+from recovery.services import Refused, plan_enrol, plan_note_past_change
 
 CHANGEABLE_FIELDS = ("label", "instruction", "first_day", "last_day", "doses_per_day", "times_per_week")
 
@@ -121,7 +121,10 @@ def plan_clear_to_run(*, plan, by, today):
 
 
 @transaction.atomic
-def plan_withdraw_clearance(*, plan):
+def plan_withdraw_clearance(*, plan, today):
+    """Withdraw the sign-off: the steps gated on clearance close again, on the days since it too."""
+    if plan.cleared_to_run_on is not None:
+        plan_note_past_change(plan, plan.cleared_to_run_on, today)
     RecoveryPlan.objects.filter(pk=plan.pk).update(cleared_to_run_on=None, cleared_by=None)
     plan.refresh_from_db()
 

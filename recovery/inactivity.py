@@ -31,9 +31,7 @@ def _reason(plan, days):
 def inactive_alerts_raise(*, today):
     """Raise the inactive alerts due ``today``; return how many were new."""
     thresholds = SafetyThresholds.current()
-    plans = list(
-        RecoveryPlan.objects.filter(inactive_q(today, thresholds), patient__is_active=True).select_related("patient")
-    )
+    plans = list(RecoveryPlan.objects.filter(inactive_q(today, thresholds)).select_related("patient"))
     if not plans:
         return 0
     latest_alert = dict(

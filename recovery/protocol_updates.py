@@ -58,21 +58,24 @@ class StepUpdate:
         for name in UPDATED_FIELDS:
             if name in self.old_values:
                 model_field = PlanStep._meta.get_field(name.removesuffix("_id"))
-                olds = [(_shown(model_field, value), count) for value, count in self.old_values[name].most_common()]
-                new = _shown(model_field, getattr(self.source, name))
-                rows.append((str(model_field.verbose_name), olds, new))
+                olds = self.old_values[name].most_common()
+                new = getattr(self.source, name)
+                shown = _in_words(model_field, [value for value, _count in olds] + [new])
+                now = [(shown(value), count) for value, count in olds]
+                rows.append((str(model_field.verbose_name), now, shown(new)))
         return rows
 
 
-def _shown(model_field, value):
-    """A step's field value in the admin's words: a choice's label, a tip's title, "–" for none."""
-    if value is None:
-        return "–"
+def _in_words(model_field, values):
+    """How the admin shows ``values`` of a step's field: a choice's label, a tip's title (the tips read in one
+    query), "–" for none."""
+    names = {}
     if model_field.choices:
-        return dict(model_field.flatchoices).get(value, value)
-    if model_field.is_relation:
-        return str(model_field.related_model.objects.filter(pk=value).first() or "–")
-    return value
+        names = dict(model_field.flatchoices)
+    elif model_field.is_relation:
+        found = model_field.related_model.objects.in_bulk([value for value in values if value is not None])
+        names = {pk: str(item) for pk, item in found.items()}
+    return lambda value: "–" if value is None else names.get(value, value)
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ tailored in mid-week keeps its week, so the sessions already done that week stil
 import bisect
 import datetime
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 ONE_DAY = datetime.timedelta(days=1)
 # How far back a patient may still fill in their checklist: yesterday and the day before.
@@ -144,6 +144,33 @@ class PlanFacts:
     def paused(self, date):
         """Whether the plan is on hold on ``date``: paused now since that day or before, or during a pause since."""
         return (self.paused_on is not None and date >= self.paused_on) or date in self.held
+
+    def as_of(self, last):
+        """These facts as they stood when ``last`` ended: what was recorded for a later day left out, and so are
+        the step versions from a later date (the one in force on ``last`` carries on, as it would have then).
+
+        A number over days up to ``last`` worked out from them stays put whatever is done after it: a weekly step
+        looks ahead to the rest of its week, which a day off, a check-in or a step tailored from today would
+        otherwise change."""
+
+        def later(date):
+            return date is not None and date > last
+
+        return replace(
+            self,
+            steps=[
+                replace(step, valid_until=None) if later(step.valid_until) else step
+                for step in self.steps
+                if not later(step.valid_from)
+            ],
+            cleared_on=None if later(self.cleared_on) else self.cleared_on,
+            paused_on=None if later(self.paused_on) else self.paused_on,
+            pain_by_date={date: pain for date, pain in self.pain_by_date.items() if not later(date)},
+            warned_on=frozenset(date for date in self.warned_on if not later(date)),
+            done={(key, date): count for (key, date), count in self.done.items() if not later(date)},
+            excused=frozenset(date for date in self.excused if not later(date)),
+            held=frozenset(date for date in self.held if not later(date)),
+        )
 
 
 # -- Gates -------------------------------------------------------------------------------------------------------

@@ -66,8 +66,9 @@ def plan_note_activity(plan, date):
 
 
 def plan_note_past_change(plan, date, today):
-    """A patient changed a day before today (a late tick or day off): the plan's stored share of last week is
-    cleared, and the clinic's next sweep works it out again (summaries.last_week_store)."""
+    """Something changed on ``date`` (a late tick or day off; the days from a corrected race date or a withdrawn
+    clearance on): when it is before today, the plan's stored share of last week is cleared, and the clinic's next
+    sweep works it out again (summaries.last_week_store)."""
     if date < today:
         RecoveryPlan.objects.filter(pk=plan.pk).update(last_week_ends_on=None)
 

@@ -5,10 +5,12 @@ page of 100 patients costs what a page of 3 does.
 
 Last week, stored: the list shows each row's share of the tasks done in the last seven whole days, but cannot work
 it out for 10,000 plans to sort or filter them. So the clinic's clock (``manage.py sweep``) stores it on each
-active plan once a day (``last_week_store``), and a patient's change to one of those days (a late tick or day
-off) clears it for the next sweep, a minute later, to work out again (``services.plan_note_past_change``). A paused
-plan is not stored: when it is resumed, its number is from before the pause and so is worked out again too. Both
-come from ``last_week_percent``, so the stored number and the row's agree.
+active plan once a day (``last_week_store``). The number is worked out from what was recorded by the end of
+yesterday (``PlanFacts.as_of``), so only a change to one of those days moves it: a patient's late tick or day off,
+a corrected race date or a withdrawn clearance, each of which clears it for the next sweep, a minute later, to
+work out again (``services.plan_note_past_change``). A paused plan is not stored: when it is resumed, its number is
+from before the pause and so is worked out again too. Both come from ``last_week_percent``, so the stored number
+and the row's agree.
 """
 
 import dataclasses
@@ -16,8 +18,9 @@ import datetime
 from dataclasses import dataclass
 
 from django.db import transaction
-from django.db.models import Count, OuterRef, Q, Subquery
+from django.db.models import Case, Count, OuterRef, Q, Subquery, When
 from django.db.models.functions import Coalesce
+from django.utils import timezone
 
 from recovery import rules
 from recovery.facts import facts_for_plans
@@ -34,6 +37,9 @@ LAST_WEEK_BANDS = [
 ]
 # Plans worked out per transaction by the sweep: their rows stay locked meanwhile (a late tick on one waits).
 LAST_WEEK_BATCH = 200
+# The sweep starts on a new day's numbers this long after midnight: a tick sent for "today" just before midnight
+# (which clears nothing: its day is not yet in the past) has been saved by then, requests time out after 30 s.
+LAST_WEEK_AFTER_MIDNIGHT = datetime.timedelta(minutes=5)
 
 
 @dataclass(frozen=True)
@@ -48,8 +54,9 @@ class PlanSummary:
     inactive: bool
 
 
-def with_summary_columns(queryset):
-    """Annotate what the list sorts and filters on in the database: open alerts and the latest pain score."""
+def with_summary_columns(queryset, today):
+    """Annotate what the list sorts and filters on in the database: open alerts, the latest pain score, and last
+    week's stored share where it is for the week that ended yesterday (None while it waits for the sweep)."""
     latest = CheckIn.objects.filter(plan=OuterRef("pk")).order_by("-date")
     # A correlated count on the partial index of open alerts (Alert.Meta: "alert_open_by_plan"), not a join of
     # every alert plus a GROUP BY of every plan: the list sorts all plans by it before it takes a page of 50.
@@ -60,6 +67,7 @@ def with_summary_columns(queryset):
         open_alert_count=Coalesce(Subquery(open_alerts), 0),
         last_pain=Subquery(latest.values("pain")[:1]),
         last_pain_on=Subquery(latest.values("date")[:1]),
+        last_week_now=Case(When(_last_week_stored_q(today), then="last_week_percent")),
     )
 
 
@@ -83,8 +91,10 @@ def due_for_clearance_q(today):
 
 
 def inactive_q(today, thresholds=None):
+    """Active plans of patients whose account is on (a switched-off patient cannot log anything) who have logged
+    nothing since ``inactive_since``: the one rule of the list, the workspace, the front desk and the sweep."""
     since = inactive_since(today, thresholds)
-    return Q(status=RecoveryPlan.Status.ACTIVE) & (
+    return Q(status=RecoveryPlan.Status.ACTIVE, patient__is_active=True) & (
         Q(last_activity_on__lt=since) | Q(last_activity_on__isnull=True, created_at__date__lt=since)
     )
 
@@ -104,8 +114,9 @@ def _trend(facts, last_pain_on):
 
 
 def _facts_first(today):
-    """The first day the summaries load: last week, and the days before it that the pain trend compares."""
-    return today - datetime.timedelta(days=RECENT_DAYS + TREND_DAYS + 1)
+    """The first day the summaries load: a weekly step's week that holds last week's first day starts up to six
+    days before it, and its sessions then count (this also covers the days the pain trend compares)."""
+    return last_week(today)[0] - datetime.timedelta(days=6)
 
 
 def last_week(today):
@@ -115,12 +126,14 @@ def last_week(today):
 
 
 def last_week_percent(facts, today):
-    """The share of the tasks due last week (``last_week``) that were done (rules.adherence), as a percentage."""
-    return rules.percent(rules.adherence(facts, *last_week(today), today))
+    """The share of the tasks due last week (``last_week``) that were done (rules.adherence), as a percentage,
+    from what was recorded by the end of it: today's entries never move it, only a change to one of its days."""
+    first, last = last_week(today)
+    return rules.percent(rules.adherence(facts.as_of(last), first, last, today))
 
 
 def plan_summaries(plans, today):
-    """PlanSummary by plan id for plans annotated by ``with_summary_columns``."""
+    """PlanSummary by plan id for plans annotated by ``with_summary_columns``, their patients loaded."""
     plans = list(plans)
     thresholds = SafetyThresholds.current()
     since = inactive_since(today, thresholds)
@@ -138,9 +151,16 @@ def plan_summaries(plans, today):
             pain_trend=_trend(facts, plan.last_pain_on),
             open_alerts=plan.open_alert_count,
             last_activity_on=last_activity,
-            inactive=plan.status == RecoveryPlan.Status.ACTIVE and ((last_activity or plan.started_on) < since),
+            inactive=plan.status == RecoveryPlan.Status.ACTIVE
+            and plan.patient.is_active
+            and (last_activity or plan.started_on) < since,
         )
     return summaries
+
+
+def last_week_store_due(*, now):
+    """The sweep's step: store the plans' last week for the day it is ``LAST_WEEK_AFTER_MIDNIGHT`` ago."""
+    return last_week_store(today=timezone.localdate(now - LAST_WEEK_AFTER_MIDNIGHT))
 
 
 def last_week_store(*, today, most=2000):
@@ -150,7 +170,7 @@ def last_week_store(*, today, most=2000):
 
     Each batch's rows are locked, and rows another transaction holds (a tick being saved) are skipped: that tick
     clears the plan's number after this batch, or this batch reads the tick, so no change is ever lost."""
-    _, ends_on = last_week(today)
+    ends_on = last_week(today)[1]
     stored = 0
     while stored < most:
         batch = min(LAST_WEEK_BATCH, most - stored)
@@ -173,15 +193,16 @@ def last_week_store(*, today, most=2000):
     return stored
 
 
+def _last_week_stored_q(today):
+    """Active plans holding their share of the week that ended yesterday (not cleared, not from before a pause),
+    of patients whose account is on: a switched-off patient cannot tick anything."""
+    return Q(status=RecoveryPlan.Status.ACTIVE, patient__is_active=True, last_week_ends_on=last_week(today)[1])
+
+
 def last_week_band_q(choice, today):
     """Active plans whose stored share of last week is in the band ``choice`` (LAST_WEEK_BANDS)."""
     _, _, lowest, highest = next(band for band in LAST_WEEK_BANDS if band[0] == choice)
-    return Q(
-        status=RecoveryPlan.Status.ACTIVE,
-        last_week_ends_on=last_week(today)[1],
-        last_week_percent__gte=lowest,
-        last_week_percent__lte=highest,
-    )
+    return _last_week_stored_q(today) & Q(last_week_percent__gte=lowest, last_week_percent__lte=highest)
 
 
 def step_adherence(facts, first, last, today):

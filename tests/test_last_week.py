@@ -4,18 +4,21 @@ patients list can filter and sort 10,000 plans on it, and the same number the ro
 import datetime
 import re
 from html import unescape
+from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 from django.urls import reverse
 
 from jobs.sweep import sweep
 from recovery import rules
-from recovery.care import plan_set_status
+from recovery.care import plan_set_status, plan_step_stop
 from recovery.clock import clinic_today
 from recovery.facts import facts_for_plan
-from recovery.models import Completion, RecoveryPlan
-from recovery.summaries import last_week_store
-from tests.factories import PatientFactory, make_plan
+from recovery.models import Completion, ExcusedDay, RecoveryPlan
+from recovery.services import completion_set
+from recovery.summaries import last_week_store, last_week_store_due
+from tests.factories import CheckInFactory, PatientFactory, make_plan
 from tests.test_clinician_admin import PLANS_URL, row_of
 from tests.test_today import tick
 from tests.test_workspace import panel
@@ -97,6 +100,10 @@ def test_the_list_sorts_by_last_week_with_the_least_done_first_and_no_score_last
     sort_link = unescape(re.search(r'href="([^"]+)"', header)[1])
     html = clinician_client.get(PLANS_URL + sort_link).content.decode()
     assert sorted(["new@", "diligent@", "behind@"], key=html.index) == ["behind@", "diligent@", "new@"]
+    # A number cleared by a late change sorts with those still to be worked out, not by what it was.
+    RecoveryPlan.objects.filter(patient__email="behind@example.com").update(last_week_ends_on=None)
+    html = clinician_client.get(PLANS_URL + sort_link).content.decode()
+    assert sorted(["diligent@", "behind@"], key=html.index) == ["diligent@", "behind@"]
 
 
 def test_a_late_tick_moves_the_patient_out_of_behind_after_the_next_sweep(clinician_client, patient_client, patient):
@@ -124,14 +131,6 @@ def test_a_late_day_off_is_taken_out_of_last_week(patient_client, patient):
     patient_client.post(reverse("recovery:excuse"), {"date": yesterday.isoformat(), "reason": "flu"})
     last_week_store(today=clinic_today())
     assert stored(plan)[0] is None  # the only day over was a day off: nothing was due
-
-
-def test_a_tick_today_keeps_last_weeks_number(patient_client, patient):
-    plan = make_plan(patient, days_since_race=3, enrolled_days_ago=3)
-    last_week_store(today=clinic_today())
-    before = stored(plan)
-    tick(patient_client, plan, "ice", 1)
-    assert stored(plan) == before
 
 
 def test_the_days_of_a_pause_leave_last_week_when_it_ends():
@@ -185,3 +184,91 @@ def test_a_race_date_corrected_on_the_plans_page_is_worked_out_again(clinician_c
     assert "behind@example.com" not in clinician_client.get(BEHIND).content.decode()
     last_week_store(today=clinic_today())
     assert stored(behind) == (None, clinic_today() - datetime.timedelta(days=1))  # no whole day since the race
+
+
+TODAYS_CHANGES = {
+    "a session ticked": lambda plan, today: completion_set(
+        plan=plan, step_key="cross-train", date=today, count=1, today=today
+    ),
+    "a day off": lambda plan, today: ExcusedDay.objects.create(plan=plan, date=today, reason="flu"),
+    "high pain": lambda plan, today: CheckInFactory(plan=plan, date=today, pain=7),
+    "a step stopped": lambda plan, today: plan_step_stop(plan=plan, key="cross-train", from_date=today, today=today),
+}
+
+
+@pytest.mark.parametrize("change", TODAYS_CHANGES)
+def test_what_happens_today_does_not_move_last_weeks_number_though_a_weekly_step_looks_ahead(clinician_client, change):
+    """Day 13 closes the first week of the two 3-a-week exercises (days 7 to 13). Two sessions of each done by
+    yesterday leave one for today: closing today to them would make yesterday's third sessions missed after the
+    fact."""
+    today = clinic_today()
+    plan = make_plan(PatientFactory(email="weekly@example.com"), days_since_race=13, enrolled_days_ago=13)
+    for day in range(13):
+        CheckInFactory(plan=plan, date=plan.race_date + datetime.timedelta(days=day), pain=2)
+        finish(plan, plan.race_date + datetime.timedelta(days=day))
+    weekly = ["strength-early", "cross-train"]
+    sessions = [plan.race_date + datetime.timedelta(days=day) for day in (7, 9)]
+    Completion.objects.filter(plan=plan, step_key__in=weekly).exclude(date__in=sessions).delete()
+    last_week_store(today=today)
+    before = stored(plan)
+    assert before[0] == 100
+    TODAYS_CHANGES[change](plan, today)
+    html = clinician_client.get(PLANS_URL).content.decode()
+    assert adherence_cell(html, "weekly@example.com") == "100%"
+    last_week_store(today=today)
+    assert stored(plan) == before
+
+
+def test_a_withdrawn_clearance_is_worked_out_again(clinician_client):
+    plan = make_plan(PatientFactory(email="runner@example.com"), days_since_race=24, enrolled_days_ago=24)
+    RecoveryPlan.objects.filter(pk=plan.pk).update(cleared_to_run_on=clinic_today() - datetime.timedelta(days=3))
+    last_week_store(today=clinic_today())
+    clinician_client.post(reverse("admin:recovery_plan_sign_off", args=[plan.pk]), {"withdraw": "1"})
+    assert stored(plan)[1] is None  # the running steps of the last three days are no longer due
+    last_week_store(today=clinic_today())
+    html = clinician_client.get(PLANS_URL).content.decode()
+    assert adherence_cell(html, "runner@example.com") == f"{stored(plan)[0]}%"
+
+
+def test_the_list_and_the_plans_page_count_a_weekly_step_whose_week_began_before_last_week(clinician_client):
+    """Day 19: last week is days 12 to 18, and the 3-a-week exercise's week of days 7 to 13 holds its first two
+    days. Its sessions of days 7, 9 and 11 met that week's three, so days 12 and 13 miss none."""
+    plan = make_plan(PatientFactory(email="weekly@example.com"), days_since_race=19, enrolled_days_ago=19)
+    for day in range(19):
+        CheckInFactory(plan=plan, date=plan.race_date + datetime.timedelta(days=day), pain=2)
+        finish(plan, plan.race_date + datetime.timedelta(days=day))
+    sessions = [plan.race_date + datetime.timedelta(days=day) for day in (7, 9, 11, 14, 16, 18)]
+    Completion.objects.filter(plan=plan, step_key="cross-train").exclude(date__in=sessions).delete()
+    last_week_store(today=clinic_today())
+    page = clinician_client.get(reverse("admin:recovery_recoveryplan_change", args=[plan.pk])).content.decode()
+    assert "Done in the 7 days to yesterday: <strong>100%</strong>" in page
+    assert stored(plan)[0] == 100
+    html = clinician_client.get(PLANS_URL).content.decode()
+    assert adherence_cell(html, "weekly@example.com") == "100%"
+
+
+def test_the_clock_starts_on_a_new_days_numbers_five_minutes_after_midnight(settings):
+    """A tick sent for "today" a moment before midnight is saved by then: it is counted."""
+    settings.TIME_ZONE = "Europe/London"
+    midnight = datetime.datetime(2026, 6, 10, tzinfo=ZoneInfo("Europe/London"))
+    with time_machine.travel(midnight - datetime.timedelta(days=2), tick=False):
+        plan = make_plan(days_since_race=1, enrolled_days_ago=1)
+    with time_machine.travel(midnight + datetime.timedelta(minutes=2), tick=False):
+        last_week_store_due(now=midnight + datetime.timedelta(minutes=2))
+        assert stored(plan)[1] == datetime.date(2026, 6, 8)  # still the day before's week
+    with time_machine.travel(midnight + datetime.timedelta(minutes=6), tick=False):
+        assert last_week_store_due(now=midnight + datetime.timedelta(minutes=6)) == 1
+        assert stored(plan)[1] == datetime.date(2026, 6, 9)
+
+
+def test_a_switched_off_patient_is_neither_behind_nor_inactive(clinician_client):
+    behind, _ = a_behind_and_a_diligent_patient()
+    RecoveryPlan.objects.filter(pk=behind.pk).update(last_activity_on=clinic_today() - datetime.timedelta(days=9))
+    last_week_store(today=clinic_today())
+    assert "behind@example.com" in clinician_client.get(BEHIND).content.decode()
+    assert "behind@example.com" in clinician_client.get(PLANS_URL + "?activity=inactive").content.decode()
+    behind.patient.is_active = False  # reception switched the account off: the patient cannot log anything
+    behind.patient.save()
+    assert "behind@example.com" not in clinician_client.get(BEHIND).content.decode()
+    assert "behind@example.com" not in clinician_client.get(PLANS_URL + "?activity=inactive").content.decode()
+    assert "inactive" not in row_of(clinician_client.get(PLANS_URL).content.decode(), "behind@example.com")

@@ -236,6 +236,8 @@ def test_the_preview_counts_the_plans_for_each_value_they_have_now(protocol, cli
     preview = clinician_client.get(update_url(protocol)).content.decode()
     row = unescape(re.search(r'<tr data-step="ice">(.*?)</tr>', preview, re.S)[1])
     assert "Doses per day: “2” in 2 plans; “3” in 1 plan becomes “1”" in row
+    # The first edit brought a new instruction too, which the later plans already have: one plan's changes.
+    assert re.search(r"Instruction: “[^”]+” in 1 plan becomes", row)
 
 
 def test_a_step_has_one_version_without_an_end_at_most(protocol):

@@ -137,7 +137,7 @@ def home(request):
     # "Inactive" (DESIGN.md): the same rule as the clinicians' list and the sweep's alerts (summaries.inactive_q);
     # only active plans, so paused ones are left out: nobody expects activity from them.
     inactive = (
-        RecoveryPlan.objects.filter(inactive_q(today, thresholds), patient__is_active=True)
+        RecoveryPlan.objects.filter(inactive_q(today, thresholds))
         .annotate(last_active=Coalesce("last_activity_on", TruncDate("created_at")))
         .select_related("patient")
         .order_by("last_active", "pk")

@@ -17,7 +17,7 @@ from audit.mixins import AuditedAdminMixin
 from audit.models import Action
 from audit.recorder import note
 from clinic.links import link_to
-from recovery import care, rules, summaries
+from recovery import care, rules, services, summaries
 from recovery.admin.filters import (
     ClearanceFilter,
     InactiveFilter,
@@ -90,7 +90,7 @@ class RecoveryPlanAdmin(AuditedAdminMixin, admin.ModelAdmin):
         css = {"all": ["css/admin.css"]}
 
     def get_queryset(self, request):
-        return summaries.with_summary_columns(super().get_queryset(request))
+        return summaries.with_summary_columns(super().get_queryset(request), clinic_today())
 
     def changelist_view(self, request, extra_context=None):
         # Clinicians come here to see who needs them, not to "select recovery plan to change".
@@ -98,10 +98,13 @@ class RecoveryPlanAdmin(AuditedAdminMixin, admin.ModelAdmin):
         return super().changelist_view(request, extra_context)
 
     def save_model(self, request, obj, form, change):
+        # Only what the form changed: a whole row read at the start of this request would write back the summaries
+        # a patient's tick changed meanwhile (last activity, last week's share).
+        fields = [name for name in form.changed_data if name != "race_date"]
+        if fields:
+            obj.save(update_fields=[*fields, "updated_at"])
         if "race_date" in form.changed_data:
-            # As services.plan_race_date_correct: every day's number moves with day 0.
-            obj.last_week_ends_on = None
-        super().save_model(request, obj, form, change)
+            services.plan_race_date_correct(obj, obj.race_date)
 
     def get_ordering(self, request):
         # Who needs me today: open alerts first, then the longest silent.
@@ -136,7 +139,7 @@ class RecoveryPlanAdmin(AuditedAdminMixin, admin.ModelAdmin):
         summary = plan.summary
         return f"Day {summary.day} · {summary.phase}" if summary.phase else f"Day {summary.day}"
 
-    @admin.display(description="done, 7 days to yesterday", ordering=F("last_week_percent").asc(nulls_last=True))
+    @admin.display(description="done, 7 days to yesterday", ordering=F("last_week_now").asc(nulls_last=True))
     def adherence(self, plan):
         return _shown(plan.summary.last_week_percent)
 
@@ -164,7 +167,7 @@ class RecoveryPlanAdmin(AuditedAdminMixin, admin.ModelAdmin):
     @admin.action(description="Export adherence of the selected patients (CSV)")
     def export_adherence(self, request, queryset):
         today = clinic_today()
-        plans = list(summaries.with_summary_columns(queryset.select_related("patient", "clinician")))
+        plans = list(summaries.with_summary_columns(queryset.select_related("patient", "clinician"), today))
         rows = summaries.plan_summaries(plans, today)
         note(request, Action.EXPORT, description=f"adherence CSV of {len(plans)} patient(s)")
         response = HttpResponse(content_type="text/csv; charset=utf-8")
@@ -297,7 +300,7 @@ class RecoveryPlanAdmin(AuditedAdminMixin, admin.ModelAdmin):
         if request.method != "POST":
             return self._back(plan)
         if request.POST.get("withdraw"):
-            care.plan_withdraw_clearance(plan=plan)
+            care.plan_withdraw_clearance(plan=plan, today=clinic_today())
             self._done(request, plan, "The return-to-running clearance is withdrawn.")
         else:
             care.plan_clear_to_run(plan=plan, by=request.user, today=clinic_today())

@@ -47,7 +47,8 @@ class DayForm(forms.Form):
 
 
 def _chosen_date(request, today):
-    """The day the checklist shows: today unless ?day= names yesterday or the day before."""
+    """The day the checklist shows: today, or ?back=1 (yesterday) or ?back=2 (the day before); anything else is today
+    or the furthest day back."""
     try:
         back = int(request.GET.get("back", 0))
     except ValueError:
