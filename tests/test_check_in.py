@@ -532,6 +532,28 @@ def test_a_warning_sign_puts_todays_exercises_on_hold_until_a_check_in_without_o
     assert task_attrs(page, "stretch")["data-locked"] == "false" and "data-warning" not in page.content.decode()
 
 
+@pytest.mark.parametrize(
+    ("flag", "urgency", "first_number", "no_extra_water"),
+    [
+        ("confusion_vomiting_headache", "emergency", "tel:999", True),
+        ("bladder_or_bowel_change", "emergency", "tel:999", False),
+        ("cola_coloured_urine", "urgent_care", "tel:111", False),
+        ("night_pain", "clinic", "tel:+442079460000", False),
+    ],
+)
+def test_todays_banner_is_as_urgent_as_the_check_in_said(
+    patient_client, patient, settings, flag, urgency, first_number, no_extra_water
+):
+    settings.CLINIC_PHONE = "+44 20 7946 0000"
+    make_plan(patient, days_since_race=2)
+    check_in(patient_client, pain="2", **{flag: "on"})
+    html = patient_client.get("/today/").content.decode()
+    banner = html[html.index('data-warning="warning"') : html.index("</div>", html.index('data-warning="warning"'))]
+    assert f'data-urgency="{urgency}"' in banner
+    assert re.search(r'href="(tel:[^"]+)"', banner)[1] == first_number  # first to tap, as on the stop screen
+    assert ("Do not drink extra water" in banner) is no_extra_water
+
+
 def test_the_pain_score_feeds_the_pain_gates_of_today(patient_client, patient):
     make_plan(patient, days_since_race=6)  # stretches unlock once pain is 3 or less
     html = patient_client.get("/today/").content.decode()

@@ -293,6 +293,7 @@ def test_confirming_without_a_waiting_upload_enrols_nobody(desk, django_capture_
 def test_a_confirmation_works_once(desk, django_capture_on_commit_callbacks):
     preview = upload(desk, csv_file(runners(2)))
     confirm(desk, django_capture_on_commit_callbacks, preview)
+    assert "2 patients are enrolled. Their invitations are on their way." in desk.get("/front-desk/").text
     again = confirm(desk, django_capture_on_commit_callbacks, preview)
     assert again.status_code == 302 and again["Location"] == "/front-desk/import/"
     assert User.objects.filter(email__startswith="runner").count() == 2
@@ -303,3 +304,8 @@ def test_patients_cannot_use_the_intake(client, patient):
     assert client.post("/front-desk/import/", {"file": csv_file(runners(1))})["Location"] == "/"
     assert client.post("/front-desk/import/confirm/", {"intake": "x"})["Location"] == "/"
     assert User.objects.filter(email__startswith="runner").count() == 0
+
+
+def test_one_patient_enrolled_from_a_file_is_said_in_the_singular(desk, django_capture_on_commit_callbacks):
+    confirm(desk, django_capture_on_commit_callbacks, upload(desk, csv_file(runners(1))))
+    assert "1 patient is enrolled. Their invitation is on their way." in desk.get("/front-desk/").text

@@ -547,3 +547,13 @@ def test_a_tick_on_a_task_locked_since_can_still_be_undone(patient_client, patie
     assert "Unlocks once your pain is 3/10 or less." in row and 'name="count" value="0"' in row
     tick(patient_client, plan, "stretch", 0)
     assert not Completion.objects.filter(plan=plan, step_key="stretch").exists()
+
+
+def test_an_earlier_days_page_speaks_of_that_day_not_today(patient_client, patient):
+    plan = make_plan(patient, days_since_race=10)  # the 3-a-week exercises have started
+    CheckInFactory(plan=plan, date=clinic_today() - datetime.timedelta(days=2), pain=2)
+    yesterday = patient_client.get(f"{TODAY_URL}?back=1").content.decode()
+    assert "Weren't well enough yesterday?" in yesterday and "Not well enough today?" not in yesterday
+    assert "of 1 that day · this week" in task_row(patient_client.get(f"{TODAY_URL}?back=1"), "cross-train")
+    today = patient_client.get(TODAY_URL).content.decode()
+    assert "Not well enough today?" in today and "of 1 today · this week" in today

@@ -422,5 +422,7 @@ def intake_confirm(request):
         return _preview(request, _checked(rows), stored["id"], protocol, clinician)
     del request.session[INTAKE_SESSION_KEY]
     note(request, Action.CREATE, description=f"enrolled {len(patients)} patient(s) from {stored['file_name']}")
-    messages.success(request, f"{len(patients):,} patients are enrolled. Their invitations are on their way.")
+    enrolled = "1 patient is" if len(patients) == 1 else f"{len(patients):,} patients are"
+    invitations = "Their invitation is" if len(patients) == 1 else "Their invitations are"
+    messages.success(request, f"{enrolled} enrolled. {invitations} on their way.")
     return redirect("frontdesk:home")

@@ -15,7 +15,7 @@ from recovery import rules, safety
 from recovery.checkins import CHECK_IN_STEP_KEY, COMPRESSION_STEP_KEY, compression_numbness_report
 from recovery.clock import clinic_today
 from recovery.facts import facts_for_plan, step_key_of
-from recovery.models import ExcusedDay, SafetyThresholds
+from recovery.models import CheckIn, ExcusedDay, SafetyThresholds
 from recovery.services import Refused, completion_set, day_excuse, day_unexcuse
 from recovery.views.access import plan_required
 
@@ -89,8 +89,18 @@ def _day_context(plan, date, today, facts=None):
         # sign, or pain at the alert level (safety.stop_standing). No "Well done!" under it.
         "stop": stop,
         "stop_pain": facts.latest_pain(date) if stop == safety.StandingStop.PAIN else None,
+        # As urgent as the check-in said it was (999, NHS 111 or the clinic): one query, only under a warning sign.
+        "stop_flags": _warning_flags(plan, date) if stop == safety.StandingStop.WARNING else None,
         "days": [{"back": n, "name": DAY_NAMES[n]} for n in range(rules.DAYS_BACK_EDITABLE + 1)],
     }
+
+
+def _warning_flags(plan, date):
+    """What the stop screen said of the warning signs in the latest check-in on or before ``date``: its urgency
+    (safety.urgency) and whether they point to hyponatraemia (no extra water)."""
+    latest = CheckIn.objects.filter(plan=plan, date__lte=date).order_by("-date").first()
+    flags = latest.red_flags() if latest else []
+    return {"urgency": safety.urgency(flags), "hyponatraemia": safety.HYPONATRAEMIA_FLAG in flags}
 
 
 def _excused_reason(plan, date):

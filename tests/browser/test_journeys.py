@@ -26,6 +26,14 @@ LINK = re.compile(r"^(https?://\S+/welcome/[^/\s]+/[^/\s]+/)$", re.MULTILINE)
 NEW_PASSWORD = "blue heron over the river"
 
 
+def contrast_on_white(css_colour):
+    """WCAG's contrast ratio of an "rgb(r, g, b)" colour against white."""
+    channels = [int(part) / 255 for part in css_colour[css_colour.index("(") + 1 : -1].split(",")[:3]]
+    linear = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    luminance = 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+    return 1.05 / (luminance + 0.05)
+
+
 def log_in(page, site, email, password=PASSWORD, *, check=None):
     page.goto(f"{site}/accounts/login/")
     if check:
@@ -260,6 +268,8 @@ def test_a_warning_sign_in_the_check_in_puts_todays_exercises_on_hold(site, new_
     _patient, page = patient_on_a_phone(site, new_page, "kim@example.com", days_since_race=5)
     page.goto(f"{site}/check-in/")
     page.locator("label[for=id_pain_1]").click()
+    edge = page.get_by_label("Pain at night").evaluate("box => getComputedStyle(box).borderTopColor")
+    assert contrast_on_white(edge) >= 3, edge  # an empty warning-sign box can be seen
     page.get_by_label("Pain at night").check()
     with page.expect_navigation():
         page.get_by_role("button", name="Save today's check-in").click()
@@ -302,10 +312,11 @@ def test_a_keyboard_user_stays_on_the_task_they_ticked(site, new_page):
 
 
 def test_on_a_tablet_the_front_desks_resend_button_stays_in_view(site, new_page):
-    """Long addresses and e-mail states wrap, so the row's button is not cut off at the table's edge."""
+    """Long addresses, names typed without a space and e-mail states wrap, so the row's button is not cut off at the
+    table's edge."""
     desk = ReceptionFactory(email="desk@example.com")
     patient_enrol(
-        first_name="Jo",
+        first_name="Jo" + "hannaelisabeth" * 8,
         last_name="Tester",
         email="jo.tester.with.a.long.address@example.com",
         race_date=clinic_today() - datetime.timedelta(days=3),
