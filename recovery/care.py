@@ -15,7 +15,13 @@ from recovery.services import Refused, plan_enrol, plan_note_past_change
 CHANGEABLE_FIELDS = ("label", "instruction", "first_day", "last_day", "doses_per_day", "times_per_week")
 
 
-def _check_from_date(from_date, today):
+def _check_tailoring(plan, from_date, today):
+    """Why a step of ``plan`` may not be changed from ``from_date``: a discharged plan's steps are its record, and
+    the days already done keep the rules they were done under."""
+    if plan.status == RecoveryPlan.Status.COMPLETED:
+        raise Refused(
+            "This plan is complete (discharged), so its steps stay as they were. Re-enrol to start a new one."
+        )
     if from_date < today:
         raise Refused("Changes start today or later, so the days already done keep the rules they were done under.")
 
@@ -47,7 +53,7 @@ def _validated(step):
 @transaction.atomic
 def plan_step_change(*, plan, key, from_date, today, **changes):
     """Change a step from ``from_date`` on: the version before it keeps the days already done."""
-    _check_from_date(from_date, today)
+    _check_tailoring(plan, from_date, today)
     unknown = set(changes) - set(CHANGEABLE_FIELDS)
     if unknown:
         raise ValueError(f"Cannot change {', '.join(sorted(unknown))}")
@@ -76,7 +82,7 @@ def plan_step_change(*, plan, key, from_date, today, **changes):
 @transaction.atomic
 def plan_step_stop(*, plan, key, from_date, today):
     """Take a step off the plan from ``from_date`` on; the days before keep it."""
-    _check_from_date(from_date, today)
+    _check_tailoring(plan, from_date, today)
     current = _version_on(plan, key, from_date)
     if current is None:
         raise Refused("That step is not on the plan on that date.")
@@ -92,8 +98,14 @@ def plan_step_stop(*, plan, key, from_date, today):
 @transaction.atomic
 def plan_step_add(*, plan, from_date, today, **fields):
     """Add a step (from the tip library) to this patient's plan, from ``from_date`` on."""
-    _check_from_date(from_date, today)
+    _check_tailoring(plan, from_date, today)
     key = fields["key"]
+    day = plan.day_number(from_date)
+    if fields.get("last_day") is not None and fields["last_day"] < day:
+        raise Refused(
+            f"Its last day (day {fields['last_day']}) is before {from_date:%d %b %Y}, day {day} of the plan: the "
+            "patient would never see it."
+        )
     clash = PlanStep.objects.filter(plan=plan, key=key).filter(
         Q(valid_until__isnull=True) | Q(valid_until__gt=from_date)
     )

@@ -9,7 +9,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from recovery import rules
+from recovery import care, rules
 from recovery.clock import clinic_today
 from recovery.facts import facts_for_plan
 from recovery.models import Alert, Completion, PlanStep, RecoveryPlan
@@ -272,17 +272,62 @@ def test_a_step_added_without_a_key_gets_one_from_its_label(clinician_client, cl
     assert "Choose the tip that explains this step to the patient." in missing_tip.text
 
 
+def test_a_step_whose_last_day_has_passed_is_refused_with_the_reason(clinician_client):
+    from recovery.models import Tip
+
+    plan = make_plan(days_since_race=5)
+    response = clinician_client.post(
+        reverse("admin:recovery_plan_add_step", args=[plan.pk]),
+        {
+            "tip": Tip.objects.get(slug="cross-training").pk, "key": "walk", "label": "Gentle walk",
+            "instruction": "Walk for 10 minutes.", "first_day": 0, "last_day": 3, "doses_per_day": 1, "gate": "none",
+            "from_date": clinic_today().isoformat(),
+        },
+    )  # fmt: skip
+    assert "Its last day (day 3) is before" in response.text and "day 5 of the plan" in response.text
+    assert not plan.steps.filter(key="walk").exists()
+
+
+def test_a_discharged_plans_steps_are_its_record_and_cannot_be_tailored(clinician_client):
+    plan = make_plan(days_since_race=5)
+    care.plan_set_status(plan=plan, status=RecoveryPlan.Status.COMPLETED, today=clinic_today())
+    page = clinician_client.get(reverse("admin:recovery_recoveryplan_change", args=[plan.pk])).text
+    assert reverse("admin:recovery_plan_change_step", args=[plan.pk]) not in page
+    assert reverse("admin:recovery_plan_add_step", args=[plan.pk]) not in page
+    assert reverse("admin:recovery_plan_reenrol", args=[plan.pk]) in page
+    response = clinician_client.post(
+        reverse("admin:recovery_plan_change_step", args=[plan.pk]),
+        {"key": "rest", "from_date": clinic_today().isoformat(), "action": "stop"},
+    )
+    assert "This plan is complete (discharged), so its steps stay as they were." in response.text
+    assert PlanStep.objects.get(plan=plan, key="rest").valid_until is None
+
+
 def test_sign_off_records_who_and_when_and_opens_the_running_steps(clinician_client, clinician, client):
     patient = PatientFactory()
     plan = make_plan(patient, days_since_race=22)
     client.force_login(patient)
     assert task_attrs(client.get("/today/"), "warm-up")["data-locked"] == "true"
-    clinician_client.post(reverse("admin:recovery_plan_sign_off", args=[plan.pk]))
+    response = clinician_client.post(reverse("admin:recovery_plan_sign_off", args=[plan.pk]), follow=True)
+    assert "is cleared to run from today; the running steps are open." in response.text
     plan.refresh_from_db()
     assert plan.cleared_by == clinician and plan.cleared_to_run_on == clinic_today()
     assert task_attrs(client.get("/today/"), "warm-up")["data-locked"] == "false"
     page = clinician_client.get(reverse("admin:recovery_recoveryplan_change", args=[plan.pk])).content.decode()
     assert "Cleared to run on" in page and str(clinician) in page
+
+
+def test_a_sign_off_before_day_21_says_when_the_running_steps_open(clinician_client):
+    plan = make_plan(days_since_race=5)
+    response = clinician_client.post(reverse("admin:recovery_plan_sign_off", args=[plan.pk]), follow=True)
+    opening = plan.race_date + datetime.timedelta(days=21)
+    assert f"the running steps open on day 21, {opening:%d %b}." in response.text
+
+
+def test_re_enrol_says_first_that_the_current_plan_will_be_discharged(clinician_client):
+    plan = make_plan(days_since_race=5)
+    page = clinician_client.get(reverse("admin:recovery_plan_reenrol", args=[plan.pk])).text
+    assert f"current plan (race day {plan.race_date:%d %b %Y}, active) will be complete (discharged)" in page
 
 
 def test_pause_resume_and_discharge(clinician_client):

@@ -142,13 +142,13 @@ def test_the_clinician_sees_what_changes_before_anything_is_written(protocol, cl
 
     # Saving the protocol with only its description changed: its steps, and so the plans, are as they were.
     saved = clinician_client.post(page.request["PATH_INFO"], data | {"description": "Reworded."}, follow=True)
-    assert "already on this protocol keep their plan" not in saved.content.decode()
+    assert "already on this protocol keep" not in saved.content.decode()
 
     # The clinician corrects the ice instruction in the protocol's steps: the admin says who does not get it yet.
     ice = next(name.removesuffix("-key") for name, value in data.items() if name.endswith("-key") and value == "ice")
     edited = data | {f"{ice}-instruction": ICE_INSTRUCTION}
     saved = clinician_client.post(page.request["PATH_INFO"], edited, follow=True)
-    assert "The patient already on this protocol keeps their plan as it was" in saved.content.decode()
+    assert "One patient already on this protocol keeps their plan as it was" in saved.content.decode()
     assert update_url(protocol) in saved.content.decode()
 
     preview = clinician_client.get(update_url(protocol)).content.decode()
@@ -299,3 +299,25 @@ def test_the_release_before_this_one_still_enrols_while_it_runs_on_the_new_schem
     ice.key = "ice-copy"
     insert_as_the_release_before(ice, "tailored")
     assert plan.steps.get(key="ice-copy").tailored is False
+
+
+def test_a_change_only_tailored_plans_would_take_says_so_and_offers_nothing_to_bring(protocol, clinician_client):
+    today = clinic_today()
+    plan = make_plan(days_since_race=1)
+    plan_step_change(plan=plan, key="ice", from_date=today, today=today, doses_per_day=2)
+    edit_ice(protocol)
+    preview = clinician_client.get(update_url(protocol)).content.decode()
+    row = re.search(r'<tr data-step="ice">(.*?)</tr>', preview, re.S)[1]
+    assert "Nothing: every plan it would change has its own, tailored" in row
+    assert re.search(r"<td data-tailored>1</td>", row)
+    assert "Bring these changes" not in preview and "There is nothing to bring" in preview
+
+
+def test_saving_a_step_whose_days_are_over_for_everyone_says_nobody_is_affected(protocol, clinician_client):
+    make_plan(days_since_race=5)  # the ice of days 0 to 2 is over
+    page = clinician_client.get(reverse("admin:recovery_protocol_change", args=[protocol.pk]))
+    data = form_data(page)
+    ice = next(name.removesuffix("-key") for name, value in data.items() if name.endswith("-key") and value == "ice")
+    saved = clinician_client.post(page.request["PATH_INFO"], data | {f"{ice}-doses_per_day": "4"}, follow=True)
+    assert "The patients already on this protocol are not affected" in saved.content.decode()
+    assert update_url(protocol) not in saved.content.decode()

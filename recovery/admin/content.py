@@ -158,18 +158,28 @@ class ProtocolAdmin(OneClickRevertAdmin):
     def response_change(self, request, obj):
         # Said once more after saving the steps: an edit alone does not reach the patients already on the protocol.
         changed = getattr(request, "protocol_steps_changed", False)
-        if changed and (open_plans := protocol_updates.open_plans(obj).count()):
-            link = reverse("admin:recovery_protocol_update_plans", args=[obj.pk])
-            messages.info(
-                request,
-                format_html(
-                    "{} already on this protocol {} their plan as it was: "
-                    '<a href="{}">bring the changes to them from today</a>.',
-                    "The patient" if open_plans == 1 else f"The {open_plans} patients",
-                    "keeps" if open_plans == 1 else "keep",
-                    link,
-                ),
-            )
+        if changed and protocol_updates.open_plans(obj).exists():
+            # What the update would do, not how many plans there are: a step whose days are over for everyone, or
+            # tailored for everyone it reaches, leaves nothing to bring (about a second for 10,000 plans).
+            pending = protocol_updates.protocol_pending(protocol=obj, today=clinic_today())
+            if reached := max((update.plans for update in pending), default=0):
+                link = reverse("admin:recovery_protocol_update_plans", args=[obj.pk])
+                messages.info(
+                    request,
+                    format_html(
+                        "{} already on this protocol {} their plan as it was: "
+                        '<a href="{}">see what would change and bring it to them from today</a>.',
+                        "One patient" if reached == 1 else f"At least {reached} patients",
+                        "keeps" if reached == 1 else "keep",
+                        link,
+                    ),
+                )
+            else:
+                messages.info(
+                    request,
+                    "The patients already on this protocol are not affected: their plans are past these steps, or a "
+                    "clinician tailored them.",
+                )
         return super().response_change(request, obj)
 
     def update_plans_view(self, request, pk):
@@ -192,12 +202,15 @@ class ProtocolAdmin(OneClickRevertAdmin):
             else:
                 messages.info(request, "Every open plan on this protocol already follows it: nothing changed.")
             return redirect("admin:recovery_protocol_change", protocol.pk)
+        updates = protocol_updates.protocol_pending(protocol=protocol, today=today)
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
             "original": protocol,
             "title": f"Bring the changes of “{protocol}” to the patients on it",
-            "updates": protocol_updates.protocol_pending(protocol=protocol, today=today),
+            "updates": updates,
+            # Steps only tailored plans would take are listed, but give nothing to bring.
+            "anything_to_bring": any(update.plans for update in updates),
             "today": today,
         }
         return render(request, "admin/recovery/protocol/update_plans.html", context)

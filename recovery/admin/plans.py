@@ -1,10 +1,11 @@
 """The clinician's patients list (who needs me today) and a patient's page: a tailored plan, sign-off, status."""
 
 import csv
+import datetime
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import F
+from django.db.models import F, Min
 from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -30,7 +31,7 @@ from recovery.admin.forms import DischargeForm, PlanChangeForm, ReenrolForm, Ste
 from recovery.charts import pain_chart_for
 from recovery.clock import clinic_today
 from recovery.facts import facts_for_plan
-from recovery.models import Alert, CheckIn, PlanStep, RecoveryPlan
+from recovery.models import Alert, CheckIn, Gate, PlanStep, RecoveryPlan
 from recovery.services import Refused
 
 
@@ -58,6 +59,15 @@ def _shown(percent):
 
 def _percent(ratio):
     return _shown(rules.percent(ratio))
+
+
+def _running_steps_open(plan, today):
+    """When the steps waiting for the sign-off open: now, or on their first day (the sign-off opens the gate, the
+    plan's days still decide)."""
+    first_day = plan.steps.filter(gate=Gate.CLEARANCE).aggregate(first=Min("first_day"))["first"]
+    if first_day is None or first_day <= plan.day_number(today):
+        return "the running steps are open."
+    return f"the running steps open on day {first_day}, {plan.race_date + datetime.timedelta(days=first_day):%d %b}."
 
 
 TREND_ARROWS = {"up": "↑ rising", "down": "↓ falling", "steady": "→ steady", "": ""}
@@ -303,8 +313,10 @@ class RecoveryPlanAdmin(AuditedAdminMixin, admin.ModelAdmin):
             care.plan_withdraw_clearance(plan=plan, today=clinic_today())
             self._done(request, plan, "The return-to-running clearance is withdrawn.")
         else:
-            care.plan_clear_to_run(plan=plan, by=request.user, today=clinic_today())
-            self._done(request, plan, f"{plan.patient} is cleared to run from today; the running steps are open.")
+            today = clinic_today()
+            care.plan_clear_to_run(plan=plan, by=request.user, today=today)
+            opening = _running_steps_open(plan, today)
+            self._done(request, plan, f"{plan.patient} is cleared to run from today; {opening}")
         return self._back(plan)
 
     def status_view(self, request, pk):
@@ -340,7 +352,15 @@ class RecoveryPlanAdmin(AuditedAdminMixin, admin.ModelAdmin):
                 return self._back(plan)
             self._done(request, plan, f"{plan.patient} has a new plan from race day {new_plan.race_date:%d %b %Y}.")
             return HttpResponseRedirect(reverse("admin:recovery_recoveryplan_change", args=[new_plan.pk]))
-        return self._form_page(request, plan, form, f"Re-enrol {plan.patient}", "Start the new plan")
+        intro = ""
+        if plan.status != RecoveryPlan.Status.COMPLETED:
+            # Said before, not after: starting the new plan discharges this one, which cannot be reopened.
+            intro = (
+                f"{plan.patient}'s current plan (race day {plan.race_date:%d %b %Y}, "
+                f"{plan.get_status_display().lower()}) will be complete (discharged) when the new one starts. Its "
+                "history is kept."
+            )
+        return self._form_page(request, plan, form, f"Re-enrol {plan.patient}", "Start the new plan", intro=intro)
 
     def visit_summary_view(self, request, pk):
         plan = self._plan_for(request, pk, change=False)
