@@ -170,6 +170,16 @@ def test_a_tip_retitled_in_the_admin_shows_on_every_plan_at_once(with_redis, cli
     assert "Why this helps: Cold therapy, three times a day" in client.get("/today/").text
 
 
+def test_a_tip_taken_back_for_review_leaves_no_link_to_a_missing_page(with_redis, client, patient, day_one):
+    client.force_login(patient)
+    tip = day_one.steps.get(key="ice").tip
+    tip.published = False
+    tip.save()
+    html = client.get("/today/").text
+    assert 'data-task="ice"' in html and f"Why this helps: {tip.title}" not in html
+    assert reverse("recovery:tip", args=[tip.slug]) not in html  # which would be "No published tip…", a 404
+
+
 def test_a_phase_renamed_in_the_protocol_shows_on_the_patients_next_visit(with_redis, client, patient, day_one):
     plan = day_one
     client.force_login(patient)

@@ -1,6 +1,7 @@
 """The clinic's tips and default protocol as loaded by the data migration, and editing them in the admin."""
 
 import re
+from html import unescape
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,7 @@ from django.urls import reverse
 from recovery.clock import clinic_today
 from recovery.models import Disclaimer, Gate, Phase, Protocol, ProtocolStep, Tip
 from tests.admin_forms import form_data
-from tests.factories import ClinicianFactory
+from tests.factories import ClinicianFactory, make_plan
 
 REPO = Path(settings.BASE_DIR)
 SHEET = REPO / "docs" / "apex-hip-recovery-tips.txt"
@@ -237,6 +238,18 @@ def test_a_tip_with_an_empty_title_is_refused_and_nothing_is_lost(editor_client)
     assert tip.title == "Cross-Training"
     assert tip.body.startswith("To keep up your fitness")
     assert tip.history.count() == versions
+
+
+def test_unpublishing_a_tip_says_how_many_patients_lose_its_link(editor_client):
+    make_plan(days_since_race=1)
+    make_plan(days_since_race=3)
+    tip = Tip.objects.get(slug="ice-therapy")
+    data = form_data(editor_client.get(change_url(tip)))
+    data.pop("published")  # the box unticked
+    response = editor_client.post(change_url(tip), data, follow=True)
+    assert "2 patients' plans have a step this tip explains: their Today page no longer links to it." in unescape(
+        response.content.decode()
+    )
 
 
 def test_a_tip_used_by_a_step_cannot_be_deleted_and_the_page_says_why(editor_client):

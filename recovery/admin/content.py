@@ -17,7 +17,7 @@ from audit.recorder import note
 from recovery import protocol_updates
 from recovery.admin.history import OneClickRevertAdmin
 from recovery.clock import clinic_today
-from recovery.models import Disclaimer, Phase, Protocol, ProtocolStep, SafetyThresholds, Tip
+from recovery.models import Disclaimer, Phase, Protocol, ProtocolStep, RecoveryPlan, SafetyThresholds, Tip
 
 
 class ReviewFilter(admin.SimpleListFilter):
@@ -64,6 +64,17 @@ class TipAdmin(OneClickRevertAdmin):
             return "Save the tip to preview it."
         url = reverse("admin:recovery_tip_preview", args=[tip.pk])
         return format_html('<a href="{}">See it as a patient does</a>', url)
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if change and "published" in form.changed_data and not obj.published:
+            # Said at once: the patients following a step it explains lose its "Why this helps" link.
+            in_use = RecoveryPlan.objects.open().filter(steps__tip=obj).distinct().count()
+            if in_use:
+                patients = "1 patient's plan has" if in_use == 1 else f"{in_use:,} patients' plans have"
+                messages.warning(
+                    request, f"{patients} a step this tip explains: their Today page no longer links to it."
+                )
 
     @admin.action(description="Mark the selected tips as reviewed by me today")
     def mark_reviewed(self, request, queryset):
