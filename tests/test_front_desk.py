@@ -196,6 +196,9 @@ def test_bad_input_is_a_plain_form_error_and_nothing_is_created(
     assert response.status_code == 200
     assert any(message in error for error in response.context["form"].errors[field])
     assert message in html.unescape(response.content.decode())
+    # The cursor waits in the field to fix, not back in First name.
+    focused = re.findall(r"<(?:input|select)[^>]*\bautofocus\b[^>]*>", response.content.decode())
+    assert len(focused) == 1 and f'name="{field}"' in focused[0], focused
     assert (User.objects.count(), RecoveryPlan.objects.count()) == (users, plans)
     assert mail.outbox == []
 

@@ -557,3 +557,14 @@ def test_an_earlier_days_page_speaks_of_that_day_not_today(patient_client, patie
     assert "of 1 that day · this week" in task_row(patient_client.get(f"{TODAY_URL}?back=1"), "cross-train")
     today = patient_client.get(TODAY_URL).content.decode()
     assert "Not well enough today?" in today and "of 1 today · this week" in today
+
+
+def test_a_new_patient_is_told_to_start_with_the_check_in_that_opens_the_locked_tasks(patient_client, patient):
+    make_plan(patient, days_since_race=5)  # stretches wait for a first pain score
+    html = patient_client.get(TODAY_URL).content.decode()
+    start = html[html.index("data-start-here") : html.index("</p>", html.index("data-start-here"))]
+    locked = html.count('data-locked="true"')
+    assert f"today's check-in opens {locked} of these task" in unescape(start)
+    assert reverse("recovery:check_in") in start
+    check_in_save(plan=patient.plans.get(), date=clinic_today(), data={"pain": 2}, today=clinic_today())
+    assert "data-start-here" not in patient_client.get(TODAY_URL).content.decode()  # said once it is needed only

@@ -12,6 +12,7 @@ from django.utils.html import format_html
 from accounts.frontdesk.intake import MAX_BYTES, PHONE_CHARACTERS, race_date_problem
 from accounts.frontdesk.services import EMAIL_FIXED, email_changeable_at_the_desk
 from accounts.roles import Role
+from clinic.forms import FocusFirstProblem
 from recovery.clock import clinic_today
 from recovery.models import Protocol
 
@@ -110,7 +111,7 @@ class PlanChoicesMixin(forms.Form):
             self.fields["protocol"].initial = Protocol.objects.default()
 
 
-class EnrolForm(PatientFieldsMixin, PlanChoicesMixin, forms.Form):
+class EnrolForm(FocusFirstProblem, PatientFieldsMixin, PlanChoicesMixin, forms.Form):
     first_name = forms.CharField(
         max_length=150,
         label="First name",
@@ -158,7 +159,7 @@ class EnrolForm(PatientFieldsMixin, PlanChoicesMixin, forms.Form):
     field_order = ["first_name", "last_name", "email", "date_of_birth", "phone", "race_date", "protocol", "clinician"]
 
 
-class PatientDetailsForm(PatientFieldsMixin, forms.ModelForm):
+class PatientDetailsForm(FocusFirstProblem, PatientFieldsMixin, forms.ModelForm):
     """Contact details, and the race date of the open plan when there is one."""
 
     race_date = forms.DateField(
@@ -238,7 +239,7 @@ class SearchForm(forms.Form):
     )
 
 
-class InvitationAcceptForm(SetPasswordForm):
+class InvitationAcceptForm(FocusFirstProblem, SetPasswordForm):
     """Django's set-password form, plus the patient's consent to the clinic's privacy notice (with its time)."""
 
     consent = forms.BooleanField(

@@ -9,6 +9,7 @@ from django import forms
 from django.forms.models import model_to_dict
 from django.shortcuts import redirect, render
 
+from clinic.forms import FocusFirstProblem
 from recovery import safety
 from recovery.checkins import ANSWER_FIELDS, check_in_save
 from recovery.clock import clinic_today
@@ -19,7 +20,7 @@ from recovery.views.access import plan_required
 PAIN_SCALE = range(11)
 
 
-class CheckInForm(forms.ModelForm):
+class CheckInForm(FocusFirstProblem, forms.ModelForm):
     pain = forms.TypedChoiceField(
         label="How much does your hip hurt right now?",
         choices=[(score, str(score)) for score in PAIN_SCALE],

@@ -78,6 +78,8 @@ def _day_context(plan, date, today, facts=None):
         "tasks": tasks,
         "open_tasks": open_tasks,
         "locked_count": len(tasks) - len(open_tasks),
+        # A new patient's first step: the tasks that wait for a first pain score open with today's check-in.
+        "waiting_for_check_in": sum(1 for task in tasks if task.lock and task.lock.no_score) if date == today else 0,
         "done_count": done_count,
         "all_done": bool(open_tasks) and done_count == len(open_tasks),
         "excused": date in facts.excused,
