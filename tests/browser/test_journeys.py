@@ -14,11 +14,12 @@ from playwright.sync_api import expect
 
 from accounts.frontdesk.services import patient_enrol
 from accounts.models import User
+from recovery.care import plan_set_status
 from recovery.clock import clinic_today
 from recovery.models import Alert, Completion, Protocol, RecoveryPlan
 from tests.browser.axe import assert_accessible
 from tests.browser.conftest import DESKTOP, PHONE
-from tests.factories import PASSWORD, ClinicianFactory, ReceptionFactory
+from tests.factories import PASSWORD, ClinicianFactory, PatientFactory, ReceptionFactory, make_plan
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
@@ -328,3 +329,23 @@ def test_on_a_tablet_the_front_desks_resend_button_stays_in_view(site, new_page)
     button = page.get_by_role("button", name=re.compile(r"^(Resend|Try sending again)"))
     box = button.bounding_box()
     assert box is not None and box["x"] + box["width"] <= 820 - 16, box  # inside the page's margin
+
+
+def test_the_patients_list_fits_a_1280_pixel_screen_beside_the_menu_and_the_filters(site, new_page):
+    clinician = ClinicianFactory(email="physio@example.com", first_name="Sam", last_name="Reed")
+    long_address = PatientFactory(
+        email="alexandra.montgomery-richardson@example-running-club.co.uk",
+        first_name="Alexandra",
+        last_name="Montgomery-Richardson",
+    )
+    make_plan(long_address, days_since_race=12, enrolled_days_ago=12, clinician=clinician)
+    plan_set_status(plan=make_plan(days_since_race=4), status="paused", today=clinic_today())
+    page = new_page(DESKTOP)
+    log_in(page, site, clinician.email)
+    for sorted_by in ("", "?o=3"):  # sorted by the share done, its header carries the sort's buttons too
+        page.goto(f"{site}/admin/recovery/recoveryplan/{sorted_by}")
+        table, box = page.evaluate(
+            "[document.querySelector('#result_list').scrollWidth, document.querySelector('.results').clientWidth]"
+        )
+        assert table <= box + 4, (sorted_by, table, box)  # no sideways scroll to reach the last column
+    expect(page.locator("#result_list")).to_contain_text("Paused")  # the status, under the day
