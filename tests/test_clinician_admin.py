@@ -206,7 +206,8 @@ def test_stopping_a_step_from_tomorrow_keeps_it_today(clinician_client, client):
     ("data", "message"),
     [
         ({"doses_per_day": 0}, "Ensure this value is greater than or equal to 1."),
-        ({"first_day": 5, "last_day": 2}, "The last day cannot be before the first day."),
+        ({"first_day": 5, "last_day": 2}, "The step would end (day 2) before it starts (day 5). Change both days."),
+        ({"first_day": 5}, "The step would end (day 2) before it starts (day 5)."),  # ice's own last day is 2
         ({"first_day": 99999999999999999999}, "Day numbers go up to 730 (two years after the race)."),
         ({}, "Say what changes"),
     ],
@@ -220,7 +221,17 @@ def test_bad_tailoring_is_a_form_error_and_saves_nothing(clinician_client, data,
     )
     assert response.status_code == 200
     assert message in response.content.decode()
+    if data:  # a change was typed: the form says what is wrong with it, not that nothing changes
+        assert "Say what changes" not in response.content.decode()
     assert list(PlanStep.objects.filter(plan=plan).values()) == before
+
+
+def test_the_step_choice_shows_each_steps_days_and_doses_as_they_stand(clinician_client):
+    plan = make_plan(days_since_race=1)
+    form = clinician_client.get(reverse("admin:recovery_plan_change_step", args=[plan.pk])).text
+    ice = plan.steps.get(key="ice")
+    assert f"{ice.label} (ice): days 0–2, 3 a day" in unescape(form)
+    assert "(cross-train): from day 7, 3 a week" in unescape(form)
 
 
 def test_a_change_cannot_start_in_the_past(clinician_client):

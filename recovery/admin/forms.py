@@ -53,17 +53,22 @@ class StepChangeForm(PlanFormBase):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         in_force = self.plan.steps.filter(Q(valid_until__isnull=True) | Q(valid_until__gt=self.today))
-        labels = dict(in_force.order_by("position", "valid_from").values_list("key", "label"))
-        self.fields["key"].choices = [(key, f"{label} ({key})") for key, label in labels.items()]
+        # The latest version of each step that is or will be in force: what a change starts from.
+        self.current = {step.key: step for step in in_force.order_by("position", "valid_from")}
+        self.fields["key"].choices = [(key, _described(step)) for key, step in self.current.items()]
         self.fields["from_date"].initial = self.today
         self.fields["action"].initial = self.CHANGE
 
     def clean(self):
         data = super().clean()
-        first, last = data.get("first_day"), data.get("last_day")
+        current = self.current.get(data.get("key"))
+        # A day left empty keeps the step's own, so the pair is checked as it would be after the change.
+        first = data.get("first_day") if data.get("first_day") is not None else getattr(current, "first_day", None)
+        last = data.get("last_day") if data.get("last_day") is not None else getattr(current, "last_day", None)
         if first is not None and last is not None and last < first:
-            self.add_error("last_day", "The last day cannot be before the first day.")
-        if data.get("action") == self.CHANGE and not self.changes():
+            field = "last_day" if data.get("last_day") is not None else "first_day"
+            self.add_error(field, f"The step would end (day {last}) before it starts (day {first}). Change both days.")
+        if data.get("action") == self.CHANGE and not self.errors and not self.changes():
             raise forms.ValidationError("Say what changes: doses, times a week, days, label or instruction.")
         return data
 
@@ -86,6 +91,13 @@ class StepChangeForm(PlanFormBase):
         label = versions.values_list("label", flat=True).first()
         name = label or data["key"]
         return f"The step “{name}” {verb} from {data['from_date']:%d %b %Y}. Earlier days are unchanged."
+
+
+def _described(step):
+    """A step as the choice shows it: its label and key, its days and how often, as they stand."""
+    days = f"days {step.first_day}–{step.last_day}" if step.last_day is not None else f"from day {step.first_day}"
+    often = f"{step.times_per_week} a week" if step.times_per_week else f"{step.doses_per_day} a day"
+    return f"{step.label} ({step.key}): {days}, {often}"
 
 
 class StepAddForm(forms.ModelForm):
