@@ -150,6 +150,9 @@ def test_a_weak_password_is_refused_in_plain_words(desk, django_capture_on_commi
     response = accept(Client(), last_link(), password="short")
     assert response.status_code == 200
     assert "too short" in html.unescape(response.content.decode())
+    # Said under the password the patient chose, where the cursor goes, not under the box that repeats it.
+    assert any("too short" in error for error in response.context["form"].errors["new_password1"])
+    assert "new_password2" not in response.context["form"].errors
     patient.refresh_from_db()
     assert not patient.has_usable_password()
 
@@ -167,11 +170,17 @@ def expired(response):
     return response.status_code in (200, 410) and EXPIRED in response.content.decode()
 
 
-def test_a_second_use_of_the_link_is_refused(desk, django_capture_on_commit_callbacks):
+def test_a_second_use_of_the_link_is_refused_and_says_the_account_is_set_up(desk, django_capture_on_commit_callbacks):
     enrol(desk, django_capture_on_commit_callbacks)
     path = last_link()
-    assert accept(Client(), path).status_code == 302
-    assert expired(Client().get(path, follow=True))
+    patients_phone = Client()
+    assert accept(patients_phone, path).status_code == 302
+    # Tapped again weeks later, on another device: no form, and no reason to call reception.
+    again = Client().get(path, follow=True)
+    assert "data-already-set-up" in again.text and 'href="/accounts/login/"' in again.text
+    assert "new_password1" not in again.text and not expired(again)
+    # And on the phone that is still logged in: straight to today's plan.
+    assert 'href="/today/"' in patients_phone.get(path, follow=True).text
 
 
 def test_an_old_link_dies_after_a_resend(desk, django_capture_on_commit_callbacks):

@@ -249,11 +249,20 @@ class InvitationAcceptForm(FocusFirstProblem, SetPasswordForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        self.fields["new_password2"].label = "Type it again"
+        self.fields["new_password2"].help_text = "The same password once more, to be sure it is what you meant."
         self.fields["consent"].label = format_html(
             'I have read the clinic\'s <a href="{}" target="_blank" rel="noopener">privacy notice</a> '
             "(opens in a new tab) and agree to it.",
             reverse_lazy("privacy"),
         )
+
+    def clean(self):
+        # As SetPasswordForm.clean, but what is wrong with the password ("too short", "too common") is said under the
+        # password itself, not under the box that repeats it.
+        self.validate_passwords("new_password1", "new_password2")
+        self.validate_password_for_user(self.user, "new_password1")
+        return forms.Form.clean(self)
 
     def save(self, commit=True):
         self.user.privacy_consent_at = timezone.now()

@@ -27,6 +27,14 @@ class InvitationAcceptView(auth_views.PasswordResetConfirmView):
         user = super().get_user(uidb64)
         return user if user is not None and user.is_active else None
 
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        if not context["validlink"]:
+            # Patients tap the e-mail's link again weeks later: a link used to choose the password is no reason to
+            # call reception. (Only someone holding the link learns that its account is set up.)
+            context["already_set_up"] = self.user is not None and self.user.is_activated
+        return context
+
 
 @login_not_required
 @cache_control(max_age=3600, public=True)
