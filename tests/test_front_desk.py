@@ -492,6 +492,8 @@ def test_the_welcome_sheet_has_name_first_week_phone_and_a_qr_code(desk, django_
     assert "Welcome, Dana Scully" in page
     assert "+44 20 7946 0123" in page
     assert "<svg" in page and 'class="qr-code"' in page
+    assert "No camera? The same link is in the e-mail we sent to dana@example.com." in page
+    assert "data-print hidden" in page  # the Print button, shown by its script only (Ctrl+P without it)
     assert "css/frontdesk.css" in page  # the print stylesheet
     assert "Ice the hip for 15–20 minutes" in page and "3 times a day, from race day to day 2" in page
     assert "Gentle hip stretches" in page and "Unlocks once your pain is 3/10 or less." in page
@@ -526,6 +528,8 @@ def test_a_late_enrolments_sheet_shows_the_week_ahead_not_the_days_already_gone(
     assert "Your week ahead, from day 10" in page and "Your first week" not in page
     assert "Ice the hip" not in page  # days 0 to 2 are long gone
     assert "Lunges, squats, clamshells and bridges" in page and "from day 15 to day 16" in page
+    # As Today counts them: a week with fewer days left asks for fewer sessions.
+    assert "Low-impact exercise</strong>: up to 3 times a week" in page
 
 
 def test_an_activated_patients_sheet_has_no_qr_code(desk, patient, plan):

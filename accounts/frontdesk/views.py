@@ -282,7 +282,7 @@ def first_week(plan, from_day):
     for entry in sorted(entries.values(), key=lambda entry: entry["step"].position):
         step, days = entry["step"], entry["days"]
         if step.is_weekly:
-            how_often = f"{step.times_per_week} times a week"
+            how_often = f"up to {step.times_per_week} times a week"  # fewer in a week with fewer days open
         elif step.doses_per_day > 1:
             how_often = f"{step.doses_per_day} times a day"
         else:
