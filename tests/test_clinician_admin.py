@@ -498,6 +498,8 @@ def test_the_visit_summary_has_adherence_per_step_pain_alerts_and_sign_off(clini
                                              acknowledgement_note="Booked a visit")  # fmt: skip
     html = clinician_client.get(reverse("admin:recovery_plan_visit_summary", args=[plan.pk])).content.decode()
     assert "Visit summary" in html and 'data-step="ice"' in html
+    assert "Apex Recovery · clinic workspace" in html and "Django administration" not in html
+    assert html.count("<h1") == 1
     assert "Booked a visit" in html and "not yet cleared" in html and '<svg class="pain-chart"' in html
 
 

@@ -226,6 +226,11 @@ def test_a_patient_assigned_to_a_non_clinician_is_refused(desk, reception, djang
 # The home page: search and lists
 
 
+def test_the_front_desk_opens_with_the_cursor_in_the_search_box(desk):
+    focused = re.findall(r"<input[^>]*\bautofocus\b[^>]*>", desk.get(FRONT_DESK).content.decode())
+    assert len(focused) == 1 and 'name="q"' in focused[0]
+
+
 def test_search_finds_patients_by_name_email_phone_and_date_of_birth(desk):
     ann = PatientFactory(
         first_name="Ann", last_name="Smith", email="ann@example.com", phone="07700 900-123", date_of_birth="1985-06-01"

@@ -235,7 +235,8 @@ class SearchForm(forms.Form):
         # The section's heading already says "Find a patient": the label says what to type.
         label="Name, e-mail, phone or date of birth",
         help_text="A date of birth as day/month/year, e.g. 26/04/1990.",
-        widget=forms.TextInput(attrs={"type": "search", "autocomplete": "off"}),
+        # Reception's first move at the desk: typing a name, without eight presses of Tab to get here.
+        widget=forms.TextInput(attrs={"type": "search", "autocomplete": "off", "autofocus": True}),
     )
 
 

@@ -367,7 +367,11 @@ class RecoveryPlanAdmin(AuditedAdminMixin, admin.ModelAdmin):
 
     def visit_summary_view(self, request, pk):
         plan = self._plan_for(request, pk, change=False)
-        context = {**self._patient_context(plan), "title": f"Visit summary — {plan.patient}"}
+        context = {
+            **self.admin_site.each_context(request),  # the workspace's own header and title, not Django's
+            **self._patient_context(plan),
+            "title": f"Visit summary — {plan.patient}",
+        }
         return TemplateResponse(request, "admin/recovery/recoveryplan/visit_summary.html", context)
 
 
