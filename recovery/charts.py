@@ -51,6 +51,8 @@ def pain_chart(series, first, last, *, ease_off_from, alert_from):
         },
         "first": first,
         "last": last,
+        "ease_off_from": ease_off_from,  # the bands' legend
+        "alert_from": alert_from,
     }
 
 

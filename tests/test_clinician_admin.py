@@ -234,6 +234,22 @@ def test_the_step_choice_shows_each_steps_days_and_doses_as_they_stand(clinician
     assert "(cross-train): from day 7, 3 a week" in unescape(form)
 
 
+def test_a_change_cannot_start_more_than_a_year_ahead(clinician_client):
+    plan = make_plan(days_since_race=3)
+    response = clinician_client.post(
+        reverse("admin:recovery_plan_change_step", args=[plan.pk]),
+        {"key": "rest", "from_date": "9999-12-31", "action": "stop"},
+    )
+    assert "Choose a date within the next year." in response.text
+    assert PlanStep.objects.get(plan=plan, key="rest").valid_until is None
+
+
+def test_the_lists_heading_names_its_order_only_while_it_is_in_it(clinician_client):
+    make_plan()
+    assert "<h1>Patients: open alerts first, then the longest silent</h1>" in clinician_client.get(PLANS_URL).text
+    assert "<h1>Patients</h1>" in clinician_client.get(PLANS_URL + "?o=3").text
+
+
 def test_a_change_cannot_start_in_the_past(clinician_client):
     plan = make_plan(days_since_race=3)
     response = clinician_client.post(

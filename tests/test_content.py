@@ -183,6 +183,7 @@ def test_prevention_steps_wait_for_clearance_to_run(db):
 
 def test_a_tip_edit_shows_in_its_history_with_the_editor(editor_client, editor):
     tip = Tip.objects.get(slug="compression")
+    original = tip.body
     data = form_data(editor_client.get(change_url(tip)))
     data["body"] = tip.body + " Ask us if you are unsure which size to buy."
     response = editor_client.post(change_url(tip), data)
@@ -199,6 +200,7 @@ def test_a_tip_edit_shows_in_its_history_with_the_editor(editor_client, editor):
     page = history.content.decode()
     assert "Robin Okafor" in page
     assert "which size to buy." in page  # the change itself is listed
+    assert original in unescape(page) and "chars]" not in page  # the wording it replaced, whole
 
 
 def test_reverting_through_the_history_form_restores_the_old_text(editor_client, editor):

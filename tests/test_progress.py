@@ -129,6 +129,8 @@ def test_the_pain_chart_is_svg_with_a_text_alternative(patient_client, patient):
     assert html.count('<circle class="dot"') == 3
     assert "<title" in html and "<table" in html
     assert "style=" not in html and "<script>" not in html  # the CSP forbids inline style and script
+    # What its shaded bands mean, at the clinic's levels (4 and 6 by default).
+    assert "Amber: pain of 4 or more, ease off." in html and "Red: 6 or more, stop and call the clinic." in html
 
 
 def chart_dates(html):

@@ -1,5 +1,7 @@
 """Forms for tailoring one patient's plan from the admin."""
 
+import datetime
+
 from django import forms
 from django.contrib.auth import get_user_model
 from django.db.models import F, Q
@@ -21,7 +23,21 @@ DAY_ERRORS = {
 DATE_INPUT = forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"})
 
 
-class PlanFormBase(forms.Form):
+# How far ahead a change may be set to start: further than a plan runs is a slip of the keyboard (31 Dec 9999).
+LATEST_START = 365
+
+
+class StartsWithinAYear:
+    """A tailoring form's "From" date: today or later (the service says so), and not beyond a year from today."""
+
+    def clean_from_date(self):
+        from_date = self.cleaned_data["from_date"]
+        if from_date > self.today + datetime.timedelta(days=LATEST_START):
+            raise forms.ValidationError("Choose a date within the next year.")
+        return from_date
+
+
+class PlanFormBase(StartsWithinAYear, forms.Form):
     def __init__(self, *args, plan, today, **kwargs):
         super().__init__(*args, **kwargs)
         self.plan = plan
@@ -100,7 +116,7 @@ def _described(step):
     return f"{step.label} ({step.key}): {days}, {often}"
 
 
-class StepAddForm(forms.ModelForm):
+class StepAddForm(StartsWithinAYear, forms.ModelForm):
     from_date = forms.DateField(label="From", widget=DATE_INPUT, help_text="Today or later.")
 
     class Meta:

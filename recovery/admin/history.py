@@ -9,6 +9,10 @@ from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from django.views.decorators.http import require_POST
 from simple_history.admin import SimpleHistoryAdmin
+from simple_history.template_utils import HistoricalRecordContextHelper
+
+# Longer than any text the clinicians edit (a tip's body is the longest).
+FULL_TEXT_CHARS = 20_000
 
 
 class OneClickRevertAdmin(SimpleHistoryAdmin):
@@ -21,6 +25,13 @@ class OneClickRevertAdmin(SimpleHistoryAdmin):
         revert = self.admin_site.admin_view(require_POST(self.revert_view))
         route = "<path:object_id>/history/<int:version_id>/revert/"
         return [path(route, revert, name=self._url_name("revert")), *super().get_urls()]
+
+    def get_historical_record_context_helper(self, request, historical_record):
+        # The whole of each changed text, not simple-history's 100 characters with "[52 chars]" cut from the middle:
+        # a reviewer judging an edit of a tip must read the wording it replaced.
+        return HistoricalRecordContextHelper(
+            self.model, historical_record, max_displayed_delta_change_chars=FULL_TEXT_CHARS
+        )
 
     def get_history_queryset(self, request, history_manager, pk_name, object_id):
         # As simple-history's own, but it calls select_related() with no names for a model without tracked foreign

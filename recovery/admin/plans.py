@@ -103,8 +103,11 @@ class RecoveryPlanAdmin(AuditedAdminMixin, admin.ModelAdmin):
         return summaries.with_summary_columns(super().get_queryset(request), clinic_today())
 
     def changelist_view(self, request, extra_context=None):
-        # Clinicians come here to see who needs them, not to "select recovery plan to change".
-        extra_context = {"title": "Patients: open alerts first, then the longest silent", **(extra_context or {})}
+        # Clinicians come here to see who needs them, not to "select recovery plan to change"; the heading says the
+        # order only while the list is in it (a column's header sorts it otherwise).
+        sorted_by_column = admin.views.main.ORDER_VAR in request.GET
+        title = "Patients" if sorted_by_column else "Patients: open alerts first, then the longest silent"
+        extra_context = {"title": title, **(extra_context or {})}
         return super().changelist_view(request, extra_context)
 
     def save_model(self, request, obj, form, change):

@@ -91,12 +91,12 @@ class SafetyThresholds(models.Model):
     ease_off_pain_from = models.PositiveSmallIntegerField(
         default=4,
         validators=[MinValueValidator(1), MaxValueValidator(10)],
-        help_text="Pain (0–10) from which a patient is told to ease off (amber).",
+        help_text="The pain score (1 to 10) from which a patient is told to ease off (amber).",
     )
     alert_pain_from = models.PositiveSmallIntegerField(
         default=6,
         validators=[MinValueValidator(1), MaxValueValidator(10)],
-        help_text="Pain (0–10) from which the patient is told to stop and the clinic is alerted (red).",
+        help_text="The pain score (1 to 10) from which the patient is told to stop and the clinic is alerted (red).",
     )
     pain_rise_points = models.PositiveSmallIntegerField(
         default=2,
