@@ -194,15 +194,20 @@ def last_week_store(*, today, most=2000):
 
 
 def _last_week_stored_q(today):
-    """Active plans holding their share of the week that ended yesterday (not cleared, not from before a pause),
-    of patients whose account is on: a switched-off patient cannot tick anything."""
-    return Q(status=RecoveryPlan.Status.ACTIVE, patient__is_active=True, last_week_ends_on=last_week(today)[1])
+    """Active plans holding their share of the week that ended yesterday: not cleared, not from before a pause.
+
+    (Not joined to the patients: the list sorts every plan on it, and a join of 10,000 patients first made its main
+    query and its counts half as slow again. The bands below leave switched-off patients out.)"""
+    return Q(status=RecoveryPlan.Status.ACTIVE, last_week_ends_on=last_week(today)[1])
 
 
 def last_week_band_q(choice, today):
-    """Active plans whose stored share of last week is in the band ``choice`` (LAST_WEEK_BANDS)."""
+    """Active plans whose stored share of last week is in the band ``choice`` (LAST_WEEK_BANDS), of patients whose
+    account is on: a switched-off patient cannot tick anything, so is not "behind"."""
     _, _, lowest, highest = next(band for band in LAST_WEEK_BANDS if band[0] == choice)
-    return _last_week_stored_q(today) & Q(last_week_percent__gte=lowest, last_week_percent__lte=highest)
+    return _last_week_stored_q(today) & Q(
+        patient__is_active=True, last_week_percent__gte=lowest, last_week_percent__lte=highest
+    )
 
 
 def step_adherence(facts, first, last, today):
