@@ -54,9 +54,8 @@ class PlanSummary:
     inactive: bool
 
 
-def with_summary_columns(queryset, today):
-    """Annotate what the list sorts and filters on in the database: open alerts, the latest pain score, and last
-    week's stored share where it is for the week that ended yesterday (None while it waits for the sweep)."""
+def with_summary_columns(queryset):
+    """Annotate what the list sorts and filters on in the database: open alerts and the latest pain score."""
     latest = CheckIn.objects.filter(plan=OuterRef("pk")).order_by("-date")
     # A correlated count on the partial index of open alerts (Alert.Meta: "alert_open_by_plan"), not a join of
     # every alert plus a GROUP BY of every plan: the list sorts all plans by it before it takes a page of 50.
@@ -67,8 +66,14 @@ def with_summary_columns(queryset, today):
         open_alert_count=Coalesce(Subquery(open_alerts), 0),
         last_pain=Subquery(latest.values("pain")[:1]),
         last_pain_on=Subquery(latest.values("date")[:1]),
-        last_week_now=Case(When(_last_week_stored_q(today), then="last_week_percent")),
     )
+
+
+def with_last_week_sort_key(queryset, today):
+    """Annotate ``last_week_now``: the stored share of last week where it is for the week that ended yesterday (None
+    while it waits for the sweep). Only for a list sorted by it: worked out for every plan before the sort, it cost
+    the list's main query a quarter more (27 → 34 ms over 10,000 plans)."""
+    return queryset.annotate(last_week_now=Case(When(_last_week_stored_q(today), then="last_week_percent")))
 
 
 def inactive_since(today, thresholds=None):

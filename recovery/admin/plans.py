@@ -100,7 +100,16 @@ class RecoveryPlanAdmin(AuditedAdminMixin, admin.ModelAdmin):
         css = {"all": ["css/admin.css"]}
 
     def get_queryset(self, request):
-        return summaries.with_summary_columns(super().get_queryset(request), clinic_today())
+        queryset = summaries.with_summary_columns(super().get_queryset(request))
+        if self._sorted_by(request, "adherence"):
+            queryset = summaries.with_last_week_sort_key(queryset, clinic_today())
+        return queryset
+
+    def _sorted_by(self, request, column):
+        """Whether the list's ``?o=`` (column numbers, the action checkbox first) sorts by ``column``."""
+        columns = ["action_checkbox", *self.get_list_display(request)]
+        numbers = request.GET.get(admin.views.main.ORDER_VAR, "").split(".")
+        return any(n.lstrip("-").isdigit() and columns[int(n.lstrip("-")) :][:1] == [column] for n in numbers)
 
     def changelist_view(self, request, extra_context=None):
         # Clinicians come here to see who needs them, not to "select recovery plan to change"; the heading says the
@@ -183,7 +192,7 @@ class RecoveryPlanAdmin(AuditedAdminMixin, admin.ModelAdmin):
     @admin.action(description="Export adherence of the selected patients (CSV)")
     def export_adherence(self, request, queryset):
         today = clinic_today()
-        plans = list(summaries.with_summary_columns(queryset.select_related("patient", "clinician"), today))
+        plans = list(summaries.with_summary_columns(queryset.select_related("patient", "clinician")))
         rows = summaries.plan_summaries(plans, today)
         note(request, Action.EXPORT, description=f"adherence CSV of {len(plans)} patient(s)")
         response = HttpResponse(content_type="text/csv; charset=utf-8")
