@@ -118,6 +118,16 @@ def urgency(red_flag_fields):
     return Urgency.CLINIC
 
 
+def stop_advice(red_flag_fields):
+    """What the stop screen, and Today's banner after it, say of the red flags answered yes: how urgent (``urgency``)
+    and which of its specific warnings apply."""
+    return {
+        "urgency": urgency(red_flag_fields),
+        "hyponatraemia": HYPONATRAEMIA_FLAG in red_flag_fields,  # "Do not drink extra water."
+        "nerve": NERVE_FLAG in red_flag_fields,
+    }
+
+
 def _number(value):
     """3.0 as "3", 3.3333 as "3.3": how a person would say an average."""
     rounded = round(value, 1)

@@ -66,9 +66,7 @@ def _result(check_in, thresholds):
         "check_in": check_in,
         "light": safety.pain_light(check_in.pain, thresholds),
         "stop": safety.must_stop(check_in.pain, flags, thresholds),
-        "urgency": safety.urgency(flags),
-        "hyponatraemia": safety.HYPONATRAEMIA_FLAG in flags,
-        "nerve": safety.NERVE_FLAG in flags,
+        **safety.stop_advice(flags),
         "red_flags": check_in.red_flag_words(),
     }
 

@@ -98,11 +98,9 @@ def _day_context(plan, date, today, facts=None):
 
 
 def _warning_flags(plan, date):
-    """What the stop screen said of the warning signs in the latest check-in on or before ``date``: its urgency
-    (safety.urgency) and whether they point to hyponatraemia (no extra water)."""
+    """What the stop screen said of the warning signs in the latest check-in on or before ``date``."""
     latest = CheckIn.objects.filter(plan=plan, date__lte=date).order_by("-date").first()
-    flags = latest.red_flags() if latest else []
-    return {"urgency": safety.urgency(flags), "hyponatraemia": safety.HYPONATRAEMIA_FLAG in flags}
+    return safety.stop_advice(latest.red_flags() if latest else [])
 
 
 def _excused_reason(plan, date):
