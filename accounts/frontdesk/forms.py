@@ -9,12 +9,13 @@ from django.urls import reverse_lazy
 from django.utils import timezone
 from django.utils.html import format_html
 
-from accounts.frontdesk.intake import MAX_BYTES, PHONE_CHARACTERS, race_date_problem
+from accounts.frontdesk.intake import MAX_BYTES, PHONE_CHARACTERS
 from accounts.frontdesk.services import EMAIL_FIXED, email_changeable_at_the_desk
 from accounts.roles import Role
 from clinic.forms import FocusFirstProblem
 from recovery.clock import clinic_today
 from recovery.models import Protocol
+from recovery.services import race_date_problem
 
 User = get_user_model()
 
