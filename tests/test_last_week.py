@@ -106,6 +106,16 @@ def test_the_list_sorts_by_last_week_with_the_least_done_first_and_no_score_last
     assert sorted(["diligent@", "behind@"], key=html.index) == ["diligent@", "behind@"]
 
 
+def test_the_list_sorted_the_other_way_has_the_most_done_first_and_still_no_score_last(clinician_client):
+    a_behind_and_a_diligent_patient()
+    make_plan(PatientFactory(email="new@example.com"), days_since_race=2)
+    last_week_store(today=clinic_today())
+    html = clinician_client.get(PLANS_URL).content.decode()
+    column = re.search(r'class="sortable column-adherence.*?href="\?o=(\d+)"', html, re.S)[1]
+    html = clinician_client.get(f"{PLANS_URL}?o=-{column}").content.decode()
+    assert sorted(["new@", "diligent@", "behind@"], key=html.index) == ["diligent@", "behind@", "new@"]
+
+
 def test_a_late_tick_moves_the_patient_out_of_behind_after_the_next_sweep(clinician_client, patient_client, patient):
     plan = make_plan(patient, days_since_race=1, enrolled_days_ago=1)
     last_week_store(today=clinic_today())

@@ -5,7 +5,7 @@ import datetime
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import F, Min
+from django.db.models import F, Min, OrderBy
 from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -33,6 +33,18 @@ from recovery.clock import clinic_today
 from recovery.facts import facts_for_plan
 from recovery.models import Alert, CheckIn, Gate, PlanStep, RecoveryPlan
 from recovery.services import Refused
+
+
+class NoneLast(OrderBy):
+    """A column's order that keeps the rows without a value last both ways: Django's reversed order (a second
+    click on the header) would put them first, above every patient with a number."""
+
+    def __init__(self, expression):
+        super().__init__(expression, nulls_last=True)
+
+    def reverse_ordering(self):
+        self.descending = not self.descending
+        return self
 
 
 class PlanStepInline(admin.TabularInline):
@@ -164,7 +176,7 @@ class RecoveryPlanAdmin(AuditedAdminMixin, admin.ModelAdmin):
             return day
         return format_html('{}<br><strong class="apex-status">{}</strong>', day, plan.get_status_display())
 
-    @admin.display(description="done, 7 days to yesterday", ordering=F("last_week_now").asc(nulls_last=True))
+    @admin.display(description="done, 7 days to yesterday", ordering=NoneLast(F("last_week_now")))
     def adherence(self, plan):
         return _shown(plan.summary.last_week_percent)
 
