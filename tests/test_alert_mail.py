@@ -63,15 +63,26 @@ def test_a_new_alert_mails_the_duty_address_and_the_patients_clinician(
     assert "Alice Walker" in message.body
 
 
+def test_two_alerts_of_one_check_in_come_in_mails_a_clinician_can_tell_apart(
+    patient_client, clinician_plan, mailoutbox, django_capture_on_commit_callbacks
+):
+    red_day(patient_client, django_capture_on_commit_callbacks)
+    alerts = Alert.objects.order_by("pk")
+    assert [message.subject for message in mailoutbox] == [
+        f"Apex Sports Clinic: a new patient alert to look at (no. {alert.pk})" for alert in alerts
+    ]
+
+
 def test_the_e_mail_holds_no_health_details(
     patient_client, clinician_plan, mailoutbox, django_capture_on_commit_callbacks
 ):
     red_day(patient_client, django_capture_on_commit_callbacks)
     assert len(mailoutbox) == 2  # one per new alert: red flag and high pain
     words = [str(CheckIn._meta.get_field(name).verbose_name) for name in CheckIn.RED_FLAG_FIELDS]
-    for message in mailoutbox:
-        text = f"{message.subject}\n{message.body}".lower()
-        assert "pain" not in text and "/10" not in text and "8" not in message.subject
+    for message, alert in zip(mailoutbox, Alert.objects.order_by("pk"), strict=True):
+        subject = message.subject.replace(f"(no. {alert.pk})", "")
+        text = f"{subject}\n{message.body}".lower()
+        assert "pain" not in text and "/10" not in text and "8" not in subject
         assert NOTE.lower() not in text and "urine" not in text and "numb" not in text
         assert not any(word.lower() in text for word in words)
         assert not any(kind.label.lower() in text for kind in Alert.Kind)
