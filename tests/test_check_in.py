@@ -429,8 +429,8 @@ def test_a_worse_score_after_acknowledgement_reopens_the_alert_and_tells_the_cli
         "with the note “Called her: resting.”."
     )
     assert [message.subject for message in mailoutbox] == [
-        "Apex Sports Clinic: a new patient alert to look at",
-        "Apex Sports Clinic: a patient alert re-opened to look at",
+        f"Apex Sports Clinic: a new patient alert to look at (no. {alert.pk})",
+        f"Apex Sports Clinic: a patient alert re-opened to look at (no. {alert.pk})",
     ]
     assert "re-opened an alert" in mailoutbox[1].body and "9/10" not in mailoutbox[1].body  # still no health details
 
