@@ -22,12 +22,8 @@ from django.utils import timezone
 from recovery import safety
 from recovery.models import Alert, CheckIn, Completion, SafetyThresholds
 from recovery.notifications import alert_notify
-from recovery.rules import is_editable
+from recovery.rules import CHECK_IN_STEP_KEY, is_editable
 from recovery.services import Refused, completion_set, plan_note_activity
-
-# Plan steps that the safety features know by their stable key (the default protocol's keys).
-CHECK_IN_STEP_KEY = "check-in"
-COMPRESSION_STEP_KEY = "compression"
 
 ANSWER_FIELDS = ["pain", "numbness", "swelling", "note", *CheckIn.RED_FLAG_FIELDS]
 

@@ -27,6 +27,9 @@ from dataclasses import dataclass, field, replace
 ONE_DAY = datetime.timedelta(days=1)
 # How far back a patient may still fill in their checklist: yesterday and the day before.
 DAYS_BACK_EDITABLE = 2
+# Plan steps that the safety features know by their stable key (the default protocol's keys).
+CHECK_IN_STEP_KEY = "check-in"
+COMPRESSION_STEP_KEY = "compression"
 
 
 class Gate:
@@ -418,6 +421,16 @@ class Task:
     @property
     def key(self):
         return self.step.key
+
+    @property
+    def is_check_in(self):
+        """Ticked by the day's check-in, not by a button of its own."""
+        return self.step.key == CHECK_IN_STEP_KEY
+
+    @property
+    def asks_about_numbness(self):
+        """Compression is ticked with an answer: any tingling or numbness (CLINICAL.md: take it off at once)."""
+        return self.step.key == COMPRESSION_STEP_KEY
 
     @property
     def complete(self):

@@ -19,11 +19,11 @@ from accounts.frontdesk import views as frontdesk_views
 from accounts.frontdesk.forms import TAKEN_EMAIL
 from accounts.models import User
 from recovery import rules
-from recovery.checkins import CHECK_IN_STEP_KEY
 from recovery.clock import clinic_today
 from recovery.facts import facts_for_plan
 from recovery.models import Alert, CheckIn, Completion, Protocol, ProtocolStep, RecoveryPlan
 from recovery.protocol_updates import protocol_update
+from recovery.rules import CHECK_IN_STEP_KEY
 from recovery.services import completion_set
 from recovery.summaries import last_week_store
 from recovery.views import check_in as check_in_views

@@ -12,10 +12,11 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from clinic.post_only import post_only
 from recovery import rules, safety
-from recovery.checkins import CHECK_IN_STEP_KEY, COMPRESSION_STEP_KEY, compression_numbness_report
+from recovery.checkins import compression_numbness_report
 from recovery.clock import clinic_today
 from recovery.facts import facts_for_plan, step_key_of
 from recovery.models import CheckIn, ExcusedDay, SafetyThresholds
+from recovery.rules import CHECK_IN_STEP_KEY, COMPRESSION_STEP_KEY
 from recovery.services import Refused, completion_set, day_excuse, day_unexcuse
 from recovery.views.access import plan_required
 
