@@ -6,10 +6,10 @@ import datetime
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Min, Q
 from django.utils import timezone
 
-from recovery.models import Alert, ExcusedDay, PlanStep, RecoveryPlan
+from recovery.models import Alert, ExcusedDay, Gate, PlanStep, RecoveryPlan
 from recovery.services import Refused, plan_enrol, plan_note_past_change
 
 CHANGEABLE_FIELDS = ("label", "instruction", "first_day", "last_day", "doses_per_day", "times_per_week")
@@ -127,9 +127,15 @@ def plan_step_add(*, plan, from_date, today, **fields):
 
 @transaction.atomic
 def plan_clear_to_run(*, plan, by, today):
-    """Record the return-to-running sign-off: it opens the steps gated on clearance from today."""
+    """Record the return-to-running sign-off: it opens the steps gated on clearance from today. Returns the day
+    they open: today, or their first day if that is later (the sign-off opens the gate; the plan's days still
+    decide)."""
     RecoveryPlan.objects.filter(pk=plan.pk).update(cleared_to_run_on=today, cleared_by=by)
     plan.refresh_from_db()
+    first_day = plan.steps.filter(gate=Gate.CLEARANCE).aggregate(first=Min("first_day"))["first"]
+    if first_day is None:
+        return today
+    return max(today, plan.race_date + datetime.timedelta(days=first_day))
 
 
 @transaction.atomic

@@ -1,11 +1,10 @@
 """The clinician's patients list (who needs me today) and a patient's page: a tailored plan, sign-off, status."""
 
 import csv
-import datetime
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import F, Min, OrderBy
+from django.db.models import F, OrderBy
 from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -31,7 +30,7 @@ from recovery.admin.forms import DischargeForm, PlanChangeForm, ReenrolForm, Ste
 from recovery.charts import pain_chart_for
 from recovery.clock import clinic_today
 from recovery.facts import facts_for_plan
-from recovery.models import Alert, CheckIn, Gate, PlanStep, RecoveryPlan
+from recovery.models import Alert, CheckIn, PlanStep, RecoveryPlan
 from recovery.services import Refused
 
 
@@ -71,15 +70,6 @@ def _shown(percent):
 
 def _percent(ratio):
     return _shown(rules.percent(ratio))
-
-
-def _running_steps_open(plan, today):
-    """When the steps waiting for the sign-off open: now, or on their first day (the sign-off opens the gate, the
-    plan's days still decide)."""
-    first_day = plan.steps.filter(gate=Gate.CLEARANCE).aggregate(first=Min("first_day"))["first"]
-    if first_day is None or first_day <= plan.day_number(today):
-        return "the running steps are open."
-    return f"the running steps open on day {first_day}, {plan.race_date + datetime.timedelta(days=first_day):%d %b}."
 
 
 TREND_ARROWS = {"up": "↑ rising", "down": "↓ falling", "steady": "→ steady", "": ""}
@@ -341,8 +331,11 @@ class RecoveryPlanAdmin(AuditedAdminMixin, admin.ModelAdmin):
             self._done(request, plan, "The return-to-running clearance is withdrawn.")
         else:
             today = clinic_today()
-            care.plan_clear_to_run(plan=plan, by=request.user, today=today)
-            opening = _running_steps_open(plan, today)
+            opens_on = care.plan_clear_to_run(plan=plan, by=request.user, today=today)
+            if opens_on == today:
+                opening = "the running steps are open."
+            else:
+                opening = f"the running steps open on day {plan.day_number(opens_on)}, {opens_on:%d %b}."
             self._done(request, plan, f"{plan.patient} is cleared to run from today; {opening}")
         return self._back(plan)
 
