@@ -250,6 +250,22 @@ def patient_on_a_phone(site, new_page, email, *, days_since_race=1):
     return patient, page
 
 
+MENU = [("link", "Today"), ("link", "Check-in"), ("link", "Progress"), ("link", "Tips"), ("link", "Account"),
+        ("button", "Log out")]  # fmt: skip
+
+
+def test_on_a_phone_the_menu_is_two_rows_under_the_name_and_the_day_starts_close_below(site, new_page):
+    _patient, page = patient_on_a_phone(site, new_page, "max@example.com")
+    brand = page.locator(".navbar-brand").bounding_box()
+    links = [page.get_by_role("navigation", name="Main").get_by_role(role, name=name) for role, name in MENU]
+    boxes = [link.bounding_box() for link in links]
+    assert all(box["y"] >= brand["y"] + brand["height"] for box in boxes)  # under the name, not squeezed beside it
+    assert len({round(box["y"]) for box in boxes}) == 2  # two rows of three
+    assert all(box["height"] >= 44 for box in boxes)  # still a thumb's target
+    heading = page.get_by_role("heading", name="Today", exact=True).bounding_box()
+    assert heading["y"] < 200, heading  # the menu used to push the day down by three rows
+
+
 def test_a_tick_after_being_signed_out_brings_the_login_page_then_the_same_day(site, new_page):
     patient, page = patient_on_a_phone(site, new_page, "lee@example.com")
     page.goto(f"{site}/today/?back=1")
