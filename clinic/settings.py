@@ -116,6 +116,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # when the database is gone instead of waiting psycopg's default 30 seconds.
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"]["OPTIONS"] = {
+        # What the URL asks for first (?sslmode=require for a database on another machine: DEPLOY.md).
+        **DATABASES["default"].get("OPTIONS", {}),
         "connect_timeout": 2,
         "pool": {
             "min_size": 1,

@@ -311,6 +311,13 @@ def test_production_postgres_uses_a_pool_that_gives_up_quickly(monkeypatch):
     assert database["OPTIONS"]["pool"]["timeout"] <= 2
 
 
+def test_a_database_url_that_requires_tls_keeps_requiring_it(monkeypatch):
+    url = "postgres://apex:secret@db.apex.example:5432/apex?sslmode=require"
+    options = load_settings(monkeypatch, **production(DATABASE_URL=url)).DATABASES["default"]["OPTIONS"]
+    assert options["sslmode"] == "require"  # DEPLOY.md's advice for a database on another machine
+    assert options["pool"]["timeout"] <= 2  # with the portal's own options beside it
+
+
 def test_prepared_statements_can_be_turned_off_for_a_pooler_that_cannot_keep_them(monkeypatch):
     default = load_settings(monkeypatch, **production()).DATABASES["default"]["OPTIONS"]
     assert default["server_side_binding"] is True and default["prepare_threshold"] == 1
