@@ -520,3 +520,19 @@ def test_state_changes_refuse_a_post_without_the_csrf_token(world, role, url_nam
     assert response.status_code == 403, url  # the same session, only without the token
     world.alice.refresh_from_db()
     assert world.alice.is_active and not world.plan.completions.exists()
+
+
+def test_reception_given_the_staff_flag_by_mistake_still_sees_no_patient_or_account_in_the_admin(reception, patient):
+    # The front desk checks the Reception group; the admin checks model permissions, and the group holds none.
+    reception.is_staff = True
+    reception.save()
+    client = Client()
+    client.force_login(reception)
+    plan = make_plan(patient)
+    assert client.get(reverse("admin:recovery_recoveryplan_changelist")).status_code == 403
+    assert client.get(reverse("admin:recovery_recoveryplan_change", args=[plan.pk])).status_code == 403
+    assert client.get(reverse("admin:accounts_user_change", args=[patient.pk])).status_code == 403
+    response = client.post(reverse("admin:accounts_user_change", args=[reception.pk]), {"is_superuser": "on"})
+    assert response.status_code == 403
+    reception.refresh_from_db()
+    assert not reception.is_superuser

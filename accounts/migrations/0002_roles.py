@@ -7,7 +7,8 @@ ALL = ("add", "change", "delete", "view")
 
 PERMISSIONS = {
     "Patient": {},
-    # Reception works on the front desk, never in the admin: contact details and enrolment only.
+    # Reception works on the front desk, never in the admin: contact details and enrolment only. (0005 takes these
+    # back: the front desk checks the group, and these were only ever a risk in the admin.)
     "Reception": {
         ("accounts", "user"): ("add", "change", "view"),
         ("recovery", "recoveryplan"): ("add", "view"),
