@@ -5,8 +5,10 @@ import datetime
 import html
 import re
 import smtplib
+import zoneinfo
 
 import pytest
+import time_machine
 from django.contrib.auth.tokens import default_token_generator
 from django.core import mail
 from django.core.exceptions import ImproperlyConfigured
@@ -22,6 +24,7 @@ from recovery.models import Protocol
 from tests.test_settings import load_settings
 
 SITE = "https://recovery.example.org"
+LONDON = zoneinfo.ZoneInfo("Europe/London")
 EXPIRED = "This link has expired — ask reception for a new one"
 NEW_PASSWORD = "a slow jog by the canal at dawn"
 LINK = re.compile(r"^(https?://\S+/welcome/[^/\s]+/[^/\s]+/)$", re.MULTILINE)
@@ -206,15 +209,18 @@ def test_an_old_link_already_opened_in_a_browser_dies_after_a_resend(desk, djang
     assert not patient.has_usable_password()
 
 
-def test_an_expired_link_is_refused(desk, django_capture_on_commit_callbacks, monkeypatch, settings):
+def test_the_link_works_to_the_end_of_the_day_the_e_mail_names_and_not_after(
+    desk, django_capture_on_commit_callbacks, settings
+):
     settings.INVITATION_VALID_DAYS = 7
-    enrol(desk, django_capture_on_commit_callbacks)
+    with time_machine.travel(datetime.datetime(2026, 11, 26, 10, 0, tzinfo=LONDON), tick=False):
+        enrol(desk, django_capture_on_commit_callbacks)
+    assert "It works once, until 3 December 2026." in mail.outbox[-1].body
     path = last_link()
-    real_now = invitation_tokens._now()
-    monkeypatch.setattr(invitation_tokens, "_now", lambda: real_now + datetime.timedelta(days=6, hours=23))
-    assert Client().get(path).status_code == 302  # still fine just before the end
-    monkeypatch.setattr(invitation_tokens, "_now", lambda: real_now + datetime.timedelta(days=7, hours=1))
-    assert expired(Client().get(path, follow=True))
+    with time_machine.travel(datetime.datetime(2026, 12, 3, 23, 59, tzinfo=LONDON), tick=False):
+        assert Client().get(path).status_code == 302  # late on the day named: still fine
+    with time_machine.travel(datetime.datetime(2026, 12, 4, 0, 1, tzinfo=LONDON), tick=False):
+        assert expired(Client().get(path, follow=True))
 
 
 def test_the_lifetime_follows_the_setting(desk, django_capture_on_commit_callbacks, monkeypatch, settings):

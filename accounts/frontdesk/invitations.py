@@ -39,11 +39,6 @@ BATCH_SIZE = 100
 class InvitationTokenGenerator(PasswordResetTokenGenerator):
     key_salt = "accounts.frontdesk.invitations.InvitationTokenGenerator"
 
-    @property
-    def lifetime_seconds(self):
-        # Read at each check, so a changed setting applies to links already sent.
-        return settings.INVITATION_VALID_DAYS * 24 * 60 * 60
-
     def _make_hash_value(self, user, timestamp):
         invited = "" if user.invited_at is None else user.invited_at.isoformat()
         return f"{super()._make_hash_value(user, timestamp)}{invited}{user.is_active}"
@@ -62,8 +57,11 @@ class InvitationTokenGenerator(PasswordResetTokenGenerator):
             for secret in [self.secret, *self.secret_fallbacks]
         ):
             return False
-        age = self._num_seconds(self._now()) - timestamp
-        return 0 <= age <= self.lifetime_seconds
+        # The e-mail and the welcome sheet say "until 3 December": the link works to the end of that day in the
+        # clinic, not only to the hour it was sent. (Django's clock here is naive, in the clinic's time zone.)
+        now = self._now()
+        made = datetime.datetime(2001, 1, 1) + datetime.timedelta(seconds=timestamp)
+        return made <= now and now.date() <= invitation_expires_on(made)
 
 
 invitation_tokens = InvitationTokenGenerator()
@@ -78,10 +76,10 @@ def invitation_link(user):
     return settings.SITE_URL.rstrip("/") + path
 
 
-def invitation_expires_on(now=None):
-    """The date until which a link made now works, for the e-mail and the sheet."""
-    now = now or timezone.now()
-    return timezone.localdate(now + datetime.timedelta(days=settings.INVITATION_VALID_DAYS))
+def invitation_expires_on(made=None):
+    """The last day on which a link made now (or at ``made``, naive in the clinic's time zone) works, to its end."""
+    made = made or timezone.localtime().replace(tzinfo=None)
+    return (made + datetime.timedelta(days=settings.INVITATION_VALID_DAYS)).date()
 
 
 def invitation_message(user):
