@@ -31,6 +31,9 @@ SECRET_KEY = (
     )
     or "dev-only-insecure-key-never-used-in-production"
 )
+# Rotating the key (DEPLOY.md): the old one here for a while keeps sessions and invitation links signed with it
+# working until they run out, instead of signing everyone out and killing every link at once.
+SECRET_KEY_FALLBACKS = env_list("DJANGO_SECRET_KEY_FALLBACKS")
 
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "testserver"] if DEBUG else [])
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")

@@ -5,7 +5,8 @@
 3. Raise the day's "inactive" alerts (recovery/inactivity.py).
 4. Store each active plan's share of last week's tasks done, for the patients list (recovery/summaries.py): all
    of them from five minutes after midnight, 2,000 a sweep, then those a late change cleared.
-5. Tidy up: finished task results, the heartbeats of long-gone workers, reminder records older than 90 days.
+5. Tidy up: finished task results, the heartbeats of long-gone workers, reminder records older than 90 days,
+   expired sessions (Django's ``clearsessions``, so no cron job of its own).
 6. Record the sweep's heartbeat, when every step went well (``check_deployment`` reads it).
 
 Safe to run twice at once, e.g. a slow run overlapping the next minute's, or two machines: every write is guarded
@@ -19,6 +20,7 @@ import datetime
 import logging
 from dataclasses import dataclass, field
 
+from django.contrib.sessions.models import Session
 from django.tasks import TaskResultStatus
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
@@ -42,6 +44,12 @@ def finished_tasks_prune(*, now):
     return deleted
 
 
+def expired_sessions_delete(*, now):
+    # Sessions live in the database (cached in Redis in production); an expired row is never read again.
+    deleted, _ = Session.objects.filter(expire_date__lt=now).delete()
+    return deleted
+
+
 STEPS = [
     ("tasks re-queued", tasks_requeue_orphans),
     ("reminders queued", reminders_queue_due),
@@ -49,6 +57,7 @@ STEPS = [
     ("plans' last week stored", last_week_store_due),
     ("old task results deleted", finished_tasks_prune),
     ("old reminder records deleted", deliveries_prune),
+    ("expired sessions deleted", expired_sessions_delete),
 ]
 
 

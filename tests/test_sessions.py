@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from accounts.security import SEEN_AT_KEY, SIGNED_IN_AT_KEY, STAFF_SESSION_KEY
 from audit.models import Action, AuditEvent
+from jobs.sweep import sweep
 from tests.factories import PASSWORD
 
 pytestmark = pytest.mark.django_db
@@ -163,3 +164,15 @@ def test_switching_off_an_account_at_the_front_desk_ends_all_its_sessions(patien
     desk.post(reverse("frontdesk:deactivate", args=[patient.pk]))
     assert phone.get(TODAY)["Location"].startswith("/accounts/login/")
     assert not Session.objects.filter(session_key=phone.session.session_key).exists()
+
+
+def test_the_clinics_clock_deletes_expired_sessions_and_keeps_the_live_ones(patient, plan, clinician):
+    # Health portals keep no more than they need: a session row outlives its use only until the next sweep.
+    expired, live = signed_in_client("alice@example.com"), signed_in_client(clinician.email)
+    Session.objects.filter(pk=session_row(expired).pk).update(
+        expire_date=timezone.now() - datetime.timedelta(seconds=1)
+    )
+    report = sweep()
+    assert report.counts["expired sessions deleted"] == 1
+    assert list(Session.objects.values_list("pk", flat=True)) == [session_row(live).pk]
+    assert live.get(reverse("admin:index")).status_code == 200

@@ -435,3 +435,10 @@ def test_on_sqlite_a_write_waits_for_another_process_instead_of_failing(
         thread.join()
         worker.close()
     assert (outcome == ["saved"]) is use_settings, outcome
+
+
+def test_old_secret_keys_can_be_kept_while_the_key_is_rotated(monkeypatch):
+    rotated = load_settings(monkeypatch, **production(DJANGO_SECRET_KEY_FALLBACKS="old-key-1, old-key-2"))
+    assert rotated.SECRET_KEY_FALLBACKS == ["old-key-1", "old-key-2"]
+    monkeypatch.delenv("DJANGO_SECRET_KEY_FALLBACKS")
+    assert load_settings(monkeypatch, **production()).SECRET_KEY_FALLBACKS == []
