@@ -1,7 +1,8 @@
 """Gunicorn in production (deploy/apex-web.service; docs/DEPLOY.md): run from the project folder as ``gunicorn``.
 
-Gunicorn reads ``./gunicorn.conf.py`` by itself. The address and the number of processes come from the
-environment; anything else here is the same on every server. (The benchmark has its own: bench/gunicorn.conf.py.)
+Gunicorn reads ``./gunicorn.conf.py`` by itself. The address, the number of processes, the trusted proxy and the
+log level come from the environment; anything else here is the same on every server. (The benchmark has its own:
+bench/gunicorn.conf.py.)
 
 - ``GUNICORN_BIND`` (default ``127.0.0.1:8000``): where the TLS proxy finds the portal. Keep it on the loopback
   or a private address: only the proxy talks to gunicorn.
@@ -10,6 +11,7 @@ environment; anything else here is the same on every server. (The benchmark has 
   ``DATABASE_POOL_MAX_SIZE`` connections: keep processes × pool size under PostgreSQL's ``max_connections``.
 - ``GUNICORN_FORWARDED_ALLOW_IPS`` (default ``127.0.0.1``): the proxy's address, whose ``X-Forwarded-*`` headers
   gunicorn may believe.
+- ``GUNICORN_LOG_LEVEL`` (default ``info``).
 """
 
 import os

@@ -304,7 +304,8 @@ SESSION_COOKIE_AGE = 60 * 60 * 24 * env_int("SESSION_PATIENT_DAYS", 14, minimum=
 SESSION_ACTIVITY_REFRESH_SECONDS = 5 * 60
 
 # The audit log records REMOTE_ADDR; behind a proxy that appends the client's address to X-Forwarded-For, turn
-# this on to record (and lock out by) that address instead. Off by default: a client could forge the header.
+# this on to record that address instead (the audit log and sign-in attempts; lockout goes by e-mail address).
+# Off by default: a client could forge the header.
 TRUST_X_FORWARDED_FOR = env_bool("DJANGO_TRUST_X_FORWARDED_FOR", False)
 
 # The policy above, tightened: nothing may be framed or embedded, no <base> tag may redirect relative links.
