@@ -172,7 +172,8 @@ def plan_set_status(*, plan, status, today):
         raise Refused(f"This plan is {plan.get_status_display().lower()}, so it cannot be made {status}.")
     _pause_end(current, today)
     paused_on = today if status == RecoveryPlan.Status.PAUSED else None
-    RecoveryPlan.objects.filter(pk=plan.pk).update(status=status, paused_on=paused_on)
+    resumed_on = today if current.paused_on is not None else current.resumed_on
+    RecoveryPlan.objects.filter(pk=plan.pk).update(status=status, paused_on=paused_on, resumed_on=resumed_on)
     plan.refresh_from_db()
 
 

@@ -2,7 +2,8 @@
 
 Inactive means what it means everywhere (DESIGN.md, ``recovery.summaries.inactive_q``): an active plan with no tick
 and no check-in for the safety thresholds' ``inactive_after_days``, counted from ``last_activity_on``, or from
-the plan's start when there was never any activity.
+the plan's start when there was never any activity, or from the end of a pause if later (days on hold ask nothing
+of the patient): ``RecoveryPlan.quiet_since``.
 
 One alert per spell of silence: the alert of the day it began (unique per plan, kind and date, so two sweeps at
 once make one), and no other until the patient has logged something again and then falls silent anew. A
@@ -20,12 +21,14 @@ from recovery.summaries import inactive_q
 
 
 def _reason(plan, days):
-    if plan.last_activity_on is None:
-        return (
-            f"Nothing ticked and no check-in since the plan started on {plan.started_on:%d %b %Y} "
-            f"({days} days or more)."
-        )
-    return f"Nothing ticked and no check-in since {plan.last_activity_on:%d %b %Y} ({days} days or more)."
+    since = plan.quiet_since
+    if plan.resumed_on == since:
+        when = f"the plan was resumed on {since:%d %b %Y}"
+    elif plan.last_activity_on is None:
+        when = f"the plan started on {since:%d %b %Y}"
+    else:
+        when = f"{since:%d %b %Y}"
+    return f"Nothing ticked and no check-in since {when} ({days} days or more)."
 
 
 def inactive_alerts_raise(*, today):
@@ -43,9 +46,8 @@ def inactive_alerts_raise(*, today):
     raised = 0
     for plan in plans:
         latest = latest_alert.get(plan.pk)
-        # Already alerted for this spell: an inactive alert dated after the last activity (or after a start
-        # with none), i.e. raised since the silence began.
-        if latest is not None and (plan.last_activity_on is None or latest > plan.last_activity_on):
+        # Already alerted for this spell: an inactive alert dated after the silence began.
+        if latest is not None and latest > plan.quiet_since:
             continue
         with transaction.atomic():
             alert, created = Alert.objects.get_or_create(

@@ -99,8 +99,10 @@ def inactive_q(today, thresholds=None):
     """Active plans of patients whose account is on (a switched-off patient cannot log anything) who have logged
     nothing since ``inactive_since``: the one rule of the list, the workspace, the front desk and the sweep."""
     since = inactive_since(today, thresholds)
-    return Q(status=RecoveryPlan.Status.ACTIVE, patient__is_active=True) & (
-        Q(last_activity_on__lt=since) | Q(last_activity_on__isnull=True, created_at__date__lt=since)
+    return (
+        Q(status=RecoveryPlan.Status.ACTIVE, patient__is_active=True)
+        & (Q(last_activity_on__lt=since) | Q(last_activity_on__isnull=True, created_at__date__lt=since))
+        & (Q(resumed_on__isnull=True) | Q(resumed_on__lt=since))  # RecoveryPlan.quiet_since
     )
 
 
@@ -147,7 +149,6 @@ def plan_summaries(plans, today):
     for plan in plans:
         facts = all_facts[plan.pk]
         phase = rules.phase_on(facts, today)
-        last_activity = plan.last_activity_on
         summaries[plan.pk] = PlanSummary(
             day=facts.day_number(today),
             phase=phase.name if phase else "",
@@ -155,10 +156,8 @@ def plan_summaries(plans, today):
             last_pain=plan.last_pain,
             pain_trend=_trend(facts, plan.last_pain_on),
             open_alerts=plan.open_alert_count,
-            last_activity_on=last_activity,
-            inactive=plan.status == RecoveryPlan.Status.ACTIVE
-            and plan.patient.is_active
-            and (last_activity or plan.started_on) < since,
+            last_activity_on=plan.last_activity_on,
+            inactive=plan.status == RecoveryPlan.Status.ACTIVE and plan.patient.is_active and plan.quiet_since < since,
         )
     return summaries
 

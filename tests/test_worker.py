@@ -20,6 +20,7 @@ from django.core.management.base import CommandError
 from django.db import connection
 from django.tasks import TaskResultStatus
 from django.test import Client
+from django.urls import reverse
 from django_tasks_db.management.commands.db_worker import Worker
 from django_tasks_db.models import DBTaskResult
 
@@ -350,6 +351,27 @@ def test_active_paused_and_new_plans_raise_no_inactive_alert(clock):
     make_plan(PatientFactory(), days_since_race=0)  # enrolled today: nothing to miss yet
     tick(clock, at(6))
     assert not Alert.objects.exists()
+
+
+def test_a_resumed_plan_is_not_inactive_for_its_days_on_hold_but_a_new_silence_after_it_is(clock, clinician_client):
+    days = SafetyThresholds.current().inactive_after_days
+    patient = PatientFactory(email="held@example.com")
+    ReminderSettings.objects.create(user=patient, enabled=False)
+    plan = make_plan(patient, days_since_race=20)
+    plan.last_activity_on = DAY - datetime.timedelta(days=10)  # then the clinician paused it
+    plan.save()
+    plan_set_status(plan=plan, status=plan.Status.PAUSED, today=DAY - datetime.timedelta(days=10))
+    plan_set_status(plan=plan, status=plan.Status.ACTIVE, today=DAY)
+    tick(clock, at(9, 1))  # a minute after the resume
+    assert not Alert.objects.exists()
+    assert "apex-flag-inactive" not in clinician_client.get(reverse("admin:recovery_recoveryplan_changelist")).text
+    # The patient then says nothing for the usual number of days: that is a silence of their own.
+    later = DAY + datetime.timedelta(days=days + 1)
+    tick(clock, at(6, day=later))
+    alert = Alert.objects.get(plan=plan)
+    assert alert.reason == (
+        f"Nothing ticked and no check-in since the plan was resumed on {DAY:%d %b %Y} ({days} days or more)."
+    )
 
 
 # Done when: the invitation is sent by the worker; and so are the alert e-mails

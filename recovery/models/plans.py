@@ -1,5 +1,7 @@
 """A patient's plan: the steps copied from a protocol at enrolment, and what the patient ticked."""
 
+import datetime
+
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
@@ -63,6 +65,8 @@ class RecoveryPlan(models.Model):
     # The day a clinician paused the plan: its days from then on are on hold, neither due nor missed. On resume
     # (or discharge) they become days off (recovery/care.py), so the record stays after the pause ends.
     paused_on = models.DateField(null=True, blank=True, verbose_name="paused since")
+    # The day the last pause ended: the days on hold were no silence of the patient's, so "inactive" counts from here.
+    resumed_on = models.DateField(null=True, blank=True, editable=False)
     note_to_patient = models.TextField(
         blank=True,
         max_length=1000,
@@ -108,6 +112,12 @@ class RecoveryPlan(models.Model):
     def started_on(self):
         """The day the plan was started in the portal (enrolment), in the clinic's time zone."""
         return timezone.localdate(self.created_at)
+
+    @property
+    def quiet_since(self):
+        """The day the patient's silence counts from (summaries.inactive_q): their last tick or check-in, else the
+        plan's start; or the end of a later pause, since days on hold ask nothing of them."""
+        return max(self.last_activity_on or self.started_on, self.resumed_on or datetime.date.min)
 
 
 class PlanStep(StepRules):
