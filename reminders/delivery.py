@@ -102,6 +102,8 @@ def reminders_queue_due(*, now):
                 continue
             if due.slot == Slot.EVENING and _logged_in_facts(facts, due.date):
                 continue
+            if due.date in facts.excused:
+                continue  # a day off (or on hold): no ice reminders for a patient in bed with flu
             queued += _queue(plan.patient_id, due)
     return queued
 
@@ -185,6 +187,8 @@ def _reason_not_to_send(delivery, plan, now):
         return "Reminders were turned off."
     if plan is None:
         return "There is no active plan."
+    if ExcusedDay.objects.filter(plan=plan, date=delivery.date).exists():
+        return "The day was taken off."
     if delivery.slot == Slot.EVENING:
         if not choice.evening_nudge:
             return "The evening nudge was turned off."

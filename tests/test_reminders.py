@@ -14,6 +14,7 @@ from django.urls import reverse
 from jobs.sweep import sweep
 from recovery.care import plan_set_status
 from recovery.clock import clinic_today
+from recovery.services import day_excuse
 from reminders import delivery as delivery_module
 from reminders.delivery import KEEP_DELIVERIES, deliveries_prune, reminder_deliver, reminders_queue_due
 from reminders.models import ReminderDelivery, ReminderSettings
@@ -307,6 +308,19 @@ def test_something_logged_between_queueing_and_sending_skips_the_nudge(june, pat
     assert reminder_deliver(delivery_id=delivery.pk, worker_id="w") == "skipped"
     delivery.refresh_from_db()
     assert delivery.status == "skipped" and delivery.note == "Something was logged that day." and not mail.outbox
+
+
+def test_a_day_off_brings_no_ice_reminders_even_one_already_queued(june, patient, settings):
+    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.dummy.DummyBackend"}}  # queued, not run
+    plan = make_plan(patient, days_since_race=1)
+    assert sweep_at(june, 8) == 1  # the first ice session's reminder is queued ...
+    day_excuse(plan=plan, date=DAY, today=DAY, reason="flu")  # ... and the patient takes the day off
+    delivery = ReminderDelivery.objects.get()
+    assert reminder_deliver(delivery_id=delivery.pk, worker_id="w") == "skipped"
+    delivery.refresh_from_db()
+    assert delivery.note == "The day was taken off."
+    assert sweep_at(june, 13) == 0 and sweep_at(june, 18) == 0  # nor the second and third
+    assert not mail.outbox
 
 
 def test_reminders_off_and_patients_who_cannot_log_in_get_nothing(june, patient):
