@@ -445,7 +445,9 @@ def tasks_on(facts, date, today):
     day = facts.day_number(date)
     paused = Lock(Gate.NONE, paused=True) if facts.paused(date) else None
     for step in steps_on(facts, date):
-        lock = paused or gate_lock(step.gate, step.gate_pain_max, facts, date)
+        # A pause holds every step but the check-in: the clinic still wants to hear how the hip feels.
+        held = paused if step.key != CHECK_IN_STEP_KEY else None
+        lock = held or gate_lock(step.gate, step.gate_pain_max, facts, date)
         week = week_tally(step, facts, date, today) if step.is_weekly else None
         done = min(facts.count(step.key, date), step.daily_target)
         on_yesterday = step.valid_from == date and any(

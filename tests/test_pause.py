@@ -11,7 +11,7 @@ from recovery.clock import clinic_today
 from recovery.models import ExcusedDay, RecoveryPlan
 from recovery.services import Refused
 from tests.factories import make_plan
-from tests.test_check_in import days_ago
+from tests.test_check_in import check_in, days_ago
 from tests.test_progress import finish_day, stat
 
 pytestmark = pytest.mark.django_db
@@ -34,6 +34,19 @@ def test_a_paused_plan_puts_today_on_hold_for_the_patient(clinician_client, pati
     assert 'href="/check-in/">tell us how your hip feels</a>' in html  # the check-in stays open
     exported = patient_client.get("/account/my-data.json").json()["plans"][0]
     assert (exported["status"], exported["paused_on"]) == ("paused", clinic_today().isoformat())
+
+
+def test_on_hold_the_check_in_stays_open_and_counts_if_the_plan_is_resumed_that_day(patient_client, patient):
+    plan = make_plan(patient, days_since_race=5)
+    plan_set_status(plan=plan, status=RecoveryPlan.Status.PAUSED, today=clinic_today())
+    html = patient_client.get("/today/").content.decode()
+    check_in_row = html[html.index('data-task="check-in"') :].split("</li>")[0]
+    assert "On hold" not in check_in_row and "Do today's check-in" in check_in_row  # as the banner invites
+    check_in(patient_client, pain="2")
+    plan_set_status(plan=plan, status=RecoveryPlan.Status.ACTIVE, today=clinic_today())
+    html = patient_client.get("/today/").content.decode()
+    check_in_row = html[html.index('data-task="check-in"') :].split("</li>")[0]
+    assert "1 of 1 done" in check_in_row and "See or change today's check-in" in check_in_row
 
 
 def test_resuming_turns_the_days_on_hold_into_days_off_and_today_counts_again(patient):
