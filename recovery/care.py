@@ -50,33 +50,45 @@ def _validated(step):
     return step
 
 
+def _check_last_day(plan, last_day, from_date, advice=""):
+    day = plan.day_number(from_date)
+    if last_day is not None and last_day < day:
+        raise Refused(
+            f"Its last day (day {last_day}) is before {from_date:%d %b %Y}, day {day} of the plan: the patient "
+            f"would never see it.{advice}"
+        )
+
+
 @transaction.atomic
 def plan_step_change(*, plan, key, from_date, today, **changes):
-    """Change a step from ``from_date`` on: the version before it keeps the days already done."""
+    """Change a step from ``from_date`` on: the version before it keeps the days already done, and the versions
+    already set to start later take the change too (a step ended from today must not come back tomorrow)."""
     _check_tailoring(plan, from_date, today)
     unknown = set(changes) - set(CHANGEABLE_FIELDS)
     if unknown:
         raise ValueError(f"Cannot change {', '.join(sorted(unknown))}")
+    _check_last_day(plan, changes.get("last_day"), from_date, " To take it off the plan, stop it from this date.")
     current = _version_on(plan, key, from_date)
     if current is None:
         raise Refused("That step is not on the plan on that date.")
+    later = list(PlanStep.objects.select_for_update().filter(plan=plan, key=key, valid_from__gt=from_date))
     if current.valid_from == from_date:
+        changed = current
+    else:
+        changed = PlanStep.objects.get(pk=current.pk)
+        changed.pk = None
+        changed.valid_from = from_date
+        current.valid_until = from_date
+    for version in [changed, *later]:
         for name, value in changes.items():
-            setattr(current, name, value)
-        _validated(current).save()
-        _mark_tailored(plan, key)
-        return current
-    new = PlanStep.objects.get(pk=current.pk)
-    new.pk = None
-    new.valid_from = from_date
-    for name, value in changes.items():
-        setattr(new, name, value)
-    _validated(new)
-    current.valid_until = from_date
-    current.save(update_fields=["valid_until"])
-    new.save()
+            setattr(version, name, value)
+        _validated(version)
+    if changed is not current:
+        current.save(update_fields=["valid_until"])
+    for version in [changed, *later]:
+        version.save()
     _mark_tailored(plan, key)
-    return new
+    return changed
 
 
 @transaction.atomic
@@ -100,12 +112,7 @@ def plan_step_add(*, plan, from_date, today, **fields):
     """Add a step (from the tip library) to this patient's plan, from ``from_date`` on."""
     _check_tailoring(plan, from_date, today)
     key = fields["key"]
-    day = plan.day_number(from_date)
-    if fields.get("last_day") is not None and fields["last_day"] < day:
-        raise Refused(
-            f"Its last day (day {fields['last_day']}) is before {from_date:%d %b %Y}, day {day} of the plan: the "
-            "patient would never see it."
-        )
+    _check_last_day(plan, fields.get("last_day"), from_date)
     clash = PlanStep.objects.filter(plan=plan, key=key).filter(
         Q(valid_until__isnull=True) | Q(valid_until__gt=from_date)
     )

@@ -299,6 +299,35 @@ def test_a_step_added_without_a_key_gets_one_from_its_label(clinician_client, cl
     assert "Choose the tip that explains this step to the patient." in missing_tip.text
 
 
+def test_ending_a_step_from_today_also_ends_the_version_set_to_start_tomorrow(clinician_client, client):
+    patient = PatientFactory()
+    plan = make_plan(patient, days_since_race=4)
+    url = reverse("admin:recovery_plan_change_step", args=[plan.pk])
+    tomorrow = clinic_today() + datetime.timedelta(days=1)
+    change = {"key": "stretch", "action": "change"}
+    clinician_client.post(url, change | {"from_date": tomorrow.isoformat(), "doses_per_day": 3})
+    # The choice shows the step as it stands today, not tomorrow's version.
+    assert "(stretch): from day 4, 1 a day" in unescape(clinician_client.get(url).text)
+    response = clinician_client.post(url, change | {"from_date": clinic_today().isoformat(), "last_day": 6})
+    assert response.status_code == 302
+    day_7 = plan.race_date + datetime.timedelta(days=7)
+    facts = facts_for_plan(plan, tomorrow, day_7)
+    assert [step.doses_per_day for step in rules.steps_on(facts, tomorrow) if step.key == "stretch"] == [3]
+    assert "stretch" not in [step.key for step in rules.steps_on(facts, day_7)]  # ended on day 6, both versions
+
+
+def test_a_change_whose_last_day_has_passed_is_refused_and_the_step_stays(clinician_client, client):
+    patient = PatientFactory()
+    plan = make_plan(patient, days_since_race=5)
+    response = clinician_client.post(
+        reverse("admin:recovery_plan_change_step", args=[plan.pk]),
+        {"key": "rest", "from_date": clinic_today().isoformat(), "action": "change", "last_day": 2},
+    )
+    assert "Its last day (day 2) is before" in response.text and "stop it from this date" in response.text
+    client.force_login(patient)
+    assert 'data-task="rest"' in client.get("/today/").text
+
+
 def test_a_step_whose_last_day_has_passed_is_refused_with_the_reason(clinician_client):
     from recovery.models import Tip
 

@@ -69,15 +69,18 @@ class StepChangeForm(PlanFormBase):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         in_force = self.plan.steps.filter(Q(valid_until__isnull=True) | Q(valid_until__gt=self.today))
-        # The latest version of each step that is or will be in force: what a change starts from.
-        self.current = {step.key: step for step in in_force.order_by("position", "valid_from")}
-        self.fields["key"].choices = [(key, _described(step)) for key, step in self.current.items()]
+        self.versions = list(in_force.order_by("position", F("valid_from").asc(nulls_first=True)))
+        # Each step as it stands today (or as it will first be, for one that starts later).
+        today_versions = {}
+        for step in self.versions:
+            today_versions.setdefault(step.key, step)
+        self.fields["key"].choices = [(key, _described(step)) for key, step in today_versions.items()]
         self.fields["from_date"].initial = self.today
         self.fields["action"].initial = self.CHANGE
 
     def clean(self):
         data = super().clean()
-        current = self.current.get(data.get("key"))
+        current = self._version_on(data.get("key"), data.get("from_date") or self.today)
         # A day left empty keeps the step's own, so the pair is checked as it would be after the change.
         first = data.get("first_day") if data.get("first_day") is not None else getattr(current, "first_day", None)
         last = data.get("last_day") if data.get("last_day") is not None else getattr(current, "last_day", None)
@@ -87,6 +90,14 @@ class StepChangeForm(PlanFormBase):
         if data.get("action") == self.CHANGE and not self.errors and not self.changes():
             raise forms.ValidationError("Say what changes: doses, times a week, days, label or instruction.")
         return data
+
+    def _version_on(self, key, date):
+        """The version a change from ``date`` starts from: in force that day, else the first to come."""
+        versions = [step for step in self.versions if step.key == key]
+        on_date = [step for step in versions if step.valid_from is None or step.valid_from <= date]
+        if on_date:
+            return on_date[-1]
+        return versions[0] if versions else None
 
     def changes(self):
         names = ("doses_per_day", "times_per_week", "first_day", "last_day", "label", "instruction")
