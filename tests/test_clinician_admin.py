@@ -386,6 +386,22 @@ def test_re_enrol_says_first_that_the_current_plan_will_be_discharged(clinician_
     assert f"current plan (race day {plan.race_date:%d %b %Y}, active) will be complete (discharged)" in page
 
 
+def test_discharge_and_re_enrol_name_the_alerts_not_yet_read(clinician_client):
+    plan = make_plan(days_since_race=5)
+    Alert.objects.create(plan=plan, kind="red_flag", severity=3, date=clinic_today(), reason="Fell on the hip.")
+    Alert.objects.create(plan=plan, kind="high_pain", severity=2, date=clinic_today(), reason="Pain 7/10.")
+    asked = clinician_client.post(reverse("admin:recovery_plan_status", args=[plan.pk]), {"status": "completed"})
+    warning = (
+        "This plan has 2 open alerts (1 urgent) not yet acknowledged, the most pressing: Red flag on "
+        f"{clinic_today():%d %b}."
+    )
+    assert warning in unescape(asked.text)
+    assert warning in unescape(clinician_client.get(reverse("admin:recovery_plan_reenrol", args=[plan.pk])).text)
+    Alert.objects.update(acknowledged_at=timezone.now())
+    asked = clinician_client.post(reverse("admin:recovery_plan_status", args=[plan.pk]), {"status": "completed"})
+    assert "open alert" not in asked.text
+
+
 def test_pause_resume_and_discharge(clinician_client):
     plan = make_plan()
     url = reverse("admin:recovery_plan_status", args=[plan.pk])

@@ -72,6 +72,24 @@ def _percent(ratio):
     return _shown(rules.percent(ratio))
 
 
+def _open_alerts_warning(plan):
+    """Said before a discharge: the patient's Today shows no warning once the plan is complete, and a new plan
+    starts without the old one's check-ins, so a red flag not yet read must not go unseen."""
+    open_alerts = list(plan.alerts.open().order_by("-severity", "-date"))
+    if not open_alerts:
+        return ""
+    urgent = sum(alert.severity == Alert.Severity.URGENT for alert in open_alerts)
+    count = f"{len(open_alerts)} open alert{'s' if len(open_alerts) != 1 else ''}"
+    if urgent:
+        count += f" ({urgent} urgent)"
+    latest = open_alerts[0]
+    return (
+        f" This plan has {count} not yet acknowledged, the most pressing: {latest.get_kind_display()} on "
+        f"{latest.date:%d %b}. Read {'them' if len(open_alerts) > 1 else 'it'} first: once the plan is complete "
+        "the patient's Today no longer shows its warnings."
+    )
+
+
 TREND_ARROWS = {"up": "↑ rising", "down": "↓ falling", "steady": "→ steady", "": ""}
 
 
@@ -350,7 +368,7 @@ class RecoveryPlanAdmin(AuditedAdminMixin, admin.ModelAdmin):
             intro = (
                 f"{plan.patient}'s plan will be complete: their daily plan stops and it cannot be reopened "
                 "(Re-enrol starts a new one). Their history is kept. Changes typed on the plan's page and not "
-                "saved are not kept."
+                f"saved are not kept.{_open_alerts_warning(plan)}"
             )
             return self._form_page(request, plan, form, f"Discharge {plan.patient}?", "Discharge", intro=intro)
         try:
@@ -378,7 +396,7 @@ class RecoveryPlanAdmin(AuditedAdminMixin, admin.ModelAdmin):
             intro = (
                 f"{plan.patient}'s current plan (race day {plan.race_date:%d %b %Y}, "
                 f"{plan.get_status_display().lower()}) will be complete (discharged) when the new one starts. Its "
-                "history is kept."
+                f"history is kept.{_open_alerts_warning(plan)}"
             )
         return self._form_page(request, plan, form, f"Re-enrol {plan.patient}", "Start the new plan", intro=intro)
 
