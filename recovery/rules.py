@@ -10,13 +10,17 @@ list always agree:
   ahead, with what it adds and waits for);
 - adherence, doses done ÷ doses due. A dose counts as missed only once it can no longer be made up: today's
   doses are not missed while today lasts, and a "3 times a week" session only once too few days are left in
-  its week. A locked step is not due. An excused day (e.g. ill) is left out entirely: it freezes the score; so
+  its week, as the week looked when that day ended: a day off, a pause or a stopped step that comes later shortens
+  what the week still asks, never turns an earlier day into a missed one. A locked step is not due. An excused day
+  (e.g. ill) is left out entirely: it freezes the score; so
   is a day the clinician has the plan on hold (paused), and a day before the patient joined the portal that they
   did not fill in;
 - the streak: days in a row on which everything due was done.
 
 Day numbers count from race day, day 0. Weeks of a "N times a week" step count from the step's first day; a step
-tailored in mid-week keeps its week, so the sessions already done that week still count.
+tailored in mid-week keeps its week, so the sessions already done that week still count. A step's last week of
+three days or fewer joins the week before (days 7-14: one week of eight days, not a lone day 14 that asks for a
+fourth session).
 """
 
 import bisect
@@ -251,12 +255,24 @@ def phase_starting_on(facts, date):
     return None
 
 
+# A step's last week this short or shorter joins the week before.
+SHORT_LAST_WEEK = 3
+# How far before a day its week can begin (a week with a short last week joined to it): the facts a day's
+# checklist or score needs start this far back.
+WEEK_REACH = datetime.timedelta(days=6 + SHORT_LAST_WEEK)
+
+
 def _week_bounds(step, date, facts):
     """First and last dates of the step's week that holds ``date``, clipped to the step's day window."""
     day = facts.day_number(date)
     week_start_day = step.first_day + (day - step.first_day) // 7 * 7
     week_end_day = week_start_day + 6
     if step.last_day is not None:
+        if week_start_day > step.first_day and step.last_day - week_start_day < SHORT_LAST_WEEK:
+            week_start_day -= 7  # the short last week itself: part of the week before
+            week_end_day = step.last_day
+        elif 0 < step.last_day - week_end_day <= SHORT_LAST_WEEK:
+            week_end_day = step.last_day  # the week before it
         week_end_day = min(week_end_day, step.last_day)
     return facts.date_of(week_start_day), facts.date_of(week_end_day)
 
@@ -301,20 +317,29 @@ class _Week:
     """One week of a weekly step, as seen on ``today``."""
 
     first: datetime.date
+    last: datetime.date
     active: tuple[datetime.date, ...]  # the days the step could be done, in order
     ticked: tuple[datetime.date, ...]  # the active days with a session ticked, in order
+    times_per_week: int
     quota: int
 
 
 def _week(step, facts, date, today, memo=None):
     """The step's week holding ``date``. ``memo`` keeps the weeks already worked out during one call."""
-    seen = (id(step), step.first_day + (facts.day_number(date) - step.first_day) // 7 * 7)
+    first, last = _week_bounds(step, date, facts)
+    seen = (id(step), first)
     if memo is not None and seen in memo:
         return memo[seen]
-    first, last = _week_bounds(step, date, facts)
     active = tuple(day for day in _dates(first, last) if _is_active_day(step, facts, day, today))
     ticked = tuple(day for day in active if facts.count(step.key, day) > 0)
-    week = _Week(first=first, active=active, ticked=ticked, quota=min(step.times_per_week, len(active)))
+    week = _Week(
+        first=first,
+        last=last,
+        active=active,
+        ticked=ticked,
+        times_per_week=step.times_per_week,
+        quota=min(step.times_per_week, len(active)),
+    )
     if memo is not None:
         memo[seen] = week
     return week
@@ -332,12 +357,16 @@ def week_tally(step, facts, date, today):
 
 
 def _weekly_missed_through(week, date, *, day_closed):
-    """Sessions of the week that can no longer be made up once ``date`` is over (or, if not, as it begins)."""
+    """Sessions of the week that can no longer be made up once ``date`` is over (or, if not, as it begins), as
+    the week looked then: its days after ``date`` were all still to come. A day off, a pause or a stop later in
+    the week asks less of the week; it never makes ``date`` a day with a missed session."""
     ticked = bisect.bisect_right(week.ticked, date)
-    still_available = len(week.active) - bisect.bisect_right(week.active, date)
+    days_after = max(0, (week.last - date).days)
+    quota = min(week.times_per_week, bisect.bisect_right(week.active, date) + days_after)
+    still_available = days_after
     if not day_closed and date in week.active and date not in week.ticked:
         still_available += 1
-    return max(0, week.quota - min(ticked, week.quota) - still_available)
+    return max(0, quota - min(ticked, quota) - still_available)
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,5 @@
 """Writes that touch a patient's plan: each a small function, atomic, named <thing>_<action>."""
 
-import datetime
-
 from django.db import transaction
 from django.db.models import Q
 
@@ -96,7 +94,7 @@ def completion_set(*, plan, step_key, date, count, today):
     if not rules.is_editable(date, today):
         # Refused before its week is loaded: a posted 0001-01-01 has no week before it (OverflowError).
         raise Refused(rules.tick_problem(None, step_key, date, count, today))
-    facts = facts_for_plan(plan, date - datetime.timedelta(days=6), today)
+    facts = facts_for_plan(plan, date - rules.WEEK_REACH, today)
     problem = rules.tick_problem(facts, step_key, date, count, today)
     if problem:
         raise Refused(problem)

@@ -121,9 +121,10 @@ def _trend(facts, last_pain_on):
 
 
 def _facts_first(today):
-    """The first day the summaries load: a weekly step's week that holds last week's first day starts up to six
-    days before it, and its sessions then count (this also covers the days the pain trend compares)."""
-    return last_week(today)[0] - datetime.timedelta(days=6)
+    """The first day the summaries load: a weekly step's week that holds last week's first day starts up to
+    ``rules.WEEK_REACH`` before it, and its sessions then count (this also covers the days the pain trend
+    compares)."""
+    return last_week(today)[0] - rules.WEEK_REACH
 
 
 def last_week(today):

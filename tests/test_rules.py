@@ -716,10 +716,51 @@ def test_a_new_version_mid_week_does_not_start_the_week_again():
     assert adherence(facts, d(7), d(13), d(14)) == 1.0
 
 
-def test_a_step_stopped_mid_week_asks_only_for_the_days_it_ran():
+def test_a_step_stopped_mid_week_asks_nothing_more_of_the_days_it_ran():
+    # One session on day 7; the clinician stops it from day 9. On days 7 and 8 five more days were to come.
     facts = plan(cross_training(valid_until=d(9)), done=every("cross-train", [7]))
     assert task(facts, "cross-train", 8).week.quota == 2
-    assert adherence(facts, d(7), d(13), d(14)) == 1 / 2
+    assert adherence(facts, d(7), d(13), d(14)) == 1.0
+
+
+def a_week_with_one_session_on_day_7(**changes):
+    return plan(cross_training(**changes.pop("rules", {})), done=every("cross-train", [7]), **changes)
+
+
+@pytest.mark.parametrize(
+    "later",
+    [
+        {"excused": [12]},  # the patient takes today off ("It won't count against your progress")
+        {"paused": 12},  # the clinician pauses the plan today
+        {"rules": {"valid_until": d(12)}},  # the clinician stops the step from today
+    ],
+)
+def test_what_happens_today_never_turns_yesterday_into_a_day_with_a_missed_session(later):
+    # Today is day 12; on day 11 two days were left for the two sessions still to do: nothing was missed then.
+    before = a_week_with_one_session_on_day_7()
+    after = a_week_with_one_session_on_day_7(**later)
+    for facts in (before, after):
+        assert score_day(facts, d(11), d(12)) == DayScore(due=0, done=0)
+        assert adherence(facts, d(7), d(11), d(12)) == 1.0
+        assert day_level(facts, d(11), d(12)) == Level.REST  # nothing was due that day: not "some done"
+
+
+def test_a_missed_session_is_still_counted_on_the_day_it_was_lost():
+    # No session by day 11 with two days left for three: one was lost on day 11, whatever happens today.
+    facts = plan(cross_training(), excused=[12])
+    assert score_day(facts, d(11), d(12)).due == 1
+
+
+def test_a_steps_short_last_week_joins_the_week_before():
+    # Days 7 to 14 (the clinic's early strength work): one week of eight days, three sessions.
+    strength = weekly("strength", 3, 7, 14)
+    facts = plan(strength, done=every("strength", [9, 11, 13]))
+    assert week_tally(strength, facts, d(14), d(14)) == WeekTally(quota=3, done=3)
+    assert task(facts, "strength", 14).complete  # not "0 of 1 sessions" on the lone last day
+    assert adherence(facts, d(7), d(14), d(15)) == 1.0
+    # A last week of four days or more stays a week of its own (days 14 to 17 of a step running to day 17).
+    longer = weekly("strength", 3, 7, 17)
+    assert week_tally(longer, plan(longer), d(14), d(14)).quota == 3
 
 
 # -- Streak ---------------------------------------------------------------------------------------------------------

@@ -568,3 +568,18 @@ def test_a_new_patient_is_told_to_start_with_the_check_in_that_opens_the_locked_
     assert reverse("recovery:check_in") in start
     check_in_save(plan=patient.plans.get(), date=clinic_today(), data={"pain": 2}, today=clinic_today())
     assert "data-start-here" not in patient_client.get(TODAY_URL).content.decode()  # said once it is needed only
+
+
+def test_on_the_last_lone_day_of_early_strength_work_the_weeks_three_sessions_count(patient_client, patient):
+    # Clamshells and hip bridges run days 7 to 14, three times a week: one week of eight days, so today (day 14)
+    # reads the sessions of days 7, 9 and 11 and asks for no fourth.
+    plan = make_plan(patient, days_since_race=14, enrolled_days_ago=14)
+    for day in range(7, 15):
+        CheckInFactory(plan=plan, date=plan.race_date + datetime.timedelta(days=day), pain=1)
+    for day in (7, 9, 11):
+        Completion.objects.create(
+            plan=plan, step_key="strength-early", date=plan.race_date + datetime.timedelta(days=day), count=1
+        )
+    response = patient_client.get("/today/")
+    assert "this week 3 of 3 sessions" in response.content.decode()
+    assert task_attrs(response, "strength-early")["data-complete"] == "true"

@@ -59,7 +59,7 @@ def _chosen_date(request, today):
 
 def _day_context(plan, date, today, facts=None):
     # The shown day's week, up to today: a "3 times a week" step counts the sessions of its whole week.
-    facts = facts or facts_for_plan(plan, date - datetime.timedelta(days=6), today)
+    facts = facts or facts_for_plan(plan, date - rules.WEEK_REACH, today)
     tasks = rules.tasks_on(facts, date, today)
     phase = rules.phase_on(facts, date)
     back = (today - date).days

@@ -364,7 +364,7 @@ class Command(BaseCommand):
         if len(plans) < count:
             plans = list(self._bench_plans().active().select_related("patient", "protocol").order_by("pk")[:count])
         # The step each patient ticks: one open (not locked) on today's checklist, with the rules' own reading.
-        facts = facts_for_plans(plans, today - datetime.timedelta(days=6), today)
+        facts = facts_for_plans(plans, today - rules.WEEK_REACH, today)
         rows = []
         for plan in plans:
             tasks = [task for task in rules.tasks_on(facts[plan.pk], today, today) if task.lock is None]
