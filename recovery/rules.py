@@ -644,6 +644,7 @@ class PhaseStop:
 
     phase: PhaseRule
     first_date: datetime.date
+    first_day: int  # the day number of ``first_date``: the phase's own, or later for one begun by a sign-off
     stage: str
     new_steps: tuple[str, ...]  # labels of the steps starting during a phase still ahead, in plan order
     lock: Lock | None  # what a phase still ahead waits for besides its first day, as things stand today
@@ -666,7 +667,10 @@ def road_ahead(facts, today):
             last_day = phases[index + 1].first_day - 1 if index + 1 < len(phases) else None
             new_steps = _steps_starting(facts, phase.first_day, last_day)
             lock = gate_lock(phase.gate, phase.gate_pain_max, facts, today)
-        stops.append(PhaseStop(phase, facts.date_of(phase.first_day), stage, new_steps, lock))
+        first_date = facts.date_of(phase.first_day)
+        if stage != Stage.AHEAD and phase.gate == Gate.CLEARANCE and facts.cleared_on is not None:
+            first_date = max(first_date, facts.cleared_on)  # it began with the sign-off, as Today announced
+        stops.append(PhaseStop(phase, first_date, facts.day_number(first_date), stage, new_steps, lock))
     return stops
 
 

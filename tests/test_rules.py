@@ -409,6 +409,15 @@ def test_a_phase_ahead_names_the_steps_that_start_during_it():
     )
 
 
+def test_a_return_to_running_signed_off_late_began_on_the_day_of_the_sign_off():
+    # Day 21 was the phase's first day; the clinician signed off on day 24, when Today announced the new phase.
+    running = road_ahead(clinic_plan(cleared_on=d(24)), d(25))[3]
+    assert (running.stage, running.first_date, running.first_day) == (Stage.CURRENT, d(24), 24)
+    # Signed off early (day 18): the phase still began on its own first day.
+    running = road_ahead(clinic_plan(cleared_on=d(18)), d(25))[3]
+    assert (running.first_date, running.first_day) == (d(21), 21)
+
+
 def test_phases_behind_and_the_current_one_list_no_new_steps():
     protect, early = road_ahead(clinic_plan(), d(5))[:2]
     assert protect.new_steps == () and early.new_steps == ()
