@@ -167,6 +167,18 @@ def test_the_plans_history_says_who_tailored_paused_and_signed_off_and_when(clin
     history = clinician_client.get(reverse("admin:recovery_recoveryplan_history", args=[plan.pk])).text
     label = plan.steps.get(key="ice").label
     assert f"The step “{label}” stops from" in unescape(history)  # its name, not its key
+    clinician_client.post(
+        reverse("admin:recovery_plan_change_step", args=[plan.pk]),
+        {
+            "key": "rest",
+            "from_date": clinic_today().isoformat(),
+            "action": "change",
+            "doses_per_day": 2,
+            "last_day": 40,
+        },  # fmt: skip
+    )
+    history = unescape(clinician_client.get(reverse("admin:recovery_recoveryplan_history", args=[plan.pk])).text)
+    assert f"changes from {clinic_today():%d %b %Y} (2 a day, last day 40)." in history  # what, not only when
     assert "cleared to run from today" in history and "The plan is now paused." in history
     assert history.count(clinician.get_full_name() or clinician.email) >= 3
 

@@ -117,7 +117,21 @@ class StepChangeForm(PlanFormBase):
         versions = self.plan.steps.filter(key=data["key"]).order_by(F("valid_from").desc(nulls_last=True))
         label = versions.values_list("label", flat=True).first()
         name = label or data["key"]
-        return f"The step “{name}” {verb} from {data['from_date']:%d %b %Y}. Earlier days are unchanged."
+        what = ""
+        if data["action"] == self.CHANGE:
+            # Said in the message and so in the plan's History: what the patient's step became, not only when.
+            what = " (" + ", ".join(CHANGE_WORDS[name].format(value) for name, value in self.changes().items()) + ")"
+        return f"The step “{name}” {verb} from {data['from_date']:%d %b %Y}{what}. Earlier days are unchanged."
+
+
+CHANGE_WORDS = {
+    "doses_per_day": "{} a day",
+    "times_per_week": "{} a week",
+    "first_day": "first day {}",
+    "last_day": "last day {}",
+    "label": "label “{}”",
+    "instruction": "instruction “{}”",
+}
 
 
 def _described(step):
