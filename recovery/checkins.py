@@ -127,9 +127,10 @@ def check_in_save(*, plan, date, data, today):
 def compression_numbness_report(*, plan, date, today):
     """The patient felt tingling or numbness under compression on ``date``: raise the day's alert.
 
-    Returns (alert, whether the clinic is told of it now). Allowed for the days a patient may still tick: today
-    and the two before.
+    Returns (alert, whether the clinic is told of it now). For the days a patient may still tick, today and the two
+    before; a report for a day no longer within reach (a page left open past midnight) is taken for today: it is
+    news about now, and is never dropped.
     """
     if not is_editable(date, today):
-        raise Refused("You can report this for today or the two days before.")
+        date = today
     return _alert_raise(plan=plan, date=date, decision=safety.compression_numbness_alert())

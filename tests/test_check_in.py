@@ -672,9 +672,13 @@ def test_numbness_on_another_step_raises_nothing(patient_client, compression_pla
     assert not Alert.objects.exists()
 
 
-def test_numbness_too_far_back_is_refused(patient_client, compression_plan):
-    compression_tick(patient_client, compression_plan, numbness="yes", date=days_ago(5))
-    assert not Alert.objects.exists()
+def test_numbness_sent_from_a_day_now_out_of_reach_is_taken_for_today_not_dropped(patient_client, compression_plan):
+    # "The day before" was open at 23:59 and the press arrived after midnight: that day is now three days back.
+    response = compression_tick(patient_client, compression_plan, numbness="yes", date=days_ago(3))
+    alert = Alert.objects.get(kind=Alert.Kind.COMPRESSION_NUMBNESS)
+    assert alert.date == clinic_today()  # the clinic hears of it, as news about now
+    assert "Take your compression off now." in patient_client.get(response["Location"]).content.decode()
+    assert not Completion.objects.filter(date=days_ago(3)).exists()  # the tick itself is still refused
 
 
 def test_numbness_under_compression_is_raised_even_on_a_paused_plan(patient_client, compression_plan):

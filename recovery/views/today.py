@@ -142,11 +142,8 @@ def tick(request, step_id):
         date = form.cleaned_data["date"]
         if step_key == COMPRESSION_STEP_KEY and request.POST.get("numbness") == "yes":
             # The safety report stands even if the tick itself is refused (e.g. a paused plan).
-            try:
-                compression_numbness_report(plan=request.plan, date=date, today=today)
-                advice = numbness_advice(date, today)
-            except Refused as refusal:
-                error = str(refusal)
+            alert, _told = compression_numbness_report(plan=request.plan, date=date, today=today)
+            advice = numbness_advice(alert.date, today)
         try:
             facts = completion_set(
                 plan=request.plan, step_key=step_key, date=date, count=form.cleaned_data["count"], today=today
