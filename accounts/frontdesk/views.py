@@ -1,6 +1,5 @@
 """Reception's pages. Contact details and activation state only: nothing clinical is read or shown here."""
 
-import datetime
 import functools
 import secrets
 
@@ -10,8 +9,7 @@ from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.db import IntegrityError
-from django.db.models import F, Q, Value
-from django.db.models.functions import Coalesce, Lower, Replace, TruncDate
+from django.db.models.functions import Coalesce, Lower, TruncDate
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -28,6 +26,7 @@ from accounts.frontdesk.forms import (
     clinicians,
 )
 from accounts.frontdesk.invitations import invitation_expires_on, invitation_link
+from accounts.frontdesk.search import search_patients
 from accounts.frontdesk.services import (
     patient_deactivate,
     patient_details_change,
@@ -36,20 +35,18 @@ from accounts.frontdesk.services import (
     patient_reactivate,
     patients_enrol,
 )
+from accounts.frontdesk.welcome_sheet import first_week
 from accounts.roles import is_reception
 from audit.models import Action
 from audit.recorder import note, refused
 from clinic.post_only import post_only
-from recovery import rules
 from recovery.clock import clinic_today
-from recovery.facts import facts_for_plan
 from recovery.models import Protocol, RecoveryPlan, SafetyThresholds
 from recovery.summaries import inactive_q
 
 User = get_user_model()
 
 LIST_LENGTH = 25
-SEARCH_RESULTS = 50
 INTAKE_SESSION_KEY = "frontdesk_intake"
 
 
@@ -83,46 +80,6 @@ def _open_plan(patient):
 
 
 # -- Home: search and the three lists ---------------------------------------------------------------------------
-
-
-def _uk_phone_forms(digits):
-    """The digits as typed, and the same UK number written the other way: "+44 7700 900123" and "07700 900123"."""
-    for prefix in ("0044", "44"):
-        if digits.startswith(prefix) and len(digits) > len(prefix) + 6:
-            return {digits, "0" + digits[len(prefix) :]}
-    if digits.startswith("0") and not digits.startswith("00") and len(digits) > 7:
-        return {digits, "44" + digits[1:]}
-    return {digits}
-
-
-def search_patients(query):
-    """Patients matching every word of ``query`` by name or e-mail, or matching it as a phone number or a
-    date of birth. Odd input finds nothing rather than failing."""
-    query = "".join(char for char in query if char.isprintable())[:100].strip()
-    if not query:
-        return User.objects.none()
-    conditions = Q()
-    words = query.split()[:5]
-    by_name = Q()
-    for word in words:
-        by_name &= Q(first_name__icontains=word) | Q(last_name__icontains=word) | Q(email__icontains=word)
-    conditions |= by_name
-    digits = "".join(char for char in query if char.isdigit())
-    if len(digits) >= 4 and set(query) <= intake.PHONE_CHARACTERS:
-        for form in _uk_phone_forms(digits):
-            conditions |= Q(phone_digits__contains=form)
-    if (born := intake.parse_date(query)) is not None:
-        conditions |= Q(date_of_birth=born)
-    # Phone numbers are stored as typed ("07700 900-123"): compare their digits.
-    phone_digits = F("phone")
-    for char in " -().+":
-        phone_digits = Replace(phone_digits, Value(char), Value(""))
-    return (
-        User.objects.patients()
-        .annotate(phone_digits=phone_digits)
-        .filter(conditions)
-        .order_by("last_name", "first_name", "pk")[:SEARCH_RESULTS]
-    )
 
 
 @reception_required
@@ -266,49 +223,6 @@ def reactivate(request, pk):
 
 
 # -- The welcome sheet -------------------------------------------------------------------------------------------
-
-
-def first_week(plan, from_day):
-    """The plan's tasks over the seven days from day ``from_day``, one entry per step, in plain words. Gates are
-    described, never judged against the patient's pain: reception sees nothing clinical."""
-    first = plan.race_date + datetime.timedelta(days=from_day)
-    facts = facts_for_plan(plan, first, first + datetime.timedelta(days=6))
-    entries = {}
-    for day in range(from_day, from_day + 7):
-        for step in rules.steps_on(facts, facts.date_of(day)):
-            entry = entries.setdefault(step.key, {"step": step, "days": []})
-            entry["days"].append(day)
-    lines = []
-    for entry in sorted(entries.values(), key=lambda entry: entry["step"].position):
-        step, days = entry["step"], entry["days"]
-        if step.is_weekly:
-            how_often = f"up to {step.times_per_week} times a week"  # fewer in a week with fewer days open
-        elif step.doses_per_day > 1:
-            how_often = f"{step.doses_per_day} times a day"
-        else:
-            how_often = "once a day"
-        when = "every day this week" if len(days) == 7 else _day_span(days)
-        unlock = rules.Lock(step.gate, step.gate_pain_max).message if step.gate != rules.Gate.NONE else ""
-        lines.append(
-            {
-                "label": step.label,
-                "instruction": step.ref.instruction if step.ref else "",
-                "how_often": how_often,
-                "when": when,
-                "unlock": unlock,
-            }
-        )
-    return lines
-
-
-def _day_span(days):
-    first, last = days[0], days[-1]
-    name = {0: "race day"}.get(first, f"day {first}")
-    if first == last:
-        return f"on {name}"
-    if first == 0:
-        return f"from race day to day {last}"
-    return f"from day {first} to day {last}"
 
 
 @reception_required
