@@ -263,14 +263,18 @@ WEEK_REACH = datetime.timedelta(days=6 + SHORT_LAST_WEEK)
 
 
 def _week_bounds(step, date, facts):
-    """First and last dates of the step's week that holds ``date``, clipped to the step's day window."""
+    """First and last dates of the step's week that holds ``date``: seven days counted from the step's first day,
+    ending at its last day; a short last week is one with the week before (``SHORT_LAST_WEEK``)."""
     day = facts.day_number(date)
     week_start_day = step.first_day + (day - step.first_day) // 7 * 7
     week_end_day = week_start_day + 6
     if step.last_day is not None:
         if week_start_day > step.first_day and step.last_day - week_start_day < SHORT_LAST_WEEK:
-            week_start_day -= 7  # the short last week itself: part of the week before
-            week_end_day = step.last_day
+            # The short last week itself joins the week before, if that week was planned to end with it too: a
+            # step shortened today must not reopen a week already over and scored under the version before.
+            before = _weekly_version_on(step, facts, facts.date_of(week_start_day - 1))
+            if before is not None and before.last_day == step.last_day:
+                week_start_day -= 7
         elif 0 < step.last_day - week_end_day <= SHORT_LAST_WEEK:
             week_end_day = step.last_day  # the week before it
         week_end_day = min(week_end_day, step.last_day)
@@ -410,7 +414,7 @@ def _score_open_day(facts, date, today, *, day_closed, memo):
             week = _week(step, facts, date, today, memo)
             ticked = 1 if count > 0 and _session_counts(week, date) else 0
             missed_now = _weekly_missed_through(week, date, day_closed=day_closed)
-            missed_before = _weekly_missed_before(week, date)
+            missed_before = _weekly_missed_before(step, facts, week, date, today, memo)
             due += ticked + max(0, missed_now - missed_before)
             done += ticked
         else:
@@ -426,10 +430,34 @@ def _session_counts(week, date):
     return earlier < week.quota
 
 
-def _weekly_missed_before(week, date):
+def _weekly_missed_before(step, facts, week, date, today, memo):
+    """The sessions of the week already counted missed on the days before ``date``. Within one version of the
+    step that is the count of the day before (it never falls from day to day). Across a change mid-week it is the
+    most any earlier day counted, each in the week of the version it was scored under: a new last day moves the
+    week's end, and a session must be counted neither twice nor not at all."""
     if date == week.first:
         return 0
-    return _weekly_missed_through(week, date - ONE_DAY, day_closed=True)
+    yesterday = date - ONE_DAY
+    if not _tailored_mid_week(step, facts, memo):
+        return _weekly_missed_through(week, yesterday, day_closed=True)
+    most, day = 0, week.first
+    while day <= yesterday:
+        version = _weekly_version_on(step, facts, day)
+        frame = week
+        if version is not None and version is not step:
+            earlier = _week(version, facts, day, today, memo)
+            frame = earlier if earlier.first == week.first else week
+        most = max(most, _weekly_missed_through(frame, day, day_closed=True))
+        day += ONE_DAY
+    return most
+
+
+def _tailored_mid_week(step, facts, memo):
+    """Whether the step has more than one weekly version (the rare case ``_weekly_missed_before`` walks)."""
+    seen = ("versions", step.key)
+    if seen not in memo:
+        memo[seen] = sum(1 for other in facts.steps if other.key == step.key and other.is_weekly) > 1
+    return memo[seen]
 
 
 # -- The checklist -------------------------------------------------------------------------------------------------

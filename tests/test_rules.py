@@ -760,6 +760,35 @@ def test_a_missed_session_is_still_counted_on_the_day_it_was_lost():
     assert score_day(facts, d(11), d(12)).due == 1
 
 
+def due_and_done(facts, first, last, today):
+    scores = [score_day(facts, d(day), d(today)) for day in range(first, last + 1)]
+    return sum(score.due for score in scores), sum(score.done for score in scores)
+
+
+def test_a_step_shortened_on_the_first_day_of_a_new_week_does_not_reopen_the_week_before():
+    # Sessions on days 8 and 10; on day 14 the clinician ends the step on day 15 (it had no last day).
+    facts = plan(
+        cross_training(valid_until=d(14)),
+        weekly("cross-train", 3, 7, 15, valid_from=d(14)),
+        done=every("cross-train", [8, 10]),
+    )
+    # Week 7-13, over and scored under the old version, stays three sessions (one missed); days 14-15 are a week
+    # of their own, two days for two sessions. Before the fix the new version's week reached back to day 7.
+    assert due_and_done(facts, 7, 15, 16) == (3 + 2, 2)
+
+
+@pytest.mark.parametrize("sessions", [[], [8, 10], [13]])
+def test_a_step_lengthened_by_a_day_mid_week_asks_its_weeks_sessions_once(sessions):
+    # Days 7-13, changed on day 13 to end on day 14: one week of eight days, three sessions, each counted once
+    # (done, or missed), though days 7-12 were scored in the shorter week and days 13-14 in the longer.
+    facts = plan(
+        weekly("cross-train", 3, 7, 13, valid_until=d(13)),
+        weekly("cross-train", 3, 7, 14, valid_from=d(13)),
+        done=every("cross-train", sessions),
+    )
+    assert due_and_done(facts, 7, 14, 15) == (3, len(sessions))
+
+
 def test_a_steps_short_last_week_joins_the_week_before():
     # Days 7 to 14 (the clinic's early strength work): one week of eight days, three sessions.
     strength = weekly("strength", 3, 7, 14)
