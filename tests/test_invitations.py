@@ -223,6 +223,16 @@ def test_the_link_works_to_the_end_of_the_day_the_e_mail_names_and_not_after(
         assert expired(Client().get(path, follow=True))
 
 
+def test_a_link_made_in_the_hour_the_clocks_go_back_works_at_once(desk, django_capture_on_commit_callbacks):
+    # 01:30 summer time on 25 October, then 01:10 winter time forty minutes later: the wall clock went back.
+    # (time-machine sets the process's zone to the destination's, as Django sets it to the clinic's.)
+    with time_machine.travel(datetime.datetime(2026, 10, 25, 1, 30, fold=0, tzinfo=LONDON), tick=False):
+        enrol(desk, django_capture_on_commit_callbacks)
+    path = last_link()
+    with time_machine.travel(datetime.datetime(2026, 10, 25, 1, 10, fold=1, tzinfo=LONDON), tick=False):
+        assert Client().get(path).status_code == 302
+
+
 def test_the_lifetime_follows_the_setting(desk, django_capture_on_commit_callbacks, monkeypatch, settings):
     settings.INVITATION_VALID_DAYS = 1
     enrol(desk, django_capture_on_commit_callbacks)

@@ -43,6 +43,11 @@ class InvitationTokenGenerator(PasswordResetTokenGenerator):
         invited = "" if user.invited_at is None else user.invited_at.isoformat()
         return f"{super()._make_hash_value(user, timestamp)}{invited}{user.is_active}"
 
+    def _now(self):
+        # UTC: Django's clock here is naive local time, which goes back an hour when summer time ends and would
+        # refuse a link made in that hour until the clock caught up.
+        return timezone.now().replace(tzinfo=None)
+
     def check_token(self, user, token):
         # Django's own check compares the age with PASSWORD_RESET_TIMEOUT (hours); invitations last days.
         if not (user and token) or user.invited_at is None:
@@ -58,10 +63,10 @@ class InvitationTokenGenerator(PasswordResetTokenGenerator):
         ):
             return False
         # The e-mail and the welcome sheet say "until 3 December": the link works to the end of that day in the
-        # clinic, not only to the hour it was sent. (Django's clock here is naive, in the clinic's time zone.)
-        now = self._now()
-        made = datetime.datetime(2001, 1, 1) + datetime.timedelta(seconds=timestamp)
-        return made <= now and now.date() <= invitation_expires_on(made)
+        # clinic, not only to the hour it was sent.
+        made = datetime.datetime(2001, 1, 1, tzinfo=datetime.UTC) + datetime.timedelta(seconds=timestamp)
+        now = self._now().replace(tzinfo=datetime.UTC)
+        return timezone.localdate(now) <= invitation_expires_on(made)
 
 
 invitation_tokens = InvitationTokenGenerator()
@@ -77,9 +82,9 @@ def invitation_link(user):
 
 
 def invitation_expires_on(made=None):
-    """The last day on which a link made now (or at ``made``, naive in the clinic's time zone) works, to its end."""
-    made = made or timezone.localtime().replace(tzinfo=None)
-    return (made + datetime.timedelta(days=settings.INVITATION_VALID_DAYS)).date()
+    """The last day on which a link made now (or at ``made``) works, to its end, in the clinic's time zone."""
+    made = made or timezone.now()
+    return timezone.localdate(made + datetime.timedelta(days=settings.INVITATION_VALID_DAYS))
 
 
 def invitation_message(user):
