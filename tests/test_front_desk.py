@@ -284,6 +284,24 @@ def test_awaiting_activation_lists_invitations_with_their_age_and_e_mail_state(d
     assert "E-mail not sent" in page and "Try sending again" in page
 
 
+def test_inactive_lists_the_quietest_first_counting_from_a_resume(desk):
+    today = clinic_today()
+    resumed = make_plan(PatientFactory(first_name="Resumed"), days_since_race=40)
+    resumed.last_activity_on = today - datetime.timedelta(days=30)
+    resumed.save()
+    plan_set_status(plan=resumed, status=RecoveryPlan.Status.PAUSED, today=today - datetime.timedelta(days=25))
+    plan_set_status(plan=resumed, status=RecoveryPlan.Status.ACTIVE, today=today - datetime.timedelta(days=10))
+    silent = make_plan(PatientFactory(first_name="Silent"), days_since_race=40)
+    silent.last_activity_on = today - datetime.timedelta(days=20)
+    silent.save()
+    response = desk.get(FRONT_DESK)
+    # Silent for 20 days comes before silent for 10 since the resume (its last tick was 30 days ago).
+    assert [plan.patient.first_name for plan in response.context["inactive"]] == ["Silent", "Resumed"]
+    resumed_on = today - datetime.timedelta(days=10)
+    note = f"quiet since the clinic resumed the plan on {resumed_on:%a} {resumed_on.day} {resumed_on:%b}"
+    assert note in response.text
+
+
 def test_inactive_lists_plans_without_activity_for_the_configured_days(desk):
     from recovery.models import SafetyThresholds
 

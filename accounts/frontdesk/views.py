@@ -9,7 +9,7 @@ from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.db import IntegrityError
-from django.db.models.functions import Coalesce, Lower, TruncDate
+from django.db.models.functions import Lower
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -93,12 +93,7 @@ def home(request):
     thresholds = SafetyThresholds.current()
     # "Inactive" (DESIGN.md): the same rule as the clinicians' list and the sweep's alerts (summaries.inactive_q);
     # only active plans, so paused ones are left out: nobody expects activity from them.
-    inactive = (
-        RecoveryPlan.objects.filter(inactive_q(today, thresholds))
-        .annotate(last_active=Coalesce("last_activity_on", TruncDate("created_at")))
-        .select_related("patient")
-        .order_by("last_active", "pk")
-    )
+    inactive = RecoveryPlan.objects.filter(inactive_q(today, thresholds)).quietest_first().select_related("patient")
     recent = RecoveryPlan.objects.select_related("patient", "protocol").order_by("-created_at", "-pk")
     context = {
         "form": form,

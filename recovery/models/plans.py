@@ -5,6 +5,7 @@ import datetime
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.db.models.functions import Coalesce, Greatest, TruncDate
 from django.utils import timezone
 
 from clinic.sql import fetch_instance, select_columns
@@ -15,6 +16,12 @@ class RecoveryPlanQuerySet(models.QuerySet):
     def open(self):
         """Active or paused: the plan a patient has right now (at most one, enforced by the database)."""
         return self.filter(status__in=RecoveryPlan.OPEN_STATUSES)
+
+    def quietest_first(self):
+        """Ordered by ``RecoveryPlan.quiet_since``, the longest silent first."""
+        started = Coalesce("last_activity_on", TruncDate("created_at"))
+        quiet_since = Greatest(started, Coalesce("resumed_on", started))
+        return self.alias(quiet_since_on=quiet_since).order_by("quiet_since_on", "pk")
 
     def open_plan_of_member(self, user, group_name):
         """``user``'s open plan if ``user`` belongs to the group ``group_name``, else None.
