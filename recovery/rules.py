@@ -496,14 +496,19 @@ class Task:
         return self.done >= self.target
 
 
+def open_on_hold(step_key):
+    """Whether a paused plan keeps the step open: only the check-in, since the clinic still wants to hear how the
+    hip feels while the exercises are on hold."""
+    return step_key == CHECK_IN_STEP_KEY
+
+
 def tasks_on(facts, date, today):
     """The checklist of ``date``: every step on the plan that day, locked ones included (with the reason)."""
     tasks = []
     day = facts.day_number(date)
     paused = Lock(Gate.NONE, paused=True) if facts.paused(date) else None
     for step in steps_on(facts, date):
-        # A pause holds every step but the check-in: the clinic still wants to hear how the hip feels.
-        held = paused if step.key != CHECK_IN_STEP_KEY else None
+        held = paused if not open_on_hold(step.key) else None
         lock = held or gate_lock(step.gate, step.gate_pain_max, facts, date)
         week = week_tally(step, facts, date, today) if step.is_weekly else None
         done = min(facts.count(step.key, date), step.daily_target)

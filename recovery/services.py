@@ -86,10 +86,10 @@ def completion_set(*, plan, step_key, date, count, today):
     Returns the plan's facts for the date's week up to today, with the new count: the page can show them
     without loading them again.
     """
-    # While paused only the check-in's own tick is kept (its step is not on hold: rules.tasks_on), so a plan
-    # resumed the same day counts the check-in the patient made meanwhile.
-    held_check_in = plan.status == RecoveryPlan.Status.PAUSED and step_key == rules.CHECK_IN_STEP_KEY
-    if plan.status != RecoveryPlan.Status.ACTIVE and not held_check_in:
+    # A paused plan keeps only its open step's ticks (the check-in's), so a plan resumed the same day counts the
+    # check-in the patient made meanwhile.
+    kept_open = plan.status == RecoveryPlan.Status.PAUSED and rules.open_on_hold(step_key)
+    if plan.status != RecoveryPlan.Status.ACTIVE and not kept_open:
         raise Refused("Your plan is paused. Please call the clinic if you have questions.")
     if not rules.is_editable(date, today):
         # Refused before its week is loaded: a posted 0001-01-01 has no week before it (OverflowError).
