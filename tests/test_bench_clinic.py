@@ -8,7 +8,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
 
-from recovery import rules
+from recovery import rules, summaries
 from recovery.clock import clinic_today
 from recovery.facts import facts_for_plan
 from recovery.models import Alert, CheckIn, Completion, RecoveryPlan
@@ -50,6 +50,12 @@ def test_it_fills_a_small_clinic_whose_ticks_follow_the_rules_and_logs_patients_
             task = next(task for task in rules.tasks_on(facts, date, today) if task.key == key)
             assert task.lock is None and 1 <= count <= task.target, (key, date)
     assert not Alert.objects.filter(plan__in=plans, date__lt=today - datetime.timedelta(days=3)).open().exists()
+    # Last week's share stored, as the clinic's clock stores it each night, for the patients list to read.
+    assert "Stored last week's share of 3 plans" in (tmp_path / "out").read_text()
+    for plan in plans:
+        facts = facts_for_plan(plan, plan.race_date, today)
+        assert plan.last_week_ends_on == today - datetime.timedelta(days=1)
+        assert plan.last_week_percent == summaries.last_week_percent(facts, today) is not None
 
     lines = [line.split("\t") for line in sessions.read_text().splitlines()]
     patients = [line for line in lines if line[0] == "patient"]

@@ -282,3 +282,14 @@ def test_a_switched_off_patient_is_neither_behind_nor_inactive(clinician_client)
     assert "behind@example.com" not in clinician_client.get(BEHIND).content.decode()
     assert "behind@example.com" not in clinician_client.get(PLANS_URL + "?activity=inactive").content.decode()
     assert "inactive" not in row_of(clinician_client.get(PLANS_URL).content.decode(), "behind@example.com")
+
+
+def test_the_row_reads_the_number_the_clock_stored_while_it_holds_and_works_it_out_once_cleared(clinician_client):
+    behind, _ = a_behind_and_a_diligent_patient()
+    last_week_store(today=clinic_today())
+    # As the filter and the sort read it (the stored number stands in for the work of the whole week's rules):
+    RecoveryPlan.objects.filter(pk=behind.pk).update(last_week_percent=42)
+    assert adherence_cell(clinician_client.get(PLANS_URL).text, "behind@example.com") == "42%"
+    # Cleared by a change to one of its days: the row works it out again, as the next sweep will.
+    RecoveryPlan.objects.filter(pk=behind.pk).update(last_week_ends_on=None)
+    assert adherence_cell(clinician_client.get(PLANS_URL).text, "behind@example.com") == "0%"

@@ -38,6 +38,7 @@ from recovery.clock import clinic_today
 from recovery.facts import facts_for_plans
 from recovery.models import Alert, CheckIn, Completion, PlanStep, Protocol, RecoveryPlan, SafetyThresholds
 from recovery.services import STEP_FIELDS
+from recovery.summaries import last_week_store
 
 DOMAIN = "bench.apex.test"
 CLINICIANS = 10
@@ -107,10 +108,25 @@ class Command(BaseCommand):
             self._fill(patients, days, options["seed"])
         else:
             self.stdout.write(f"The benchmark clinic already holds {patients} patients with fresh history: kept.")
+        if not options["sessions"]:
+            self._last_week_store()
         if options["sessions"]:
             if not options["sessions_file"]:
                 raise CommandError("--sessions needs --sessions-file.")
             self._sessions(options["sessions"], options["sessions_file"])
+
+    def _last_week_store(self):
+        """Each active plan's share of last week, as the clinic's clock stores it every night from 00:05: the
+        patients list filters and sorts on it, and its rows read it (recovery/summaries.py)."""
+        started, stored = time.monotonic(), 0
+        while batch := last_week_store(today=clinic_today()):
+            stored += batch
+        if stored:
+            # Every plan row rewritten, and autovacuum may be off on a developer's machine: the list reads this
+            # table whole, and a bloated one made it slower (docs/BENCHMARKS.md, tenth round).
+            with connection.cursor() as cursor:
+                cursor.execute("VACUUM (FULL, ANALYZE) recovery_recoveryplan")
+            self.stdout.write(f"Stored last week's share of {stored} plans in {time.monotonic() - started:.0f} s.")
 
     # -- Safety -------------------------------------------------------------------------------------------------
 
