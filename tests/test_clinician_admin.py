@@ -403,9 +403,10 @@ def test_discharge_and_re_enrol_name_the_alerts_not_yet_read(clinician_client):
     Alert.objects.create(plan=plan, kind="red_flag", severity=3, date=clinic_today(), reason="Fell on the hip.")
     Alert.objects.create(plan=plan, kind="high_pain", severity=2, date=clinic_today(), reason="Pain 7/10.")
     asked = clinician_client.post(reverse("admin:recovery_plan_status", args=[plan.pk]), {"status": "completed"})
+    red_flag = reverse("admin:recovery_alert_change", args=[Alert.objects.get(kind="red_flag").pk])
     warning = (
-        "This plan has 2 open alerts (1 urgent) not yet acknowledged, the most pressing: Red flag on "
-        f"{clinic_today():%d %b}."
+        "This plan has 2 open alerts (1 urgent) not yet acknowledged, the most pressing: "
+        f'<a href="{red_flag}">Red flag on {clinic_today():%d %b}</a>.'
     )
     assert warning in unescape(asked.text)
     assert warning in unescape(clinician_client.get(reverse("admin:recovery_plan_reenrol", args=[plan.pk])).text)

@@ -83,10 +83,14 @@ def _open_alerts_warning(plan):
     if urgent:
         count += f" ({urgent} urgent)"
     latest = open_alerts[0]
-    return (
-        f" This plan has {count} not yet acknowledged, the most pressing: {latest.get_kind_display()} on "
-        f"{latest.date:%d %b}. Read {'them' if len(open_alerts) > 1 else 'it'} first: once the plan is complete "
-        "the patient's Today no longer shows its warnings."
+    return format_html(
+        'This plan has {} not yet acknowledged, the most pressing: <a href="{}">{} on {}</a>. Read {} first: once '
+        "the plan is complete the patient's Today no longer shows its warnings.",
+        count,
+        reverse("admin:recovery_alert_change", args=[latest.pk]),
+        latest.get_kind_display(),
+        f"{latest.date:%d %b}",
+        "them" if len(open_alerts) > 1 else "it",
     )
 
 
@@ -301,9 +305,10 @@ class RecoveryPlanAdmin(AuditedAdminMixin, admin.ModelAdmin):
         messages.success(request, message)
         self.log_change(request, plan, message)
 
-    def _form_page(self, request, plan, form, title, submit, intro=""):
+    def _form_page(self, request, plan, form, title, submit, intro="", warning=""):
         context = {
             "intro": intro,
+            "warning": warning,
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
             "original": plan,
@@ -368,9 +373,12 @@ class RecoveryPlanAdmin(AuditedAdminMixin, admin.ModelAdmin):
             intro = (
                 f"{plan.patient}'s plan will be complete: their daily plan stops and it cannot be reopened "
                 "(Re-enrol starts a new one). Their history is kept. Changes typed on the plan's page and not "
-                f"saved are not kept.{_open_alerts_warning(plan)}"
+                "saved are not kept."
             )
-            return self._form_page(request, plan, form, f"Discharge {plan.patient}?", "Discharge", intro=intro)
+            return self._form_page(
+                request, plan, form, f"Discharge {plan.patient}?", "Discharge", intro=intro,
+                warning=_open_alerts_warning(plan),
+            )  # fmt: skip
         try:
             care.plan_set_status(plan=plan, status=status, today=clinic_today())
         except Refused as refusal:
@@ -396,9 +404,12 @@ class RecoveryPlanAdmin(AuditedAdminMixin, admin.ModelAdmin):
             intro = (
                 f"{plan.patient}'s current plan (race day {plan.race_date:%d %b %Y}, "
                 f"{plan.get_status_display().lower()}) will be complete (discharged) when the new one starts. Its "
-                f"history is kept.{_open_alerts_warning(plan)}"
+                "history is kept."
             )
-        return self._form_page(request, plan, form, f"Re-enrol {plan.patient}", "Start the new plan", intro=intro)
+        return self._form_page(
+            request, plan, form, f"Re-enrol {plan.patient}", "Start the new plan", intro=intro,
+            warning=_open_alerts_warning(plan),
+        )  # fmt: skip
 
     def visit_summary_view(self, request, pk):
         plan = self._plan_for(request, pk, change=False)
