@@ -544,6 +544,23 @@ def test_bulk_acknowledge_with_a_note(clinician_client, clinician):
     assert Alert.objects.filter(acknowledged_by=clinician, acknowledgement_note="Seen in clinic").count() == 2
 
 
+def test_an_alert_is_not_acknowledged_without_a_word_of_what_was_done(clinician_client):
+    plan = make_plan()
+    alerts = [alert_for(plan, kind) for kind in (Alert.Kind.HIGH_PAIN, Alert.Kind.RISING_PAIN)]
+    one = clinician_client.post(
+        reverse("admin:recovery_alert_change", args=[alerts[0].pk]), {"acknowledgement_note": ""}
+    )
+    assert (
+        one.status_code == 200 and "Say what you did, so your colleagues know how the alert was dealt with." in one.text
+    )
+    ids = [str(alert.pk) for alert in alerts]
+    many = clinician_client.post(
+        ALERTS_URL, {"action": "acknowledge_selected", "_selected_action": ids, "apply": "1", "note": "  "}
+    )
+    assert "Say what you did" in many.text
+    assert not Alert.objects.filter(acknowledged_at__isnull=False).exists()  # both still open in the queue
+
+
 def test_a_patients_page_names_each_check_ins_warning_signs(clinician_client):
     plan = make_plan(days_since_race=3)
     CheckInFactory(plan=plan, date=clinic_today(), pain=2, night_pain=True, cannot_bear_weight=True)

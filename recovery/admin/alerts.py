@@ -23,10 +23,16 @@ def _patient_of_plan(plan_id):
     return Subquery(RecoveryPlan.objects.filter(pk=plan_id).values("patient_id")[:1])
 
 
+# An acknowledgement tells colleagues an alert is dealt with; without a word of what was done, an urgent red flag
+# would leave the queue with nothing to show for it.
+NOTE_REQUIRED = "Say what you did, so your colleagues know how the alert was dealt with."
+
+
 class AcknowledgeForm(forms.Form):
     note = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}), max_length=2000, required=False,
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}), max_length=2000,
         help_text="What you did, e.g. “Phoned the patient, booked an appointment for tomorrow”.",
+        error_messages={"required": NOTE_REQUIRED},
     )  # fmt: skip
 
 
@@ -67,10 +73,13 @@ class AlertAdmin(AuditedAdminMixin, admin.ModelAdmin):
     def get_form(self, request, obj=None, **kwargs):
         form = super().get_form(request, obj, **kwargs)
         if "acknowledgement_note" in form.base_fields:
-            form.base_fields["acknowledgement_note"].help_text = (
+            field = form.base_fields["acknowledgement_note"]
+            field.help_text = (
                 "Acknowledging tells your colleagues the alert is dealt with. Say what you did, e.g. “Phoned the "
                 "patient, booked an appointment for tomorrow”."
             )
+            field.required = True
+            field.error_messages["required"] = NOTE_REQUIRED
         return form
 
     def response_change(self, request, obj):
