@@ -293,3 +293,11 @@ def test_the_row_reads_the_number_the_clock_stored_while_it_holds_and_works_it_o
     # Cleared by a change to one of its days: the row works it out again, as the next sweep will.
     RecoveryPlan.objects.filter(pk=behind.pk).update(last_week_ends_on=None)
     assert adherence_cell(clinician_client.get(PLANS_URL).text, "behind@example.com") == "0%"
+
+
+def test_a_paused_plans_row_shows_no_share_as_the_sort_and_the_bands_have_none(clinician_client):
+    _, diligent = a_behind_and_a_diligent_patient()
+    plan_set_status(plan=diligent, status=RecoveryPlan.Status.PAUSED, today=clinic_today())
+    last_week_store(today=clinic_today())
+    assert adherence_cell(clinician_client.get(PLANS_URL).text, "diligent@example.com") == "–"
+    assert "diligent@example.com" not in clinician_client.get(KEEPING_UP).text

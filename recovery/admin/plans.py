@@ -190,6 +190,10 @@ class RecoveryPlanAdmin(AuditedAdminMixin, admin.ModelAdmin):
 
     @admin.display(description="done, 7 days to yesterday", ordering=NoneLast(F("last_week_now")))
     def adherence(self, plan):
+        # The column sorts and filters by the share the clock stores for active plans only: a paused or discharged
+        # plan's row shows none rather than a number the list's order and bands do not go by (its page has it).
+        if plan.status != RecoveryPlan.Status.ACTIVE:
+            return "–"
         return _shown(plan.summary.last_week_percent)
 
     @admin.display(description="last pain", ordering="last_pain")
