@@ -67,10 +67,13 @@ def plan_step_change(*, plan, key, from_date, today, **changes):
     unknown = set(changes) - set(CHANGEABLE_FIELDS)
     if unknown:
         raise ValueError(f"Cannot change {', '.join(sorted(unknown))}")
-    _check_last_day(plan, changes.get("last_day"), from_date, " To take it off the plan, stop it from this date.")
     current = _version_on(plan, key, from_date)
     if current is None:
         raise Refused("That step is not on the plan on that date.")
+    if "last_day" in changes:
+        _check_last_day(plan, changes["last_day"], from_date, " To take it off the plan, stop it from this date.")
+    else:  # a step already over: a change of its doses or words would never reach the patient
+        _check_last_day(plan, current.last_day, from_date, " Give it a later last day to bring it back.")
     later = list(PlanStep.objects.select_for_update().filter(plan=plan, key=key, valid_from__gt=from_date))
     if current.valid_from == from_date:
         changed = current

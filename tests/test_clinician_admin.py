@@ -363,11 +363,36 @@ def test_a_discharged_plans_steps_are_its_record_and_cannot_be_tailored(clinicia
     assert reverse("admin:recovery_plan_change_step", args=[plan.pk]) not in page
     assert reverse("admin:recovery_plan_add_step", args=[plan.pk]) not in page
     assert reverse("admin:recovery_plan_reenrol", args=[plan.pk]) in page
+    for page in ("change_step", "add_step"):  # said before a form is filled in, and a sent one changes nothing
+        url = reverse(f"admin:recovery_plan_{page}", args=[plan.pk])
+        assert "its steps stay as they were" in clinician_client.get(url, follow=True).text
+        response = clinician_client.post(
+            url, {"key": "rest", "from_date": clinic_today().isoformat(), "action": "stop"}, follow=True
+        )
+        assert "This plan is complete (discharged), so its steps stay as they were." in response.text
+    assert PlanStep.objects.get(plan=plan, key="rest").valid_until is None
+
+
+def test_a_step_whose_days_are_over_says_so_and_only_a_later_last_day_changes_it(clinician_client, client):
+    patient = PatientFactory()
+    plan = make_plan(patient, days_since_race=15)
+    url = reverse("admin:recovery_plan_change_step", args=[plan.pk])
+    assert "(ice): days 0–2, 3 a day, over" in unescape(clinician_client.get(url).text)
+    today = clinic_today().isoformat()
+    refused = clinician_client.post(url, {"key": "ice", "from_date": today, "action": "change", "doses_per_day": 2})
+    assert "Its last day (day 2) is before" in refused.text and "Give it a later last day" in refused.text
+    clinician_client.post(url, {"key": "ice", "from_date": today, "action": "change", "last_day": 17})
+    client.force_login(patient)
+    assert 'data-task="ice"' in client.get("/today/").text  # brought back for three more days
+
+
+def test_stopping_a_step_with_changes_typed_says_they_would_not_be_kept(clinician_client):
+    plan = make_plan(days_since_race=5)
     response = clinician_client.post(
         reverse("admin:recovery_plan_change_step", args=[plan.pk]),
-        {"key": "rest", "from_date": clinic_today().isoformat(), "action": "stop"},
+        {"key": "rest", "from_date": clinic_today().isoformat(), "action": "stop", "doses_per_day": 2},
     )
-    assert "This plan is complete (discharged), so its steps stay as they were." in response.text
+    assert "what you typed below would not be kept" in unescape(response.text)
     assert PlanStep.objects.get(plan=plan, key="rest").valid_until is None
 
 

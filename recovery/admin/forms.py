@@ -74,7 +74,8 @@ class StepChangeForm(PlanFormBase):
         today_versions = {}
         for step in self.versions:
             today_versions.setdefault(step.key, step)
-        self.fields["key"].choices = [(key, _described(step)) for key, step in today_versions.items()]
+        day = self.plan.day_number(self.today)
+        self.fields["key"].choices = [(key, _described(step, day)) for key, step in today_versions.items()]
         self.fields["from_date"].initial = self.today
         self.fields["action"].initial = self.CHANGE
 
@@ -89,6 +90,11 @@ class StepChangeForm(PlanFormBase):
             self.add_error(field, f"The step would end (day {last}) before it starts (day {first}). Change both days.")
         if data.get("action") == self.CHANGE and not self.errors and not self.changes():
             raise forms.ValidationError("Say what changes: doses, times a week, days, label or instruction.")
+        if data.get("action") == self.STOP and not self.errors and self.changes():
+            raise forms.ValidationError(
+                "Stopping takes the step off the plan, so what you typed below would not be kept: clear it, or "
+                "choose “Change it from this date”."
+            )
         return data
 
     def _version_on(self, key, date):
@@ -134,11 +140,13 @@ CHANGE_WORDS = {
 }
 
 
-def _described(step):
-    """A step as the choice shows it: its label and key, its days and how often, as they stand."""
+def _described(step, today_day):
+    """A step as the choice shows it: its label and key, its days and how often, as they stand (and whether its
+    days are over: only a later last day brings it back)."""
     days = f"days {step.first_day}–{step.last_day}" if step.last_day is not None else f"from day {step.first_day}"
     often = f"{step.times_per_week} a week" if step.times_per_week else f"{step.doses_per_day} a day"
-    return f"{step.label} ({step.key}): {days}, {often}"
+    over = ", over" if step.last_day is not None and step.last_day < today_day else ""
+    return f"{step.label} ({step.key}): {days}, {often}{over}"
 
 
 class StepAddForm(StartsWithinAYear, forms.ModelForm):

@@ -323,8 +323,17 @@ class RecoveryPlanAdmin(AuditedAdminMixin, admin.ModelAdmin):
         }
         return TemplateResponse(request, "admin/recovery/recoveryplan/plan_form.html", context)
 
+    def _tailorable(self, request, plan):
+        """A discharged plan's steps are its record: said before a form is filled in, not after."""
+        if plan.status == RecoveryPlan.Status.COMPLETED:
+            messages.error(request, "This plan is complete (discharged), so its steps stay as they were.")
+            return False
+        return True
+
     def change_step_view(self, request, pk):
         plan = self._plan_for(request, pk, change=True)
+        if not self._tailorable(request, plan):
+            return self._back(plan)
         form = StepChangeForm(request.POST or None, plan=plan, today=clinic_today())
         if request.method == "POST" and form.is_valid():
             try:
@@ -338,6 +347,8 @@ class RecoveryPlanAdmin(AuditedAdminMixin, admin.ModelAdmin):
 
     def add_step_view(self, request, pk):
         plan = self._plan_for(request, pk, change=True)
+        if not self._tailorable(request, plan):
+            return self._back(plan)
         form = StepAddForm(request.POST or None, plan=plan, today=clinic_today())
         if request.method == "POST" and form.is_valid():
             try:
