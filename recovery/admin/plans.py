@@ -214,7 +214,10 @@ class RecoveryPlanAdmin(AuditedAdminMixin, admin.ModelAdmin):
     def last_activity(self, plan):
         when = plan.summary.last_activity_on.strftime("%d %b") if plan.summary.last_activity_on else "never"
         if plan.summary.inactive:
-            return format_html('<span class="apex-flag apex-flag-inactive">{} · inactive</span>', when)
+            when = format_html('<span class="apex-flag apex-flag-inactive">{} · inactive</span>', when)
+        if plan.resumed_on is not None and plan.resumed_on == plan.quiet_since:
+            # The days on hold were no silence of the patient's (RecoveryPlan.quiet_since), as the front desk says.
+            return format_html("{}<br><small>quiet since resumed {}</small>", when, plan.resumed_on.strftime("%d %b"))
         return when
 
     @admin.action(description="Export adherence of the selected patients (CSV)")
