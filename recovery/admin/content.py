@@ -11,6 +11,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.template.defaultfilters import pluralize
 from django.urls import path, reverse
 from django.utils.html import format_html
+from django.utils.text import capfirst
 
 from audit.models import Action
 from audit.recorder import note
@@ -126,7 +127,29 @@ class SafetyThresholdsAdmin(SingletonAdmin):
 COMPACT_TEXT = {models.TextField: {"widget": forms.Textarea(attrs={"rows": 2, "cols": 40})}}
 
 
-class PhaseInline(admin.TabularInline):
+class LabelledInline(admin.TabularInline):
+    """A table whose fields are labelled only by its column headers: each field gets its column's name for a screen
+    reader too (axe: "Form elements must have labels")."""
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        field = super().formfield_for_dbfield(db_field, request, **kwargs)
+        if field is not None:
+            field.widget.attrs.setdefault("aria-label", capfirst(db_field.verbose_name))
+        return field
+
+    def get_formset(self, request, obj=None, **kwargs):
+        formset = super().get_formset(request, obj, **kwargs)
+
+        class LabelledFormSet(formset):
+            def add_fields(self, form, index):
+                super().add_fields(form, index)
+                if "DELETE" in form.fields:  # the formset's own box, under the column "Delete?"
+                    form.fields["DELETE"].widget.attrs["aria-label"] = "Delete"
+
+        return LabelledFormSet
+
+
+class PhaseInline(LabelledInline):
     model = Phase
     extra = 0
     formfield_overrides = COMPACT_TEXT
@@ -134,7 +157,7 @@ class PhaseInline(admin.TabularInline):
     fields = ["position", "name", "first_day", "gate", "gate_pain_max", "description"]
 
 
-class ProtocolStepInline(admin.TabularInline):
+class ProtocolStepInline(LabelledInline):
     model = ProtocolStep
     extra = 0
     ordering = ["position"]

@@ -191,6 +191,9 @@ def clinician_acknowledges(page, site, clinician, patient):
     page.goto(f"{site}/admin/recovery/tip/")
     page.locator("#result_list tbody tr a").first.click()
     assert_accessible(page, "a tip in the admin")
+    page.goto(f"{site}/admin/recovery/protocol/{Protocol.objects.default().pk}/change/")
+    expect(page.get_by_label("Gate").first).to_be_visible()  # each field of the phases' and steps' tables named
+    assert_accessible(page, "the recovery protocol with its phases and steps")
     page.goto(f"{site}/admin/recovery/alert/")
     row = page.locator("#result_list tbody tr", has_text=patient.get_full_name())
     expect(row).to_have_count(1)
