@@ -550,9 +550,11 @@ def test_a_late_enrolments_sheet_shows_the_week_ahead_not_the_days_already_gone(
     page = desk.get(f"/front-desk/patients/{patient.pk}/welcome/").content.decode()
     assert "Your week ahead, from day 10" in page and "Your first week" not in page
     assert "Ice the hip" not in page  # days 0 to 2 are long gone
-    assert "Lunges, squats, clamshells and bridges" in page and "from day 15 to day 16" in page
+    # The step's own days, not the sheet's week: it starts on day 15 and runs on (it used to read "to day 16").
+    assert "Lunges, squats, clamshells and bridges" in page and "up to 3 times a week, from day 15." in page
     # As Today counts them: a week with fewer days left asks for fewer sessions.
-    assert "Low-impact exercise</strong>: up to 3 times a week" in page
+    assert "Low-impact exercise</strong>: up to 3 times a week, any day this week" in page
+    assert "Clamshells and hip bridges</strong>: up to 3 times a week, until day 14" in page
 
 
 def test_an_activated_patients_sheet_has_no_qr_code(desk, patient, plan):

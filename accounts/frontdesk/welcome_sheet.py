@@ -20,12 +20,12 @@ def first_week(plan, from_day):
     for entry in sorted(entries.values(), key=lambda entry: entry["step"].position):
         step, days = entry["step"], entry["days"]
         if step.is_weekly:
-            how_often = f"up to {step.times_per_week} times a week"  # fewer in a week with fewer days open
+            how_often = _weekly(step.times_per_week)
         elif step.doses_per_day > 1:
             how_often = f"{step.doses_per_day} times a day"
         else:
             how_often = "once a day"
-        when = "every day this week" if len(days) == 7 else _day_span(days)
+        when = _when(step, days, from_day)
         unlock = rules.Lock(step.gate, step.gate_pain_max).message if step.gate != rules.Gate.NONE else ""
         lines.append(
             {
@@ -39,11 +39,25 @@ def first_week(plan, from_day):
     return lines
 
 
-def _day_span(days):
-    first, last = days[0], days[-1]
-    name = {0: "race day"}.get(first, f"day {first}")
-    if first == last:
-        return f"on {name}"
-    if first == 0:
-        return f"from race day to day {last}"
-    return f"from day {first} to day {last}"
+def _weekly(times):
+    # "Up to": a week with fewer days open (the step's first or last week) asks for fewer, as Today counts them.
+    return {1: "once a week", 2: "up to twice a week"}.get(times, f"up to {times} times a week")
+
+
+def _when(step, days, from_day):
+    """The step's own days as they fall in this week: it starts or ends this week, or runs through it (a weekly
+    step on any of its days)."""
+    starts = step.first_day > from_day
+    ends = step.last_day is not None and step.last_day < from_day + 6
+    first, last = _day_name(days[0]), _day_name(days[-1])
+    if ends and step.first_day >= from_day:
+        return f"on {first}" if days[0] == days[-1] else f"from {first} to {last}"
+    if starts:
+        return f"from {first}"
+    if ends:
+        return f"until {last}"
+    return "any day this week" if step.is_weekly else "every day this week"
+
+
+def _day_name(day):
+    return "race day" if day == 0 else f"day {day}"
