@@ -83,6 +83,7 @@ def reception_enrols(page, site, clinician):
     page.get_by_role("link", name="Print the welcome sheet").click()
     expect(page.locator("svg.qr-code")).to_be_visible()
     expect(page.get_by_role("button", name="Print the sheet")).to_be_visible()  # shown by its script
+    expect(page.get_by_text("Print this page with your browser's Print command")).to_be_hidden()  # said once
     assert_accessible(page, "the welcome sheet")
 
     page.goto(f"{site}/front-desk/import/")
