@@ -24,7 +24,7 @@ def race_date_problem(race_date, today, *, current=None):
     if race_date == current:
         return None
     if race_date > today:
-        return "The race date is in the future. Enrol patients after their race."
+        return "The race date is in the future. A plan starts on race day: choose the day they ran."
     if race_date < _one_year_before(today):
         return "The race date is more than a year ago. Check the year."
     return None

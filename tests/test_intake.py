@@ -90,7 +90,7 @@ def test_every_problem_is_named_by_its_line():
     assert problems[3] == ["“not-an-address” is not an e-mail address."]
     assert problems[4] == ["The same e-mail address is on line 2."]
     assert problems[5] == ["Someone with this e-mail address already has an account."]
-    assert problems[6] == ["The race date is in the future. Enrol patients after their race."]
+    assert problems[6] == ["The race date is in the future. A plan starts on race day: choose the day they ran."]
     assert problems[7] == ["The race date is more than a year ago. Check the year."]
     assert problems[8] == ["The first name is missing.", "The last name is missing."]
     assert problems[9] == ["The race date is missing."]

@@ -52,7 +52,7 @@ class CheckIn(models.Model):
         ]
 
     def __str__(self):
-        return f"Check-in {self.date}"
+        return f"Check-in {self.date:%d %b %Y}"
 
     def red_flags(self):
         return [name for name in self.RED_FLAG_FIELDS if getattr(self, name)]
@@ -110,4 +110,4 @@ class Alert(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.get_kind_display()} — {self.plan.patient} ({self.date})"
+        return f"{self.get_kind_display()} — {self.plan.patient} ({self.date:%d %b %Y})"
