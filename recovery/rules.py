@@ -193,10 +193,17 @@ class Lock:
 
     @property
     def message(self):
+        if self.paused and self.gate == Gate.NONE:
+            # Rest, ice, drink: "on hold" would read as "the rest from running is on hold".
+            return "Keep this up while your plan is paused. There's nothing to tick until it starts again."
         if self.paused:
             return "On hold: your clinician has paused your plan."
         if self.warning:
-            return "On hold: you reported a warning sign. Please call us first; it opens after a check-in without one."
+            # The banner above says whom to call (999, NHS 111 or the clinic): not a second, different number here.
+            return (
+                "On hold because of a warning sign: follow the advice at the top of the page. It opens after a "
+                "check-in without one."
+            )
         if self.gate == Gate.PAIN and self.no_score:
             # Not "once your pain is 3/10 or less" to someone who has not told us any pain yet.
             return f"Unlocks after a check-in, once your pain is {self.pain_max}/10 or less."
@@ -506,9 +513,9 @@ def tasks_on(facts, date, today):
     """The checklist of ``date``: every step on the plan that day, locked ones included (with the reason)."""
     tasks = []
     day = facts.day_number(date)
-    paused = Lock(Gate.NONE, paused=True) if facts.paused(date) else None
+    paused = facts.paused(date)
     for step in steps_on(facts, date):
-        held = paused if not open_on_hold(step.key) else None
+        held = Lock(step.gate, paused=True) if paused and not open_on_hold(step.key) else None
         lock = held or gate_lock(step.gate, step.gate_pain_max, facts, date)
         week = week_tally(step, facts, date, today) if step.is_weekly else None
         done = min(facts.count(step.key, date), step.daily_target)

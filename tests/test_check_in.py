@@ -523,7 +523,7 @@ def test_a_warning_sign_puts_todays_exercises_on_hold_until_a_check_in_without_o
     check_in(patient_client, pain="1", groin_pain_on_weight="on")
     page = patient_client.get("/today/")
     assert task_attrs(page, "stretch")["data-locked"] == "true"
-    assert "On hold: you reported a warning sign. Please call us first" in page.content.decode()
+    assert "On hold because of a warning sign: follow the advice at the top of the page." in page.content.decode()
     assert 'data-warning="warning"' in page.text
     assert "Please stop your exercises, rest your hip and call us" in page.text
     assert task_attrs(page, "rest")["data-locked"] == "false"  # rest and ice stay: they do not load the hip

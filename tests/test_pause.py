@@ -28,7 +28,7 @@ def test_a_paused_plan_puts_today_on_hold_for_the_patient(clinician_client, pati
     assert (plan.status, plan.paused_on) == ("paused", clinic_today())
     html = patient_client.get("/today/").content.decode()
     assert "Your plan is on hold." in html and "Days on hold don't count against your progress." in html
-    assert "On hold: your clinician has paused your plan." in html
+    assert "Keep this up while your plan is paused." in html  # rest and ice go on: not "on hold"
     assert "Mark as done" not in html and "Undo one" not in html  # no button that could only be refused
     assert "Not well enough today?" not in html
     assert 'href="/check-in/">tell us how your hip feels</a>' in html  # the check-in stays open

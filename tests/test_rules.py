@@ -286,8 +286,9 @@ def test_a_warning_sign_closes_the_pain_gates_whatever_the_score_until_a_check_i
     assert task(facts, "stretch", 3).lock is None
     lock = task(facts, "stretch", 4).lock
     assert lock == Lock(Gate.PAIN, 3, warning=True)
-    assert lock.message == (
-        "On hold: you reported a warning sign. Please call us first; it opens after a check-in without one."
+    assert lock.message == (  # the banner above says whom to call: 999, NHS 111 or the clinic
+        "On hold because of a warning sign: follow the advice at the top of the page. It opens after a check-in "
+        "without one."
     )
     assert task(facts, "stretch", 5, today=d(5)).lock == lock  # no check-in on day 5: the warning still stands
     assert task(facts, "stretch", 6, today=d(6)).lock is None  # day 6's check-in had none
@@ -563,8 +564,10 @@ def test_days_on_hold_are_neither_due_nor_missed():
 def test_while_paused_every_task_is_on_hold_and_cannot_be_ticked():
     facts = plan(step("rest"), pain_gated("stretch"), pain={4: 1}, paused=3)
     tasks = tasks_on(facts, d(4), d(4))
-    assert [task.lock.message for task in tasks] == ["On hold: your clinician has paused your plan."] * 2
-    assert tick_problem(facts, "rest", d(4), 1, d(4)) == "On hold: your clinician has paused your plan."
+    # Rest, ice or drinking are not "on hold" (a runner could read that as "run again"): they go on, unticked.
+    keep_up = "Keep this up while your plan is paused. There's nothing to tick until it starts again."
+    assert [task.lock.message for task in tasks] == [keep_up, "On hold: your clinician has paused your plan."]
+    assert tick_problem(facts, "rest", d(4), 1, d(4)) == keep_up
     assert tasks_on(facts, d(2), d(4))[0].lock is None  # the days before the pause are as they were
 
 
