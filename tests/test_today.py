@@ -564,7 +564,7 @@ def test_a_new_patient_is_told_to_start_with_the_check_in_that_opens_the_locked_
     html = patient_client.get(TODAY_URL).content.decode()
     start = html[html.index("data-start-here") : html.index("</p>", html.index("data-start-here"))]
     locked = html.count('data-locked="true"')
-    assert f"today's check-in opens {locked} of these task" in unescape(start)
+    assert f"today's check-in opens {locked} of these tasks." in unescape(start)  # "1 of these tasks", not "task"
     assert reverse("recovery:check_in") in start
     check_in_save(plan=patient.plans.get(), date=clinic_today(), data={"pain": 2}, today=clinic_today())
     assert "data-start-here" not in patient_client.get(TODAY_URL).content.decode()  # said once it is needed only
@@ -583,3 +583,17 @@ def test_on_the_last_lone_day_of_early_strength_work_the_weeks_three_sessions_co
     response = patient_client.get("/today/")
     assert "this week 3 of 3 sessions" in response.content.decode()
     assert task_attrs(response, "strength-early")["data-complete"] == "true"
+
+
+def test_a_day_already_done_offers_no_day_off(patient_client, patient):
+    # Taking a finished day out of the score would only lower it ("it won't break your progress").
+    plan = make_plan(patient, days_since_race=10, enrolled_days_ago=10)
+    yesterday = clinic_today() - datetime.timedelta(days=1)
+    assert "Weren't well enough yesterday?" in patient_client.get(f"{TODAY_URL}?back=1").text
+    CheckInFactory(plan=plan, date=yesterday, pain=1)
+    for task in patient_client.get(f"{TODAY_URL}?back=1").context["open_tasks"]:
+        if not task.is_check_in and not task.complete:
+            Completion.objects.create(plan=plan, step_key=task.key, date=yesterday, count=task.target)
+    Completion.objects.get_or_create(plan=plan, step_key="check-in", date=yesterday, defaults={"count": 1})
+    page = patient_client.get(f"{TODAY_URL}?back=1")
+    assert page.context["all_done"] and "Weren't well enough yesterday?" not in page.text

@@ -27,12 +27,20 @@ LINK = re.compile(r"^(https?://\S+/welcome/[^/\s]+/[^/\s]+/)$", re.MULTILINE)
 NEW_PASSWORD = "blue heron over the river"
 
 
-def contrast_on_white(css_colour):
-    """WCAG's contrast ratio of an "rgb(r, g, b)" colour against white."""
+def luminance(css_colour):
     channels = [int(part) / 255 for part in css_colour[css_colour.index("(") + 1 : -1].split(",")[:3]]
     linear = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
-    luminance = 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
-    return 1.05 / (luminance + 0.05)
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def contrast(css_colour, background="rgb(255, 255, 255)"):
+    """WCAG's contrast ratio of two "rgb(r, g, b)" colours (against white unless said)."""
+    lighter, darker = sorted([luminance(css_colour), luminance(background)], reverse=True)
+    return (lighter + 0.05) / (darker + 0.05)
+
+
+def contrast_on_white(css_colour):
+    return contrast(css_colour)
 
 
 def log_in(page, site, email, password=PASSWORD, *, check=None):
@@ -268,6 +276,20 @@ def test_on_a_phone_the_menu_is_two_rows_under_the_name_and_the_day_starts_close
     assert all(box["height"] >= 44 for box in boxes)  # still a thumb's target
     heading = page.get_by_role("heading", name="Today", exact=True).bounding_box()
     assert heading["y"] < 200, heading  # the menu used to push the day down by three rows
+    page.evaluate("document.documentElement.style.fontSize = '200%'")  # large text: the rows wrap, never off screen
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    assert all(link.is_visible() for link in links)
+
+
+def test_the_numbness_button_on_a_done_compression_row_can_be_read(site, new_page):
+    _patient, page = patient_on_a_phone(site, new_page, "ivy@example.com")
+    row = page.locator('li[data-task="compression"]')
+    row.get_by_role("button", name="Done, all fine").click()
+    expect(row).to_have_attribute("data-complete", "true")
+    button = row.get_by_role("button", name="I feel tingling or numbness")
+    colour = button.evaluate("button => getComputedStyle(button).color")
+    tint = row.evaluate("row => getComputedStyle(row).backgroundColor")
+    assert contrast(colour, tint) >= 4.5, (colour, tint)  # Bootstrap's red was 4.2:1 on the done row's green
 
 
 def test_a_tick_after_being_signed_out_brings_the_login_page_then_the_same_day(site, new_page):
