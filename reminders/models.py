@@ -17,9 +17,9 @@ class ReminderSettings(models.Model):
         settings.AUTH_USER_MODEL, primary_key=True, on_delete=models.CASCADE, related_name="reminder_settings"
     )
     enabled = models.BooleanField("send me reminders", default=True)
-    ice_time_1 = models.TimeField("first ice dose", default=datetime.time(8, 0))
-    ice_time_2 = models.TimeField("second ice dose", default=datetime.time(13, 0))
-    ice_time_3 = models.TimeField("third ice dose", default=datetime.time(18, 0))
+    ice_time_1 = models.TimeField("first ice session", default=datetime.time(8, 0))
+    ice_time_2 = models.TimeField("second ice session", default=datetime.time(13, 0))
+    ice_time_3 = models.TimeField("third ice session", default=datetime.time(18, 0))
     daily_time = models.TimeField("daily reminder", default=datetime.time(9, 0))
     evening_nudge = models.BooleanField("a gentle evening nudge when I have logged nothing that day", default=True)
     evening_time = models.TimeField("evening nudge", default=datetime.time(20, 0))

@@ -19,7 +19,7 @@ from recovery.clock import clinic_today
 from recovery.models import Alert, Completion, Protocol, RecoveryPlan
 from tests.browser.axe import assert_accessible
 from tests.browser.conftest import DESKTOP, PHONE
-from tests.factories import PASSWORD, ClinicianFactory, PatientFactory, ReceptionFactory, make_plan
+from tests.factories import PASSWORD, CheckInFactory, ClinicianFactory, PatientFactory, ReceptionFactory, make_plan
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
@@ -279,6 +279,22 @@ def test_on_a_phone_the_menu_is_two_rows_under_the_name_and_the_day_starts_close
     page.evaluate("document.documentElement.style.fontSize = '200%'")  # large text: the rows wrap, never off screen
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     assert all(link.is_visible() for link in links)
+
+
+def test_standalone_links_on_a_phone_are_a_thumbs_target(site, new_page):
+    patient, page = patient_on_a_phone(site, new_page, "tom@example.com", days_since_race=3)
+    for days_ago in (1, 2):  # pain scores for the chart, and its table
+        CheckInFactory(plan=patient.plans.get(), date=clinic_today() - datetime.timedelta(days=days_ago), pain=3)
+    heights = {}
+    page.goto(f"{site}/tips/")
+    page.locator("main a[href^='/tips/']").first.click()
+    heights["All tips"] = page.get_by_role("link", name="All tips").bounding_box()["height"]
+    page.goto(f"{site}/progress/")
+    heights["the scores' table"] = page.get_by_text("Show the scores as a table").bounding_box()["height"]
+    log_out(page)
+    page.goto(f"{site}/accounts/login/")
+    heights["Forgotten"] = page.get_by_role("link", name="Forgotten your password?").bounding_box()["height"]
+    assert all(height >= 44 for height in heights.values()), heights
 
 
 def test_the_numbness_button_on_a_done_compression_row_can_be_read(site, new_page):
