@@ -1,5 +1,7 @@
 from django import forms
-from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.forms import AuthenticationForm, PasswordChangeForm
+
+from clinic.forms import FocusFirstProblem
 
 
 class EmailAuthenticationForm(AuthenticationForm):
@@ -18,3 +20,14 @@ class EmailAuthenticationForm(AuthenticationForm):
         "invalid_login": "That e-mail address and password do not match our records. Check them and try again.",
         "inactive": "This account is switched off. Please call the clinic.",
     }
+
+
+class PlainPasswordChangeForm(FocusFirstProblem, PasswordChangeForm):
+    """Django's form in the words the invitation's page uses ("Type it again"), not "New password confirmation"."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["old_password"].label = "Your password now"
+        self.fields["new_password1"].label = "New password"
+        self.fields["new_password2"].label = "Type it again"
+        self.fields["new_password2"].help_text = "The same password once more, to be sure it is what you meant."

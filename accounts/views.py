@@ -12,7 +12,7 @@ from django.urls import reverse_lazy
 from django.views.decorators.cache import never_cache
 
 from accounts import two_factor
-from accounts.forms import EmailAuthenticationForm
+from accounts.forms import EmailAuthenticationForm, PlainPasswordChangeForm
 from accounts.roles import is_clinician, is_patient, is_reception
 
 logger = logging.getLogger(__name__)
@@ -73,6 +73,12 @@ class LogoutView(auth_views.LogoutView):
 class PasswordChangeView(auth_views.PasswordChangeView):
     template_name = "accounts/password_change.html"
     success_url = reverse_lazy("accounts:password_change_done")
+    form_class = PlainPasswordChangeForm
+
+    def get_context_data(self, **kwargs):
+        # A patient comes here from Account and keeps the patients' menu (Today, Check-in…) to go back.
+        layout = "recovery/patient_base.html" if is_patient(self.request.user) else "base.html"
+        return {**super().get_context_data(**kwargs), "layout": layout}
 
 
 class PasswordResetView(auth_views.PasswordResetView):

@@ -140,6 +140,14 @@ def test_password_change_replaces_the_password(client, patient):
     assert not patient.check_password(PASSWORD)
 
 
+def test_a_patient_changes_the_password_in_plain_words_with_the_patients_menu(client, patient, plan):
+    client.force_login(patient)
+    page = client.get("/accounts/password/").content.decode()
+    assert "Your password now" in page and "Type it again" in page
+    assert "Old password" not in page and "New password confirmation" not in page
+    assert 'href="/today/">Today</a>' in page  # the way back to the day's tasks, as on every patient page
+
+
 def test_password_change_refuses_a_wrong_old_password(client, patient):
     client.force_login(patient)
     response = client.post(
