@@ -390,14 +390,15 @@ def test_on_a_tablet_the_front_desks_resend_button_stays_in_view(site, new_page)
     assert box is not None and box["x"] + box["width"] <= 820 - 16, box  # inside the page's margin
 
 
-def test_the_patients_list_fits_a_1280_pixel_screen_beside_the_menu_and_the_filters(site, new_page):
+def test_the_patients_list_fits_a_1280_pixel_screen_beside_the_menu_and_the_filters_and_a_tablet(site, new_page):
     clinician = ClinicianFactory(email="physio@example.com", first_name="Sam", last_name="Reed")
     long_address = PatientFactory(
         email="alexandra.montgomery-richardson@example-running-club.co.uk",
         first_name="Alexandra",
         last_name="Montgomery-Richardson",
     )
-    make_plan(long_address, days_since_race=12, enrolled_days_ago=12, clinician=clinician)
+    long_plan = make_plan(long_address, days_since_race=12, enrolled_days_ago=12, clinician=clinician)
+    Alert.objects.create(plan=long_plan, kind="high_pain", severity=2, date=clinic_today(), reason="Pain 7/10.")
     paused = PatientFactory(
         email="christopher.featherstonehaugh@example.org", first_name="Christopher", last_name="Featherstonehaugh"
     )
@@ -412,3 +413,10 @@ def test_the_patients_list_fits_a_1280_pixel_screen_beside_the_menu_and_the_filt
         widths = page.evaluate("[...document.querySelectorAll('#result_list thead th')].map(th => th.offsetWidth)")
         assert table <= box + 4, (sorted_by, table, box, widths)  # no sideways scroll to reach the last column
     expect(page.locator("#result_list")).to_contain_text("Paused")  # the status, under the day
+    page.set_viewport_size({"width": 820, "height": 1180})  # a tablet: the table takes the width, filters below it
+    for list_page in ("recoveryplan", "alert"):
+        page.goto(f"{site}/admin/recovery/{list_page}/")
+        table, box = page.evaluate(
+            "[document.querySelector('#result_list').scrollWidth, document.querySelector('.results').clientWidth]"
+        )
+        assert table <= box + 4 and box > 700, (list_page, table, box)
