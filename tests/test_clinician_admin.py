@@ -3,6 +3,7 @@
 import csv
 import datetime
 import io
+import re
 from html import unescape
 
 import pytest
@@ -13,6 +14,7 @@ from recovery import care, rules
 from recovery.clock import clinic_today
 from recovery.facts import facts_for_plan
 from recovery.models import Alert, Completion, PlanStep, RecoveryPlan
+from recovery.services import day_excuse
 from tests.factories import CheckInFactory, PatientFactory, ReceptionFactory, make_plan
 from tests.test_today import task_attrs
 
@@ -617,6 +619,36 @@ def test_the_visit_summary_has_adherence_per_step_pain_alerts_and_sign_off(clini
     assert "Apex Recovery · clinic workspace" in html and "Django administration" not in html
     assert html.count("<h1") == 1
     assert "Booked a visit" in html and "not yet cleared" in html and '<svg class="pain-chart"' in html
+
+
+def test_the_visit_summary_keeps_to_one_page_the_steps_under_way_and_two_weeks_of_check_ins(clinician_client):
+    plan = make_plan(days_since_race=30, enrolled_days_ago=30)
+    for days_ago in range(30):
+        CheckInFactory(plan=plan, date=clinic_today() - datetime.timedelta(days=days_ago), pain=2)
+    summary = clinician_client.get(reverse("admin:recovery_plan_visit_summary", args=[plan.pk])).text
+    page = clinician_client.get(reverse("admin:recovery_recoveryplan_change", args=[plan.pk])).text
+    assert 'data-step="ice"' in summary  # over, but done in its days: its share stays
+    # The running steps wait for a sign-off: nothing due yet, "–" twice, on the patient's page only.
+    assert 'data-step="warm-up"' not in summary and 'data-step="warm-up"' in page
+    check_ins = summary[summary.index("Check-ins (latest first)") :].count("/10</td>")
+    assert check_ins == 14 and page[page.index("Check-ins (latest first)") :].count("/10</td>") > 14
+
+
+def test_todays_day_off_leaves_the_per_step_week_as_the_headline_leaves_it(clinician_client):
+    plan = make_plan(days_since_race=12, enrolled_days_ago=12)
+    for day in range(13):
+        CheckInFactory(plan=plan, date=plan.race_date + datetime.timedelta(days=day), pain=1)
+    Completion.objects.create(
+        plan=plan, step_key="cross-train", date=plan.race_date + datetime.timedelta(days=7), count=1
+    )
+    url = reverse("admin:recovery_plan_visit_summary", args=[plan.pk])
+
+    def step_rows():
+        return re.findall(r'<tr data-step="([\w-]+)"><td>[^<]*</td><td>([^<]*)</td>', clinician_client.get(url).text)
+
+    before = step_rows()
+    day_excuse(plan=plan, date=clinic_today(), today=clinic_today(), reason="flu")
+    assert step_rows() == before  # the 7 days to yesterday, as recorded by their end
 
 
 def test_the_adherence_export_is_a_csv_of_the_selected_patients(clinician_client):

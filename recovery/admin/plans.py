@@ -94,6 +94,9 @@ def _open_alerts_warning(plan):
     )
 
 
+# The visit summary's check-ins: the last two weeks, so that it prints on one page.
+VISIT_CHECK_INS = 14
+
 TREND_ARROWS = {"up": "↑ rising", "down": "↓ falling", "steady": "→ steady", "": ""}
 
 
@@ -268,7 +271,8 @@ class RecoveryPlanAdmin(AuditedAdminMixin, admin.ModelAdmin):
             "step_rows": [
                 (key, label, _percent(week), _percent(overall))
                 for (key, label, week), (_, _, overall) in zip(
-                    summaries.step_adherence(facts, week_first, week_last, today),
+                    # As the headline reads the week: from what was recorded by its end (summaries.last_week_percent).
+                    summaries.step_adherence(facts.as_of(week_last), week_first, week_last, today),
                     summaries.step_adherence(facts, plan.race_date, today, today),
                     strict=True,
                 )
@@ -431,9 +435,14 @@ class RecoveryPlanAdmin(AuditedAdminMixin, admin.ModelAdmin):
 
     def visit_summary_view(self, request, pk):
         plan = self._plan_for(request, pk, change=False)
+        context = self._patient_context(plan)
+        # One printed page for the appointment: the steps under way or done (not the ones still to come, all "–"),
+        # and the last two weeks' check-ins (the patient's page has them all).
+        context["step_rows"] = [row for row in context["step_rows"] if row[2:] != ("–", "–")]
+        context["check_ins"] = context["check_ins"][:VISIT_CHECK_INS]
         context = {
             **self.admin_site.each_context(request),  # the workspace's own header and title, not Django's
-            **self._patient_context(plan),
+            **context,
             "title": f"Visit summary — {plan.patient}",
         }
         return TemplateResponse(request, "admin/recovery/recoveryplan/visit_summary.html", context)
