@@ -353,9 +353,7 @@ def test_active_paused_and_new_plans_raise_no_inactive_alert(clock):
     assert not Alert.objects.exists()
 
 
-def test_a_resumed_plan_is_not_inactive_for_its_days_on_hold_but_a_new_silence_after_it_is(
-    clock, clinician_client, clinician
-):
+def test_a_resumed_plan_is_not_inactive_for_its_days_on_hold_but_a_new_silence_after_it_is(clock, clinician):
     days = SafetyThresholds.current().inactive_after_days
     patient = PatientFactory(email="held@example.com")
     ReminderSettings.objects.create(user=patient, enabled=False)
@@ -366,8 +364,9 @@ def test_a_resumed_plan_is_not_inactive_for_its_days_on_hold_but_a_new_silence_a
     plan_set_status(plan=plan, status=plan.Status.ACTIVE, today=DAY)
     tick(clock, at(9, 1))  # a minute after the resume
     assert not Alert.objects.exists()
-    clinician_client.force_login(clinician)  # signed in at 09:01, not at the clock's 00:01 (a staff session idles out)
-    listed = clinician_client.get(reverse("admin:recovery_recoveryplan_changelist"))
+    desk = Client()  # signed in at 09:01: a session from the clock's 00:01 idled out, and the sweep deleted it
+    desk.force_login(clinician)
+    listed = desk.get(reverse("admin:recovery_recoveryplan_changelist"))
     assert listed.status_code == 200
     assert "apex-flag-inactive" not in listed.text and f"quiet since resumed {DAY:%d %b}" in listed.text
     # The patient then says nothing for the usual number of days: that is a silence of their own.
