@@ -688,6 +688,9 @@ class PhaseStop:
     stage: str
     new_steps: tuple[str, ...]  # labels of the steps starting during a phase still ahead, in plan order
     lock: Lock | None  # what a phase still ahead waits for besides its first day, as things stand today
+    # The current phase's steps still to start after today, as (label, first day): announced nowhere else until
+    # their day (the early phase's clamshells and cross-training start on day 7).
+    coming: tuple[tuple[str, int], ...] = ()
 
 
 def road_ahead(facts, today):
@@ -702,24 +705,26 @@ def road_ahead(facts, today):
             stage = Stage.CURRENT
         else:
             stage = Stage.AHEAD
-        new_steps, lock = (), None
+        new_steps, lock, coming = (), None, ()
+        last_day = phases[index + 1].first_day - 1 if index + 1 < len(phases) else None
         if stage == Stage.AHEAD:
-            last_day = phases[index + 1].first_day - 1 if index + 1 < len(phases) else None
-            new_steps = _steps_starting(facts, phase.first_day, last_day)
+            new_steps = tuple(label for label, _day in _steps_starting(facts, phase.first_day, last_day))
             lock = gate_lock(phase.gate, phase.gate_pain_max, facts, today)
+        elif stage == Stage.CURRENT:
+            coming = _steps_starting(facts, facts.day_number(today) + 1, last_day)
         first_date = facts.date_of(phase.first_day)
         if stage != Stage.AHEAD and phase.gate == Gate.CLEARANCE and facts.cleared_on is not None:
             first_date = max(first_date, facts.cleared_on)  # it began with the sign-off, as Today announced
-        stops.append(PhaseStop(phase, first_date, facts.day_number(first_date), stage, new_steps, lock))
+        stops.append(PhaseStop(phase, first_date, facts.day_number(first_date), stage, new_steps, lock, coming))
     return stops
 
 
 def _steps_starting(facts, first_day, last_day):
-    """The labels of the steps whose first day falls from ``first_day`` to ``last_day`` (None: no end), each in
-    the version in force on that first day (a step tailored since shows as the patient will see it)."""
-    labels = {}
+    """(label, first day) of the steps whose first day falls from ``first_day`` to ``last_day`` (None: no end),
+    each in the version in force on that first day (a step tailored since shows as the patient will see it)."""
+    found = {}
     for step in sorted(facts.steps, key=lambda step: step.position):
         starts = first_day <= step.first_day and (last_day is None or step.first_day <= last_day)
         if starts and step.in_force_on(facts.date_of(step.first_day)):
-            labels.setdefault(step.key, step.label)
-    return tuple(labels.values())
+            found.setdefault(step.key, (step.label, step.first_day))
+    return tuple(found.values())

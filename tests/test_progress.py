@@ -177,6 +177,9 @@ def test_the_road_shows_where_the_patient_is_and_what_comes_next(patient_client,
     new_steps = r"New on your plan then:</p>\s*<ul[^>]*><li>Lunges, squats, clamshells and bridges</li></ul>"
     assert re.search(new_steps, road)
     assert "Unlocks once your clinician clears you to run." in road
+    # Day 5 of the early phase: what starts later in it is said too, with its day (nowhere else until then).
+    coming = r"Still to start in this phase:</p>\s*<ul[^>]*><li>Clamshells and hip bridges, from day 7</li>"
+    assert re.search(coming, road)
 
 
 def test_the_road_opens_the_return_to_running_once_the_clinician_signs_off(patient_client, patient, clinician):

@@ -424,6 +424,14 @@ def test_phases_behind_and_the_current_one_list_no_new_steps():
     assert protect.new_steps == () and early.new_steps == ()
 
 
+def test_the_current_phase_names_its_steps_still_to_start_with_their_day():
+    protect, early = road_ahead(clinic_plan(), d(5))[:2]
+    # Day 5 of the early phase (days 4-14): the clamshells and the cross-training start on day 7.
+    assert early.coming == (("Clamshells and hip bridges", 7), ("Low-impact exercise", 7))
+    assert protect.coming == ()
+    assert road_ahead(clinic_plan(), d(7))[1].coming == ()  # started today: on Today's list, marked "New"
+
+
 def test_the_return_to_running_waits_for_the_clinicians_clearance_until_it_is_given():
     assert road_ahead(clinic_plan(), d(5))[3].lock == Lock(Gate.CLEARANCE)
     assert road_ahead(clinic_plan(cleared_on=d(5)), d(5))[3].lock is None
