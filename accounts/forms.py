@@ -22,12 +22,20 @@ class EmailAuthenticationForm(AuthenticationForm):
     }
 
 
-class PlainPasswordChangeForm(FocusFirstProblem, PasswordChangeForm):
-    """Django's form in the words the invitation's page uses ("Type it again"), not "New password confirmation"."""
+class PasswordTypedTwice:
+    """A new password's second box in plain words ("Type it again"), not Django's "New password confirmation":
+    the invitation's page and the password change ask it alike."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["new_password2"].label = "Type it again"
+        self.fields["new_password2"].help_text = "The same password once more, to be sure it is what you meant."
+
+
+class PlainPasswordChangeForm(FocusFirstProblem, PasswordTypedTwice, PasswordChangeForm):
+    """Django's form in the invitation page's words."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["old_password"].label = "Your password now"
         self.fields["new_password1"].label = "New password"
-        self.fields["new_password2"].label = "Type it again"
-        self.fields["new_password2"].help_text = "The same password once more, to be sure it is what you meant."

@@ -15,13 +15,18 @@ from recovery.services import Refused, plan_enrol, plan_note_past_change
 CHANGEABLE_FIELDS = ("label", "instruction", "first_day", "last_day", "doses_per_day", "times_per_week")
 
 
-def _check_tailoring(plan, from_date, today):
-    """Why a step of ``plan`` may not be changed from ``from_date``: a discharged plan's steps are its record, and
-    the days already done keep the rules they were done under."""
+def tailoring_problem(plan):
+    """Why none of ``plan``'s steps may be changed, or None: a discharged plan's steps are its record."""
     if plan.status == RecoveryPlan.Status.COMPLETED:
-        raise Refused(
-            "This plan is complete (discharged), so its steps stay as they were. Re-enrol to start a new one."
-        )
+        return "This plan is complete (discharged), so its steps stay as they were. Re-enrol to start a new one."
+    return None
+
+
+def _check_tailoring(plan, from_date, today):
+    """Why a step of ``plan`` may not be changed from ``from_date``: ``tailoring_problem``, and the days already
+    done keep the rules they were done under."""
+    if problem := tailoring_problem(plan):
+        raise Refused(problem)
     if from_date < today:
         raise Refused("Changes start today or later, so the days already done keep the rules they were done under.")
 

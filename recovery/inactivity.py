@@ -22,7 +22,7 @@ from recovery.summaries import inactive_q
 
 def _reason(plan, days):
     since = plan.quiet_since
-    if plan.resumed_on == since:
+    if plan.quiet_since_resume:
         when = f"the plan was resumed on {since:%d %b %Y}"
     elif plan.last_activity_on is None:
         when = f"the plan started on {since:%d %b %Y}"

@@ -9,6 +9,7 @@ from django.urls import reverse_lazy
 from django.utils import timezone
 from django.utils.html import format_html
 
+from accounts.forms import PasswordTypedTwice
 from accounts.frontdesk.intake import MAX_BYTES, PHONE_CHARACTERS
 from accounts.frontdesk.services import EMAIL_FIXED, email_changeable_at_the_desk
 from accounts.roles import Role
@@ -241,7 +242,7 @@ class SearchForm(forms.Form):
     )
 
 
-class InvitationAcceptForm(FocusFirstProblem, SetPasswordForm):
+class InvitationAcceptForm(FocusFirstProblem, PasswordTypedTwice, SetPasswordForm):
     """Django's set-password form, plus the patient's consent to the clinic's privacy notice (with its time)."""
 
     consent = forms.BooleanField(
@@ -251,8 +252,6 @@ class InvitationAcceptForm(FocusFirstProblem, SetPasswordForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["new_password2"].label = "Type it again"
-        self.fields["new_password2"].help_text = "The same password once more, to be sure it is what you meant."
         self.fields["consent"].label = format_html(
             'I have read the clinic\'s <a href="{}" target="_blank" rel="noopener">privacy notice</a> '
             "(opens in a new tab) and agree to it.",

@@ -218,7 +218,7 @@ class RecoveryPlanAdmin(AuditedAdminMixin, admin.ModelAdmin):
         when = plan.summary.last_activity_on.strftime("%d %b") if plan.summary.last_activity_on else "never"
         if plan.summary.inactive:
             when = format_html('<span class="apex-flag apex-flag-inactive">{} · inactive</span>', when)
-        if plan.resumed_on is not None and plan.resumed_on == plan.quiet_since:
+        if plan.quiet_since_resume:
             # The days on hold were no silence of the patient's (RecoveryPlan.quiet_since), as the front desk says.
             return format_html("{}<br><small>quiet since resumed {}</small>", when, plan.resumed_on.strftime("%d %b"))
         return when
@@ -331,9 +331,9 @@ class RecoveryPlanAdmin(AuditedAdminMixin, admin.ModelAdmin):
         return TemplateResponse(request, "admin/recovery/recoveryplan/plan_form.html", context)
 
     def _tailorable(self, request, plan):
-        """A discharged plan's steps are its record: said before a form is filled in, not after."""
-        if plan.status == RecoveryPlan.Status.COMPLETED:
-            messages.error(request, "This plan is complete (discharged), so its steps stay as they were.")
+        """What the service would refuse (care.tailoring_problem), said before a form is filled in, not after."""
+        if problem := care.tailoring_problem(plan):
+            messages.error(request, problem)
             return False
         return True
 

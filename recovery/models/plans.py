@@ -126,6 +126,11 @@ class RecoveryPlan(models.Model):
         plan's start; or the end of a later pause, since days on hold ask nothing of them."""
         return max(self.last_activity_on or self.started_on, self.resumed_on or datetime.date.min)
 
+    @property
+    def quiet_since_resume(self):
+        """Whether the silence began with the end of a pause, not with the patient's last entry (or the start)."""
+        return self.resumed_on is not None and self.resumed_on == self.quiet_since
+
 
 class PlanStep(StepRules):
     """One patient's copy of a protocol step, in force from ``valid_from`` until the day before ``valid_until``.
