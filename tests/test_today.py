@@ -90,6 +90,20 @@ def test_ticking_ice_three_times_counts_each_dose(patient_client, patient):
     assert Completion.objects.get(plan=plan, step_key="ice").count == 3
 
 
+def row_count_words(response, key):
+    count = re.search(r'<p class="task-count[^"]*">(.*?)</p>', task_row(response, key), re.S)[1]
+    return " ".join(re.sub(r"<span[^>]*>.*?</span>", "", count).split())  # without the tick mark
+
+
+def test_a_once_a_day_task_reads_done_or_not_done_yet_not_a_sum(patient_client, patient):
+    plan = make_plan(patient, days_since_race=2)
+    assert row_count_words(patient_client.get(TODAY_URL), "rest") == "Not done yet"
+    assert row_count_words(patient_client.get(TODAY_URL), "ice") == "0 of 3 done"  # several a day: a count
+    tick(patient_client, plan, "rest", 1)
+    assert row_count_words(patient_client.get(TODAY_URL), "rest") == "Done"
+    assert row_count_words(patient_client.get(f"{TODAY_URL}?back=1"), "rest") == "Not done"
+
+
 def test_a_tick_can_be_undone(patient_client, patient):
     plan = make_plan(patient, days_since_race=1)
     tick(patient_client, plan, "ice", 2)
