@@ -1,10 +1,10 @@
 """Plan and protocol content that changes rarely, read from the shared cache instead of the database on every
-page: each plan's steps (with their tips' slugs and titles), each protocol's phases, the published tips, the
-disclaimer and the pain levels of the safety thresholds.
+page: each plan's steps (with their tips' slugs and titles), each protocol's phases, the published tips and the
+disclaimer.
 
-Every entry carries the content *generation* it was read under. A save or delete of any step, phase, tip, the
-disclaimer or the safety thresholds (through the services, the admin, a revert, a migration) starts a new
-generation, and again when it commits, so from then on every older entry is ignored, by every process on every
+Every entry carries the content *generation* it was read under. A save or delete of any step, phase, tip or the
+disclaimer (through the services, the admin, a revert, a migration) starts a new generation, and again when it
+commits, so from then on every older entry is ignored, by every process on every
 server. A reader that races a change stores its rows under the generation it saw *before* it read the database, so
 rows read before the commit can never pass as current after it.
 

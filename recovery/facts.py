@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from django.db import connection
 
 from recovery import content_cache
-from recovery.models import CheckIn, Completion, ExcusedDay, Phase, PlanStep, RecoveryPlan
+from recovery.models import CheckIn, Completion, ExcusedDay, Phase, PlanStep, RecoveryPlan, SafetyThresholds
 from recovery.rules import PhaseRule, PlanFacts, StepRule
 
 # StepRule's own fields, in its order: a row's values go to it by position (_step_rule).
@@ -57,6 +57,9 @@ def _step_rule(values):
 
 
 TICK, DAY_OFF, PAIN, PAIN_BEFORE = "tick", "day off", "pain", "pain before"
+# The clinic's stop level of the pain traffic light (SafetyThresholds.alert_pain_from): a row of its own in the
+# same round trip, as a stop holds the gated steps (rules.step_lock).
+STOP_LEVEL = "stop level"
 # A check-in row's key when it reported a warning sign (any red flag), else NULL.
 WARNING = "warning"
 # A day off's key when the clinic wrote it at the end of a pause, else NULL.
@@ -67,6 +70,7 @@ def _daily_rows(plan_ids, first, last):
     """The plans' ticks, days off and pain scores from ``first`` to ``last``, and each plan's latest pain score
     before ``first`` (the pain gates of the window's first days), as (kind, plan id, date, step key, number); a
     check-in's "step key" is ``WARNING`` when it reported a warning sign, a day off's ``ON_HOLD`` when a pause wrote it.
+    Last, the clinic's stop level (``STOP_LEVEL``, plan and date NULL).
 
     Written in SQL because it runs on every patient's page: the same four reads built with the ORM (a union and
     a correlated subquery) cost about 1.6 ms of Python on each request, this about 0.1 ms (docs/BENCHMARKS.md).
@@ -77,6 +81,7 @@ def _daily_rows(plan_ids, first, last):
     ids = ", ".join(["%s"] * len(plan_ids))
     ticks, days_off = Completion._meta.db_table, ExcusedDay._meta.db_table
     check_ins, plans = CheckIn._meta.db_table, RecoveryPlan._meta.db_table
+    thresholds = SafetyThresholds._meta.db_table
     warned = " OR ".join(ops.quote_name(CheckIn._meta.get_field(name).column) for name in CheckIn.RED_FLAG_FIELDS)
     warning = f"CASE WHEN {warned} THEN '{WARNING}' END"
     sql = f"""
@@ -94,6 +99,8 @@ def _daily_rows(plan_ids, first, last):
                                  WHERE earlier."plan_id" = plan."id" AND earlier."date" < %s
                                  ORDER BY earlier."date" DESC LIMIT 1)
                           FROM "{plans}" plan WHERE plan."id" IN ({ids}))
+        UNION ALL
+        SELECT '{STOP_LEVEL}', NULL, NULL, NULL, "alert_pain_from" FROM "{thresholds}" WHERE "id" = 1
     """  # only placeholders and the models' table names are put in: every value goes as a parameter
     first, last = ops.adapt_datefield_value(first), ops.adapt_datefield_value(last)
     params = [*plan_ids, first, last] * 3 + [first, *plan_ids]
@@ -133,6 +140,7 @@ def facts_for_plans(plans, first, last):
     warned = {plan_id: set() for plan_id in ids}
     held = {plan_id: set() for plan_id in ids}
     pain_before, warned_before = {}, set()
+    stop_pain_from = SafetyThresholds._meta.get_field("alert_pain_from").default  # until a clinician sets one
     for kind, plan_id, date, key, number in _daily_rows(ids, first, last):
         date = _as_date(date)
         if kind == TICK:
@@ -145,10 +153,12 @@ def facts_for_plans(plans, first, last):
             pain[plan_id][date] = number
             if key == WARNING:
                 warned[plan_id].add(date)
-        else:
+        elif kind == PAIN_BEFORE:
             pain_before[plan_id] = number
             if key == WARNING:
                 warned_before.add(plan_id)
+        else:
+            stop_pain_from = number
 
     return {
         plan.pk: PlanFacts(
@@ -165,6 +175,7 @@ def facts_for_plans(plans, first, last):
             joined_on=plan.started_on,
             paused_on=plan.paused_on,
             held=held[plan.pk],
+            stop_pain_from=stop_pain_from,
         )
         for plan in plans
     }

@@ -111,6 +111,9 @@ class PlanFacts:
     paused_on: datetime.date | None = None
     # The days off (in ``excused``) that the end of an earlier pause wrote: on hold, not the patient's choice.
     held: frozenset[datetime.date] | set[datetime.date] = frozenset()
+    # The pain score from which a check-in's stop screen tells the patient to stop (the clinic's alert level,
+    # SafetyThresholds.alert_pain_from); None: no stop by pain score.
+    stop_pain_from: int | None = None
 
     def __post_init__(self):
         self._pain_dates = sorted(self.pain_by_date)
@@ -135,6 +138,11 @@ class PlanFacts:
         """Whether the latest check-in on or before ``date`` reported a warning sign."""
         latest = self._latest_check_in(date)
         return self.warned_before if latest is None else latest in self.warned_on
+
+    def pain_at_stop_level(self, date):
+        """Whether the latest pain score on or before ``date`` is at the stop level (the check-in's stop screen)."""
+        pain = self.latest_pain(date)
+        return self.stop_pain_from is not None and pain is not None and pain >= self.stop_pain_from
 
     def count(self, key, date):
         return self.done.get((key, date), 0)
@@ -189,6 +197,7 @@ class Lock:
     pain_max: int | None = None
     warning: bool = False  # a pain gate closed by a warning sign in the latest check-in, whatever the score
     paused: bool = False  # every step, while a clinician has the plan on hold
+    stop_pain: bool = False  # a gated step held while the latest check-in's pain is at the stop level
     no_score: bool = False  # a pain gate closed because no check-in has given a pain score yet
 
     @property
@@ -203,6 +212,11 @@ class Lock:
             return (
                 "On hold because of a warning sign: follow the advice at the top of the page. It opens after a "
                 "check-in without one."
+            )
+        if self.stop_pain:
+            return (
+                "On hold because of your pain score: follow the advice at the top of the page. It opens after a "
+                "check-in with less pain."
             )
         if self.gate == Gate.PAIN and self.no_score:
             # Not "once your pain is 3/10 or less" to someone who has not told us any pain yet.
@@ -227,6 +241,22 @@ def gate_lock(gate, gate_pain_max, facts, date):
     elif gate == Gate.CLEARANCE:
         if facts.cleared_on is None or facts.cleared_on > date:
             return Lock(Gate.CLEARANCE)
+    return None
+
+
+def step_lock(step, facts, date):
+    """The lock keeping a step (a ``StepRule``) closed on ``date``, or None when it is open: its gate's, and for
+    any gated step the stop the latest check-in called for (a warning sign, or pain at the stop level), which the
+    page's banner repeats. A pain gate's limit sits below the stop level in the clinic's protocol, but running,
+    its warm-up and its strength work, opened by the sign-off, have no pain limit of their own (CLINICAL.md:
+    "above 5 stop"; a stress fracture missed in a runner back to running can displace)."""
+    lock = gate_lock(step.gate, step.gate_pain_max, facts, date)
+    if lock is not None or step.gate == Gate.NONE:
+        return lock
+    if facts.warned(date):
+        return Lock(step.gate, step.gate_pain_max, warning=True)
+    if facts.pain_at_stop_level(date):
+        return Lock(step.gate, step.gate_pain_max, stop_pain=True)
     return None
 
 
@@ -320,7 +350,7 @@ def _is_active_day(step, facts, date, today):
         return False
     if date > today:
         return True
-    return gate_lock(version.gate, version.gate_pain_max, facts, date) is None
+    return step_lock(version, facts, date) is None
 
 
 @dataclass(frozen=True)
@@ -414,7 +444,7 @@ def _score_day(facts, date, today, *, day_closed, memo):
 def _score_open_day(facts, date, today, *, day_closed, memo):
     due = done = 0
     for step in steps_on(facts, date):
-        if gate_lock(step.gate, step.gate_pain_max, facts, date) is not None:
+        if step_lock(step, facts, date) is not None:
             continue
         count = facts.count(step.key, date)
         if step.is_weekly:
@@ -516,7 +546,7 @@ def tasks_on(facts, date, today):
     paused = facts.paused(date)
     for step in steps_on(facts, date):
         held = Lock(step.gate, paused=True) if paused and not open_on_hold(step.key) else None
-        lock = held or gate_lock(step.gate, step.gate_pain_max, facts, date)
+        lock = held or step_lock(step, facts, date)
         week = week_tally(step, facts, date, today) if step.is_weekly else None
         done = min(facts.count(step.key, date), step.daily_target)
         on_yesterday = step.valid_from == date and any(

@@ -82,13 +82,12 @@ class StandingStop:
     PAIN = "pain"  # pain at or above the alert level
 
 
-def stop_standing(facts, date, thresholds):
+def stop_standing(facts, date):
     """``StandingStop.WARNING`` or ``.PAIN`` when the latest check-in on or before ``date`` called for the stop
-    screen, else None. ``facts``: the plan's ``rules.PlanFacts``."""
+    screen, else None. ``facts``: the plan's ``rules.PlanFacts``, which carry the stop level (the alert level)."""
     if facts.warned(date):
         return StandingStop.WARNING
-    pain = facts.latest_pain(date)
-    if pain is not None and pain_light(pain, thresholds) == Light.RED:
+    if facts.pain_at_stop_level(date):
         return StandingStop.PAIN
     return None
 

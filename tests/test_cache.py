@@ -125,13 +125,13 @@ def test_with_a_warm_cache_today_reads_only_what_changes_daily(
 ):
     client.force_login(patient)
     first = client.get("/today/")  # the first visit reads the steps and phases and keeps them
-    # The user, the open plan, then the week's ticks, days off and pain scores: the session, the plan's steps and
-    # the protocol's phases and the pain levels come from Redis (7 queries without it: tests/test_today.py).
+    # The user, the open plan, then the week's ticks, days off and pain scores (and the stop level): the session,
+    # the plan's steps and the protocol's phases come from Redis (6 queries without it: tests/test_today.py).
     with django_assert_num_queries(3):
         response = client.get("/today/")
     assert [task.key for task in response.context["tasks"]] == [task.key for task in first.context["tasks"]]
     # A tick finds its step among the cached steps: the user, the plan, a savepoint, the week, the upsert, the
-    # plan's last activity and the savepoint's release (13 queries without Redis).
+    # plan's last activity and the savepoint's release (12 queries without Redis).
     ice = reverse("recovery:tick", args=[day_one.steps.get(key="ice").pk])
     with django_assert_num_queries(7):
         client.post(ice, {"date": clinic_today().isoformat(), "count": 1}, HTTP_HX_REQUEST="true")

@@ -280,6 +280,8 @@ def test_pain_one_below_the_alert_level_says_ease_off_without_an_alert(patient_c
     html = page.content.decode()
     assert not has_stop_screen(page)
     assert 'data-light="amber"' in html and "ease off today" in html
+    # Not "gentler stretches": at 4-5 the stretches, gated at 3, are on hold on Today.
+    assert "gentler stretches" not in html and "need a lower pain score wait on today's list" in html
     assert not Alert.objects.exists()
 
 

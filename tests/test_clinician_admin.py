@@ -291,6 +291,29 @@ def test_a_step_from_the_tip_library_can_be_added_to_one_plan(clinician_client, 
     client.force_login(patient)
     assert task_attrs(client.get("/today/"), "walk")["data-target"] == "1"
     assert 'data-task="walk"' not in client.get("/today/?back=1").content.decode()
+    # The patient's page and the visit summary still open: the new step has no last week of its own ("–").
+    page = clinician_client.get(reverse("admin:recovery_recoveryplan_change", args=[plan.pk]))
+    assert page.status_code == 200 and "Gentle walk" in page.text
+    assert clinician_client.get(reverse("admin:recovery_plan_visit_summary", args=[plan.pk])).status_code == 200
+
+
+def test_a_step_added_far_beyond_two_years_is_refused_in_plain_words(clinician_client, client):
+    from recovery.models import PlanStep, Tip
+
+    patient = PatientFactory()
+    plan = make_plan(patient, days_since_race=1)
+    response = clinician_client.post(
+        reverse("admin:recovery_plan_add_step", args=[plan.pk]),
+        {
+            "tip": Tip.objects.get(slug="cross-training").pk, "key": "walk", "label": "Gentle walk",
+            "instruction": "Walk for 10 minutes.", "first_day": 3000000, "doses_per_day": 1, "gate": "none",
+            "from_date": clinic_today().isoformat(),
+        },
+    )  # fmt: skip
+    assert response.status_code == 200 and "Day numbers go up to 730 (two years after the race)." in response.text
+    assert not PlanStep.objects.filter(plan=plan, key="walk").exists()
+    client.force_login(patient)
+    assert client.get("/progress/").status_code == 200  # a date past the calendar's end broke the patient's page
 
 
 def test_a_step_added_without_a_key_gets_one_from_its_label(clinician_client, client):

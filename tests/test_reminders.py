@@ -251,6 +251,7 @@ def test_an_ice_day_brings_three_ice_reminders_at_their_times(june, patient):
     assert sweep_at(june, 8, 0) == 1
     [message] = mail.outbox
     assert message.to == ["alice@example.com"] and message.subject == "Time for your first ice session"
+    assert "wrapped in a thin towel (never on bare skin)" in message.body  # as the task says: ice burns bare skin
     assert sweep_at(june, 8, 1) == 0  # already queued
     assert sweep_at(june, 13, 5) == 1 and sweep_at(june, 18, 59) == 1
     assert [m.subject.split()[3] for m in mail.outbox] == ["first", "second", "third"]

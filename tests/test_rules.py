@@ -71,6 +71,7 @@ def plan(
     joined=None,
     paused=None,
     held=(),
+    stop_pain_from=None,
 ):
     """A plan's facts. ``done`` holds (key, day, count) triples; ``pain`` maps day numbers to scores; ``warned``
     lists the days whose check-in reported a warning sign; ``joined`` is the day the patient was enrolled."""
@@ -88,6 +89,7 @@ def plan(
         paused_on=None if paused is None else d(paused),
         held={d(day) for day in held},
         excused={d(day) for day in (*excused, *held)},
+        stop_pain_from=stop_pain_from,
     )
 
 
@@ -313,6 +315,23 @@ def test_clearance_gate_is_closed_until_the_clinician_clears_the_runner():
     warm_up = task(clinic_plan(), "warm-up", 21)
     assert warm_up.lock == Lock(Gate.CLEARANCE)
     assert warm_up.lock.message == "Unlocks once your clinician clears you to run."
+
+
+def test_a_stop_holds_a_signed_off_step_and_it_is_not_due_that_day():
+    run = step("run", 21, gate=Gate.CLEARANCE)
+    rest = step("rest", 0, position=2)
+    facts = plan(run, rest, cleared_on=d(21), pain={24: 5, 25: 6, 26: 2, 27: 1}, warned=[27], stop_pain_from=6)
+    assert task(facts, "run", 24).lock is None  # easing off (amber) is not a stop
+    assert task(facts, "run", 25).lock == Lock(Gate.CLEARANCE, stop_pain=True)
+    assert task(facts, "run", 26).lock is None  # a check-in with less pain lifts it
+    assert task(facts, "run", 27).lock == Lock(Gate.CLEARANCE, warning=True)
+    assert score_day(facts, d(25), d(26)) == DayScore(due=1, done=0)  # only the rest: stopping cost no points
+    assert score_day(facts, d(24), d(26)) == DayScore(due=2, done=0)
+
+
+def test_a_stop_holds_a_pain_gated_step_whose_limit_is_above_the_stop_level():
+    facts = plan(pain_gated("walk", 0, pain_max=8), pain={3: 7}, stop_pain_from=6)
+    assert task(facts, "walk", 3).lock == Lock(Gate.PAIN, 8, stop_pain=True)
 
 
 @pytest.mark.parametrize(("day", "locked"), [(21, True), (24, True), (25, False), (40, False)])

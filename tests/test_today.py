@@ -10,7 +10,7 @@ from django.urls import reverse
 from recovery.care import plan_set_status
 from recovery.checkins import check_in_save
 from recovery.clock import clinic_today
-from recovery.models import Completion, ExcusedDay, PlanStep, RecoveryPlan, SafetyThresholds
+from recovery.models import CheckIn, Completion, ExcusedDay, PlanStep, RecoveryPlan, SafetyThresholds
 from tests.factories import PASSWORD, CheckInFactory, ClinicianFactory, PatientFactory, ReceptionFactory, make_plan
 
 pytestmark = pytest.mark.django_db
@@ -345,6 +345,32 @@ def test_clearance_gated_steps_stay_locked_until_a_clinician_signs_off(patient_c
     assert task_attrs(patient_client.get(TODAY_URL), "warm-up")["data-locked"] == "false"
 
 
+@pytest.mark.parametrize(
+    ("check_in", "words"),
+    [
+        ({"pain": 8}, "On hold because of your pain score"),
+        ({"pain": 2, "groin_pain_on_weight": True}, "On hold because of a warning sign"),
+    ],
+)
+def test_after_the_sign_off_a_stop_holds_running_and_its_strength_work_too(patient_client, patient, check_in, words):
+    # Running has no pain limit of its own: the stop the check-in calls for (a warning sign, or pain at the stop
+    # level) must hold it, or the page shows "Strength session for runners" open under "Please stop your exercises".
+    plan = make_plan(patient, days_since_race=25)
+    plan.cleared_to_run_on = clinic_today() - datetime.timedelta(days=3)
+    plan.save()
+    CheckInFactory(plan=plan, **check_in)
+    page = patient_client.get(TODAY_URL)
+    assert 'data-warning="' in page.content.decode()
+    for key in ("warm-up", "runner-strength", "form", "shoes"):
+        assert task_attrs(page, key)["data-locked"] == "true", key
+        assert words in task_row(page, key)
+    refused = tick(patient_client, plan, "runner-strength", 1, HTTP_HX_REQUEST="true")
+    assert words in refused.content.decode()
+    assert not Completion.objects.filter(plan=plan, step_key="runner-strength").exists()
+    CheckIn.objects.filter(plan=plan).update(pain=2, groin_pain_on_weight=False)  # the check-in, corrected
+    assert task_attrs(patient_client.get(TODAY_URL), "runner-strength")["data-locked"] == "false"
+
+
 def test_a_day_can_be_marked_as_a_day_off_and_taken_back(patient_client, patient):
     plan = make_plan(patient, days_since_race=3)
     response = patient_client.post(reverse("recovery:excuse"), {"date": clinic_today().isoformat(), "reason": "flu"})
@@ -482,19 +508,18 @@ def test_today_and_a_tick_use_a_fixed_number_of_queries(
     assert plan.steps.count() in (15, 30)
     client.force_login(patient)
     SafetyThresholds.current()  # the clinic's record exists (the admin's first look creates it otherwise)
-    # Expect 7 queries: session, user, the open plan (joined to the Patient group: no separate groups query), then
+    # Expect 6 queries: session, user, the open plan (joined to the Patient group: no separate groups query), then
     # the plan's facts: steps (with tips), phases, and the week's ticks, days off and pain scores with the latest
-    # score before it (one query); and the pain levels, whether the latest score still says "stop". (With Redis
-    # the steps, phases and levels come from the content cache: tests/test_cache.py.)
-    with django_assert_num_queries(7):
+    # score before it and the clinic's stop level (one query). (With Redis the steps and phases come from the
+    # content cache: tests/test_cache.py.)
+    with django_assert_num_queries(6):
         client.get(TODAY_URL)
     # A tick: session, user, plan (with the role), the plan's steps (the 404 check), savepoint, facts (3 as above),
-    # upsert, last-activity update, release savepoint, the pain levels. The row sent back with htmx reuses those
-    # facts.
-    with django_assert_num_queries(13):
+    # upsert, last-activity update, release savepoint. The row sent back with htmx reuses those facts.
+    with django_assert_num_queries(12):
         tick(client, plan, "stretch", 1, HTTP_HX_REQUEST="true")
     # The day's next tick: the plan already shows activity today, so it is not written again.
-    with django_assert_num_queries(12):
+    with django_assert_num_queries(11):
         tick(client, plan, "cross-train", 1, HTTP_HX_REQUEST="true")
     plan.refresh_from_db()
     assert plan.last_activity_on == clinic_today()

@@ -11,10 +11,9 @@ from accounts.roles import Role
 from recovery import care
 from recovery.clock import clinic_today
 from recovery.models import Gate, PlanStep, Protocol, Tip
+from recovery.models.content import MAX_DAY
 from recovery.services import race_date_problem
 
-# A recovery plan's day numbers: two years is far beyond any protocol, and far below what the database holds.
-MAX_DAY = 730
 DAY_ERRORS = {
     "max_value": f"Day numbers go up to {MAX_DAY} (two years after the race).",
     "min_value": "Day numbers start at 0, race day.",

@@ -268,20 +268,25 @@ class RecoveryPlanAdmin(AuditedAdminMixin, admin.ModelAdmin):
             "joined_late": max(facts.day_number(plan.started_on), 0),
             "adherence_week": _shown(summaries.last_week_percent(facts, today)),
             "adherence_overall": _percent(rules.adherence(facts, plan.race_date, today, today)),
-            "step_rows": [
-                (key, label, _percent(week), _percent(overall))
-                for (key, label, week), (_, _, overall) in zip(
-                    # As the headline reads the week: from what was recorded by its end (summaries.last_week_percent).
-                    summaries.step_adherence(facts.as_of(week_last), week_first, week_last, today),
-                    summaries.step_adherence(facts, plan.race_date, today, today),
-                    strict=True,
-                )
-            ],
+            "step_rows": self._step_rows(plan, facts, today, week_first, week_last),
             "check_ins": CheckIn.objects.filter(plan=plan).order_by("-date")[:28],
             "plan_alerts": Alert.objects.filter(plan=plan).select_related("acknowledged_by").order_by("-date"),
             "series": series,
             "chart": chart,
         }
+
+    @staticmethod
+    def _step_rows(plan, facts, today, week_first, week_last):
+        """(key, label, last week's %, overall %) per step. Last week as the headline reads it: from what was
+        recorded by its end (summaries.last_week_percent), so a step added since has no week of its own."""
+        week = {
+            key: adherence
+            for key, _label, adherence in summaries.step_adherence(facts.as_of(week_last), week_first, week_last, today)
+        }
+        return [
+            (key, label, _percent(week.get(key)), _percent(overall))
+            for key, label, overall in summaries.step_adherence(facts, plan.race_date, today, today)
+        ]
 
     def get_urls(self):
         def view(function):

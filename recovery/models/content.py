@@ -10,6 +10,10 @@ from simple_history.models import HistoricalRecords
 from clinic.links import link_to
 from recovery import content_cache
 
+# A recovery plan's day numbers: two years is far beyond any protocol, and every day's date stays a date.
+MAX_DAY = 730
+DAY_NUMBER_LIMIT = MaxValueValidator(MAX_DAY, f"Day numbers go up to {MAX_DAY} (two years after the race).")
+
 
 class TipQuerySet(models.QuerySet):
     def published(self):
@@ -135,20 +139,6 @@ class SafetyThresholds(models.Model):
         thresholds, _ = cls.objects.get_or_create(pk=1)
         return thresholds
 
-    @classmethod
-    def pain_levels(cls):
-        """The levels of the pain traffic light, as ``safety.Thresholds``, from the content cache: the checklist
-        asks on every page whether the latest check-in still says "stop"."""
-        from recovery.safety import Thresholds
-
-        fields = ["ease_off_pain_from", "alert_pain_from", "pain_rise_points"]
-
-        def load():
-            current = cls.current()
-            return [tuple(getattr(current, name) for name in fields)]
-
-        return Thresholds(*content_cache.rows("pain-levels", fields, load)[0])
-
 
 class ProtocolQuerySet(models.QuerySet):
     def default(self):
@@ -195,7 +185,9 @@ class Phase(models.Model):
     protocol = models.ForeignKey(Protocol, on_delete=models.CASCADE, related_name="phases")
     name = models.CharField(max_length=60)
     position = models.PositiveSmallIntegerField()
-    first_day = models.PositiveSmallIntegerField(help_text="Day number; race day is day 0.")
+    first_day = models.PositiveSmallIntegerField(
+        help_text="Day number; race day is day 0.", validators=[DAY_NUMBER_LIMIT]
+    )
     gate = models.CharField(max_length=16, choices=Gate, default=Gate.NONE)
     gate_pain_max = models.PositiveSmallIntegerField(null=True, blank=True, validators=[MaxValueValidator(10)])
     description = models.TextField(blank=True)
@@ -224,8 +216,12 @@ class StepRules(models.Model):
     label = models.CharField(max_length=120, help_text="Short task name, e.g. 'Ice the hip for 15–20 minutes'.")
     instruction = models.CharField(max_length=300, help_text="What to do, in plain words.")
     position = models.PositiveSmallIntegerField()
-    first_day = models.PositiveSmallIntegerField(help_text="Day number; race day is day 0.")
-    last_day = models.PositiveSmallIntegerField(null=True, blank=True, help_text="Leave empty to keep it going.")
+    first_day = models.PositiveSmallIntegerField(
+        help_text="Day number; race day is day 0.", validators=[DAY_NUMBER_LIMIT]
+    )
+    last_day = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="Leave empty to keep it going.", validators=[DAY_NUMBER_LIMIT]
+    )
     doses_per_day = models.PositiveSmallIntegerField(
         default=1, validators=[MinValueValidator(1), MaxValueValidator(12)]
     )

@@ -15,7 +15,7 @@ from recovery import rules, safety
 from recovery.checkins import compression_numbness_report
 from recovery.clock import clinic_today
 from recovery.facts import facts_for_plan, step_key_of
-from recovery.models import CheckIn, ExcusedDay, SafetyThresholds
+from recovery.models import CheckIn, ExcusedDay
 from recovery.rules import CHECK_IN_STEP_KEY, COMPRESSION_STEP_KEY
 from recovery.services import Refused, completion_set, day_excuse, day_unexcuse
 from recovery.views.access import plan_required
@@ -66,7 +66,7 @@ def _day_context(plan, date, today, facts=None):
     held = date in facts.held  # a day off written at the end of a pause: not the patient's to take back
     open_tasks = [task for task in tasks if task.lock is None]  # a locked task is not the patient's to do
     done_count = sum(1 for task in open_tasks if task.complete)
-    stop = safety.stop_standing(facts, date, SafetyThresholds.pain_levels())
+    stop = safety.stop_standing(facts, date)
     return {
         "plan": plan,
         "date": date,
