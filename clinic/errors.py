@@ -6,6 +6,7 @@
 - A page whose database query fails (PostgreSQL restarting, the pool's 2-second wait running out) gets a plain
   503 "try again shortly" page instead of a server error. It is rendered without touching the database: no
   session, no user, no context processors; only settings and static files.
+- An address that only a button may send, opened directly (405): a page that says so, not a blank one.
 - A request body bigger than ``REQUEST_MAX_BYTES`` is refused with a 413 page before anything reads it; bodies
   that Django itself refuses (``DATA_UPLOAD_MAX_MEMORY_SIZE``, too many fields or files) get the same page
   through ``handler400``.
@@ -77,6 +78,23 @@ class DatabaseUnavailableMiddleware:
             logger.error("The database did not answer for %s %s.", request.method, request.path, exc_info=exception)
             return database_unavailable_response()
         return None
+
+
+class MethodNotAllowedMiddleware:
+    """A page in plain words where Django answers a blank 405: an address that only a form's button may send
+    (signing out, the admin's restore of a version) opened from a bookmark or the address bar. ``post_only``
+    answers the portal's own actions better (clinic/post_only.py); this catches Django's and the libraries'."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if response.status_code == 405 and not response.content and request.method == "GET":
+            page = _standalone("405.html", 405)
+            page["Allow"] = response.get("Allow", "")
+            return page
+        return response
 
 
 def bad_request(request, exception, template_name="400.html"):

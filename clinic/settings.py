@@ -56,7 +56,7 @@ LANGUAGE_CODE = "en-gb"
 USE_I18N = True
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "clinic.admin_site.ClinicAdminConfig",  # django.contrib.admin, with its ids checked
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -89,6 +89,7 @@ MIDDLEWARE = [
     # An htmx request answered with a redirect or an error reloads the page instead (clinic/htmx_reload.py).
     "clinic.htmx_reload.HtmxReloadMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    "clinic.errors.MethodNotAllowedMiddleware",  # a page in plain words for Django's blank 405
 ]
 
 ROOT_URLCONF = "clinic.urls"

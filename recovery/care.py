@@ -230,5 +230,5 @@ def alert_acknowledge(*, alert_ids, by, note=""):
     Returns how many alerts this call acknowledged.
     """
     return Alert.objects.filter(pk__in=alert_ids, acknowledged_at__isnull=True).update(
-        acknowledged_at=timezone.now(), acknowledged_by=by, acknowledgement_note=note.strip()[:2000]
+        acknowledged_at=timezone.now(), acknowledged_by=by, acknowledgement_note=note.strip()
     )

@@ -120,7 +120,12 @@ def day_excuse(*, plan, date, today, reason=""):
     """Mark a day the patient could not follow the plan (e.g. ill): it no longer counts for or against them."""
     if not rules.is_editable(date, today):
         raise Refused("You can mark today or the two days before as a day off.")
-    ExcusedDay.objects.get_or_create(plan=plan, date=date, defaults={"reason": reason[:200]})
+    reason = reason[:200]
+    day, created = ExcusedDay.objects.get_or_create(plan=plan, date=date, defaults={"reason": reason})
+    # Sent again from a second tab with other words: the latest are the patient's, unless a pause wrote the day.
+    if not created and reason and not day.on_hold and day.reason != reason:
+        day.reason = reason
+        day.save(update_fields=["reason"])
     plan_note_activity(plan, date)
     plan_note_past_change(plan, date, today)
 

@@ -350,7 +350,7 @@ def test_a_malformed_request_gets_a_plain_400_page(client, db):
     assert "Something was wrong with that request" in response.content.decode()
 
 
-@pytest.mark.parametrize("status", [400, 403, "403_csrf", 404, 413, 500, 503])
+@pytest.mark.parametrize("status", [400, 403, "403_csrf", 404, 405, 413, 500, 503])
 def test_the_error_pages_render_without_a_request(status):
     """They are rendered with no request and no database: only settings and static files."""
     from django.template.loader import render_to_string
@@ -391,3 +391,14 @@ def test_a_page_someone_may_not_open_gets_a_plain_403(client, clinician):
     html = response.content.decode()
     assert response.status_code == 403
     assert '<h1 class="h2">This page isn\'t open to you</h1>' in html and "Back to the start" in html
+
+
+@pytest.mark.parametrize(("address", "person"), [("/accounts/logout/", "patient"), ("/admin/logout/", "clinician")])
+def test_a_sign_out_address_opened_directly_says_to_use_the_button_and_signs_no_one_out(
+    db, client, request, address, person
+):  # db named here: pytest-django orders the tests by the fixtures they name
+    client.force_login(request.getfixturevalue(person))
+    response = client.get(address)
+    assert response.status_code == 405 and response["Allow"]
+    assert "That address works only from a button" in response.text and "changed nothing" in response.text
+    assert "_auth_user_id" in client.session  # still signed in

@@ -561,6 +561,18 @@ def test_acknowledging_an_alert_records_who_when_and_the_note(clinician_client, 
     assert "Phoned, all fine." in page
 
 
+def test_a_note_too_long_is_refused_with_its_length_not_cut_short(clinician_client):
+    alert = alert_for(make_plan())
+    note = "Phoned the patient. " * 125  # 2,500 characters
+    response = clinician_client.post(
+        reverse("admin:recovery_alert_change", args=[alert.pk]), {"acknowledgement_note": note}
+    )
+    assert response.status_code == 200 and "at most 2000 characters (it has 2499)" in response.text
+    alert.refresh_from_db()
+    assert alert.acknowledged_at is None  # still in the queue, and the clinician still has the whole note on screen
+    assert note.strip() in response.text
+
+
 def test_a_second_acknowledgement_keeps_the_first_without_an_error_page(clinician_client, clinician):
     from tests.factories import ClinicianFactory
 

@@ -383,6 +383,14 @@ def test_a_day_can_be_marked_as_a_day_off_and_taken_back(patient_client, patient
     assert not ExcusedDay.objects.filter(plan=plan).exists()
 
 
+def test_a_day_off_sent_again_with_other_words_keeps_the_latest(patient_client, patient):
+    # Two tabs open: the page offers only "undo" once the day is off, but an older tab still has the form.
+    plan = make_plan(patient, days_since_race=3)
+    for reason in ("Flu", "Actually a hamstring strain"):
+        patient_client.post(reverse("recovery:excuse"), {"date": clinic_today().isoformat(), "reason": reason})
+    assert ExcusedDay.objects.get(plan=plan).reason == "Actually a hamstring strain"
+
+
 def test_a_future_day_cannot_be_marked_as_a_day_off(patient_client, patient):
     plan = make_plan(patient, days_since_race=3)
     tomorrow = clinic_today() + datetime.timedelta(days=1)

@@ -13,6 +13,7 @@ from audit.mixins import AuditedAdminMixin
 from audit.models import Action
 from audit.recorder import note
 from clinic.admin_base import ReadOnlyAdmin
+from clinic.admin_site import DateDrillDown
 from recovery import care
 from recovery.admin.filters import AlertStateFilter
 from recovery.models import Alert, CheckIn, RecoveryPlan
@@ -30,7 +31,8 @@ NOTE_REQUIRED = "Say what you did, so your colleagues know how the alert was dea
 
 class AcknowledgeForm(forms.Form):
     note = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}), max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+        max_length=Alert._meta.get_field("acknowledgement_note").max_length,
         help_text="What you did, e.g. “Phoned the patient, booked an appointment for tomorrow”.",
         error_messages={"required": NOTE_REQUIRED},
     )  # fmt: skip
@@ -148,7 +150,7 @@ class AlertAdmin(AuditedAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(CheckIn)
-class CheckInAdmin(AuditedAdminMixin, ReadOnlyAdmin):
+class CheckInAdmin(DateDrillDown, AuditedAdminMixin, ReadOnlyAdmin):
     list_display = ["plan", "date", "pain", "numbness", "swelling", "warning_signs"]
     list_select_related = ["plan__patient"]
     search_fields = ["plan__patient__first_name", "plan__patient__last_name", "plan__patient__email"]

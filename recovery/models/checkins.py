@@ -92,7 +92,7 @@ class Alert(models.Model):
     acknowledged_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    acknowledgement_note = models.TextField(blank=True)
+    acknowledgement_note = models.TextField(blank=True, max_length=2000)  # the forms say so; nothing is cut
 
     objects = AlertQuerySet.as_manager()
 
