@@ -246,18 +246,19 @@ def gate_lock(gate, gate_pain_max, facts, date):
 
 def step_lock(step, facts, date):
     """The lock keeping a step (a ``StepRule``) closed on ``date``, or None when it is open: its gate's, and for
-    any gated step the stop the latest check-in called for (a warning sign, or pain at the stop level), which the
-    page's banner repeats. A pain gate's limit sits below the stop level in the clinic's protocol, but running,
-    its warm-up and its strength work, opened by the sign-off, have no pain limit of their own (CLINICAL.md:
-    "above 5 stop"; a stress fracture missed in a runner back to running can displace)."""
+    any gated step the stop the latest check-in called for (a warning sign, or pain at the stop level), said in
+    the words of the page's banner. A pain gate's limit sits below the stop level in the clinic's protocol, but
+    running, its warm-up and its strength work, opened by the sign-off, have no pain limit of their own
+    (CLINICAL.md: "above 5 stop"; a stress fracture missed in a runner back to running can displace)."""
     lock = gate_lock(step.gate, step.gate_pain_max, facts, date)
-    if lock is not None or step.gate == Gate.NONE:
-        return lock
+    if step.gate == Gate.NONE or (lock is not None and lock.gate == Gate.CLEARANCE):
+        return lock  # no gate; or no sign-off yet, which no check-in can change
     if facts.warned(date):
         return Lock(step.gate, step.gate_pain_max, warning=True)
     if facts.pain_at_stop_level(date):
+        # Not "Unlocks once your pain is 3/10 or less" under a banner that says stop and call the clinic.
         return Lock(step.gate, step.gate_pain_max, stop_pain=True)
-    return None
+    return lock
 
 
 # -- What is on the plan on a day ----------------------------------------------------------------------------------

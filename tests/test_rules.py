@@ -329,9 +329,14 @@ def test_a_stop_holds_a_signed_off_step_and_it_is_not_due_that_day():
     assert score_day(facts, d(24), d(26)) == DayScore(due=2, done=0)
 
 
-def test_a_stop_holds_a_pain_gated_step_whose_limit_is_above_the_stop_level():
-    facts = plan(pain_gated("walk", 0, pain_max=8), pain={3: 7}, stop_pain_from=6)
+def test_a_stop_holds_a_pain_gated_step_in_the_banners_words_whatever_its_limit():
+    facts = plan(pain_gated("walk", 0, pain_max=8), pain_gated("stretch", 0, pain_max=3), pain={3: 7, 4: 5},
+                 stop_pain_from=6)  # fmt: skip
     assert task(facts, "walk", 3).lock == Lock(Gate.PAIN, 8, stop_pain=True)
+    assert task(facts, "stretch", 3).lock == Lock(Gate.PAIN, 3, stop_pain=True)
+    assert task(facts, "stretch", 4).lock == Lock(Gate.PAIN, 3)  # amber: it waits for 3 or less
+    not_cleared = plan(step("run", 0, gate=Gate.CLEARANCE), pain={3: 7}, stop_pain_from=6)
+    assert task(not_cleared, "run", 3).lock == Lock(Gate.CLEARANCE)  # it waits for the sign-off first
 
 
 @pytest.mark.parametrize(("day", "locked"), [(21, True), (24, True), (25, False), (40, False)])

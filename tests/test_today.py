@@ -319,12 +319,16 @@ def test_a_tick_needs_the_csrf_token(patient, client):
 
 def test_a_pain_gated_task_shows_why_it_is_locked_and_cannot_be_ticked(patient_client, patient):
     plan = make_plan(patient, days_since_race=5)
-    CheckInFactory(plan=plan, pain=6, date=clinic_today() - datetime.timedelta(days=1))
+    CheckInFactory(plan=plan, pain=5, date=clinic_today() - datetime.timedelta(days=1))
     page = patient_client.get(TODAY_URL)
     assert task_attrs(page, "stretch")["data-locked"] == "true"
     assert "Unlocks once your pain is 3/10 or less." in page.content.decode()
     tick(patient_client, plan, "stretch", 1)
     assert not Completion.objects.filter(plan=plan, step_key="stretch").exists()
+    # At the stop level the row says what the banner says, not when it unlocks.
+    CheckInFactory(plan=plan, pain=6)
+    row = task_row(patient_client.get(TODAY_URL), "stretch")
+    assert "On hold because of your pain score" in row and "Unlocks once" not in row
 
 
 def test_a_low_pain_score_unlocks_the_stretches(patient_client, patient):
@@ -591,7 +595,7 @@ def test_a_tick_on_a_task_locked_since_can_still_be_undone(patient_client, patie
     CheckInFactory(plan=plan, pain=7)  # later that day the hip flares up
     html = patient_client.get(TODAY_URL).content.decode()
     row = html[html.index('data-task="stretch"') :].split("</li>")[0]
-    assert "Unlocks once your pain is 3/10 or less." in row and 'name="count" value="0"' in row
+    assert "On hold because of your pain score" in row and 'name="count" value="0"' in row
     tick(patient_client, plan, "stretch", 0)
     assert not Completion.objects.filter(plan=plan, step_key="stretch").exists()
 
