@@ -129,6 +129,10 @@ class PlanFacts:
         index = bisect.bisect_right(self._pain_dates, date)
         return self._pain_dates[index - 1] if index else None
 
+    def latest_check_in_date(self, date):
+        """The day of the latest check-in on or before ``date`` among those loaded, or None (one before them)."""
+        return self._latest_check_in(date)
+
     def latest_pain(self, date):
         """The latest pain score recorded on or before ``date``, or None if there is none."""
         latest = self._latest_check_in(date)

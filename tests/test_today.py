@@ -172,11 +172,21 @@ def test_after_a_check_in_with_high_pain_the_day_says_stop_and_call_not_well_don
     check_in_save(plan=plan, date=clinic_today(), data={"pain": 8}, today=clinic_today())
     page = patient_client.get(TODAY_URL)
     assert 'data-warning="pain"' in page.text
-    assert "Your check-in said your pain is 8 out of 10." in page.text
+    assert "Today's check-in said your pain is 8 out of 10." in unescape(page.text)
     assert "Please stop your exercises, rest your hip and call us" in page.text and 'href="tel:999"' in page.text
     assert "Well done!" not in " ".join(day_summary(page))
     check_in_save(plan=plan, date=clinic_today(), data={"pain": 5}, today=clinic_today())  # amber: no stop
     assert "data-warning" not in patient_client.get(TODAY_URL).text
+
+
+def test_the_next_morning_the_stop_banner_says_whose_check_in_it_repeats(patient_client, patient):
+    plan = make_plan(patient, days_since_race=5)
+    CheckInFactory(plan=plan, pain=7, date=clinic_today() - datetime.timedelta(days=1))
+    assert "Yesterday's check-in said your pain is 7 out of 10." in unescape(patient_client.get(TODAY_URL).text)
+    three_days_ago = clinic_today() - datetime.timedelta(days=3)
+    CheckIn.objects.filter(plan=plan).update(date=three_days_ago, groin_pain_on_weight=True, pain=2)
+    banner = patient_client.get(TODAY_URL).text
+    assert f"You reported a warning sign in your check-in of {three_days_ago:%A %-d %B}." in banner
 
 
 def test_a_pain_gated_task_tells_a_patient_who_never_checked_in_to_check_in(patient_client, patient):

@@ -10,6 +10,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django_htmx.http import HttpResponseClientRedirect
 
+from clinic.dates import day
 from clinic.post_only import post_only
 from recovery import rules, safety
 from recovery.checkins import compression_numbness_report
@@ -92,10 +93,22 @@ def _day_context(plan, date, today, facts=None):
         # sign, or pain at the alert level (safety.stop_standing). No "Well done!" under it.
         "stop": stop,
         "stop_pain": facts.latest_pain(date) if stop == safety.StandingStop.PAIN else None,
+        # Whose words the banner repeats: the next morning it is yesterday's check-in, not "your check-in".
+        "stop_source": _check_in_named(facts.latest_check_in_date(date), today) if stop else "",
         # As urgent as the check-in said it was (999, NHS 111 or the clinic): one query, only under a warning sign.
         "stop_flags": _warning_flags(plan, date) if stop == safety.StandingStop.WARNING else None,
         "days": [{"back": n, "name": DAY_NAMES[n]} for n in range(rules.DAYS_BACK_EDITABLE + 1)],
     }
+
+
+def _check_in_named(check_in_date, today):
+    if check_in_date == today:
+        return "today's check-in"
+    if check_in_date == today - datetime.timedelta(days=1):
+        return "yesterday's check-in"
+    if check_in_date is None:
+        return "your last check-in"
+    return f"your check-in of {day(check_in_date, 'l j F')}"
 
 
 def _warning_flags(plan, date):
