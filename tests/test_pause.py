@@ -42,7 +42,9 @@ def test_on_hold_the_check_in_stays_open_and_counts_if_the_plan_is_resumed_that_
     html = patient_client.get("/today/").content.decode()
     check_in_row = html[html.index('data-task="check-in"') :].split("</li>")[0]
     assert "On hold" not in check_in_row and "Do today's check-in" in check_in_row  # as the banner invites
-    check_in(patient_client, pain="2")
+    result = check_in(patient_client, pain="2")
+    # The check-in's result says what the banner says, not "carry on with your plan".
+    assert "Your plan is on hold." in result.text and "carry on with your plan" not in result.text
     summary = re.search(r'<p id="day-summary"[^>]*>(.*?)</p>', patient_client.get("/today/").text, re.S)[1]
     assert summary.strip() == "On hold."  # not "All 1 task done. Well done!" beside the pause's banner
     plan_set_status(plan=plan, status=RecoveryPlan.Status.ACTIVE, today=clinic_today())

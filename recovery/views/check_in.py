@@ -13,7 +13,7 @@ from clinic.forms import FocusFirstProblem
 from recovery import safety
 from recovery.checkins import ANSWER_FIELDS, check_in_save
 from recovery.clock import clinic_today
-from recovery.models import CheckIn, SafetyThresholds
+from recovery.models import CheckIn, RecoveryPlan, SafetyThresholds
 from recovery.services import Refused
 from recovery.views.access import plan_required
 
@@ -97,6 +97,8 @@ def check_in(request):
             (radio, safety.pain_light(score, thresholds)) for score, radio in zip(PAIN_SCALE, form["pain"], strict=True)
         ],
         "green_max": thresholds.ease_off_pain_from - 1,
+        # On hold, "carry on with your plan" would contradict Today's banner ("call us before you carry on").
+        "paused": plan.status == RecoveryPlan.Status.PAUSED,
         "spans": {
             "green": _span(0, thresholds.ease_off_pain_from - 1),
             "amber": _span(thresholds.ease_off_pain_from, thresholds.alert_pain_from - 1),
