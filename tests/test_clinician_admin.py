@@ -708,3 +708,26 @@ def test_reception_cannot_open_the_clinicians_pages(client):
     ):  # fmt: skip
         response = client.get(url)
         assert response.status_code == 302 and "/admin/login/" in response["Location"]
+
+
+def test_every_field_of_the_tailoring_and_acknowledging_forms_has_the_help_its_reader_points_to(clinician_client):
+    # A screen reader reads a field's help through aria-describedby: each id it names must be on the page.
+    plan = make_plan()
+    alert = alert_for(plan)
+    pages = [
+        reverse("admin:recovery_plan_change_step", args=[plan.pk]),
+        reverse("admin:recovery_plan_add_step", args=[plan.pk]),
+    ]
+    html = [clinician_client.get(url).text for url in pages]
+    html.append(
+        clinician_client.post(
+            reverse("admin:recovery_alert_changelist"),
+            {"action": "acknowledge_selected", "_selected_action": [alert.pk]},
+        ).text
+    )
+    for page in html:
+        described = re.findall(r'aria-describedby="([^"]+)"', page)
+        assert described
+        for ids in described:
+            for name in ids.split():
+                assert f'id="{name}"' in page, name

@@ -104,6 +104,12 @@ def test_the_calendar_has_four_weeks_coloured_by_completion(patient_client, pati
     assert levels[(today - datetime.timedelta(days=1)).isoformat()] == "part"
     assert levels[(today - datetime.timedelta(days=3)).isoformat()] == "none"  # race day, nothing ticked
     assert levels[(today - datetime.timedelta(days=4)).isoformat()] in ("before", "future")
+    # Each square says it with a mark too, not by its shade of green alone; today's is still under way.
+    marks = dict(
+        re.findall(r'data-date="([\d-]+)"[^>]*>\s*<span aria-hidden="true">\d+<span class="calendar-mark">(.)', html)
+    )
+    assert [marks[(today - datetime.timedelta(days=back)).isoformat()] for back in (3, 2, 1)] == ["○", "✓", "½"]
+    assert f"{today:%A} {today.day} {today:%B}: nothing done so far (today)" in html
 
 
 def test_a_patient_enrolled_days_after_the_race_is_not_scored_on_days_before_joining(patient_client, patient):

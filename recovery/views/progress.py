@@ -24,6 +24,23 @@ LEVEL_WORDS = {
     rules.Level.UNTRACKED: "before you joined",
 }
 
+# A mark in each square, so that no one needs to tell the greens apart (WCAG 1.4.1: not by colour alone).
+LEVEL_MARKS = {
+    rules.Level.FULL: "✓",
+    rules.Level.PART: "½",
+    rules.Level.NONE: "○",
+    rules.Level.EXCUSED: "–",
+    rules.Level.PAUSED: "–",
+}
+
+
+def _square(date, level, today):
+    """(date, level, mark, words) of a calendar square; today's is still under way."""
+    words = LEVEL_WORDS[level]
+    if date == today:
+        words += " so far (today)" if level in (rules.Level.PART, rules.Level.NONE) else " (today)"
+    return date, level, LEVEL_MARKS.get(level, ""), words
+
 
 @plan_required
 def progress(request):
@@ -42,7 +59,7 @@ def progress(request):
         "week_percent": rules.percent(rules.adherence(facts, week_ago, today, today, memo=scored)),
         "overall_percent": rules.percent(rules.adherence(facts, plan.race_date, today, today, memo=scored)),
         "calendar": [
-            [(date, level, LEVEL_WORDS[level]) for date, level in week]
+            [_square(date, level, today) for date, level in week]
             for week in rules.calendar(facts, today, weeks=CALENDAR_WEEKS, memo=scored)
         ],
         "series": series,

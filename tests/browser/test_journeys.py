@@ -334,6 +334,7 @@ def test_a_warning_sign_in_the_check_in_puts_todays_exercises_on_hold(site, new_
     with page.expect_navigation():
         page.get_by_role("button", name="Save today's check-in").click()
     expect(page.locator("[data-alert]")).to_be_visible()
+    expect(page.locator("[data-alert]")).to_be_focused()  # a screen reader starts at the advice, not the menu
     page.get_by_role("link", name="Today", exact=True).first.click()
     expect(page.locator("[data-warning]")).to_contain_text("You reported a warning sign")
     expect(page.locator('li[data-task="stretch"]')).to_have_attribute("data-locked", "true")
@@ -367,6 +368,8 @@ def test_a_keyboard_user_stays_on_the_task_they_ticked(site, new_page):
         expect(page.locator('li[data-task="ice"]')).to_have_attribute("data-done", str(done))
         expect(page.locator(".htmx-request, .htmx-swapping, .htmx-settling")).to_have_count(0)  # htmx is done
         expect(page.locator("#task-ice-first")).to_be_focused()
+        # The day's count, swapped beside the row, sits in a live region that stays: screen readers hear it.
+        expect(page.locator("[aria-live=polite] #day-summary")).to_have_count(1)
     # The last dose done, "Done one more" is gone: the focus is on the row's "Undo one", not back at the top.
     expect(page.locator("#task-ice-first")).to_contain_text("Undo one")
 

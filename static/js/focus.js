@@ -1,0 +1,6 @@
+// After a check-in is saved the page comes back with its result (or the stop screen) at the top: the keyboard's
+// focus moves there, so a screen reader reads "Call 999…" first, not the menu's eight links again.
+const result = document.querySelector("[data-focus-on-load]");
+if (result) {
+  result.focus();
+}
