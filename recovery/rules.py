@@ -395,11 +395,13 @@ def _week(step, facts, date, today, memo=None):
 class WeekTally:
     quota: int  # sessions asked for this week: N, or fewer when fewer days are available
     done: int  # sessions done this week, up to the quota
+    # The week's last day: weeks count from each step's first day, so the patient is told when this one ends.
+    last: datetime.date | None = field(default=None, compare=False)
 
 
 def week_tally(step, facts, date, today):
     week = _week(step, facts, date, today)
-    return WeekTally(quota=week.quota, done=min(len(week.ticked), week.quota))
+    return WeekTally(quota=week.quota, done=min(len(week.ticked), week.quota), last=week.last)
 
 
 def _weekly_missed_through(week, date, *, day_closed):

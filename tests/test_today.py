@@ -642,8 +642,20 @@ def test_on_the_last_lone_day_of_early_strength_work_the_weeks_three_sessions_co
             plan=plan, step_key="strength-early", date=plan.race_date + datetime.timedelta(days=day), count=1
         )
     response = patient_client.get("/today/")
-    assert "this week 3 of 3 sessions" in response.content.decode()
+    assert row_count_words(response, "strength-early") == "This week's 3 sessions done: nothing more needed today"
     assert task_attrs(response, "strength-early")["data-complete"] == "true"
+
+
+def test_a_weekly_task_says_when_its_week_ends_and_nothing_when_on_hold(patient_client, patient):
+    plan = make_plan(patient, days_since_race=9, enrolled_days_ago=9)
+    CheckInFactory(plan=plan, pain=1)
+    # Cross-training, three times a week from day 7: its week is days 7 to 13, which ends in four days.
+    week_ends = clinic_today() + datetime.timedelta(days=4)
+    assert row_count_words(patient_client.get(TODAY_URL), "cross-train") == (
+        f"Done 0 of 1 today · this week 0 of 3 sessions, until {week_ends:%A}"
+    )
+    plan_set_status(plan=plan, status=RecoveryPlan.Status.PAUSED, today=clinic_today())
+    assert row_count_words(patient_client.get(TODAY_URL), "cross-train") == "No sessions this week"  # not "0 of 0"
 
 
 def test_a_day_already_done_offers_no_day_off(patient_client, patient):

@@ -71,6 +71,7 @@ def _day_context(plan, date, today, facts=None):
     return {
         "plan": plan,
         "date": date,
+        "today": today,
         "back": back,
         "day_name": DAY_NAMES[back],
         "day_number": facts.day_number(date),
