@@ -559,7 +559,7 @@ def tasks_on(facts, date, today):
         on_yesterday = step.valid_from == date and any(
             other.key == step.key for other in steps_on(facts, date - ONE_DAY)
         )
-        new = step.first_day == day > 0 or (step.valid_from == date and not on_yesterday)
+        new = (day > 0 and date == _opens_on(step, facts)) or (step.valid_from == date and not on_yesterday)
         tasks.append(
             Task(
                 step=step,
@@ -572,6 +572,15 @@ def tasks_on(facts, date, today):
             )
         )
     return tasks
+
+
+def _opens_on(step, facts):
+    """The day a step comes on the plan: its first day; for one waiting for the sign-off, the later of that and the
+    sign-off (the running steps are news on the day they open, not on day 21 behind a lock); None before it."""
+    first = facts.date_of(step.first_day)
+    if step.gate != Gate.CLEARANCE:
+        return first
+    return None if facts.cleared_on is None else max(first, facts.cleared_on)
 
 
 def is_editable(date, today):

@@ -121,7 +121,7 @@ def test_days_on_hold_do_not_lower_the_patients_progress(patient_client, patient
     response = patient_client.get("/progress/")
     assert stat(response, "week") == "100%" and stat(response, "overall") == "100%"
     on_hold = days_ago(1)
-    assert f"Your plan is on hold since {on_hold:%A} {on_hold.day} {on_hold:%B}" in response.content.decode()
+    assert f"Your plan has been on hold since {on_hold:%A} {on_hold.day} {on_hold:%B}" in response.content.decode()
     levels = dict(re.findall(r'data-date="([\d-]+)" data-level="(\w+)"', response.content.decode()))
     assert [levels[days_ago(n).isoformat()] for n in (2, 1, 0)] == ["full", "paused", "paused"]
 

@@ -134,6 +134,15 @@ def clinic_plan(**facts):
 
 
 @pytest.mark.parametrize(
+    ("cleared", "day", "new"),
+    [(None, 21, False), (22, 21, False), (22, 22, True), (22, 23, False), (18, 21, True), (18, 22, False)],
+)
+def test_a_step_waiting_for_the_sign_off_is_new_on_the_day_it_opens_not_behind_its_lock(cleared, day, new):
+    facts = clinic_plan(cleared_on=None if cleared is None else d(cleared))
+    assert task(facts, "warm-up", day).new is new
+
+
+@pytest.mark.parametrize(
     ("day", "new"),
     [(0, []), (1, []), (4, ["stretch"]), (7, ["strength-early", "cross-train"]), (8, []), (15, ["strength"])],
 )

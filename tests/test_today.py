@@ -159,6 +159,13 @@ def test_the_day_summary_counts_tasks_and_says_well_done_at_the_last_one(patient
     assert " ".join(day_summary(patient_client.get(TODAY_URL))) == done
 
 
+def test_a_day_with_one_task_open_says_it_is_done_in_words_not_all_1_task(patient_client, patient):
+    plan = make_plan(patient, days_since_race=18)
+    check_in_save(plan=plan, date=clinic_today(), data={"pain": 4}, today=clinic_today())  # the exercises wait
+    summary = " ".join(day_summary(patient_client.get(TODAY_URL)))
+    assert summary.startswith("Today's task is done. Well done! (") and "All 1 task" not in summary
+
+
 def test_after_a_check_in_with_high_pain_the_day_says_stop_and_call_not_well_done(patient_client, patient):
     """The check-in's stop screen (pain at the alert level) is echoed on the checklist, without praise beneath."""
     plan = make_plan(patient, days_since_race=5)
@@ -356,7 +363,11 @@ def test_clearance_gated_steps_stay_locked_until_a_clinician_signs_off(patient_c
     assert "Unlocks once your clinician clears you to run." in patient_client.get(TODAY_URL).content.decode()
     plan.cleared_to_run_on = clinic_today()
     plan.save()
-    assert task_attrs(patient_client.get(TODAY_URL), "warm-up")["data-locked"] == "false"
+    page = patient_client.get(TODAY_URL)
+    assert task_attrs(page, "warm-up")["data-locked"] == "false"
+    # The day it opens: the phase's news says why, and the running steps are marked new then, not on day 21.
+    assert "Today you start the Return to running phase. Your clinician has cleared you to run." in page.text
+    assert "data-new-task" in task_row(page, "warm-up")
 
 
 @pytest.mark.parametrize(
