@@ -657,6 +657,16 @@ def streak(facts, today, *, memo=None):
     return days
 
 
+def streak_waits_on_today(facts, today, *, memo=None):
+    """Whether finishing today's tasks would add today to the streak: something is due and not all of it is done
+    yet, on a day that is neither a day off nor on hold. (The streak runs to yesterday until then, and drops
+    overnight if today stays unfinished: the patient is told before, not after.)"""
+    if today in facts.excused or facts.paused(today):
+        return False
+    score = _score_day(facts, today, today, day_closed=True, memo={} if memo is None else memo)
+    return score.due > 0 and not score.complete
+
+
 # -- The calendar ---------------------------------------------------------------------------------------------------
 
 

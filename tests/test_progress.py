@@ -61,13 +61,16 @@ def test_ticking_ice_three_times_moves_adherence_and_streak(patient_client, pati
     before = patient_client.get(PROGRESS_URL)
     assert stat(before, "streak") == "1"
     assert stat(before, "week") == "100%"
+    # Said before the night, not after: an unfinished today would break it.
+    assert "Finish today's tasks to make it 2" in before.text
     # Today is not over: nothing is missed yet, so adherence stays at 100% while ticks go in.
     for count in (1, 2, 3):
         tick(patient_client, plan, "ice", count)
     after = patient_client.get(PROGRESS_URL)
     assert stat(after, "week") == "100%"
     finish_day(patient_client, plan, clinic_today())
-    assert stat(patient_client.get(PROGRESS_URL), "streak") == "2"
+    done = patient_client.get(PROGRESS_URL)
+    assert stat(done, "streak") == "2" and "data-streak-hint" not in done.text
 
 
 def test_a_missed_day_lowers_adherence_and_breaks_the_streak(patient_client, patient):

@@ -56,6 +56,7 @@ def progress(request):
         "day_number": facts.day_number(today),
         "phase": rules.phase_on(facts, today),
         "streak": rules.streak(facts, today, memo=scored),
+        "streak_waits_on_today": rules.streak_waits_on_today(facts, today, memo=scored),
         "week_percent": rules.percent(rules.adherence(facts, week_ago, today, today, memo=scored)),
         "overall_percent": rules.percent(rules.adherence(facts, plan.race_date, today, today, memo=scored)),
         "calendar": [
