@@ -68,6 +68,15 @@ class StepRule:
     def daily_target(self):
         return 1 if self.is_weekly else self.doses_per_day
 
+    @property
+    def how_often(self):
+        """In plain words: "once a day", "3 times a day", "up to 3 times a week" ("up to": a step's first or last
+        week with fewer days open asks for fewer, as the checklist counts them)."""
+        if self.is_weekly:
+            times = self.times_per_week
+            return {1: "once a week", 2: "up to twice a week"}.get(times, f"up to {times} times a week")
+        return "once a day" if self.doses_per_day == 1 else f"{self.doses_per_day} times a day"
+
     def in_force_on(self, date):
         return (self.valid_from is None or self.valid_from <= date) and (
             self.valid_until is None or date < self.valid_until
@@ -518,6 +527,7 @@ class Task:
     week: WeekTally | None
     new: bool = False  # the step's first day: the checklist points it out
     updated: bool = False  # a version of the step that was on the plan yesterday starts today: pointed out too
+    was: StepRule | None = None  # when updated, yesterday's version: the page says what changed in how often
 
     @property
     def key(self):
@@ -556,9 +566,10 @@ def tasks_on(facts, date, today):
         lock = held or step_lock(step, facts, date)
         week = week_tally(step, facts, date, today) if step.is_weekly else None
         done = min(facts.count(step.key, date), step.daily_target)
-        on_yesterday = step.valid_from == date and any(
-            other.key == step.key for other in steps_on(facts, date - ONE_DAY)
-        )
+        was = None
+        if step.valid_from == date:
+            was = next((other for other in steps_on(facts, date - ONE_DAY) if other.key == step.key), None)
+        on_yesterday = was is not None
         new = (day > 0 and date == _opens_on(step, facts)) or (step.valid_from == date and not on_yesterday)
         tasks.append(
             Task(
@@ -569,6 +580,7 @@ def tasks_on(facts, date, today):
                 week=week,
                 new=new,
                 updated=on_yesterday and not new,
+                was=was if on_yesterday and not new else None,
             )
         )
     return tasks

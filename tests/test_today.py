@@ -74,6 +74,18 @@ def test_a_step_starting_today_is_marked_new(patient_client, patient):
     assert [key for key, badge in rows if badge] == ["strength-early", "cross-train"]
 
 
+def test_a_step_tailored_from_today_says_what_changed_in_how_often(patient_client, patient):
+    from recovery.care import plan_step_change
+
+    plan = make_plan(patient, days_since_race=1)
+    plan_step_change(plan=plan, key="ice", from_date=clinic_today(), today=clinic_today(), doses_per_day=2)
+    plan_step_change(plan=plan, key="rest", from_date=clinic_today(), today=clinic_today(), instruction="Walk only.")
+    page = patient_client.get(TODAY_URL)
+    assert "data-updated-task" in task_row(page, "ice")
+    assert "Now 2 times a day, was 3 times a day." in task_row(page, "ice")
+    assert "data-updated-task" in task_row(page, "rest") and "data-what-changed" not in task_row(page, "rest")
+
+
 def test_a_day_in_the_middle_of_a_phase_announces_nothing(patient_client, patient):
     make_plan(patient, days_since_race=16)
     assert "data-new-phase" not in patient_client.get(TODAY_URL).content.decode()

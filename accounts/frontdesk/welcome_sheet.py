@@ -19,29 +19,18 @@ def first_week(plan, from_day):
     lines = []
     for entry in sorted(entries.values(), key=lambda entry: entry["step"].position):
         step, days = entry["step"], entry["days"]
-        if step.is_weekly:
-            how_often = _weekly(step.times_per_week)
-        elif step.doses_per_day > 1:
-            how_often = f"{step.doses_per_day} times a day"
-        else:
-            how_often = "once a day"
         when = _when(step, days, from_day)
         unlock = rules.Lock(step.gate, step.gate_pain_max).message if step.gate != rules.Gate.NONE else ""
         lines.append(
             {
                 "label": step.label,
                 "instruction": step.ref.instruction if step.ref else "",
-                "how_often": how_often,
+                "how_often": step.how_often,
                 "when": when,
                 "unlock": unlock,
             }
         )
     return lines
-
-
-def _weekly(times):
-    # "Up to": a week with fewer days open (the step's first or last week) asks for fewer, as Today counts them.
-    return {1: "once a week", 2: "up to twice a week"}.get(times, f"up to {times} times a week")
 
 
 def _when(step, days, from_day):
