@@ -203,8 +203,10 @@ def test_make_runs_links_in_e_mails_point_at_the_port_it_serves(tmp_path):
     import subprocess
 
     seen = tmp_path / "seen"
-    fake_python = tmp_path / "python"  # stands in for the three processes: records what they were given, stops
-    fake_python.write_text(f'#!/bin/sh\necho "$DJANGO_SITE_URL $*" >> {seen}\n')
+    # Stands in for the three processes: records what it was given, then lives a moment, as a real one would, so
+    # that the first to stop does not take the others down before they have started (a race under load in CI).
+    fake_python = tmp_path / "python"
+    fake_python.write_text(f'#!/bin/sh\necho "$DJANGO_SITE_URL $*" >> {seen}\nsleep 2\n')
     fake_python.chmod(0o755)
     env = {**os.environ, "PY": str(fake_python), "PORT": "8123"}
     env.pop("DJANGO_SITE_URL", None)
