@@ -274,19 +274,22 @@ def test_a_change_cannot_start_in_the_past(clinician_client):
     assert PlanStep.objects.get(plan=plan, key="rest").valid_until is None
 
 
-def test_a_step_from_the_tip_library_can_be_added_to_one_plan(clinician_client, client):
+def add_a_walk(clinician_client, plan, **fields):
+    """The add-step form sent for a gentle walk from today, with ``fields`` changed."""
     from recovery.models import Tip
 
+    data = {
+        "tip": Tip.objects.get(slug="cross-training").pk, "key": "walk", "label": "Gentle walk",
+        "instruction": "Walk for 10 minutes on the flat.", "first_day": 0, "doses_per_day": 1, "gate": "none",
+        "from_date": clinic_today().isoformat(), **fields,
+    }  # fmt: skip
+    return clinician_client.post(reverse("admin:recovery_plan_add_step", args=[plan.pk]), data)
+
+
+def test_a_step_from_the_tip_library_can_be_added_to_one_plan(clinician_client, client):
     patient = PatientFactory()
     plan = make_plan(patient, days_since_race=1)
-    response = clinician_client.post(
-        reverse("admin:recovery_plan_add_step", args=[plan.pk]),
-        {
-            "tip": Tip.objects.get(slug="cross-training").pk, "key": "walk", "label": "Gentle walk",
-            "instruction": "Walk for 10 minutes on the flat.", "first_day": 0, "doses_per_day": 1, "gate": "none",
-            "from_date": clinic_today().isoformat(),
-        },
-    )  # fmt: skip
+    response = add_a_walk(clinician_client, plan)
     assert response.status_code == 302
     client.force_login(patient)
     assert task_attrs(client.get("/today/"), "walk")["data-target"] == "1"
@@ -298,18 +301,11 @@ def test_a_step_from_the_tip_library_can_be_added_to_one_plan(clinician_client, 
 
 
 def test_a_step_added_far_beyond_two_years_is_refused_in_plain_words(clinician_client, client):
-    from recovery.models import PlanStep, Tip
+    from recovery.models import PlanStep
 
     patient = PatientFactory()
     plan = make_plan(patient, days_since_race=1)
-    response = clinician_client.post(
-        reverse("admin:recovery_plan_add_step", args=[plan.pk]),
-        {
-            "tip": Tip.objects.get(slug="cross-training").pk, "key": "walk", "label": "Gentle walk",
-            "instruction": "Walk for 10 minutes.", "first_day": 3000000, "doses_per_day": 1, "gate": "none",
-            "from_date": clinic_today().isoformat(),
-        },
-    )  # fmt: skip
+    response = add_a_walk(clinician_client, plan, first_day=3000000)
     assert response.status_code == 200 and "Day numbers go up to 730 (two years after the race)." in response.text
     assert not PlanStep.objects.filter(plan=plan, key="walk").exists()
     client.force_login(patient)
