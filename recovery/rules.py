@@ -28,6 +28,8 @@ import datetime
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 
+from recovery.safety import StandingStop
+
 ONE_DAY = datetime.timedelta(days=1)
 # How far back a patient may still fill in their checklist: yesterday and the day before.
 DAYS_BACK_EDITABLE = 2
@@ -127,6 +129,7 @@ class PlanFacts:
     def __post_init__(self):
         self._pain_dates = sorted(self.pain_by_date)
         self._filled_in = None  # the days with a tick or a check-in, worked out when first needed
+        self._stops = {}  # date -> what stop_on said: every gated step asks it of every day scored
 
     def day_number(self, date):
         return (date - self.race_date).days
@@ -156,6 +159,14 @@ class PlanFacts:
         """Whether the latest pain score on or before ``date`` is at the stop level (the check-in's stop screen)."""
         pain = self.latest_pain(date)
         return self.stop_pain_from is not None and pain is not None and pain >= self.stop_pain_from
+
+    def stop_on(self, date):
+        """The stop the latest check-in on or before ``date`` called for, a ``safety.StandingStop`` (a warning sign,
+        or pain at the stop level), or None."""
+        if date not in self._stops:
+            pain = StandingStop.PAIN if self.pain_at_stop_level(date) else None
+            self._stops[date] = StandingStop.WARNING if self.warned(date) else pain
+        return self._stops[date]
 
     def count(self, key, date):
         return self.done.get((key, date), 0)
@@ -263,15 +274,18 @@ def step_lock(step, facts, date):
     the words of the page's banner. A pain gate's limit sits below the stop level in the clinic's protocol, but
     running, its warm-up and its strength work, opened by the sign-off, have no pain limit of their own
     (CLINICAL.md: "above 5 stop"; a stress fracture missed in a runner back to running can displace)."""
+    if step.gate == Gate.NONE:  # most steps, on every day scored: asked first
+        return None
     lock = gate_lock(step.gate, step.gate_pain_max, facts, date)
-    if step.gate == Gate.NONE or (lock is not None and lock.gate == Gate.CLEARANCE):
-        return lock  # no gate; or no sign-off yet, which no check-in can change
-    if facts.warned(date):
-        return Lock(step.gate, step.gate_pain_max, warning=True)
-    if facts.pain_at_stop_level(date):
-        # Not "Unlocks once your pain is 3/10 or less" under a banner that says stop and call the clinic.
-        return Lock(step.gate, step.gate_pain_max, stop_pain=True)
-    return lock
+    if lock is not None and lock.gate == Gate.CLEARANCE:
+        return lock  # no sign-off yet, which no check-in can change
+    stop = facts.stop_on(date)
+    if stop is None:
+        return lock
+    # Not "Unlocks once your pain is 3/10 or less" under a banner that says stop and call the clinic.
+    return Lock(
+        step.gate, step.gate_pain_max, warning=stop == StandingStop.WARNING, stop_pain=stop == StandingStop.PAIN
+    )
 
 
 # -- What is on the plan on a day ----------------------------------------------------------------------------------

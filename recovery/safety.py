@@ -85,11 +85,7 @@ class StandingStop:
 def stop_standing(facts, date):
     """``StandingStop.WARNING`` or ``.PAIN`` when the latest check-in on or before ``date`` called for the stop
     screen, else None. ``facts``: the plan's ``rules.PlanFacts``, which carry the stop level (the alert level)."""
-    if facts.warned(date):
-        return StandingStop.WARNING
-    if facts.pain_at_stop_level(date):
-        return StandingStop.PAIN
-    return None
+    return facts.stop_on(date)
 
 
 class Urgency:
