@@ -4,11 +4,10 @@ from django.contrib import admin
 
 from audit.models import AuditEvent
 from clinic.admin_base import ReadOnlyAdmin
-from clinic.admin_site import DateDrillDown
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(DateDrillDown, ReadOnlyAdmin):
+class AuditEventAdmin(ReadOnlyAdmin):
     list_display = ["at", "actor_email", "action", "description", "patient_email", "ip_address", "status", "path"]
     list_filter = ["action", "at"]
     search_fields = ["actor_email", "patient_email", "description", "path", "ip_address"]

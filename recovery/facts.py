@@ -9,6 +9,7 @@ from django.db import connection
 from recovery import content_cache
 from recovery.models import CheckIn, Completion, ExcusedDay, Phase, PlanStep, RecoveryPlan, SafetyThresholds
 from recovery.rules import PhaseRule, PlanFacts, StepRule
+from recovery.safety import Thresholds
 
 # StepRule's own fields, in its order: a row's values go to it by position (_step_rule).
 STEP_RULE_FIELDS = [field.name for field in dataclasses.fields(StepRule) if field.name != "ref"]
@@ -140,7 +141,7 @@ def facts_for_plans(plans, first, last):
     warned = {plan_id: set() for plan_id in ids}
     held = {plan_id: set() for plan_id in ids}
     pain_before, warned_before = {}, set()
-    stop_pain_from = SafetyThresholds._meta.get_field("alert_pain_from").default  # until a clinician sets one
+    stop_pain_from = Thresholds.alert_pain_from  # the default, until the clinic's record exists
     for kind, plan_id, date, key, number in _daily_rows(ids, first, last):
         date = _as_date(date)
         if kind == TICK:

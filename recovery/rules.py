@@ -28,7 +28,7 @@ import datetime
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 
-from recovery.safety import StandingStop
+from recovery.safety import StandingStop, Thresholds, at_stop_level
 
 ONE_DAY = datetime.timedelta(days=1)
 # How far back a patient may still fill in their checklist: yesterday and the day before.
@@ -123,8 +123,8 @@ class PlanFacts:
     # The days off (in ``excused``) that the end of an earlier pause wrote: on hold, not the patient's choice.
     held: frozenset[datetime.date] | set[datetime.date] = frozenset()
     # The pain score from which a check-in's stop screen tells the patient to stop (the clinic's alert level,
-    # SafetyThresholds.alert_pain_from); None: no stop by pain score.
-    stop_pain_from: int | None = None
+    # SafetyThresholds.alert_pain_from). Facts built without it stop at the default level, never not at all.
+    stop_pain_from: int = Thresholds.alert_pain_from
 
     def __post_init__(self):
         self._pain_dates = sorted(self.pain_by_date)
@@ -158,7 +158,7 @@ class PlanFacts:
     def pain_at_stop_level(self, date):
         """Whether the latest pain score on or before ``date`` is at the stop level (the check-in's stop screen)."""
         pain = self.latest_pain(date)
-        return self.stop_pain_from is not None and pain is not None and pain >= self.stop_pain_from
+        return pain is not None and at_stop_level(pain, self.stop_pain_from)
 
     def stop_on(self, date):
         """The stop the latest check-in on or before ``date`` called for, a ``safety.StandingStop`` (a warning sign,

@@ -61,9 +61,14 @@ class AlertDecision:
     reason: str
 
 
+def at_stop_level(pain, alert_pain_from):
+    """Pain at which the patient is told to stop (the stop screen, and the checklist's hold while it stands)."""
+    return pain >= alert_pain_from
+
+
 def pain_light(pain, thresholds):
     """The traffic light for a pain score: green, amber or red."""
-    if pain >= thresholds.alert_pain_from:
+    if at_stop_level(pain, thresholds.alert_pain_from):
         return Light.RED
     if pain >= thresholds.ease_off_pain_from:
         return Light.AMBER
@@ -80,12 +85,6 @@ class StandingStop:
 
     WARNING = "warning"  # a warning sign
     PAIN = "pain"  # pain at or above the alert level
-
-
-def stop_standing(facts, date):
-    """``StandingStop.WARNING`` or ``.PAIN`` when the latest check-in on or before ``date`` called for the stop
-    screen, else None. ``facts``: the plan's ``rules.PlanFacts``, which carry the stop level (the alert level)."""
-    return facts.stop_on(date)
 
 
 class Urgency:

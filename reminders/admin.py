@@ -4,14 +4,13 @@ permissions), to see what was queued, sent or skipped and why."""
 from django.contrib import admin
 
 from clinic.admin_base import ReadOnlyAdmin
-from clinic.admin_site import DateDrillDown
 from reminders.models import ReminderDelivery, ReminderSettings
 
 # Read only: deleting a delivery row would let the sweep queue that reminder again.
 
 
 @admin.register(ReminderDelivery)
-class ReminderDeliveryAdmin(DateDrillDown, ReadOnlyAdmin):
+class ReminderDeliveryAdmin(ReadOnlyAdmin):
     list_display = ["user", "date", "slot", "status", "channel", "due_at", "sent_at", "attempts", "note"]
     list_filter = ["status", "slot", "date"]
     list_select_related = ["user"]

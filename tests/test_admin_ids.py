@@ -68,3 +68,34 @@ def test_a_two_factor_device_that_is_not_there_is_a_404(superuser):
     client = Client()
     client.force_login(superuser)
     assert client.get("/admin/otp_totp/totpdevice/999999/config/").status_code == 404
+
+
+def whole_number_keyed_admins():
+    from django.contrib import admin
+    from django.db import models
+
+    for model in admin.site._registry:
+        key = model._meta.pk.target_field if model._meta.pk.is_relation else model._meta.pk
+        if isinstance(key, models.IntegerField):
+            yield f"/admin/{model._meta.app_label}/{model._meta.model_name}/"
+
+
+def test_every_admin_list_and_record_page_answers_a_bad_id_with_a_404(superuser):
+    # Every model the admin shows, ours and the libraries' (axes, django-otp, auth), as the one who may open all.
+    client = Client()
+    client.force_login(superuser)
+    lists = list(whole_number_keyed_admins())
+    assert len(lists) > 10
+    for address in lists:
+        for selected in ("abc", HUGE):
+            sent = client.post(address, {"action": "delete_selected", "_selected_action": [selected]})
+            assert sent.status_code == 404, (address, selected)
+        for page in ("abc/change/", f"{HUGE}/delete/", "abc/history/"):
+            assert client.get(address + page).status_code == 404, address + page
+
+
+def test_a_libraries_list_drops_a_year_no_calendar_holds_too(superuser):
+    client = Client()
+    client.force_login(superuser)
+    response = client.get(f"/admin/axes/accessattempt/?attempt_time__year={HUGE}")
+    assert response.status_code == 302 and response["Location"].endswith("?e=1")

@@ -71,7 +71,7 @@ def plan(
     joined=None,
     paused=None,
     held=(),
-    stop_pain_from=None,
+    stop_pain_from=6,
 ):
     """A plan's facts. ``done`` holds (key, day, count) triples; ``pain`` maps day numbers to scores; ``warned``
     lists the days whose check-in reported a warning sign; ``joined`` is the day the patient was enrolled."""
@@ -968,8 +968,10 @@ def test_a_tick_on_a_task_locked_later_that_day_can_still_be_undone():
     facts = clinic_plan(pain={5: 6}, done=[("stretch", 5, 1)])
     assert tick_problem(facts, "stretch", d(5), 0, d(5)) is None
     assert tick_problem(facts, "stretch", d(5), 1, d(5)) is None  # a retried tick changes nothing
-    untouched = clinic_plan(pain={5: 6})
-    assert tick_problem(untouched, "stretch", d(5), 1, d(5)) == "Unlocks once your pain is 3/10 or less."
+    untouched = clinic_plan(pain={5: 6})  # at the stop level: the banner's words, not the gate's
+    assert tick_problem(untouched, "stretch", d(5), 1, d(5)).startswith("On hold because of your pain score")
+    amber = clinic_plan(pain={5: 5})
+    assert tick_problem(amber, "stretch", d(5), 1, d(5)) == "Unlocks once your pain is 3/10 or less."
 
 
 def test_editable_days_are_today_and_the_two_before():

@@ -13,7 +13,6 @@ from audit.mixins import AuditedAdminMixin
 from audit.models import Action
 from audit.recorder import note
 from clinic.admin_base import ReadOnlyAdmin
-from clinic.admin_site import DateDrillDown
 from recovery import care
 from recovery.admin.filters import AlertStateFilter
 from recovery.models import Alert, CheckIn, RecoveryPlan
@@ -150,7 +149,7 @@ class AlertAdmin(AuditedAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(CheckIn)
-class CheckInAdmin(DateDrillDown, AuditedAdminMixin, ReadOnlyAdmin):
+class CheckInAdmin(AuditedAdminMixin, ReadOnlyAdmin):
     list_display = ["plan", "date", "pain", "numbness", "swelling", "warning_signs"]
     list_select_related = ["plan__patient"]
     search_fields = ["plan__patient__first_name", "plan__patient__last_name", "plan__patient__email"]

@@ -67,7 +67,7 @@ def _day_context(plan, date, today, facts=None):
     held = date in facts.held  # a day off written at the end of a pause: not the patient's to take back
     open_tasks = [task for task in tasks if task.lock is None]  # a locked task is not the patient's to do
     done_count = sum(1 for task in open_tasks if task.complete)
-    stop = safety.stop_standing(facts, date)
+    stop = facts.stop_on(date)
     return {
         "plan": plan,
         "date": date,
@@ -91,7 +91,7 @@ def _day_context(plan, date, today, facts=None):
         "held": held,
         "paused": facts.paused(date) and not held,  # on hold now: the banner with the clinic's number
         # The stop screen's advice, echoed where the exercises are, while the latest check-in's stands: a warning
-        # sign, or pain at the alert level (safety.stop_standing). No "Well done!" under it.
+        # sign, or pain at the alert level (PlanFacts.stop_on). No "Well done!" under it.
         "stop": stop,
         "stop_pain": facts.latest_pain(date) if stop == safety.StandingStop.PAIN else None,
         # Whose words the banner repeats: the next morning it is yesterday's check-in, not "your check-in".
