@@ -1,5 +1,6 @@
 """``{{ date|day:"l j F" }}``: Django's ``date`` filter for calendar days, each answer remembered; and
-``{{ moment|ago:now }}``: "3 hours ago", or "just now" where ``timesince`` would say "0 minutes".
+``{{ moment|ago:now }}``: "3 hours ago", or "just now" where ``timesince`` would say "0 minutes"; and
+``{{ last|until:today }}``: when a stretch of days ends, said from today.
 
 The patients' pages name the same few dozen days for everyone (``/progress/`` shows the last four weeks, twice),
 and the ``date`` filter costs 10–13 µs a call, mostly looking up the translated names of days and months. A day's
@@ -39,3 +40,16 @@ def ago(value, now):
     if (now - value).total_seconds() < 60:
         return "just now"
     return f"{timesince(value, now)} ago"
+
+
+@register.filter
+def until(last, today):
+    """When a stretch of days (a weekly task's week) ends, said from ``today``: "until today", "until tomorrow",
+    "until Sunday" within the week, "until Sunday 6 December" beyond it (a week of eight days ends on the weekday it
+    began), "ended Sunday" once over (an earlier day's page)."""
+    days = (last - today).days
+    if days < 0:
+        return f"ended {day(last, 'l')}"
+    if days <= 1:
+        return "until today" if days == 0 else "until tomorrow"
+    return f"until {day(last, 'l')}" if days < 7 else f"until {day(last, 'l j F')}"

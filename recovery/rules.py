@@ -558,6 +558,11 @@ class Task:
         return self.step.key == COMPRESSION_STEP_KEY
 
     @property
+    def week_met(self):
+        """A weekly step whose sessions this week are all done, with none today: nothing more is asked today."""
+        return self.week is not None and 0 < self.week.quota <= self.week.done and not self.done
+
+    @property
     def complete(self):
         if self.week is not None and self.week.quota > 0 and self.week.done >= self.week.quota:
             return True

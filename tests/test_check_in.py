@@ -704,3 +704,11 @@ def test_a_clinician_can_open_the_alerts_admin_page(client, patient_client, plan
     client.force_login(clinician)
     alert = Alert.objects.get()
     assert client.get(reverse("admin:recovery_alert_change", args=[alert.pk])).status_code == 200
+
+
+def test_the_saved_result_takes_the_focus_unless_the_form_came_back_with_a_problem(patient_client, plan):
+    saved = check_in(patient_client, pain="2").text
+    assert "data-focus-on-load" in saved  # static/js/focus.js moves the keyboard's focus to the result
+    refused = post(patient_client, pain="eleven").text  # an edit with a mistake: the result is still shown
+    assert "Choose a whole number from 0 to 10." in refused and 'data-light="green"' in refused
+    assert "data-focus-on-load" not in refused  # the focus is left for the answer to correct

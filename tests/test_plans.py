@@ -81,3 +81,20 @@ def test_the_patients_pages_find_their_own_open_plan_and_only_as_patients(status
     assert found == (mine if is_patient and status != RecoveryPlan.Status.COMPLETED else None)
     # The hand-written query answers as the ORM's would.
     assert found == RecoveryPlan.objects.open().filter(patient=mine.patient, patient__groups__name=Role.PATIENT).first()
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"gate": "pain", "gate_pain_max": None},  # the pain gate would compare a score with nothing: a 500 on Today
+        {"first_day": 731},  # a date past what the pages can show
+        {"last_day": 5000},
+    ],
+)
+def test_the_database_refuses_a_step_the_rules_cannot_read(change):
+    # What the admin's forms refuse, refused again where a shell, a script or a data migration writes.
+    plan = make_plan()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        PlanStep.objects.filter(plan=plan, key="stretch").update(**change)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        ProtocolStep.objects.filter(key="stretch").update(**change)

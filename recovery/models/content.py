@@ -173,9 +173,11 @@ class Gate(models.TextChoices):
 def gate_constraints(prefix):
     return [
         models.CheckConstraint(
-            condition=~Q(gate=Gate.PAIN) | Q(gate_pain_max__gte=0, gate_pain_max__lte=10),
+            # "Is not null" said: a NULL limit would make the check unknown, which SQL lets through.
+            condition=~Q(gate=Gate.PAIN) | Q(gate_pain_max__isnull=False, gate_pain_max__gte=0, gate_pain_max__lte=10),
             name=f"{prefix}_pain_gate_has_limit",
         ),
+        models.CheckConstraint(condition=Q(first_day__lte=MAX_DAY), name=f"{prefix}_first_day_within_two_years"),
     ]
 
 
@@ -253,6 +255,9 @@ def step_constraints(prefix):
     return [
         models.CheckConstraint(
             condition=Q(last_day__isnull=True) | Q(last_day__gte=F("first_day")), name=f"{prefix}_last_day_after_first"
+        ),
+        models.CheckConstraint(
+            condition=Q(last_day__isnull=True) | Q(last_day__lte=MAX_DAY), name=f"{prefix}_last_day_within_two_years"
         ),
         models.CheckConstraint(
             condition=Q(doses_per_day__gte=1, doses_per_day__lte=12), name=f"{prefix}_doses_1_to_12"

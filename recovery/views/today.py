@@ -68,6 +68,8 @@ def _day_context(plan, date, today, facts=None):
     open_tasks = [task for task in tasks if task.lock is None]  # a locked task is not the patient's to do
     done_count = sum(1 for task in open_tasks if task.complete)
     stop = facts.stop_on(date)
+    # Announced on the day itself only: "Yesterday you started…" is old news.
+    new_phase = rules.phase_starting_on(facts, date) if date == today else None
     return {
         "plan": plan,
         "date": date,
@@ -76,8 +78,9 @@ def _day_context(plan, date, today, facts=None):
         "day_name": DAY_NAMES[back],
         "day_number": facts.day_number(date),
         "phase": phase,
-        # Announced on the day itself only: "Yesterday you started…" is old news.
-        "new_phase": rules.phase_starting_on(facts, date) if date == today else None,
+        "new_phase": new_phase,
+        # The phase waiting for the sign-off starts because it came today: its news says so.
+        "cleared_today": new_phase is not None and new_phase.gate == rules.Gate.CLEARANCE and facts.cleared_on == date,
         "tasks": tasks,
         "open_tasks": open_tasks,
         "locked_count": len(tasks) - len(open_tasks),

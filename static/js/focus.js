@@ -1,5 +1,6 @@
 // After a check-in is saved the page comes back with its result (or the stop screen) at the top: the keyboard's
-// focus moves there, so a screen reader reads "Call 999…" first, not the menu's eight links again.
+// focus moves there, so a screen reader reads "Call 999…" first, not the menu's eight links again. (Not when the
+// form came back with a problem: the focus then stays on the field to correct.)
 const result = document.querySelector("[data-focus-on-load]");
 if (result) {
   result.focus();
