@@ -73,6 +73,15 @@ def test_ticking_ice_three_times_moves_adherence_and_streak(patient_client, pati
     assert stat(done, "streak") == "2" and "data-streak-hint" not in done.text
 
 
+def test_no_streak_hint_on_a_day_off(patient_client, patient):
+    plan = make_plan(patient, days_since_race=1)
+    finish_day(patient_client, plan, clinic_today() - datetime.timedelta(days=1))
+    assert "data-streak-hint" in patient_client.get(PROGRESS_URL).text
+    patient_client.post(reverse("recovery:excuse"), {"date": clinic_today().isoformat(), "reason": "flu"})
+    day_off = patient_client.get(PROGRESS_URL)
+    assert stat(day_off, "streak") == "1" and "data-streak-hint" not in day_off.text  # nothing to finish today
+
+
 def test_a_missed_day_lowers_adherence_and_breaks_the_streak(patient_client, patient):
     plan = make_plan(patient, days_since_race=3, enrolled_days_ago=3)
     today = clinic_today()
