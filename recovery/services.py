@@ -72,10 +72,18 @@ def plan_note_past_change(plan, date, today):
 
 
 def plan_race_date_correct(plan, race_date):
-    """Move the plan's day 0. Every day's number moves with it, so last week's stored share is worked out again."""
+    """Move the plan's day 0. Every day's number moves with it, so last week's stored share is worked out again.
+
+    A return-to-running sign-off dated before the new race day was given for another race (last season's plan
+    moved to this one): it is withdrawn, or the running steps would open on the new day 21 with nobody's say-so.
+    Returns the date of the sign-off withdrawn, or None."""
+    withdrawn = None
+    if plan.cleared_to_run_on is not None and plan.cleared_to_run_on < race_date:
+        withdrawn, plan.cleared_to_run_on, plan.cleared_by = plan.cleared_to_run_on, None, None
     plan.race_date = race_date
     plan.last_week_ends_on = None
-    plan.save(update_fields=["race_date", "last_week_ends_on", "updated_at"])
+    plan.save(update_fields=["race_date", "last_week_ends_on", "cleared_to_run_on", "cleared_by", "updated_at"])
+    return withdrawn
 
 
 @transaction.atomic

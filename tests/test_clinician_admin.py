@@ -202,6 +202,21 @@ def test_the_plans_page_refuses_a_race_date_to_come_but_keeps_an_old_plans_own(c
     assert plan.race_date < clinic_today()
 
 
+def test_a_race_date_moved_past_the_sign_off_withdraws_it_and_says_so(clinician_client):
+    plan = make_plan(days_since_race=30)
+    plan.cleared_to_run_on = clinic_today() - datetime.timedelta(days=5)
+    plan.save()
+    url = reverse("admin:recovery_recoveryplan_change", args=[plan.pk])
+    form = clinician_client.get(url).context["adminform"].form
+    data = {name: value for name, value in form.initial.items() if name in form.fields and value is not None}
+    data |= {f"steps-{key}": value for key, value in {"TOTAL_FORMS": 0, "INITIAL_FORMS": 0}.items()}
+    data |= {"race_date": (clinic_today() - datetime.timedelta(days=2)).isoformat(), "clinician": ""}
+    response = clinician_client.post(url, data, follow=True)
+    assert "came before the new race date, so it was withdrawn" in response.text
+    plan.refresh_from_db()
+    assert plan.cleared_to_run_on is None and plan.cleared_by is None  # running waits for a new sign-off
+
+
 def test_stopping_a_step_from_tomorrow_keeps_it_today(clinician_client, client):
     patient = PatientFactory()
     plan = make_plan(patient, days_since_race=1)

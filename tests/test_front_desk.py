@@ -461,6 +461,20 @@ def test_a_plan_older_than_a_year_still_takes_a_new_phone_number(desk, patient, 
     assert patient.phone == "07700 900123"
 
 
+def test_reception_cannot_move_the_race_date_of_a_plan_signed_off_for_running(desk, patient, plan):
+    # Last season's plan, never closed, moved to this year's race: the old sign-off would open running on the new
+    # day 21 with nobody's say-so.
+    plan.cleared_to_run_on = clinic_today() - datetime.timedelta(days=1)
+    plan.save()
+    data = {"first_name": "Alice", "last_name": "Keys", "email": "alice@example.com"}
+    response = desk.post(f"/front-desk/patients/{patient.pk}/", data | {"race_date": clinic_today().isoformat()})
+    assert "only a clinician can change the race date now" in response.text
+    plan.refresh_from_db()
+    assert plan.race_date == clinic_today() - datetime.timedelta(days=5) and plan.cleared_to_run_on is not None
+    # The contact details alone still go through.
+    assert desk.post(f"/front-desk/patients/{patient.pk}/", data | {"race_date": plan.race_date}).status_code == 302
+
+
 def test_editing_refuses_a_future_race_date(desk, patient, plan):
     response = desk.post(
         f"/front-desk/patients/{patient.pk}/",

@@ -208,7 +208,14 @@ class PatientDetailsForm(FocusFirstProblem, PatientFieldsMixin, forms.ModelForm)
             self.fields["race_date"].initial = plan.race_date
 
     def clean_race_date(self):
-        return _clean_race_date(self.cleaned_data["race_date"], current=self.plan.race_date)
+        race_date = _clean_race_date(self.cleaned_data["race_date"], current=self.plan.race_date)
+        if race_date != self.plan.race_date and self.plan.cleared_to_run_on is not None:
+            # Moving day 0 moves when the running steps open: a clinician's call once they have signed off.
+            raise forms.ValidationError(
+                "A clinician has signed off this patient's return to running, so only a clinician can change the "
+                "race date now. For a new race, ask a clinician to start a new plan."
+            )
+        return race_date
 
     def _post_clean(self):
         # Unlike a ModelForm's usual save, the changes are applied by the service; validate_unique would only

@@ -152,8 +152,13 @@ class RecoveryPlanAdmin(AuditedAdminMixin, admin.ModelAdmin):
         fields = [name for name in form.changed_data if name != "race_date"]
         if fields:
             obj.save(update_fields=[*fields, "updated_at"])
-        if "race_date" in form.changed_data:
-            services.plan_race_date_correct(obj, obj.race_date)
+        if "race_date" in form.changed_data and (withdrawn := services.plan_race_date_correct(obj, obj.race_date)):
+            self.message_user(
+                request,
+                f"The return-to-running sign-off of {withdrawn:%-d %b %Y} came before the new race date, so it was "
+                "withdrawn: sign off again when the patient is ready.",
+                messages.WARNING,
+            )
 
     def get_ordering(self, request):
         # Who needs me today: open alerts first, then the longest silent.
