@@ -18,7 +18,7 @@ import datetime
 from dataclasses import dataclass
 
 from django.db import transaction
-from django.db.models import Case, Count, OuterRef, Q, Subquery, When
+from django.db.models import Case, Count, Max, OuterRef, Q, Subquery, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -50,20 +50,36 @@ class PlanSummary:
     last_pain: int | None
     pain_trend: str  # "up", "down", "steady" or "" when there is nothing to compare
     open_alerts: int
+    open_alert_severity: int  # the most severe open alert's (Alert.Severity), 0 without one
     last_activity_on: datetime.date | None
     inactive: bool
+
+
+# ``open_alert_rank``: the most severe open alert, then how many are open, in one number (severity × this + count),
+# so that a call-999 red flag sorts above three "watch" alerts with one correlated subquery, not two.
+ALERT_RANK_BASE = 1000
+
+
+def open_alert_rank_parts(rank):
+    """(count, severity) of an ``open_alert_rank``."""
+    return rank % ALERT_RANK_BASE, rank // ALERT_RANK_BASE
 
 
 def with_summary_columns(queryset):
     """Annotate what the list sorts and filters on in the database: open alerts and the latest pain score."""
     latest = CheckIn.objects.filter(plan=OuterRef("pk")).order_by("-date")
-    # A correlated count on the partial index of open alerts (Alert.Meta: "alert_open_by_plan"), not a join of
+    # A correlated subquery on the partial index of open alerts (Alert.Meta: "alert_open_by_plan"), not a join of
     # every alert plus a GROUP BY of every plan: the list sorts all plans by it before it takes a page of 50.
     open_alerts = (
-        Alert.objects.open().filter(plan=OuterRef("pk")).order_by().values("plan").annotate(n=Count("pk")).values("n")
+        Alert.objects.open()
+        .filter(plan=OuterRef("pk"))
+        .order_by()
+        .values("plan")
+        .annotate(rank=Max("severity") * ALERT_RANK_BASE + Count("pk"))
+        .values("rank")
     )
     return queryset.annotate(
-        open_alert_count=Coalesce(Subquery(open_alerts), 0),
+        open_alert_rank=Coalesce(Subquery(open_alerts), 0),
         last_pain=Subquery(latest.values("pain")[:1]),
         last_pain_on=Subquery(latest.values("date")[:1]),
     )
@@ -160,7 +176,8 @@ def plan_summaries(plans, today):
             last_week_percent=plan.last_week_percent if stored else last_week_percent(facts, today),
             last_pain=plan.last_pain,
             pain_trend=_trend(facts, plan.last_pain_on),
-            open_alerts=plan.open_alert_count,
+            open_alerts=open_alert_rank_parts(plan.open_alert_rank)[0],
+            open_alert_severity=open_alert_rank_parts(plan.open_alert_rank)[1],
             last_activity_on=plan.last_activity_on,
             inactive=plan.status == RecoveryPlan.Status.ACTIVE and plan.patient.is_active and plan.quiet_since < since,
         )

@@ -62,6 +62,30 @@ def test_the_list_shows_each_patients_day_adherence_pain_and_alerts(clinician_cl
     assert html.index("idle@example.com") < html.index("diligent@example.com")
 
 
+def test_an_urgent_red_flag_comes_before_more_alerts_of_less_weight_and_says_so(clinician_client):
+    watched = make_plan(PatientFactory(email="watched@example.com"), days_since_race=3)
+    for days_ago in (0, 1, 2):
+        alert_for(watched, Alert.Kind.RISING_PAIN, Alert.Severity.WATCH, days_ago=days_ago)
+    urgent = make_plan(PatientFactory(email="urgent@example.com"), days_since_race=3)
+    alert_for(urgent, Alert.Kind.RED_FLAG, Alert.Severity.URGENT)
+    html = clinician_client.get(PLANS_URL).content.decode()
+    assert html.index("urgent@example.com") < html.index("watched@example.com")  # not by how many
+    assert "⚠ 1 open · urgent" in row_of(html, "urgent@example.com")
+    assert "⚠ 3 open · watch" in row_of(html, "watched@example.com")
+
+
+def test_sorting_by_the_alerts_column_lists_each_patient_once(clinician_client):
+    plans = [make_plan(PatientFactory(email=f"p{number}@example.com"), days_since_race=3) for number in range(3)]
+    for days_ago in (0, 1, 2):
+        alert_for(plans[0], Alert.Kind.RISING_PAIN, Alert.Severity.WATCH, days_ago=days_ago)
+    alert_for(plans[1], Alert.Kind.RED_FLAG, Alert.Severity.URGENT)
+    page = clinician_client.get(PLANS_URL)
+    sort_link = re.search(r'class="sortable column-open_alerts">.*?<a role="button" href="([^"]+)"', page.text, re.S)
+    for order in (sort_link[1].replace("&amp;", "&"), "?o=-5"):
+        html = clinician_client.get(PLANS_URL + order).content.decode()
+        assert [html.count(f"p{number}@example.com") for number in range(3)] == [1, 1, 1], order  # not a row per alert
+
+
 def test_a_patient_enrolled_today_is_not_shown_as_missing_the_days_before(clinician_client):
     make_plan(PatientFactory(email="new@example.com"), days_since_race=6)
     row = row_of(clinician_client.get(PLANS_URL).content.decode(), "new@example.com")

@@ -47,7 +47,7 @@ class OpenAlertsFilter(OneChoiceFilter):
     choice = ("open", "Has open alerts")
 
     def condition(self, request):
-        return Q(open_alert_count__gt=0)
+        return Q(open_alert_rank__gt=0)
 
 
 class InactiveFilter(OneChoiceFilter):

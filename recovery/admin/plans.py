@@ -104,7 +104,7 @@ TREND_ARROWS = {"up": "↑ rising", "down": "↓ falling", "steady": "→ steady
 class RecoveryPlanAdmin(AuditedAdminMixin, admin.ModelAdmin):
     # The status is a line under the day, shown when the plan is not active: a ninth column did not fit a 1280-pixel
     # screen beside the menu and the filters.
-    list_display = ["patient_name", "day_and_phase", "adherence", "pain", "alerts", "last_activity", "clinician"]
+    list_display = ["patient_name", "day_and_phase", "adherence", "pain", "open_alerts", "last_activity", "clinician"]
     list_filter = [
         MyPatientsFilter, OpenAlertsFilter, LastWeekFilter, PhaseFilter, InactiveFilter, ClearanceFilter, "status",
     ]  # fmt: skip
@@ -162,7 +162,8 @@ class RecoveryPlanAdmin(AuditedAdminMixin, admin.ModelAdmin):
 
     def get_ordering(self, request):
         # Who needs me today: open alerts first, then the longest silent.
-        return [F("open_alert_count").desc(), F("last_activity_on").asc(nulls_first=True), "pk"]
+        # The most severe open alert first (a call-999 red flag above three "watch" alerts), then how many.
+        return [F("open_alert_rank").desc(), F("last_activity_on").asc(nulls_first=True), "pk"]
 
     def has_add_permission(self, request):
         return False  # plans start at the front desk (or with "Re-enrol" on a patient's page)
@@ -210,13 +211,17 @@ class RecoveryPlanAdmin(AuditedAdminMixin, admin.ModelAdmin):
             return "–"
         return f"{plan.summary.last_pain}/10 {TREND_ARROWS[plan.summary.pain_trend]}".strip()
 
-    @admin.display(description="open alerts", ordering="open_alert_count")
-    def alerts(self, plan):
+    # Not named "alerts": the admin would sort by the plan's relation of that name (a row per alert) before the
+    # ordering given here.
+    @admin.display(description="open alerts", ordering="open_alert_rank")
+    def open_alerts(self, plan):
         if not plan.summary.open_alerts:
             return "–"
         url = link_to("admin:recovery_alert_changelist") + f"?plan__id__exact={plan.pk}&state=open"
-        count = plan.summary.open_alerts
-        return format_html('<a class="apex-flag apex-flag-alert" href="{}">⚠ {} open</a>', url, count)
+        count, severity = plan.summary.open_alerts, Alert.Severity(plan.summary.open_alert_severity)
+        return format_html(
+            '<a class="apex-flag apex-flag-alert" href="{}">⚠ {} open · {}</a>', url, count, severity.label.lower()
+        )
 
     @admin.display(description="last activity", ordering="last_activity_on")
     def last_activity(self, plan):
