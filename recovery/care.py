@@ -187,7 +187,10 @@ def plan_set_status(*, plan, status, today):
         raise Refused(f"This plan is {plan.get_status_display().lower()}, so it cannot be made {status}.")
     _pause_end(current, today)
     paused_on = today if status == RecoveryPlan.Status.PAUSED else None
-    resumed_on = today if current.paused_on is not None else current.resumed_on
+    # Silence counts from a resume (the days on hold were not the patient's), but a pause undone the day it began
+    # held no day: it must not hide a patient quiet for a week from the inactive list.
+    held_a_day = current.paused_on is not None and current.paused_on < today
+    resumed_on = today if held_a_day else current.resumed_on
     RecoveryPlan.objects.filter(pk=plan.pk).update(status=status, paused_on=paused_on, resumed_on=resumed_on)
     plan.refresh_from_db()
 

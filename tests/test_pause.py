@@ -1,6 +1,7 @@
 """A clinician puts a plan on hold (pause) and takes it off again (resume, or discharge): what the patient sees,
 and days on hold never count against them."""
 
+import datetime
 import re
 
 import pytest
@@ -152,3 +153,14 @@ def test_after_a_resume_the_days_on_hold_stay_on_hold_for_the_patient(patient_cl
     )
     assert [levels[days_ago(n).isoformat()] for n in (2, 1)] == ["paused", "paused"]  # as while it was paused
     assert "Your plan is on hold." not in patient_client.get("/today/").content.decode()  # today counts again
+
+
+def test_a_pause_undone_the_same_day_does_not_hide_a_quiet_patient(patient):
+    # Paused and resumed a moment later (a slip, or a change of mind): no day was on hold, so the week of silence
+    # before it still counts, and the patient stays on the inactive lists.
+    plan = make_plan(patient, days_since_race=12)
+    quiet_from = clinic_today() - datetime.timedelta(days=6)
+    RecoveryPlan.objects.filter(pk=plan.pk).update(last_activity_on=quiet_from)
+    plan_set_status(plan=plan, status=RecoveryPlan.Status.PAUSED, today=clinic_today())
+    plan_set_status(plan=plan, status=RecoveryPlan.Status.ACTIVE, today=clinic_today())
+    assert plan.resumed_on is None and plan.quiet_since == quiet_from
