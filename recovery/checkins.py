@@ -113,6 +113,7 @@ def check_in_save(*, plan, date, data, today):
     decisions = safety.check_in_alerts(
         pain=check_in.pain,
         red_flags=check_in.red_flag_words(),
+        advice=safety.advice_given(check_in.red_flags()),
         numbness=check_in.numbness,
         previous_scores=previous_scores(plan, date),
         thresholds=SafetyThresholds.current(),

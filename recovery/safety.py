@@ -122,6 +122,23 @@ def stop_advice(red_flag_fields):
     }
 
 
+# What the stop screen told the patient to do, as the clinician's alert repeats it (the clinic knows what was said).
+ADVICE_GIVEN = {
+    Urgency.EMERGENCY: "to call 999 or go to A&E now",
+    Urgency.URGENT_CARE: "to get urgent medical care today (an urgent treatment centre, or NHS 111)",
+    Urgency.CLINIC: "to stop loading the hip and call the clinic",
+}
+
+
+def advice_given(red_flag_fields):
+    """The stop screen's advice for these red flags, in a sentence for the clinician: "They were told to …"."""
+    advice = stop_advice(red_flag_fields)
+    told = ADVICE_GIVEN[advice["urgency"]]
+    if advice["hyponatraemia"]:
+        told += ", and not to drink extra water"
+    return f"They were told {told}."
+
+
 def _number(value):
     """3.0 as "3", 3.3333 as "3.3": how a person would say an average."""
     rounded = round(value, 1)
@@ -136,18 +153,23 @@ def rises_enough(pain, previous_scores, points):
 
 
 def check_in_alerts(
-    *, pain, red_flags: Sequence[str], previous_scores: Sequence[int], thresholds, numbness: bool = False
+    *, pain, red_flags: Sequence[str], previous_scores: Sequence[int], thresholds, numbness: bool = False, advice=""
 ):
     """The alerts a check-in raises, most urgent first.
 
     ``red_flags``: the red-flag questions answered yes, in plain words. ``previous_scores``: the pain scores
     recorded on the previous three days (days without a check-in left out). ``numbness``: numbness or tingling
-    in the leg since yesterday.
+    in the leg since yesterday. ``advice``: what the stop screen told the patient (``advice_given``), for the
+    red-flag alert.
     """
     alerts = []
     if red_flags:
         alerts.append(
-            AlertDecision(Kind.RED_FLAG, Severity.URGENT, "The patient answered yes to: " + "; ".join(red_flags) + ".")
+            AlertDecision(
+                Kind.RED_FLAG,
+                Severity.URGENT,
+                " ".join(filter(None, ["The patient answered yes to: " + "; ".join(red_flags) + ".", advice])),
+            )
         )
     if pain >= thresholds.alert_pain_from:
         alerts.append(

@@ -437,6 +437,19 @@ def test_a_worse_score_after_acknowledgement_reopens_the_alert_and_tells_the_cli
     assert "re-opened an alert" in mailoutbox[1].body and "9/10" not in mailoutbox[1].body  # still no health details
 
 
+@pytest.mark.parametrize(
+    ("answers", "told"),
+    [
+        ({"night_pain": "on"}, "They were told to stop loading the hip and call the clinic."),
+        ({"cola_coloured_urine": "on"}, "They were told to get urgent medical care today (an urgent treatment"),
+        ({"bladder_or_bowel_change": "on"}, "They were told to call 999 or go to A&E now."),
+    ],
+)
+def test_a_red_flag_alert_tells_the_clinician_what_the_patient_was_told(patient_client, plan, answers, told):
+    check_in(patient_client, pain="2", **answers)
+    assert told in Alert.objects.get(kind=Alert.Kind.RED_FLAG).reason
+
+
 def test_a_new_red_flag_after_acknowledgement_reopens_the_red_flag_alert(patient_client, plan, acknowledge):
     check_in(patient_client, pain="2", night_pain="on")
     acknowledge(Alert.objects.get())
@@ -444,7 +457,8 @@ def test_a_new_red_flag_after_acknowledgement_reopens_the_red_flag_alert(patient
     alert = Alert.objects.get()
     assert alert.acknowledged_at is None
     assert alert.reason.startswith(
-        "The patient answered yes to: pain at night; confusion, vomiting or a worsening headache. Re-opened at "
+        "The patient answered yes to: pain at night; confusion, vomiting or a worsening headache. They were told to "
+        "call 999 or go to A&E now, and not to drink extra water. Re-opened at "
     )
 
 
