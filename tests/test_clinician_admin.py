@@ -470,6 +470,22 @@ def test_sign_off_records_who_and_when_and_opens_the_running_steps(clinician_cli
     assert "Cleared to run on" in page and str(clinician) in page
 
 
+def test_a_sign_off_with_an_alert_unread_asks_once_more_and_points_to_it(clinician_client):
+    plan = make_plan(days_since_race=22)
+    red_flag = alert_for(plan, Alert.Kind.RED_FLAG, Alert.Severity.URGENT)
+    url = reverse("admin:recovery_plan_sign_off", args=[plan.pk])
+    asked = clinician_client.post(url)
+    assert asked.status_code == 200 and "to run?" in asked.text and 'value="Clear to run"' in asked.text
+    assert "1 open alert (1 urgent) not yet acknowledged" in asked.text
+    assert reverse("admin:recovery_alert_change", args=[red_flag.pk]) in asked.text
+    assert "may mean the hip is not ready to run" in asked.text
+    plan.refresh_from_db()
+    assert plan.cleared_to_run_on is None  # nothing done yet
+    clinician_client.post(url, {"confirmed": "1"})
+    plan.refresh_from_db()
+    assert plan.cleared_to_run_on == clinic_today()
+
+
 def test_a_sign_off_before_day_21_says_when_the_running_steps_open(clinician_client):
     plan = make_plan(days_since_race=5)
     response = clinician_client.post(reverse("admin:recovery_plan_sign_off", args=[plan.pk]), follow=True)

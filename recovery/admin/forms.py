@@ -217,6 +217,12 @@ class DischargeForm(forms.Form):
     confirmed = forms.CharField(widget=forms.HiddenInput)
 
 
+class SignOffForm(forms.Form):
+    """The confirmation of a sign-off for running on a plan with open alerts."""
+
+    confirmed = forms.CharField(widget=forms.HiddenInput)
+
+
 class PlanChangeForm(forms.ModelForm):
     """The plan's own page: a corrected race date obeys the front desk's rule (``race_date_problem``); an
     unchanged one is not judged again (a plan may have run for over a year)."""

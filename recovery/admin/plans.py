@@ -26,7 +26,7 @@ from recovery.admin.filters import (
     OpenAlertsFilter,
     PhaseFilter,
 )
-from recovery.admin.forms import DischargeForm, PlanChangeForm, ReenrolForm, StepAddForm, StepChangeForm
+from recovery.admin.forms import DischargeForm, PlanChangeForm, ReenrolForm, SignOffForm, StepAddForm, StepChangeForm
 from recovery.charts import pain_chart_for
 from recovery.clock import clinic_today
 from recovery.facts import facts_for_plan
@@ -72,9 +72,15 @@ def _percent(ratio):
     return _shown(rules.percent(ratio))
 
 
-def _open_alerts_warning(plan):
-    """Said before a discharge: the patient's Today shows no warning once the plan is complete, and a new plan
-    starts without the old one's check-ins, so a red flag not yet read must not go unseen."""
+# Why the open alerts matter before each step the clinician is about to take.
+CLOSING_WARNING = "once the plan is complete the patient's Today no longer shows its warnings."
+RUNNING_WARNING = "a warning sign or a rise in pain may mean the hip is not ready to run."
+
+
+def _open_alerts_warning(plan, why=CLOSING_WARNING):
+    """Said before a discharge or a re-enrolment (the patient's Today shows no warning once the plan is complete, and
+    a new plan starts without the old one's check-ins) and before a sign-off for running: a red flag not yet read
+    must not go unseen."""
     open_alerts = list(plan.alerts.open().order_by("-severity", "-date"))
     if not open_alerts:
         return ""
@@ -84,13 +90,13 @@ def _open_alerts_warning(plan):
         count += f" ({urgent} urgent)"
     latest = open_alerts[0]
     return format_html(
-        'This plan has {} not yet acknowledged, the most pressing: <a href="{}">{} on {}</a>. Read {} first: once '
-        "the plan is complete the patient's Today no longer shows its warnings.",
+        'This plan has {} not yet acknowledged, the most pressing: <a href="{}">{} on {}</a>. Read {} first: {}',
         count,
         reverse("admin:recovery_alert_change", args=[latest.pk]),
         latest.get_kind_display(),
         f"{latest.date:%d %b}",
         "them" if len(open_alerts) > 1 else "it",
+        why,
     )
 
 
@@ -389,6 +395,13 @@ class RecoveryPlanAdmin(AuditedAdminMixin, admin.ModelAdmin):
         if request.POST.get("withdraw"):
             care.plan_withdraw_clearance(plan=plan, today=clinic_today())
             self._done(request, plan, "The return-to-running clearance is withdrawn.")
+        elif (warning := _open_alerts_warning(plan, RUNNING_WARNING)) and not request.POST.get("confirmed"):
+            # One click would open running for a patient whose red flag nobody has read yet: asked once more.
+            form = SignOffForm(initial={"confirmed": "1"})
+            intro = f"{plan.patient}'s running steps open from today, or on the first day of running if that is later."
+            return self._form_page(
+                request, plan, form, f"Clear {plan.patient} to run?", "Clear to run", intro=intro, warning=warning
+            )
         else:
             today = clinic_today()
             opens_on = care.plan_clear_to_run(plan=plan, by=request.user, today=today)
