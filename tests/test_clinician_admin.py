@@ -5,6 +5,7 @@ import datetime
 import io
 import re
 from html import unescape
+from urllib.parse import quote
 
 import pytest
 from django.urls import reverse
@@ -622,6 +623,16 @@ def test_a_note_too_long_is_refused_with_its_length_not_cut_short(clinician_clie
     alert.refresh_from_db()
     assert alert.acknowledged_at is None  # still in the queue, and the clinician still has the whole note on screen
     assert note.strip() in response.text
+
+
+def test_after_acknowledging_the_queue_comes_back_filtered_as_it_was(clinician_client):
+    alert = alert_for(make_plan())
+    filters = "state=open&severity__exact=2"
+    url = reverse("admin:recovery_alert_change", args=[alert.pk])
+    response = clinician_client.post(
+        f"{url}?_changelist_filters={quote(filters)}", {"acknowledgement_note": "Phoned, all fine."}
+    )
+    assert response["Location"] == f"{ALERTS_URL}?{filters}"
 
 
 def test_a_second_acknowledgement_keeps_the_first_without_an_error_page(clinician_client, clinician):

@@ -3,6 +3,7 @@ for the acknowledgement."""
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.templatetags.admin_urls import add_preserved_filters
 from django.db.models import F, Subquery
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
@@ -86,7 +87,10 @@ class AlertAdmin(AuditedAdminMixin, admin.ModelAdmin):
     def response_change(self, request, obj):
         if not getattr(obj, "kept_colleagues_acknowledgement", False):
             self.message_user(request, f"Alert acknowledged: {obj.get_kind_display().lower()}, {obj.plan.patient}.")
-        return HttpResponseRedirect(reverse("admin:recovery_alert_changelist"))
+        # Back to the queue as the clinician had filtered it (urgent and open, say), not the whole list.
+        queue = reverse("admin:recovery_alert_changelist")
+        preserved = {"preserved_filters": self.get_preserved_filters(request), "opts": self.opts}
+        return HttpResponseRedirect(add_preserved_filters(preserved, queue))
 
     def get_readonly_fields(self, request, obj=None):
         if obj is not None and obj.acknowledged_at:
