@@ -146,7 +146,7 @@ def test_reception_enrols_a_patient_and_the_invitation_goes_out(desk, django_cap
     response = enrol(desk, django_capture_on_commit_callbacks, clinician=clinician.pk, email="Dana@Example.com")
     patient = User.objects.get(email="dana@example.com")
     assert response.status_code == 302
-    assert response["Location"] == f"/front-desk/patients/{patient.pk}/"
+    assert response["Location"] == f"/front-desk/patients/{patient.pk}/?enrolled=1"
     assert not patient.has_usable_password()
     assert list(patient.groups.values_list("name", flat=True)) == [Role.PATIENT]
     assert (patient.first_name, patient.last_name, patient.phone) == ("Dana", "Scully", "07700 900123")
@@ -161,6 +161,26 @@ def test_reception_enrols_a_patient_and_the_invitation_goes_out(desk, django_cap
     page = desk.get(response["Location"]).content.decode()
     assert "Dana Scully is enrolled" in page
     assert "Invited, e-mail sent" in page
+    # The next move at the desk is printing: the keyboard starts there (not 21 presses of Tab away, past "Send a
+    # new invitation", which would kill the link just sent), and the next patient is one step further.
+    sheet = reverse("frontdesk:welcome_sheet", args=[patient.pk])
+    assert f'href="{sheet}" autofocus>Print the welcome sheet</a>' in page
+    assert (
+        "Enrol the next patient" in page
+        and "autofocus>Print" not in desk.get(f"/front-desk/patients/{patient.pk}/").text
+    )
+
+
+def test_a_typo_in_the_e_mail_corrected_after_printing_says_to_print_the_sheet_again(
+    desk, django_capture_on_commit_callbacks
+):
+    enrol(desk, django_capture_on_commit_callbacks)
+    patient = User.objects.get(email="dana@example.com")
+    data = {"first_name": "Dana", "last_name": "Scully", "email": "dana.scully@example.com", "race_date": ""}
+    data["race_date"] = RecoveryPlan.objects.open().get(patient=patient).race_date.isoformat()
+    with django_capture_on_commit_callbacks(execute=True):
+        page = desk.post(f"/front-desk/patients/{patient.pk}/", data, follow=True).text
+    assert "a new invitation is on its way to it" in page and "carries the old link: print it again" in page
 
 
 def test_the_enrol_form_preselects_the_default_protocol_and_lists_only_clinicians(desk, clinician, superuser):

@@ -138,7 +138,8 @@ def enrol(request):
         else:
             note(request, Action.CREATE, target=patient, patient=patient, description="enrolled")
             messages.success(request, f"{patient.get_full_name()} is enrolled. You can print their welcome sheet now.")
-            return redirect("frontdesk:patient", pk=patient.pk)
+            # The queue at the desk: the page opens with the keyboard on "Print the welcome sheet".
+            return redirect(reverse("frontdesk:patient", args=[patient.pk]) + "?enrolled=1")
     return render(request, "frontdesk/enrol.html", {"form": form})
 
 
@@ -167,12 +168,22 @@ def patient(request, pk):
         else:
             messages.success(request, "The details are saved.")
             if reinvited:
-                messages.info(request, "The e-mail address changed, so a new invitation is on its way to it.")
+                messages.info(
+                    request,
+                    "The e-mail address changed, so a new invitation is on its way to it. A welcome sheet printed "
+                    "before carries the old link: print it again.",
+                )
             return redirect("frontdesk:patient", pk=patient.pk)
     return render(
         request,
         "frontdesk/patient.html",
-        {"patient": patient, "plan": plan, "form": form, "now": timezone.now()},
+        {
+            "patient": patient,
+            "plan": plan,
+            "form": form,
+            "now": timezone.now(),
+            "just_enrolled": request.method == "GET" and request.GET.get("enrolled") == "1",
+        },
     )
 
 

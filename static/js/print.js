@@ -3,6 +3,7 @@
 for (const button of document.querySelectorAll("[data-print]")) {
   button.hidden = false;
   button.addEventListener("click", () => window.print());
+  button.focus(); // Enter prints: the next runner is waiting at the desk
 }
 for (const hint of document.querySelectorAll("[data-print-hint]")) {
   hint.hidden = true;
