@@ -82,11 +82,12 @@ def test_every_problem_is_named_by_its_line():
         + "No,Date,nodate@example.com,,\n"  # 9
         + "Bad,Date,baddate@example.com,,next tuesday\n"  # 10
         + "Bad,Phone,phone@example.com,call me,2026-05-01\n"  # 11
-        + "Short,Line,short@example.com\n",  # 12
+        + "Short,Line,short@example.com\n"  # 12
+        + "Short,Phone,shortphone@example.com,123,2026-05-01\n",  # 13: refused at the desk too
         taken={"taken@example.com"},
     )
     problems = problems_by_line(rows)
-    assert set(problems) == {3, 4, 5, 6, 7, 8, 9, 10, 11, 12}
+    assert set(problems) == {3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13}
     assert problems[3] == ["“not-an-address” is not an e-mail address."]
     assert problems[4] == ["The same e-mail address is on line 2."]
     assert problems[5] == ["Someone with this e-mail address already has an account."]
@@ -98,6 +99,7 @@ def test_every_problem_is_named_by_its_line():
     assert "phone number" in problems[11][0]
     assert problems[12][0] == "This line has 3 values; the first line names 5 columns."
     assert "The race date is missing." in problems[12]
+    assert problems[13] == ["This phone number is too short."]
 
 
 def test_a_race_exactly_a_year_ago_is_accepted():

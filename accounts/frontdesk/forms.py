@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from accounts.forms import PasswordTypedTwice
-from accounts.frontdesk.intake import MAX_BYTES, PHONE_CHARACTERS
+from accounts.frontdesk.intake import MAX_BYTES, phone_problem
 from accounts.frontdesk.services import EMAIL_FIXED, email_changeable_at_the_desk
 from accounts.roles import Role
 from clinic.forms import FocusFirstProblem
@@ -30,10 +30,8 @@ def _date_input():
 
 def _clean_phone(phone):
     phone = " ".join(phone.split())
-    if phone and not set(phone) <= PHONE_CHARACTERS:
-        raise forms.ValidationError("A phone number may hold only digits, spaces and + - ( ).")
-    if phone and sum(char.isdigit() for char in phone) < 6:
-        raise forms.ValidationError("This phone number is too short.")
+    if phone and (problem := phone_problem(phone)):
+        raise forms.ValidationError(problem)
     return phone
 
 
@@ -158,7 +156,8 @@ class EnrolForm(FocusFirstProblem, PatientFieldsMixin, PlanChoicesMixin, forms.F
         },
     )
 
-    field_order = ["first_name", "last_name", "email", "date_of_birth", "phone", "race_date", "protocol", "clinician"]
+    # What every runner gives first; the optional date of birth last, out of the way of the Tab key at a busy desk.
+    field_order = ["first_name", "last_name", "email", "phone", "race_date", "protocol", "clinician", "date_of_birth"]
 
 
 class PatientDetailsForm(FocusFirstProblem, PatientFieldsMixin, forms.ModelForm):

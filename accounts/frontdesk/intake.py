@@ -21,6 +21,18 @@ MAX_ROWS = 5_000
 NAME_MAX = 150
 PHONE_MAX = 32
 PHONE_CHARACTERS = set("0123456789+-() .")
+PHONE_MIN_DIGITS = 6
+
+
+def phone_problem(phone):
+    """What is wrong with a phone number as typed at the desk or in a file, in plain words; None when it will do."""
+    if not set(phone) <= PHONE_CHARACTERS or len(phone) > PHONE_MAX:
+        return "A phone number may hold only digits, spaces and + - ( )."
+    if sum(char.isdigit() for char in phone) < PHONE_MIN_DIGITS:
+        return "This phone number is too short."
+    return None
+
+
 DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y")
 
 
@@ -144,8 +156,8 @@ def check_rows(rows, *, today, taken_emails):
             problems.append("Someone with this e-mail address already has an account.")
         if row.email:
             first_line_of.setdefault(row.email, row.line)
-        if row.phone and (len(row.phone) > PHONE_MAX or not set(row.phone) <= PHONE_CHARACTERS):
-            problems.append("The phone number may hold only digits, spaces and + - ( ).")
+        if row.phone and (problem := phone_problem(row.phone)):
+            problems.append(problem)
         row.race_date = parse_date(row.race_date_text) if row.race_date_text else None
         if not row.race_date_text:
             problems.append("The race date is missing.")
