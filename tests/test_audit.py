@@ -134,7 +134,8 @@ def test_lists_of_patients_data_are_recorded_too(clinician_client):
 
 
 def test_changes_are_recorded_as_changes(clinician_client, clinician, patient, plan, alert):
-    clinician_client.post(reverse("admin:recovery_plan_sign_off", args=[plan.pk]))
+    # Confirmed: the plan has an open alert, so the sign-off asks once more first.
+    clinician_client.post(reverse("admin:recovery_plan_sign_off", args=[plan.pk]), {"confirmed": "1"})
     sign_off = AuditEvent.objects.get(path=reverse("admin:recovery_plan_sign_off", args=[plan.pk]))
     assert (sign_off.action, sign_off.patient, sign_off.status) == (Action.CHANGE, patient, 302)
     assert "sign off" in sign_off.description
