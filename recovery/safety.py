@@ -171,7 +171,7 @@ def check_in_alerts(
                 " ".join(filter(None, ["The patient answered yes to: " + "; ".join(red_flags) + ".", advice])),
             )
         )
-    if pain >= thresholds.alert_pain_from:
+    if at_stop_level(pain, thresholds.alert_pain_from):
         alerts.append(
             AlertDecision(
                 Kind.HIGH_PAIN,

@@ -170,14 +170,15 @@ def plan_summaries(plans, today):
         # The number the clock stored for this week, the one the list's filter and sort read, while it holds
         # (any change to one of its days clears it): a third of the list's work when worked out row by row.
         stored = plan.status == RecoveryPlan.Status.ACTIVE and plan.last_week_ends_on == stored_for
+        open_alerts, open_alert_severity = open_alert_rank_parts(plan.open_alert_rank)
         summaries[plan.pk] = PlanSummary(
             day=facts.day_number(today),
             phase=phase.name if phase else "",
             last_week_percent=plan.last_week_percent if stored else last_week_percent(facts, today),
             last_pain=plan.last_pain,
             pain_trend=_trend(facts, plan.last_pain_on),
-            open_alerts=open_alert_rank_parts(plan.open_alert_rank)[0],
-            open_alert_severity=open_alert_rank_parts(plan.open_alert_rank)[1],
+            open_alerts=open_alerts,
+            open_alert_severity=open_alert_severity,
             last_activity_on=plan.last_activity_on,
             inactive=plan.status == RecoveryPlan.Status.ACTIVE and plan.patient.is_active and plan.quiet_since < since,
         )

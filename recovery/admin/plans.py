@@ -167,8 +167,8 @@ class RecoveryPlanAdmin(AuditedAdminMixin, admin.ModelAdmin):
             )
 
     def get_ordering(self, request):
-        # Who needs me today: open alerts first, then the longest silent.
-        # The most severe open alert first (a call-999 red flag above three "watch" alerts), then how many.
+        # Who needs me today: the most severe open alert first (a call-999 red flag above three "watch" alerts), then
+        # how many, then the longest silent.
         return [F("open_alert_rank").desc(), F("last_activity_on").asc(nulls_first=True), "pk"]
 
     def has_add_permission(self, request):
@@ -395,7 +395,7 @@ class RecoveryPlanAdmin(AuditedAdminMixin, admin.ModelAdmin):
         if request.POST.get("withdraw"):
             care.plan_withdraw_clearance(plan=plan, today=clinic_today())
             self._done(request, plan, "The return-to-running clearance is withdrawn.")
-        elif (warning := _open_alerts_warning(plan, RUNNING_WARNING)) and not request.POST.get("confirmed"):
+        elif not request.POST.get("confirmed") and (warning := _open_alerts_warning(plan, RUNNING_WARNING)):
             # One click would open running for a patient whose red flag nobody has read yet: asked once more.
             form = SignOffForm(initial={"confirmed": "1"})
             intro = f"{plan.patient}'s running steps open from today, or on the first day of running if that is later."
