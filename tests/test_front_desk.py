@@ -266,6 +266,8 @@ def test_search_finds_patients_by_name_email_phone_and_date_of_birth(desk):
     # A number stored in the international form is found by the national one too.
     intl = PatientFactory(first_name="Cleo", last_name="Intl", email="cleo@example.com", phone="+44 7700 900456")
     assert desk.get(FRONT_DESK, {"q": "07700 900456"}).context["results"] == [intl]
+    assert desk.get(FRONT_DESK, {"q": "0044 7700 900456"}).context["results"] == [intl]  # the other way abroad
+    assert desk.get(FRONT_DESK, {"q": "0044 7700 900123"}).context["results"] == [ann]
     # The box's label says what it takes (the section's heading says what it is for).
     html = desk.get(FRONT_DESK).content.decode()
     assert re.search(r'<label\s+for="id_q"[^>]*>\s*Name, e-mail, phone or date of birth\s*</label>', html)

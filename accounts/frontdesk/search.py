@@ -12,14 +12,14 @@ SEARCH_RESULTS = 50
 User = get_user_model()
 
 
-def _uk_phone_forms(digits):
-    """The digits as typed, and the same UK number written the other way: "+44 7700 900123" and "07700 900123"."""
-    for prefix in ("0044", "44"):
-        if digits.startswith(prefix) and len(digits) > len(prefix) + 6:
-            return {digits, "0" + digits[len(prefix) :]}
-    if digits.startswith("0") and not digits.startswith("00") and len(digits) > 7:
-        return {digits, "44" + digits[1:]}
-    return {digits}
+def _phone_digits_to_find(digits):
+    """What a stored number's digits must contain: a UK number's own digits without "+44", "0044" or "0" in front
+    (stored as typed, "+44 7700 900123" or "07700 900123", and looked for either way), else the digits as typed."""
+    for prefix in ("0044", "44", "0"):
+        national = digits[len(prefix) :]
+        if digits.startswith(prefix) and not national.startswith("0") and len(national) >= 9:
+            return national
+    return digits
 
 
 def search_patients(query):
@@ -36,8 +36,7 @@ def search_patients(query):
     conditions |= by_name
     digits = "".join(char for char in query if char.isdigit())
     if len(digits) >= 4 and set(query) <= intake.PHONE_CHARACTERS:
-        for form in _uk_phone_forms(digits):
-            conditions |= Q(phone_digits__contains=form)
+        conditions |= Q(phone_digits__contains=_phone_digits_to_find(digits))
     if (born := intake.parse_date(query)) is not None:
         conditions |= Q(date_of_birth=born)
     # Phone numbers are stored as typed ("07700 900-123"): compare their digits.
