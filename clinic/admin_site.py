@@ -39,10 +39,9 @@ def _model_of(view):
     return getattr(getattr(bound, "__self__", None), "model", None)
 
 
-def _has_whole_number_key(view):
-    """Whether ``view`` is a page of a ModelAdmin whose model has a whole-number key (all of the clinic's; the task
-    queue's results have UUIDs, which Django's own pages already check)."""
-    model = _model_of(view)
+def _has_whole_number_key(model):
+    """Whether ``model`` (a ModelAdmin's, or None) has a whole-number key: all of the clinic's; the task queue's
+    results have UUIDs, which Django's own pages already check."""
     if model is None:
         return False
     key = model._meta.pk.target_field if model._meta.pk.is_relation else model._meta.pk
@@ -58,8 +57,8 @@ def _beyond_the_calendar(key, value):
 def ids_checked(view):
     """``view``, answering 404 for an id in its address that is not a whole number a key can hold, and for an
     object that is not there (django-otp's device pages look theirs up with ``.get()``)."""
-    check_ids = _has_whole_number_key(view)
     model = _model_of(view)
+    check_ids = _has_whole_number_key(model)
     # Only the page's own record not found (a library's ``.get()``), not any lookup that fails inside the view.
     model_missing = model.DoesNotExist if model is not None else ()
 

@@ -558,15 +558,17 @@ class Task:
         return self.step.key == COMPRESSION_STEP_KEY
 
     @property
+    def _week_done(self):
+        return self.week is not None and 0 < self.week.quota <= self.week.done
+
+    @property
     def week_met(self):
         """A weekly step whose sessions this week are all done, with none today: nothing more is asked today."""
-        return self.week is not None and 0 < self.week.quota <= self.week.done and not self.done
+        return self._week_done and not self.done
 
     @property
     def complete(self):
-        if self.week is not None and self.week.quota > 0 and self.week.done >= self.week.quota:
-            return True
-        return self.done >= self.target
+        return self._week_done or self.done >= self.target
 
 
 def open_on_hold(step_key):
@@ -589,7 +591,10 @@ def tasks_on(facts, date, today):
         if step.valid_from == date:
             was = next((other for other in steps_on(facts, date - ONE_DAY) if other.key == step.key), None)
         on_yesterday = was is not None
-        new = (day > 0 and date == _opens_on(step, facts)) or (step.valid_from == date and not on_yesterday)
+        new = (day > 0 and date == _opens_on(step.first_day, step.gate, facts)) or (
+            step.valid_from == date and not on_yesterday
+        )
+        updated = on_yesterday and not new
         tasks.append(
             Task(
                 step=step,
@@ -598,18 +603,18 @@ def tasks_on(facts, date, today):
                 lock=lock,
                 week=week,
                 new=new,
-                updated=on_yesterday and not new,
-                was=was if on_yesterday and not new else None,
+                updated=updated,
+                was=was if updated else None,
             )
         )
     return tasks
 
 
-def _opens_on(step, facts):
-    """The day a step comes on the plan: its first day; for one waiting for the sign-off, the later of that and the
+def _opens_on(first_day, gate, facts):
+    """The day a step or phase begins: its first day; for one waiting for the sign-off, the later of that and the
     sign-off (the running steps are news on the day they open, not on day 21 behind a lock); None before it."""
-    first = facts.date_of(step.first_day)
-    if step.gate != Gate.CLEARANCE:
+    first = facts.date_of(first_day)
+    if gate != Gate.CLEARANCE:
         return first
     return None if facts.cleared_on is None else max(first, facts.cleared_on)
 
@@ -800,8 +805,8 @@ def road_ahead(facts, today):
         elif stage == Stage.CURRENT:
             coming = _steps_starting(facts, facts.day_number(today) + 1, last_day)
         first_date = facts.date_of(phase.first_day)
-        if stage != Stage.AHEAD and phase.gate == Gate.CLEARANCE and facts.cleared_on is not None:
-            first_date = max(first_date, facts.cleared_on)  # it began with the sign-off, as Today announced
+        if stage != Stage.AHEAD:  # a phase waiting for the sign-off began with it, as Today announced
+            first_date = _opens_on(phase.first_day, phase.gate, facts) or first_date
         stops.append(PhaseStop(phase, first_date, facts.day_number(first_date), stage, new_steps, lock, coming))
     return stops
 
