@@ -278,6 +278,7 @@ EXPECTED = {
     "frontdesk:intake": FRONT_DESK,
     "frontdesk:intake_confirm": everyone(to("/front-desk/import/")),
     "frontdesk:patient": FRONT_DESK,
+    "frontdesk:plan_start": FRONT_DESK,
     "frontdesk:welcome_sheet": FRONT_DESK,
     "frontdesk:invite": BACK_TO_DESK,
     "frontdesk:deactivate": BACK_TO_DESK,

@@ -58,6 +58,7 @@ FRONT_DESK_PAGES = [
     "/front-desk/enroll/",
     "/front-desk/import/",
     "/front-desk/patients/{pk}/",
+    "/front-desk/patients/{pk}/new-plan/",
     "/front-desk/patients/{pk}/welcome/",
 ]
 
@@ -196,7 +197,7 @@ def test_the_enrol_form_preselects_the_default_protocol_and_lists_only_clinician
 @pytest.mark.parametrize(
     ("changes", "field", "message"),
     [
-        ({"email": "ALICE@example.COM"}, "email", "Someone already has an account with this e-mail address."),
+        ({"email": "ALICE@example.COM"}, "email", "already has an account with this e-mail address."),
         ({"email": "not-an-address"}, "email", "This is not an e-mail address."),
         ({"email": "dana@"}, "email", "This is not an e-mail address."),
         ({"email": ""}, "email", "Enter the patient's e-mail address."),

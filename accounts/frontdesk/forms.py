@@ -5,7 +5,7 @@ import datetime
 from django import forms
 from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import SetPasswordForm
-from django.urls import reverse_lazy
+from django.urls import reverse, reverse_lazy
 from django.utils import timezone
 from django.utils.html import format_html
 
@@ -41,6 +41,18 @@ def _clean_race_date(race_date, current=None):
     return race_date
 
 
+def _race_date_field(help_text="Day 0 of the plan."):
+    return forms.DateField(
+        label="Race date",
+        help_text=help_text,
+        widget=_date_input(),
+        error_messages={
+            "required": "Enter the date of the race.",
+            "invalid": "Enter the race date as a date, e.g. 26/04/2026.",
+        },
+    )
+
+
 def _clean_date_of_birth(date_of_birth):
     today = clinic_today()
     if date_of_birth is not None:
@@ -56,9 +68,20 @@ def _clean_email(email, *, exclude_pk=None):
     taken = User.objects.filter(email__iexact=email)
     if exclude_pk is not None:
         taken = taken.exclude(pk=exclude_pk)
-    if taken.exists():
-        raise forms.ValidationError(TAKEN_EMAIL)
-    return email
+    holder = taken.first()
+    if holder is None:
+        return email
+    if exclude_pk is None and User.objects.patients().filter(pk=holder.pk).exists():
+        # Enrolling a returning runner, usually: their page is where a new plan starts. Staff are never named here.
+        raise forms.ValidationError(
+            format_html(
+                '<a href="{}">{}</a> already has an account with this e-mail address. Open their page to start a '
+                "new plan or correct their details.",
+                reverse("frontdesk:patient", args=[holder.pk]),
+                holder.get_full_name() or holder.email,
+            )
+        )
+    raise forms.ValidationError(TAKEN_EMAIL)
 
 
 def clinicians():
@@ -146,15 +169,7 @@ class EnrolForm(FocusFirstProblem, PatientFieldsMixin, PlanChoicesMixin, forms.F
         label="Mobile phone (optional)",
         widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "off", "inputmode": "tel"}),
     )
-    race_date = forms.DateField(
-        label="Race date",
-        help_text="Day 0 of the plan.",
-        widget=_date_input(),
-        error_messages={
-            "required": "Enter the date of the race.",
-            "invalid": "Enter the race date as a date, e.g. 26/04/2026.",
-        },
-    )
+    race_date = _race_date_field()
 
     # What every runner gives first; the optional date of birth last, out of the way of the Tab key at a busy desk.
     field_order = ["first_name", "last_name", "email", "phone", "race_date", "protocol", "clinician", "date_of_birth"]
@@ -163,15 +178,7 @@ class EnrolForm(FocusFirstProblem, PatientFieldsMixin, PlanChoicesMixin, forms.F
 class PatientDetailsForm(FocusFirstProblem, PatientFieldsMixin, forms.ModelForm):
     """Contact details, and the race date of the open plan when there is one."""
 
-    race_date = forms.DateField(
-        label="Race date",
-        help_text="Day 0 of the plan: the plan's days follow it.",
-        widget=_date_input(),
-        error_messages={
-            "required": "Enter the date of the race.",
-            "invalid": "Enter the race date as a date, e.g. 26/04/2026.",
-        },
-    )
+    race_date = _race_date_field("Day 0 of the plan: the plan's days follow it.")
 
     class Meta:
         model = User
@@ -220,6 +227,32 @@ class PatientDetailsForm(FocusFirstProblem, PatientFieldsMixin, forms.ModelForm)
         # Unlike a ModelForm's usual save, the changes are applied by the service; validate_unique would only
         # repeat clean_email's question with a less friendly message.
         pass
+
+
+class NewPlanForm(FocusFirstProblem, PlanChoicesMixin, forms.Form):
+    """A returning patient's next plan, e.g. after another race: their account and history stay as they are."""
+
+    race_date = _race_date_field("Day 0 of the new plan: the day of the race they have just run.")
+
+    field_order = ["race_date", "protocol", "clinician"]
+
+    def __init__(self, *args, last_plan=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.last_plan = last_plan
+        self.fields["race_date"].widget.attrs["autofocus"] = True
+        clinician_id = last_plan.clinician_id if last_plan is not None else None
+        if clinician_id and not self.is_bound and self.fields["clinician"].queryset.filter(pk=clinician_id).exists():
+            self.fields["clinician"].initial = clinician_id  # the clinician who knows them
+
+    def clean_race_date(self):
+        race_date = _clean_race_date(self.cleaned_data["race_date"])
+        if self.last_plan is not None and race_date <= self.last_plan.race_date:
+            # The last plan's race typed again would start a second plan on days already lived: a clinician's call.
+            raise forms.ValidationError(
+                f"Their last plan started from a race on {self.last_plan.race_date:%-d %b %Y}. A new plan is for a "
+                "later race: check the date."
+            )
+        return race_date
 
 
 class IntakeUploadForm(PlanChoicesMixin, forms.Form):

@@ -9,12 +9,12 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.frontdesk.invitations import invitation_renew, invitations_queue
 from accounts.roles import Role
-from recovery.services import plan_enrol, plan_enrol_many, plan_race_date_correct
+from recovery.services import Refused, plan_enrol, plan_enrol_many, plan_race_date_correct
 
 User = get_user_model()
 
@@ -73,6 +73,28 @@ def patients_enrol(*, rows, protocol, clinician=None):
     )
     invitations_queue(patients)
     return patients
+
+
+SWITCHED_OFF = "This account is switched off. Switch it back on before starting a new plan."
+PLAN_STILL_OPEN = (
+    "{patient} already has an open plan. Only a clinician can end a plan: ask one to re-enrol them from it in the "
+    "admin."
+)
+
+
+def patient_plan_start(*, patient, race_date, protocol, clinician=None):
+    """A returning patient's next plan, e.g. after another race, started at the desk as a new patient's would be.
+
+    Their account, password and history stay as they are; no invitation is sent (one still waiting keeps working).
+    Refused while another plan is open: ending a plan is a clinician's decision (their re-enrol does both).
+    """
+    if not patient.is_active:
+        raise Refused(SWITCHED_OFF)
+    try:
+        with transaction.atomic():
+            return plan_enrol(patient=patient, protocol=protocol, race_date=race_date, clinician=clinician)
+    except IntegrityError:  # the database allows one open plan per patient (a second click included)
+        raise Refused(PLAN_STILL_OPEN.format(patient=patient)) from None
 
 
 CONTACT_FIELDS = ["first_name", "last_name", "email", "phone", "date_of_birth"]

@@ -21,6 +21,7 @@ from accounts.frontdesk.forms import (
     TAKEN_EMAIL,
     EnrolForm,
     IntakeUploadForm,
+    NewPlanForm,
     PatientDetailsForm,
     SearchForm,
     clinicians,
@@ -32,6 +33,7 @@ from accounts.frontdesk.services import (
     patient_details_change,
     patient_enrol,
     patient_invite,
+    patient_plan_start,
     patient_reactivate,
     patients_enrol,
 )
@@ -42,6 +44,7 @@ from audit.recorder import note, refused
 from clinic.post_only import post_only
 from recovery.clock import clinic_today
 from recovery.models import Protocol, RecoveryPlan, SafetyThresholds
+from recovery.services import Refused
 from recovery.summaries import inactive_q
 
 User = get_user_model()
@@ -226,6 +229,34 @@ def reactivate(request, pk):
     if invited:
         messages.info(request, f"A new invitation is on its way to {patient.email}: their old links no longer work.")
     return redirect("frontdesk:patient", pk=patient.pk)
+
+
+@reception_required
+def plan_start(request, pk):
+    """A returning runner's next plan: the patient page's "Start a new plan" once their last one is complete."""
+    patient = _patient_or_404(pk)
+    last_plan = RecoveryPlan.objects.filter(patient=patient).order_by("-created_at", "-pk").first()
+    form = NewPlanForm(request.POST or None, last_plan=last_plan)
+    if request.method == "POST" and form.is_valid():
+        try:
+            plan = patient_plan_start(patient=patient, **form.cleaned_data)
+        except Refused as refusal:
+            messages.error(request, str(refusal))
+            return redirect("frontdesk:patient", pk=patient.pk)
+        note(request, Action.CREATE, target=patient, patient=patient, description="new plan")
+        messages.success(
+            request,
+            f"{patient.get_full_name()} has a new plan from race day {plan.race_date:%-d %b %Y}. "
+            "You can print their welcome sheet now.",
+        )
+        return redirect(reverse("frontdesk:patient", args=[patient.pk]) + "?enrolled=1")
+    context = {
+        "patient": patient,
+        "form": form,
+        # Plans start only when none is open, so an open plan is always the latest.
+        "open_plan": last_plan if last_plan and last_plan.status in RecoveryPlan.OPEN_STATUSES else None,
+    }
+    return render(request, "frontdesk/plan_start.html", context)
 
 
 # -- The welcome sheet -------------------------------------------------------------------------------------------
