@@ -191,3 +191,15 @@ def test_bad_input_gets_a_plain_answer(desk, patient, returning, changes, proble
     assert response.status_code == 200
     assert problem in unescape(response.text)
     assert not RecoveryPlan.objects.filter(patient=patient).open().exists()
+
+
+def test_the_race_date_of_the_last_enrolment_is_offered_when_it_is_after_the_last_plans_race(desk, patient, returning):
+    session = desk.session
+    session["frontdesk_last_race_date"] = (clinic_today() - datetime.timedelta(days=1)).isoformat()
+    session.save()
+    form = desk.get(new_plan_url(patient)).context["form"]
+    assert form["race_date"].value() == clinic_today() - datetime.timedelta(days=1)
+
+    session["frontdesk_last_race_date"] = returning.race_date.isoformat()  # her spring race: not offered again
+    session.save()
+    assert desk.get(new_plan_url(patient)).context["form"]["race_date"].value() is None

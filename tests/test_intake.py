@@ -213,7 +213,7 @@ def test_one_bad_row_enrols_nobody(desk, django_capture_on_commit_callbacks):
     page = html.unescape(preview.content.decode())
     assert "1 line needs fixing. Nobody has been enrolled." in page
     assert "Line 502 (not-an-email): “not-an-email” is not an e-mail address." in page
-    assert "intake_confirm" not in page and 'action="/front-desk/import/confirm/"' not in page
+    assert "Enrol all" not in page
 
     # Even a forged confirmation enrols nobody: the stored rows are checked again.
     response = confirm(desk, django_capture_on_commit_callbacks, preview)
@@ -311,3 +311,68 @@ def test_patients_cannot_use_the_intake(client, patient):
 def test_one_patient_enrolled_from_a_file_is_said_in_the_singular(desk, django_capture_on_commit_callbacks):
     confirm(desk, django_capture_on_commit_callbacks, upload(desk, csv_file(runners(1))))
     assert "1 patient is enrolled. Their invitation is on their way." in desk.get("/front-desk/").text
+
+
+# Enrolling the ready lines while the others are fixed
+
+
+def test_the_ready_lines_are_enrolled_and_the_others_come_back_as_a_file_to_fix(
+    desk, django_capture_on_commit_callbacks
+):
+    rows = runners(10)
+    rows[3] = f"Runner,Bad,runner3@example,,{race_day()}\n"
+    rows[7] = "Runner,Late,runner7@example.com,,2999-01-01\n"
+    preview = upload(desk, csv_file(rows, name="club runners.csv"))
+    page = html.unescape(preview.text)
+    assert "2 lines need fixing. Nobody has been enrolled." in page
+    assert "or enrol the 8 lines that are ready now and correct the others after." in page
+    assert "Enrol the 8 ready now and send their invitations" in page
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = desk.post(
+            "/front-desk/import/confirm/", {"intake": preview.context["intake_id"], "ready_only": "1"}, follow=True
+        )
+
+    assert response.redirect_chain[-1][0] == "/front-desk/import/"
+    page = html.unescape(response.text)
+    assert "8 patients are enrolled. Their invitations are on their way." in page
+    assert "2 lines with problems are not enrolled yet. " in page
+    assert '<a href="/front-desk/import/to-fix.csv">Download them</a>' in page
+    assert set(User.objects.filter(email__startswith="runner").values_list("email", flat=True)) == {
+        f"runner{n}@example.com" for n in (0, 1, 2, 4, 5, 6, 8, 9)
+    }
+    assert len(mail.outbox) == 8
+
+    to_fix = desk.get("/front-desk/import/to-fix.csv")
+    assert to_fix["Content-Disposition"] == 'attachment; filename="club-runners-to-fix.csv"'
+    lines = to_fix.content.decode("utf-8-sig").splitlines()
+    assert lines[0] == "first_name,last_name,email,phone,race_date,problem"
+    assert lines[1] == f"Runner,Bad,runner3@example,,{race_day()},“runner3@example” is not an e-mail address."
+    assert lines[2].startswith("Runner,Late,runner7@example.com,,2999-01-01,The race date is in the future.")
+    assert len(lines) == 3
+
+    # Corrected in a spreadsheet (the problem column left in) and uploaded again: the two are enrolled.
+    corrected = to_fix.content.decode("utf-8-sig").replace("runner3@example,", "runner3@example.com,")
+    corrected = corrected.replace("2999-01-01", race_day())
+    preview = upload(desk, csv_file([], header=corrected))
+    assert preview.context["problem_rows"] == []
+    confirm(desk, django_capture_on_commit_callbacks, preview)
+    assert User.objects.filter(email__startswith="runner").count() == 10
+
+
+def test_a_file_of_only_problems_offers_nothing_to_enrol(desk, django_capture_on_commit_callbacks):
+    preview = upload(desk, csv_file(["Runner,Bad,runner@example,,2026-01-01\n"]))
+    page = html.unescape(preview.text)
+    assert "ready now" not in page
+
+    with django_capture_on_commit_callbacks(execute=True):
+        desk.post("/front-desk/import/confirm/", {"intake": preview.context["intake_id"], "ready_only": "1"})
+
+    assert not User.objects.filter(email__startswith="runner").exists()
+
+
+def test_lines_to_fix_without_a_waiting_upload_send_reception_to_upload_one(desk):
+    response = desk.get("/front-desk/import/to-fix.csv", follow=True)
+
+    assert response.redirect_chain[-1][0] == "/front-desk/import/"
+    assert "No upload is waiting. Please upload the file again." in html.unescape(response.text)

@@ -16,6 +16,7 @@ DEMO_ACCOUNTS = {
     "reception@apex.test": Role.RECEPTION,
     "patient@apex.test": Role.PATIENT,
     "patient2@apex.test": Role.PATIENT,
+    "returning@apex.test": Role.PATIENT,
 }
 
 
@@ -38,7 +39,7 @@ def can_log_in(client, email, password):
 
 
 @pytest.mark.usefixtures("debug_on")
-def test_it_creates_the_four_demo_accounts_with_their_roles():
+def test_it_creates_the_five_demo_accounts_with_their_roles():
     seed(password=DEMO_PASSWORD)
     users = {user.email: user for user in User.objects.filter(email__in=DEMO_ACCOUNTS)}
     assert set(users) == set(DEMO_ACCOUNTS)
@@ -76,6 +77,17 @@ def test_both_demo_patients_get_a_plan_and_the_first_has_some_history():
 
 
 @pytest.mark.usefixtures("debug_on")
+def test_the_returning_runner_has_only_a_completed_plan_for_reception_to_follow(client):
+    seed(password=DEMO_PASSWORD)
+    assert list(RecoveryPlan.objects.filter(patient__email="returning@apex.test").values_list("status", flat=True)) == [
+        RecoveryPlan.Status.COMPLETED
+    ]
+    client.post("/accounts/login/", {"username": "reception@apex.test", "password": DEMO_PASSWORD})
+    returning = User.objects.get(email="returning@apex.test")
+    assert "Start a new plan" in client.get(f"/front-desk/patients/{returning.pk}/").text
+
+
+@pytest.mark.usefixtures("debug_on")
 def test_running_it_twice_creates_no_duplicates():
     seed(password=DEMO_PASSWORD)
     counts = (
@@ -94,7 +106,7 @@ def test_running_it_twice_creates_no_duplicates():
         Completion.objects.count(),
     )
     assert again == counts
-    assert RecoveryPlan.objects.filter(patient__email__in=DEMO_ACCOUNTS).count() == 2
+    assert RecoveryPlan.objects.filter(patient__email__in=DEMO_ACCOUNTS).count() == 3
     for email in DEMO_ACCOUNTS:
         assert User.objects.get(email=email).groups.count() == 1
 

@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from accounts.forms import PasswordTypedTwice
+from accounts.frontdesk import email_typos
 from accounts.frontdesk.intake import MAX_BYTES, phone_problem
 from accounts.frontdesk.services import EMAIL_FIXED, email_changeable_at_the_desk
 from accounts.roles import Role
@@ -53,6 +54,20 @@ def _race_date_field(help_text="Day 0 of the plan."):
     )
 
 
+def _offer_race_date(form, last_race_date):
+    """The morning after a marathon, one runner after another ran the same race: the date is typed once, and the
+    next form starts with it (unless no plan could start from it today)."""
+    if last_race_date is None or form.is_bound or race_date_problem(last_race_date, clinic_today()):
+        return
+    field = form.fields["race_date"]
+    if field.initial is None:
+        field.initial = last_race_date
+        field.help_text = (
+            f"{field.help_text} Filled in from the patient you enrolled before ({last_race_date:%-d %b %Y}): change "
+            "it if this patient ran another race."
+        )
+
+
 def _clean_date_of_birth(date_of_birth):
     today = clinic_today()
     if date_of_birth is not None:
@@ -90,12 +105,28 @@ def clinicians():
     )
 
 
-class PatientFieldsMixin:
+class PatientFieldsMixin(forms.Form):
     """The checks a patient's details get wherever reception types them: enrolment and the manage page."""
+
+    # The address asked about as a likely typing mistake, sent back with the form: the same address again is the
+    # answer "it is right as typed".
+    email_checked = forms.CharField(required=False, widget=forms.HiddenInput)
 
     def clean_email(self):
         instance = getattr(self, "instance", None)
-        return _clean_email(self.cleaned_data["email"], exclude_pk=instance.pk if instance else None)
+        email = _clean_email(self.cleaned_data["email"], exclude_pk=instance.pk if instance else None)
+        meant = email_typos.suggestion(email)
+        if meant and email != (instance.email if instance else None) and email != self._email_checked():
+            self.data = self.data.copy()  # the form comes back with the hidden field filled in
+            self.data[self.add_prefix("email_checked")] = email
+            raise forms.ValidationError(
+                f"Did you mean {meant}? Check the address with the patient: an invitation sent to a mistyped "
+                "address never arrives. If it is right as typed, press the button again."
+            )
+        return email
+
+    def _email_checked(self):
+        return self.data.get(self.add_prefix("email_checked"), "").strip().lower()
 
     def clean_phone(self):
         return _clean_phone(self.cleaned_data["phone"])
@@ -174,6 +205,10 @@ class EnrolForm(FocusFirstProblem, PatientFieldsMixin, PlanChoicesMixin, forms.F
     # What every runner gives first; the optional date of birth last, out of the way of the Tab key at a busy desk.
     field_order = ["first_name", "last_name", "email", "phone", "race_date", "protocol", "clinician", "date_of_birth"]
 
+    def __init__(self, *args, last_race_date=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        _offer_race_date(self, last_race_date)
+
 
 class PatientDetailsForm(FocusFirstProblem, PatientFieldsMixin, forms.ModelForm):
     """Contact details, and the race date of the open plan when there is one."""
@@ -236,10 +271,12 @@ class NewPlanForm(FocusFirstProblem, PlanChoicesMixin, forms.Form):
 
     field_order = ["race_date", "protocol", "clinician"]
 
-    def __init__(self, *args, last_plan=None, **kwargs):
+    def __init__(self, *args, last_plan=None, last_race_date=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.last_plan = last_plan
         self.fields["race_date"].widget.attrs["autofocus"] = True
+        if last_plan is None or (last_race_date is not None and last_race_date > last_plan.race_date):
+            _offer_race_date(self, last_race_date)
         clinician_id = last_plan.clinician_id if last_plan is not None else None
         if clinician_id and not self.is_bound and self.fields["clinician"].queryset.filter(pk=clinician_id).exists():
             self.fields["clinician"].initial = clinician_id  # the clinician who knows them

@@ -169,6 +169,19 @@ def check_rows(rows, *, today, taken_emails):
     return rows
 
 
+def to_fix_csv(rows):
+    """The rows with problems as a CSV file reception corrects and uploads again (UTF-8 with a BOM, which Excel
+    needs to read it as UTF-8): the intake's columns, then what is wrong, which a new upload ignores."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow([*COLUMNS, "problem"])
+    for row in rows:
+        if row.problems:
+            values = [row.first_name, row.last_name, row.email, row.phone, row.race_date_text]
+            writer.writerow([*values, " ".join(row.problems)])
+    return "\ufeff" + buffer.getvalue()
+
+
 def _is_email(value):
     if len(value) > 254:
         return False

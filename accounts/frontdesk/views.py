@@ -1,6 +1,8 @@
 """Reception's pages. Contact details and activation state only: nothing clinical is read or shown here."""
 
+import datetime
 import functools
+import re
 import secrets
 
 import segno
@@ -10,9 +12,11 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.db import IntegrityError
 from django.db.models.functions import Lower
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 from django.views.decorators.cache import never_cache
 
@@ -51,6 +55,7 @@ User = get_user_model()
 
 LIST_LENGTH = 25
 INTAKE_SESSION_KEY = "frontdesk_intake"
+LAST_RACE_DATE_KEY = "frontdesk_last_race_date"  # this receptionist's last enrolment's, for the next one
 
 
 def may_use_front_desk(user):
@@ -121,7 +126,7 @@ def home(request):
 
 @reception_required
 def enrol(request):
-    form = EnrolForm(request.POST or None)
+    form = EnrolForm(request.POST or None, last_race_date=_last_race_date(request))
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -140,10 +145,18 @@ def enrol(request):
             form.add_error("email", TAKEN_EMAIL)
         else:
             note(request, Action.CREATE, target=patient, patient=patient, description="enrolled")
+            request.session[LAST_RACE_DATE_KEY] = data["race_date"].isoformat()
             messages.success(request, f"{patient.get_full_name()} is enrolled. You can print their welcome sheet now.")
             # The queue at the desk: the page opens with the keyboard on "Print the welcome sheet".
             return redirect(reverse("frontdesk:patient", args=[patient.pk]) + "?enrolled=1")
     return render(request, "frontdesk/enrol.html", {"form": form})
+
+
+def _last_race_date(request):
+    try:
+        return datetime.date.fromisoformat(request.session.get(LAST_RACE_DATE_KEY, ""))
+    except (TypeError, ValueError):
+        return None
 
 
 # -- One patient: details, invitation, switch off and on ----------------------------------------------------------
@@ -236,7 +249,7 @@ def plan_start(request, pk):
     """A returning runner's next plan: the patient page's "Start a new plan" once their last one is complete."""
     patient = _patient_or_404(pk)
     last_plan = RecoveryPlan.objects.filter(patient=patient).order_by("-created_at", "-pk").first()
-    form = NewPlanForm(request.POST or None, last_plan=last_plan)
+    form = NewPlanForm(request.POST or None, last_plan=last_plan, last_race_date=_last_race_date(request))
     if request.method == "POST" and form.is_valid():
         try:
             plan = patient_plan_start(patient=patient, **form.cleaned_data)
@@ -244,6 +257,7 @@ def plan_start(request, pk):
             messages.error(request, str(refusal))
             return redirect("frontdesk:patient", pk=patient.pk)
         note(request, Action.CREATE, target=patient, patient=patient, description="new plan")
+        request.session[LAST_RACE_DATE_KEY] = plan.race_date.isoformat()
         messages.success(
             request,
             f"{patient.get_full_name()} has a new plan from race day {plan.race_date:%-d %b %Y}. "
@@ -339,6 +353,7 @@ def _preview(request, rows, intake_id, protocol, clinician, *, status=200):
     context = {
         "rows": rows,
         "problem_rows": problem_rows,
+        "ready_count": len(rows) - len(problem_rows),
         "intake_id": intake_id,
         "protocol": protocol,
         "clinician": clinician,
@@ -364,16 +379,52 @@ def intake_confirm(request):
         del request.session[INTAKE_SESSION_KEY]
         messages.error(request, "That upload could not be read back, or its plan changed. Please upload it again.")
         return redirect("frontdesk:intake")
-    if any(row.problems for row in rows):
+    # "Enrol the ready lines now": the lines with problems wait to be corrected and uploaded again.
+    ready_only = request.POST.get("ready_only") == "1"
+    ready = [row for row in rows if not row.problems]
+    to_fix = [row for row in rows if row.problems]
+    if to_fix and not (ready_only and ready):
         return _preview(request, rows, stored["id"], protocol, clinician)
     try:
-        patients = patients_enrol(rows=rows, protocol=protocol, clinician=clinician)
+        patients = patients_enrol(rows=ready, protocol=protocol, clinician=clinician)
     except IntegrityError:
         # An address was taken between the check and the insert: nothing was enrolled.
         return _preview(request, _checked(rows), stored["id"], protocol, clinician)
-    del request.session[INTAKE_SESSION_KEY]
     note(request, Action.CREATE, description=f"enrolled {len(patients)} patient(s) from {stored['file_name']}")
     enrolled = "1 patient is" if len(patients) == 1 else f"{len(patients):,} patients are"
     invitations = "Their invitation is" if len(patients) == 1 else "Their invitations are"
     messages.success(request, f"{enrolled} enrolled. {invitations} on their way.")
-    return redirect("frontdesk:home")
+    if not to_fix:
+        del request.session[INTAKE_SESSION_KEY]
+        return redirect("frontdesk:home")
+    # The lines to fix stay in the session, for their download below.
+    request.session[INTAKE_SESSION_KEY] = {**stored, "rows": [row.as_stored() for row in to_fix]}
+    messages.warning(
+        request,
+        format_html(
+            '{} not enrolled yet. <a href="{}">Download {}</a> (a CSV file with what is wrong on each), correct '
+            "{} and upload that file here.",
+            "1 line with a problem is" if len(to_fix) == 1 else f"{len(to_fix):,} lines with problems are",
+            reverse("frontdesk:intake_to_fix"),
+            "it" if len(to_fix) == 1 else "them",
+            "it" if len(to_fix) == 1 else "them",
+        ),
+    )
+    return redirect("frontdesk:intake")
+
+
+@reception_required
+def intake_to_fix(request):
+    """The waiting upload's lines with problems, as a CSV file to correct and upload again: the same columns, and
+    one more saying what is wrong (ignored when it comes back)."""
+    stored = request.session.get(INTAKE_SESSION_KEY)
+    try:
+        rows = _checked([intake.IntakeRow.from_stored(values) for values in stored["rows"]])
+    except (KeyError, TypeError, ValueError):
+        messages.error(request, "No upload is waiting. Please upload the file again.")
+        return redirect("frontdesk:intake")
+    note(request, Action.VIEW, description=f"lines to fix from {stored.get('file_name', 'an upload')}")
+    stem = re.sub(r"[^\w.-]+", "-", str(stored.get("file_name", "intake"))).removesuffix(".csv") or "intake"
+    response = HttpResponse(intake.to_fix_csv(rows), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{stem}-to-fix.csv"'
+    return response

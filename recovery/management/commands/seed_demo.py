@@ -26,6 +26,8 @@ DEMO_PEOPLE = [
     ("reception@apex.test", "Rita", "Jones", Role.RECEPTION, False),
     ("patient@apex.test", "Pat", "Runner", Role.PATIENT, False),
     ("patient2@apex.test", "Chris", "Miles", Role.PATIENT, False),
+    # Back after another race: the spring's plan is complete, reception starts the next one at the front desk.
+    ("returning@apex.test", "Jo", "Strider", Role.PATIENT, False),
 ]
 
 # The demo patient's recent check-ins, oldest first: settling pain, nothing alarming.
@@ -56,6 +58,7 @@ class Command(BaseCommand):
             today = clinic_today()
             self._plan(people["patient@apex.test"], today - datetime.timedelta(days=5), clinician, history=True)
             self._plan(people["patient2@apex.test"], today - datetime.timedelta(days=10), clinician, history=False)
+            self._completed_plan(people["returning@apex.test"], today - datetime.timedelta(days=210), clinician)
         last_week_store(today=today)  # the patients list's filter works before the clock's first sweep
 
         self.stdout.write(self.style.SUCCESS("Demo accounts are ready. Log in at /accounts/login/ with:"))
@@ -79,6 +82,16 @@ class Command(BaseCommand):
         )
         if history:
             self._history(plan)
+
+    def _completed_plan(self, patient, race_date, clinician):
+        if RecoveryPlan.objects.filter(patient=patient).exists():
+            return
+        plan = plan_enrol(
+            patient=patient, protocol=Protocol.objects.default(), race_date=race_date, clinician=clinician
+        )
+        RecoveryPlan.objects.filter(pk=plan.pk).update(
+            status=RecoveryPlan.Status.COMPLETED, created_at=timezone.now() - datetime.timedelta(days=209)
+        )
 
     def _history(self, plan):
         """A few days of ticks and check-ins before today: mostly done, a few gaps, none of it today."""
