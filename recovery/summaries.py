@@ -21,6 +21,7 @@ from django.db import transaction
 from django.db.models import Case, Count, Max, OuterRef, Q, Subquery, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.text import capfirst
 
 from recovery import rules
 from recovery.facts import facts_for_plans
@@ -249,3 +250,53 @@ def step_adherence(facts, first, last, today):
         label = next(step.label for step in reversed(facts.steps) if step.key == key)
         result.append((key, label, rules.adherence(only_this, first, last, today)))
     return result
+
+
+def steps_today(facts, today):
+    """What each step asks of the patient today, by step key, in a clinician's words (Today says the same to the
+    patient in theirs): its dose and days, and what holds it; for a step not on today's checklist, when it starts,
+    ended or was stopped."""
+    said = {task.key: f"{capfirst(task.step.how_often)}, {_step_days(task.step)}. {_held(task.lock)}".strip()
+            for task in rules.tasks_on(facts, today, today)}  # fmt: skip
+    versions = {}
+    for step in sorted(facts.steps, key=lambda step: step.valid_from or datetime.date.min):
+        versions.setdefault(step.key, []).append(step)
+    today_number = facts.day_number(today)
+    for key, steps in versions.items():
+        if key in said:
+            continue
+        current = next((step for step in steps if step.in_force_on(today)), None)
+        coming = next((step for step in steps if step.valid_from is not None and step.valid_from > today), None)
+        if current is None and coming is not None:
+            said[key] = f"From {coming.valid_from:%-d %b}."
+        elif current is None:
+            said[key] = f"Stopped from {steps[-1].valid_until:%-d %b}."
+        elif current.last_day is not None and current.last_day < today_number:
+            said[key] = f"Ended on day {current.last_day}."
+        elif current.gate == rules.Gate.CLEARANCE and facts.cleared_on is None:
+            said[key] = f"From day {current.first_day}, once cleared to run."
+        else:
+            said[key] = f"From day {current.first_day}."
+    return said
+
+
+def _step_days(step):
+    if step.last_day is not None:
+        return f"days {step.first_day}–{step.last_day}"
+    return "from race day" if step.first_day == 0 else f"from day {step.first_day}"
+
+
+def _held(lock):
+    if lock is None:
+        return ""
+    if lock.paused:
+        return "Held: the plan is paused."
+    if lock.warning:
+        return "Held: a warning sign in the latest check-in."
+    if lock.stop_pain:
+        return "Held: the latest pain score is at the stop level."
+    if lock.gate == Gate.PAIN and lock.no_score:
+        return f"Held until a check-in gives pain of {lock.pain_max}/10 or less."
+    if lock.gate == Gate.PAIN:
+        return f"Held: the latest pain is above {lock.pain_max}/10."
+    return "Held until cleared to run."

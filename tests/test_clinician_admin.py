@@ -741,7 +741,8 @@ def test_todays_day_off_leaves_the_per_step_week_as_the_headline_leaves_it(clini
     url = reverse("admin:recovery_plan_visit_summary", args=[plan.pk])
 
     def step_rows():
-        return re.findall(r'<tr data-step="([\w-]+)"><td>[^<]*</td><td>([^<]*)</td>', clinician_client.get(url).text)
+        page = clinician_client.get(url).text
+        return re.findall(r'<tr data-step="([\w-]+)"><td>[^<]*</td><td>[^<]*</td><td>([^<]*)</td>', page)
 
     before = step_rows()
     day_excuse(plan=plan, date=clinic_today(), today=clinic_today(), reason="flu")

@@ -293,14 +293,16 @@ class RecoveryPlanAdmin(AuditedAdminMixin, admin.ModelAdmin):
 
     @staticmethod
     def _step_rows(plan, facts, today, week_first, week_last):
-        """(key, label, last week's %, overall %) per step. Last week as the headline reads it: from what was
-        recorded by its end (summaries.last_week_percent), so a step added since has no week of its own."""
+        """(key, label, what it asks today, last week's %, overall %) per step. Last week as the headline reads it:
+        from what was recorded by its end (summaries.last_week_percent), so a step added since has no week of its
+        own."""
         week = {
             key: adherence
             for key, _label, adherence in summaries.step_adherence(facts.as_of(week_last), week_first, week_last, today)
         }
+        now = summaries.steps_today(facts, today) if plan.status != RecoveryPlan.Status.COMPLETED else {}
         return [
-            (key, label, _percent(week.get(key)), _percent(overall))
+            (key, label, now.get(key, "–"), _percent(week.get(key)), _percent(overall))
             for key, label, overall in summaries.step_adherence(facts, plan.race_date, today, today)
         ]
 
@@ -466,7 +468,7 @@ class RecoveryPlanAdmin(AuditedAdminMixin, admin.ModelAdmin):
         context = self._patient_context(plan)
         # One printed page for the appointment: the steps under way or done (not the ones still to come, all "–"),
         # and the last two weeks' check-ins (the patient's page has them all).
-        context["step_rows"] = [row for row in context["step_rows"] if row[2:] != ("–", "–")]
+        context["step_rows"] = [row for row in context["step_rows"] if row[3:] != ("–", "–")]
         context["check_ins"] = context["check_ins"][:VISIT_CHECK_INS]
         context = {
             **self.admin_site.each_context(request),  # the workspace's own header and title, not Django's
