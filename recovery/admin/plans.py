@@ -390,10 +390,29 @@ class RecoveryPlanAdmin(AuditedAdminMixin, admin.ModelAdmin):
                 return self._back(plan)
         return self._form_page(request, plan, form, f"Add a step to {plan.patient}'s plan", "Add the step")
 
+    def _typed_changes_save(self, request, plan):
+        """The buttons under the plan's form post that form to their own address: what was typed above them is
+        saved first, as Save saves it (a note typed before "Pause the plan" was lost). Returns None when it is
+        saved or nothing was typed; else the plan's page again, with what is wrong and what was typed."""
+        if "note_to_patient" not in request.POST:  # a confirmation page, which posts only its own fields
+            return None
+        form = self.get_form(request, plan, change=True)(request.POST, request.FILES, instance=plan)
+        formsets, _ = self._create_formsets(request, plan, change=True)
+        if not form.has_changed() and not any(formset.has_changed() for formset in formsets):
+            return None
+        change_url = reverse("admin:recovery_recoveryplan_change", args=[plan.pk])
+        response = self.change_view(request, str(plan.pk), form_url=change_url)
+        if response.status_code != 302:
+            return response
+        plan.refresh_from_db()
+        return None
+
     def sign_off_view(self, request, pk):
         plan = self._plan_for(request, pk, change=True)
         if request.method != "POST":
             return self._back(plan)
+        if refused := self._typed_changes_save(request, plan):
+            return refused
         if request.POST.get("withdraw"):
             care.plan_withdraw_clearance(plan=plan, today=clinic_today())
             self._done(request, plan, "The return-to-running clearance is withdrawn.")
@@ -419,13 +438,14 @@ class RecoveryPlanAdmin(AuditedAdminMixin, admin.ModelAdmin):
         status = request.POST.get("status")
         if request.method != "POST" or status not in care.STATUS_MOVES:
             return self._back(plan)
+        if refused := self._typed_changes_save(request, plan):
+            return refused
         if status == RecoveryPlan.Status.COMPLETED and not request.POST.get("confirmed"):
             # A discharge cannot be undone (only a new plan follows it): asked once more, on a page of its own.
             form = DischargeForm(initial={"status": status, "confirmed": "1"})
             intro = (
                 f"{plan.patient}'s plan will be complete: their daily plan stops and it cannot be reopened "
-                "(Re-enrol starts a new one). Their history is kept. Changes typed on the plan's page and not "
-                "saved are not kept."
+                "(Re-enrol starts a new one). Their history is kept."
             )
             return self._form_page(
                 request, plan, form, f"Discharge {plan.patient}?", "Discharge", intro=intro,

@@ -1,0 +1,91 @@
+"""The buttons under a plan's form (clear to run, pause, resume, discharge) post that form: what the clinician
+typed above them is saved first, as Save saves it, never dropped."""
+
+import datetime
+from html import unescape
+
+import pytest
+from django.contrib.admin.models import LogEntry
+from django.urls import reverse
+
+from audit.models import Action, AuditEvent
+from recovery.clock import clinic_today
+from recovery.models import RecoveryPlan
+from tests.admin_forms import form_data
+from tests.factories import make_plan
+
+NOTE = "Rest until Friday, then we talk about the stretches."
+
+
+@pytest.fixture
+def plan(patient):
+    return make_plan(patient, days_since_race=8)
+
+
+def page_form(clinician_client, plan, **typed):
+    data = form_data(clinician_client.get(reverse("admin:recovery_recoveryplan_change", args=[plan.pk])))
+    data.update(typed)
+    return data
+
+
+def press(clinician_client, plan, button, data):
+    return clinician_client.post(reverse(f"admin:recovery_plan_{button}", args=[plan.pk]), data, follow=True)
+
+
+def test_a_note_typed_before_pause_is_saved_with_the_pause(clinician_client, plan):
+    response = press(
+        clinician_client, plan, "status", page_form(clinician_client, plan, note_to_patient=NOTE, status="paused")
+    )
+
+    plan.refresh_from_db()
+    assert (plan.status, plan.note_to_patient) == (RecoveryPlan.Status.PAUSED, NOTE)
+    page = unescape(response.text)
+    assert "The plan is now paused." in page and "was changed successfully" in page
+    history = [entry.get_change_message() for entry in LogEntry.objects.filter(object_id=str(plan.pk))]
+    assert history == ["The plan is now paused.", "Changed Note to patient."]  # each kept in History, latest first
+
+
+def test_a_note_typed_before_clear_to_run_is_saved_too(clinician_client, plan):
+    press(clinician_client, plan, "sign_off", page_form(clinician_client, plan, note_to_patient=NOTE))
+
+    plan.refresh_from_db()
+    assert plan.note_to_patient == NOTE and plan.cleared_to_run_on == clinic_today()
+
+
+def test_discharge_saves_the_note_before_it_asks_to_be_sure(clinician_client, plan):
+    response = press(
+        clinician_client, plan, "status", page_form(clinician_client, plan, note_to_patient=NOTE, status="completed")
+    )
+
+    plan.refresh_from_db()
+    assert plan.note_to_patient == NOTE
+    assert plan.status == RecoveryPlan.Status.ACTIVE  # not before "Discharge" is pressed on the question's page
+    assert f"Discharge {plan.patient}?" in unescape(response.text)
+
+
+def test_a_typed_change_that_cannot_be_saved_stops_the_button_and_comes_back_as_typed(clinician_client, plan):
+    future = (clinic_today() + datetime.timedelta(days=5)).strftime("%d/%m/%Y")
+    data = page_form(clinician_client, plan, note_to_patient=NOTE, race_date=future, status="paused")
+
+    response = press(clinician_client, plan, "status", data)
+
+    assert response.status_code == 200
+    page = unescape(response.text)
+    assert "The race date is in the future." in page
+    assert NOTE in page
+    change_url = reverse("admin:recovery_recoveryplan_change", args=[plan.pk])
+    assert f'action="{change_url}"' in page  # "Save" on this page saves, not pauses
+    plan.refresh_from_db()
+    assert plan.status == RecoveryPlan.Status.ACTIVE and plan.note_to_patient != NOTE
+
+
+def test_nothing_typed_means_nothing_saved_but_the_pause(clinician_client, plan):
+    before = LogEntry.objects.filter(object_id=str(plan.pk)).count()
+    changes = AuditEvent.objects.filter(action=Action.CHANGE).count()
+
+    press(clinician_client, plan, "status", page_form(clinician_client, plan, status="paused"))
+
+    plan.refresh_from_db()
+    assert plan.status == RecoveryPlan.Status.PAUSED
+    assert LogEntry.objects.filter(object_id=str(plan.pk)).count() == before + 1  # the pause alone
+    assert AuditEvent.objects.filter(action=Action.CHANGE).count() == changes + 1
