@@ -10,6 +10,7 @@ import pytest
 from django.contrib.sessions.models import Session
 from django.core import mail
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts.models import User
 from accounts.roles import Role
@@ -301,7 +302,7 @@ def test_awaiting_activation_lists_invitations_with_their_age_and_e_mail_state(d
     fresh.set_unusable_password()
     fresh.save()
     response = desk.get(FRONT_DESK)
-    assert response.context["awaiting"] == [sent, failed, fresh]  # oldest first; activated Alice is not here
+    assert list(response.context["awaiting"]) == [sent, failed, fresh]  # oldest first; activated Alice is not here
     page = response.content.decode()
     assert "2\xa0days ago" in page
     assert "just now" in page and "0\xa0minutes ago" not in page
@@ -387,7 +388,7 @@ def test_the_front_desk_runs_a_fixed_number_of_queries(database_only, desk, djan
     with django_assert_num_queries(11):
         response = desk.get(FRONT_DESK, {"q": "runner"})
     assert len(response.context["results"]) == patients
-    assert response.context["inactive_count"] == patients
+    assert response.context["inactive"].paginator.count == patients
 
 
 # Least privilege: nothing clinical on the front desk
@@ -606,3 +607,27 @@ def test_no_inline_script_or_style_on_front_desk_pages(desk, patient, plan):
         page = desk.get(url).content.decode()
         assert "style=" not in page
         assert not re.search(r"<script(?![^>]*\bsrc=)", page), url
+
+
+def test_the_lists_go_on_a_page_at_a_time_keeping_the_search_and_the_other_list(desk):
+    invited = [PatientFactory(first_name=f"Waiting{n:02d}", invited_at=timezone.now()) for n in range(30)]
+    for person in invited:
+        person.set_unusable_password()
+        person.save()
+
+    first = desk.get(FRONT_DESK, {"q": "Waiting01", "inactive_page": "1"})
+    page = html.unescape(first.text)
+    assert "1–25 of 30, oldest invitation first." in page
+    assert 'href="?q=Waiting01&amp;inactive_page=1&amp;awaiting_page=2#awaiting-heading"' in first.text
+
+    second = desk.get(FRONT_DESK, {"q": "Waiting01", "inactive_page": "1", "awaiting_page": "2"})
+    assert "26–30 of 30, oldest invitation first." in html.unescape(second.text)
+    assert len(second.context["awaiting"]) == 5
+    assert 'Previous page<span class="visually-hidden"> of Invited, not yet activated</span>' in second.text
+    assert len(second.context["results"]) == 1  # the search is kept
+
+
+@pytest.mark.parametrize("asked", ["0", "999", "two", "-1"])
+def test_a_page_number_out_of_range_shows_a_page_of_the_list(desk, asked):
+    response = desk.get(FRONT_DESK, {"awaiting_page": asked})
+    assert response.status_code == 200

@@ -10,6 +10,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.db import IntegrityError
 from django.db.models.functions import Lower
 from django.http import HttpResponse
@@ -103,14 +104,15 @@ def home(request):
     # only active plans, so paused ones are left out: nobody expects activity from them.
     inactive = RecoveryPlan.objects.filter(inactive_q(today, thresholds)).quietest_first().select_related("patient")
     recent = RecoveryPlan.objects.select_related("patient", "protocol").order_by("-created_at", "-pk")
+    # Each list a page at a time: after a group intake hundreds may wait, and each needs a call or a resend.
+    awaiting_page = _list_page(request, awaiting, "awaiting_page", "#awaiting-heading")
+    inactive_page = _list_page(request, inactive, "inactive_page", "#inactive-heading")
     context = {
         "form": form,
         "query": query,
         "results": results,
-        "awaiting": list(awaiting[:LIST_LENGTH]),
-        "awaiting_count": awaiting.count(),
-        "inactive": list(inactive[:LIST_LENGTH]),
-        "inactive_count": inactive.count(),
+        "awaiting": awaiting_page,
+        "inactive": inactive_page,
         "inactive_days": thresholds.inactive_after_days,
         "recent": list(recent[:10]),
         "today": today,
@@ -119,6 +121,21 @@ def home(request):
     # The lists and search results show patients' names and contact details.
     note(request, Action.VIEW, description="front desk: search and lists")
     return render(request, "frontdesk/home.html", context)
+
+
+def _list_page(request, queryset, parameter, anchor):
+    """One page of a front desk list, with the addresses of the pages before and after it (the search and the
+    other list's page kept), back at the list's own heading."""
+    page = Paginator(queryset, LIST_LENGTH).get_page(request.GET.get(parameter))
+    for name, has, number in (("previous_url", page.has_previous, "previous_page_number"),
+                              ("next_url", page.has_next, "next_page_number")):  # fmt: skip
+        query = request.GET.copy()
+        if has():
+            query[parameter] = getattr(page, number)()
+            setattr(page, name, f"?{query.urlencode()}{anchor}")
+        else:
+            setattr(page, name, None)
+    return page
 
 
 # -- Enrol one patient --------------------------------------------------------------------------------------------
