@@ -52,6 +52,13 @@ def reception(db):
 
 
 @pytest.fixture
+def desk(client, reception):
+    """Reception, signed in at the front desk."""
+    client.force_login(reception)
+    return client
+
+
+@pytest.fixture
 def clinician(db):
     return ClinicianFactory(email="physio@example.com")
 

@@ -25,12 +25,6 @@ FRONT_DESK = "/front-desk/"
 ENROL = "/front-desk/enroll/"
 
 
-@pytest.fixture
-def desk(client, reception):
-    client.force_login(reception)
-    return client
-
-
 def enrol_data(**changes):
     data = {
         "first_name": "Dana",

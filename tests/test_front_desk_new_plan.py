@@ -16,12 +16,6 @@ from tests.factories import PASSWORD, ClinicianFactory, PatientFactory, make_pla
 
 
 @pytest.fixture
-def desk(client, reception):
-    client.force_login(reception)
-    return client
-
-
-@pytest.fixture
 def returning(patient, clinician):
     """Alice ran in the spring; her plan is complete (discharged)."""
     plan = make_plan(patient, days_since_race=200, clinician=clinician)

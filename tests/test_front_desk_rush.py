@@ -10,29 +10,8 @@ import pytest
 from accounts.frontdesk.email_typos import suggestion
 from accounts.models import User
 from recovery.clock import clinic_today
-from recovery.models import Protocol, RecoveryPlan
-
-ENROL = "/front-desk/enroll/"
-
-
-@pytest.fixture
-def desk(client, reception):
-    client.force_login(reception)
-    return client
-
-
-def enrol_data(**changes):
-    data = {
-        "first_name": "Dana",
-        "last_name": "Scully",
-        "email": "dana@example.com",
-        "phone": "",
-        "race_date": (clinic_today() - datetime.timedelta(days=1)).isoformat(),
-        "protocol": Protocol.objects.default().pk,
-        "clinician": "",
-    }
-    data.update(changes)
-    return data
+from recovery.models import RecoveryPlan
+from tests.test_front_desk import ENROL, enrol_data
 
 
 def race_date_value(page):

@@ -20,12 +20,6 @@ HEADER = "first_name,last_name,email,phone,race_date\n"
 TODAY = datetime.date(2026, 5, 10)
 
 
-@pytest.fixture
-def desk(client, reception):
-    client.force_login(reception)
-    return client
-
-
 def race_day(days_ago=1):
     return (clinic_today() - datetime.timedelta(days=days_ago)).isoformat()
 

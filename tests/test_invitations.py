@@ -50,12 +50,6 @@ def _site(settings):
     settings.SITE_URL = SITE
 
 
-@pytest.fixture
-def desk(client, reception):
-    client.force_login(reception)
-    return client
-
-
 def enrol(desk, capture, email="dana@example.com", **changes):
     data = {
         "first_name": "Dana",
