@@ -65,6 +65,7 @@ def test_a_returning_runner_gets_a_new_plan_and_keeps_their_password(desk, patie
     assert patient.check_password(PASSWORD)
 
     sheet = unescape(desk.get(f"/front-desk/patients/{patient.pk}/welcome/").text)
+    assert f"Welcome back, {patient.get_full_name()}" in sheet
     assert f"starts from your race on {new.race_date:%A %-d %B %Y}" in sheet
     assert "with your e-mail address, alice@example.com, and the password you chose" in sheet
 

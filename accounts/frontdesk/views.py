@@ -310,6 +310,8 @@ def welcome_sheet(request, pk):
     context = {
         "patient": patient,
         "plan": plan,
+        # A runner back after another race: "Welcome back".
+        "returning": plan is not None and RecoveryPlan.objects.filter(patient=patient).exclude(pk=plan.pk).exists(),
         "week": first_week(plan, week_from_day) if plan else [],
         "week_from_day": week_from_day,
         "qr_svg": qr_svg,
