@@ -45,6 +45,7 @@ def test_a_returning_runner_gets_a_new_plan_and_keeps_their_password(desk, patie
     form = unescape(desk.get(new_plan_url(patient)).text)
     assert "they log in as before, with alice@example.com" in form
     assert f'<option value="{clinician.pk}" selected>' in form  # the clinician who knows her
+    assert AuditEvent.objects.filter(action=Action.VIEW, patient=patient, description="new plan form").exists()
 
     response = desk.post(new_plan_url(patient), new_plan_data(days_ago=1, clinician=clinician.pk), follow=True)
 

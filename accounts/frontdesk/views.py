@@ -127,14 +127,14 @@ def _list_page(request, queryset, parameter, anchor):
     """One page of a front desk list, with the addresses of the pages before and after it (the search and the
     other list's page kept), back at the list's own heading."""
     page = Paginator(queryset, LIST_LENGTH).get_page(request.GET.get(parameter))
-    for name, has, number in (("previous_url", page.has_previous, "previous_page_number"),
-                              ("next_url", page.has_next, "next_page_number")):  # fmt: skip
+
+    def address(number):
         query = request.GET.copy()
-        if has():
-            query[parameter] = getattr(page, number)()
-            setattr(page, name, f"?{query.urlencode()}{anchor}")
-        else:
-            setattr(page, name, None)
+        query[parameter] = number
+        return f"?{query.urlencode()}{anchor}"
+
+    page.previous_url = address(page.previous_page_number()) if page.has_previous() else None
+    page.next_url = address(page.next_page_number()) if page.has_next() else None
     return page
 
 
@@ -267,7 +267,9 @@ def plan_start(request, pk):
     patient = _patient_or_404(pk)
     last_plan = RecoveryPlan.objects.filter(patient=patient).order_by("-created_at", "-pk").first()
     form = NewPlanForm(request.POST or None, last_plan=last_plan, last_race_date=_last_race_date(request))
-    if request.method == "POST" and form.is_valid():
+    if request.method == "GET":
+        note(request, Action.VIEW, target=patient, patient=patient, description="new plan form")
+    elif form.is_valid():
         try:
             plan = patient_plan_start(patient=patient, **form.cleaned_data)
         except Refused as refusal:
