@@ -794,3 +794,21 @@ def test_every_field_of_the_tailoring_and_acknowledging_forms_has_the_help_its_r
         for ids in described:
             for name in ids.split():
                 assert f'id="{name}"' in page, name
+
+
+def test_the_visit_summary_lists_open_alerts_and_the_last_two_weeks_not_every_old_one(clinician_client, clinician):
+    plan = make_plan(days_since_race=40, enrolled_days_ago=40)
+    old_open = alert_for(plan, kind=Alert.Kind.RED_FLAG, days_ago=30)
+    old_done = alert_for(plan, kind=Alert.Kind.HIGH_PAIN, days_ago=25)
+    recent_done = alert_for(plan, kind=Alert.Kind.HIGH_PAIN, days_ago=3)
+    Alert.objects.filter(pk__in=[old_done.pk, recent_done.pk]).update(
+        acknowledged_at=timezone.now(), acknowledged_by=clinician, acknowledgement_note="Called"
+    )
+
+    summary = clinician_client.get(reverse("admin:recovery_plan_visit_summary", args=[plan.pk])).text
+    page = clinician_client.get(reverse("admin:recovery_recoveryplan_change", args=[plan.pk])).text
+
+    assert summary.count("<tr data-alert-row=") == 2  # the open one, however old, and the recent one
+    assert f"/admin/recovery/alert/{old_open.pk}/change/" in summary
+    assert "1 older alert, acknowledged, on the patient's page." in unescape(summary)
+    assert page.count("<tr data-alert-row=") == 3 and "data-older-alerts" not in page

@@ -1,6 +1,7 @@
 """The clinician's patients list (who needs me today) and a patient's page: a tailored plan, sign-off, status."""
 
 import csv
+import datetime
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
@@ -100,8 +101,9 @@ def _open_alerts_warning(plan, why=CLOSING_WARNING):
     )
 
 
-# The visit summary's check-ins: the last two weeks, so that it prints on one page.
+# The visit summary's check-ins and acknowledged alerts: the last two weeks, so that it prints on one page.
 VISIT_CHECK_INS = 14
+VISIT_ALERT_DAYS = 14
 
 TREND_ARROWS = {"up": "↑ rising", "down": "↓ falling", "steady": "→ steady", "": ""}
 
@@ -490,6 +492,11 @@ class RecoveryPlanAdmin(AuditedAdminMixin, admin.ModelAdmin):
         # and the last two weeks' check-ins (the patient's page has them all).
         context["step_rows"] = [row for row in context["step_rows"] if row[3:] != ("–", "–")]
         context["check_ins"] = context["check_ins"][:VISIT_CHECK_INS]
+        # Every open alert, and those dealt with in the last two weeks; older ones are on the patient's page.
+        recent_from = context["today"] - datetime.timedelta(days=VISIT_ALERT_DAYS - 1)
+        alerts = list(context["plan_alerts"])
+        context["plan_alerts"] = [alert for alert in alerts if alert.acknowledged_at is None or alert.date >= recent_from]
+        context["older_alerts"] = len(alerts) - len(context["plan_alerts"])
         context = {
             **self.admin_site.each_context(request),  # the workspace's own header and title, not Django's
             **context,
