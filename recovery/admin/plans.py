@@ -495,8 +495,8 @@ class RecoveryPlanAdmin(AuditedAdminMixin, admin.ModelAdmin):
         # Every open alert, and those dealt with in the last two weeks; older ones are on the patient's page.
         recent_from = context["today"] - datetime.timedelta(days=VISIT_ALERT_DAYS - 1)
         alerts = list(context["plan_alerts"])
-        context["plan_alerts"] = [alert for alert in alerts if alert.acknowledged_at is None or alert.date >= recent_from]
-        context["older_alerts"] = len(alerts) - len(context["plan_alerts"])
+        shown = [alert for alert in alerts if alert.acknowledged_at is None or alert.date >= recent_from]
+        context["plan_alerts"], context["older_alerts"] = shown, len(alerts) - len(shown)
         context = {
             **self.admin_site.each_context(request),  # the workspace's own header and title, not Django's
             **context,
