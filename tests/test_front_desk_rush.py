@@ -72,6 +72,14 @@ def test_a_refused_enrolment_keeps_what_was_typed_not_the_remembered_date(desk):
         ("ann@example.com", None),
         ("ann@nhs.net", None),
         ("ann@leeds.ac.uk", None),
+        ("ann@gamil.com", "ann@gmail.com"),
+        ("ann@gmail.co", "ann@gmail.com"),  # cut short
+        # Real providers close to common ones: never another provider's mailbox for a password link.
+        ("ann@ymail.com", None),
+        ("ann@rocketmail.com", None),
+        ("ann@fastmail.co.uk", None),
+        ("ann@live.com.au", None),
+        ("ann@gmail.co.uk", None),
     ],
 )
 def test_a_likely_typing_mistake_in_the_domain_is_named(typed, meant):

@@ -321,6 +321,7 @@ def test_the_ready_lines_are_enrolled_and_the_others_come_back_as_a_file_to_fix(
     assert "2 lines need fixing. Nobody has been enrolled." in page
     assert "or enrol the 8 lines that are ready now and correct the others after." in page
     assert "Enrol the 8 ready now and send their invitations" in page
+    assert "Download the lines to fix" not in page  # a new upload first would drop the 8: offered after them
 
     with django_capture_on_commit_callbacks(execute=True):
         response = desk.post(
@@ -358,6 +359,7 @@ def test_a_file_of_only_problems_offers_nothing_to_enrol(desk, django_capture_on
     preview = upload(desk, csv_file(["Runner,Bad,runner@example,,2026-01-01\n"]))
     page = html.unescape(preview.text)
     assert "ready now" not in page
+    assert '<a href="/front-desk/import/to-fix.csv">Download the line to fix</a>' in page
 
     with django_capture_on_commit_callbacks(execute=True):
         desk.post("/front-desk/import/confirm/", {"intake": preview.context["intake_id"], "ready_only": "1"})

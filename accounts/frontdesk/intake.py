@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
+from clinic.spreadsheets import as_text, from_text
 from recovery.services import race_date_problem
 
 COLUMNS = ("first_name", "last_name", "email", "phone", "race_date")
@@ -128,7 +129,7 @@ def read_rows(data):
 
 
 def _cell(values, index):
-    return values[index].strip() if index < len(values) else ""
+    return from_text(values[index].strip()) if index < len(values) else ""
 
 
 def check_rows(rows, *, today, taken_emails):
@@ -171,14 +172,16 @@ def check_rows(rows, *, today, taken_emails):
 
 def to_fix_csv(rows):
     """The rows with problems as a CSV file reception corrects and uploads again (UTF-8 with a BOM, which Excel
-    needs to read it as UTF-8): the intake's columns, then what is wrong, which a new upload ignores."""
+    needs to read it as UTF-8): the intake's columns, then what is wrong, which a new upload ignores. A value a
+    spreadsheet would run as a formula goes in as text (clinic/spreadsheets.py), which ``read_rows`` reads back
+    as it went ("+44 7700 900123")."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow([*COLUMNS, "problem"])
     for row in rows:
         if row.problems:
             values = [row.first_name, row.last_name, row.email, row.phone, row.race_date_text]
-            writer.writerow([*values, " ".join(row.problems)])
+            writer.writerow([*(as_text(value) for value in values), " ".join(row.problems)])
     return "\ufeff" + buffer.getvalue()
 
 

@@ -18,6 +18,7 @@ from audit.mixins import AuditedAdminMixin
 from audit.models import Action
 from audit.recorder import note
 from clinic.links import link_to
+from clinic.spreadsheets import as_text
 from recovery import care, rules, services, summaries
 from recovery.admin.filters import (
     ClearanceFilter,
@@ -256,7 +257,7 @@ class RecoveryPlanAdmin(AuditedAdminMixin, admin.ModelAdmin):
         for plan in plans:
             summary = rows[plan.pk]
             clinician = plan.clinician.get_full_name() or plan.clinician.email if plan.clinician else ""
-            writer.writerow([
+            writer.writerow(as_text(value) for value in [
                 plan.patient.get_full_name(), plan.patient.email, plan.get_status_display(), clinician,
                 plan.race_date, summary.day, summary.phase,
                 "" if summary.last_week_percent is None else summary.last_week_percent,
