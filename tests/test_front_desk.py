@@ -196,6 +196,7 @@ def test_the_enrol_form_preselects_the_default_protocol_and_lists_only_clinician
         ({"email": "not-an-address"}, "email", "This is not an e-mail address."),
         ({"email": "dana@"}, "email", "This is not an e-mail address."),
         ({"email": ""}, "email", "Enter the patient's e-mail address."),
+        ({"email": "a" * 250 + "@example.com"}, "email", "An e-mail address has at most 254 characters"),
         ({"first_name": ""}, "first_name", "Enter the patient's first name."),
         ({"race_date": "2099-01-01"}, "race_date", "The race date is in the future."),
         ({"race_date": "2001-04-01"}, "race_date", "The race date is more than a year ago."),

@@ -6,6 +6,7 @@ from html import unescape
 
 import pytest
 from django.core import mail
+from django.utils import timezone
 
 from accounts.frontdesk.forms import TAKEN_EMAIL
 from audit.models import Action, AuditEvent
@@ -78,12 +79,22 @@ def test_the_patient_sees_the_new_plan_at_once(desk, client, patient, returning)
     assert "Day 2 after your race" in page
 
 
-def test_a_patient_who_never_chose_a_password_is_told_the_sheet_carries_a_fresh_link(desk, returning):
+def test_a_patient_who_never_chose_a_password_gets_a_new_invitation_with_the_plan(
+    desk, returning, django_capture_on_commit_callbacks
+):
     patient = returning.patient
     patient.set_unusable_password()
+    patient.invited_at = timezone.now() - datetime.timedelta(days=200)  # that link died long ago
     patient.save()
     form = unescape(desk.get(new_plan_url(patient)).text)
-    assert "they have not chosen a password yet, and the welcome sheet you can print next carries a fresh link" in form
+    assert "they have not chosen a password yet, so a new invitation goes to alice@example.com" in form
+
+    with django_capture_on_commit_callbacks(execute=True):
+        desk.post(new_plan_url(patient), new_plan_data())
+
+    assert [message.to for message in mail.outbox] == [["alice@example.com"]]
+    patient.refresh_from_db()
+    assert patient.invited_at > timezone.now() - datetime.timedelta(minutes=1)
 
 
 def test_an_open_plan_is_a_clinicians_to_end(desk, patient, plan):

@@ -123,3 +123,17 @@ def test_correcting_an_address_at_the_desk_is_asked_about_too(desk, patient, pla
     assert "Did you mean alice@hotmail.com?" in page
     patient.refresh_from_db()
     assert patient.email == "alice@example.com"
+
+
+def test_a_race_date_corrected_on_the_last_patient_is_the_one_the_next_form_starts_with(desk):
+    typed, meant = (clinic_today() - datetime.timedelta(days=days) for days in (2, 1))
+    response = desk.post(ENROL, enrol_data(race_date=typed.isoformat()), follow=True)
+    assert f"Dana Scully is enrolled, from race day {typed:%-d %b %Y}." in unescape(response.text)
+    dana = User.objects.get(email="dana@example.com")
+
+    desk.post(
+        f"/front-desk/patients/{dana.pk}/",
+        {"first_name": "Dana", "last_name": "Scully", "email": dana.email, "phone": "", "race_date": meant.isoformat()},
+    )
+
+    assert race_date_value(desk.get(ENROL).text) == meant.isoformat()

@@ -372,3 +372,47 @@ def test_lines_to_fix_without_a_waiting_upload_send_reception_to_upload_one(desk
 
     assert response.redirect_chain[-1][0] == "/front-desk/import/"
     assert "No upload is waiting. Please upload the file again." in html.unescape(response.text)
+
+
+def test_a_second_confirmation_of_an_enrolled_file_says_so_not_that_nobody_was_enrolled(
+    desk, django_capture_on_commit_callbacks
+):
+    preview = upload(desk, csv_file(runners(5)))
+    stale = dict(desk.session)  # a double click: the second request read the session before the first saved it
+    confirm(desk, django_capture_on_commit_callbacks, preview)
+    session = desk.session
+    session.update(stale)
+    session.save()
+
+    response = desk.post("/front-desk/import/confirm/", {"intake": preview.context["intake_id"]}, follow=True)
+
+    page = html.unescape(response.text)
+    assert "This file is being enrolled, or just was: its patients are on the front desk." in page
+    assert "Nobody has been enrolled" not in page
+    assert User.objects.filter(email__startswith="runner").count() == 5
+
+
+def test_a_confirmation_that_enrolled_nobody_can_be_sent_again(desk, django_capture_on_commit_callbacks):
+    rows = runners(3)
+    rows[1] = "Runner,Bad,runner@example,,2026-01-01\n"
+    preview = upload(desk, csv_file(rows))
+    assert confirm(desk, django_capture_on_commit_callbacks, preview).status_code == 200  # the preview again
+
+    with django_capture_on_commit_callbacks(execute=True):
+        desk.post("/front-desk/import/confirm/", {"intake": preview.context["intake_id"], "ready_only": "1"})
+
+    assert User.objects.filter(email__startswith="runner").count() == 2
+
+
+def test_a_likely_mistyped_address_in_a_file_is_pointed_out_and_can_still_be_enrolled(
+    desk, django_capture_on_commit_callbacks
+):
+    rows = [*runners(2), f"Cat,Good,cat.good@gmial.com,,{race_day()}\n"]
+    preview = upload(desk, csv_file(rows))
+
+    page = html.unescape(preview.text)
+    assert "1 e-mail address may be mistyped" in page
+    assert "Line 4 (cat.good@gmial.com): Did you mean cat.good@gmail.com? If so, correct it in the file" in page
+    assert "All 3 lines are ready." in page
+    confirm(desk, django_capture_on_commit_callbacks, preview)
+    assert User.objects.filter(email="cat.good@gmial.com").exists()  # the patient's address, as given

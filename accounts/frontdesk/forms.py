@@ -21,6 +21,7 @@ from recovery.services import race_date_problem
 
 User = get_user_model()
 
+TOO_LONG_EMAIL = "An e-mail address has at most 254 characters: check this one for typing mistakes."
 TAKEN_EMAIL = "Someone already has an account with this e-mail address. Search for them on the front desk instead."
 
 
@@ -185,6 +186,7 @@ class EnrolForm(FocusFirstProblem, PatientFieldsMixin, PlanChoicesMixin, forms.F
         error_messages={
             "required": "Enter the patient's e-mail address.",
             "invalid": "This is not an e-mail address. Check it for typing mistakes, e.g. name@example.com.",
+            "max_length": TOO_LONG_EMAIL,
         },
         widget=forms.EmailInput(attrs={"autocomplete": "off", "inputmode": "email"}),
     )
@@ -230,6 +232,7 @@ class PatientDetailsForm(FocusFirstProblem, PatientFieldsMixin, forms.ModelForm)
             "email": {
                 "required": "Enter the patient's e-mail address.",
                 "invalid": "This is not an e-mail address. Check it for typing mistakes, e.g. name@example.com.",
+                "max_length": TOO_LONG_EMAIL,
             },
             "date_of_birth": {"invalid": "Enter the date of birth as a date, e.g. 26/04/1990."},
         }

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
+from accounts.frontdesk import email_typos
 from clinic.spreadsheets import as_text, from_text
 from recovery.services import race_date_problem
 
@@ -51,6 +52,7 @@ class IntakeRow:
     race_date_text: str
     race_date: datetime.date | None = None
     problems: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # worth a look, but the line can be enrolled as it is
     layout_problem: str = ""  # the line has fewer values than the header names
 
     def as_stored(self):
@@ -155,6 +157,8 @@ def check_rows(rows, *, today, taken_emails):
             problems.append(f"The same e-mail address is on line {first_line_of[row.email]}.")
         elif row.email in taken_emails:
             problems.append("Someone with this e-mail address already has an account.")
+        elif meant := email_typos.suggestion(row.email):
+            row.warnings = [f"Did you mean {meant}? If so, correct it in the file and upload it again."]
         if row.email:
             first_line_of.setdefault(row.email, row.line)
         if row.phone and (problem := phone_problem(row.phone)):

@@ -85,14 +85,18 @@ PLAN_STILL_OPEN = (
 def patient_plan_start(*, patient, race_date, protocol, clinician=None):
     """A returning patient's next plan, e.g. after another race, started at the desk as a new patient's would be.
 
-    Their account, password and history stay as they are; no invitation is sent (one still waiting keeps working).
-    Refused while another plan is open: ending a plan is a clinician's decision (their re-enrol does both).
+    Their account, password and history stay as they are. One who never chose a password gets a new invitation
+    (the last one's link is long dead, and the welcome sheet points to the e-mail). Refused while another plan is
+    open: ending a plan is a clinician's decision (their re-enrol does both).
     """
     if not patient.is_active:
         raise Refused(SWITCHED_OFF)
     try:
         with transaction.atomic():
-            return plan_enrol(patient=patient, protocol=protocol, race_date=race_date, clinician=clinician)
+            plan = plan_enrol(patient=patient, protocol=protocol, race_date=race_date, clinician=clinician)
+            if not patient.is_activated:
+                invitation_renew(patient)
+            return plan
     except IntegrityError:  # the database allows one open plan per patient (a second click included)
         raise Refused(PLAN_STILL_OPEN.format(patient=patient)) from None
 

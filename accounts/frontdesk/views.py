@@ -10,10 +10,11 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.db import IntegrityError
 from django.db.models.functions import Lower
-from django.http import HttpResponse
+from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -57,6 +58,7 @@ User = get_user_model()
 LIST_LENGTH = 25
 INTAKE_SESSION_KEY = "frontdesk_intake"
 LAST_RACE_DATE_KEY = "frontdesk_last_race_date"  # this receptionist's last enrolment's, for the next one
+INTAKE_ENROL_SECONDS = 300  # longer than a file of 5,000 takes to enrol
 
 
 def may_use_front_desk(user):
@@ -163,7 +165,11 @@ def enrol(request):
         else:
             note(request, Action.CREATE, target=patient, patient=patient, description="enrolled")
             request.session[LAST_RACE_DATE_KEY] = data["race_date"].isoformat()
-            messages.success(request, f"{patient.get_full_name()} is enrolled. You can print their welcome sheet now.")
+            messages.success(
+                request,
+                f"{patient.get_full_name()} is enrolled, from race day {data['race_date']:%-d %b %Y}. You can print "
+                "their welcome sheet now.",
+            )
             # The queue at the desk: the page opens with the keyboard on "Print the welcome sheet".
             return redirect(reverse("frontdesk:patient", args=[patient.pk]) + "?enrolled=1")
     return render(request, "frontdesk/enrol.html", {"form": form})
@@ -188,6 +194,7 @@ def patient(request, pk):
     form = PatientDetailsForm(request.POST or None, instance=patient, plan=plan)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
+        old_race_date = plan.race_date if plan else None
         try:
             reinvited = patient_details_change(
                 patient=patient,
@@ -199,6 +206,9 @@ def patient(request, pk):
             patient.refresh_from_db()
             form.add_error("email", TAKEN_EMAIL)
         else:
+            if old_race_date is not None and _last_race_date(request) == old_race_date:
+                # A wrong race date typed for the last patient must not fill in the next one's form.
+                request.session[LAST_RACE_DATE_KEY] = data["race_date"].isoformat()
             messages.success(request, "The details are saved.")
             if reinvited:
                 messages.info(
@@ -375,6 +385,7 @@ def _preview(request, rows, intake_id, protocol, clinician, *, status=200):
         "rows": rows,
         "problem_rows": problem_rows,
         "ready_count": len(rows) - len(problem_rows),
+        "warning_rows": [row for row in rows if row.warnings and not row.problems],
         "intake_id": intake_id,
         "protocol": protocol,
         "clinician": clinician,
@@ -385,11 +396,26 @@ def _preview(request, rows, intake_id, protocol, clinician, *, status=200):
 @post_only("frontdesk:intake")
 @reception_required
 def intake_confirm(request):
-    """Enrol the previewed rows, checked again (addresses may have been taken since): all of them, or none."""
+    """Enrol the previewed rows, checked again (addresses may have been taken since): all of them, or none.
+
+    An upload is enrolled once: a second confirmation, sent while the first enrols or just after (a double click;
+    its session may still hold the upload), would find every address taken and say "nobody has been enrolled" of
+    a file that was. The mark stays for a while after an enrolment, and goes when nothing was enrolled."""
     stored = request.session.get(INTAKE_SESSION_KEY)
     if not stored or request.POST.get("intake") != stored.get("id"):
         messages.error(request, "That upload is no longer waiting. Please upload the file again.")
         return redirect("frontdesk:intake")
+    enrolling = f"frontdesk:intake:{stored['id']}"
+    if not cache.add(enrolling, True, timeout=INTAKE_ENROL_SECONDS):
+        messages.info(request, "This file is being enrolled, or just was: its patients are on the front desk.")
+        return redirect("frontdesk:home")
+    response = _intake_enrol(request, stored)
+    if not isinstance(response, HttpResponseRedirect):  # the preview again: nothing was enrolled
+        cache.delete(enrolling)
+    return response
+
+
+def _intake_enrol(request, stored):
     protocol = Protocol.objects.filter(pk=stored.get("protocol")).first()
     clinician = clinicians().filter(pk=stored["clinician"]).first() if stored.get("clinician") else None
     try:

@@ -423,3 +423,23 @@ def test_the_patients_list_fits_a_1280_pixel_screen_beside_the_menu_and_the_filt
             "[document.querySelector('#result_list').scrollWidth, document.querySelector('.results').clientWidth]"
         )
         assert table <= box + 4 and box > 700, (list_page, table, box)
+
+
+def test_a_double_click_on_enrol_enrols_once_and_says_so(site, new_page):
+    desk = ReceptionFactory(email="desk@example.com")
+    page = new_page(DESKTOP)
+    log_in(page, site, desk.email)
+    page.goto(f"{site}/front-desk/enroll/")
+    page.fill("#id_first_name", "Dana")
+    page.fill("#id_last_name", "Scully")
+    page.fill("#id_email", "dana@example.com")
+    page.fill("#id_race_date", (clinic_today() - datetime.timedelta(days=1)).isoformat())
+    # Two presses before the first answer: the browser would show the second one's.
+    page.get_by_role("button", name="Enrol and send the invitation").evaluate(
+        "button => { button.form.requestSubmit(button); setTimeout(() => button.form.requestSubmit(button), 30); }"
+    )
+
+    expect(page.get_by_role("heading", level=1)).to_have_text("Dana Scully")
+    expect(page.locator("body")).to_contain_text("Dana Scully is enrolled")
+    expect(page.locator("body")).not_to_contain_text("already has an account")
+    assert User.objects.filter(email="dana@example.com").count() == 1
