@@ -89,3 +89,35 @@ def test_nothing_typed_means_nothing_saved_but_the_pause(clinician_client, plan)
     assert plan.status == RecoveryPlan.Status.PAUSED
     assert LogEntry.objects.filter(object_id=str(plan.pk)).count() == before + 1  # the pause alone
     assert AuditEvent.objects.filter(action=Action.CHANGE).count() == changes + 1
+
+
+def test_a_page_opened_before_a_colleagues_save_writes_back_only_its_own_changes(clinician_client, plan, clinician):
+    change_url = reverse("admin:recovery_recoveryplan_change", args=[plan.pk])
+    mine = page_form(clinician_client, plan)  # opened first, left open
+    earlier = (plan.race_date - datetime.timedelta(days=1)).strftime("%d/%m/%Y")
+    colleague = page_form(clinician_client, plan, note_to_patient=NOTE, race_date=earlier, _continue="1")
+    clinician_client.post(change_url, colleague)
+
+    press(clinician_client, plan, "status", {**mine, "status": "paused"})  # nothing typed on the old page
+
+    plan.refresh_from_db()
+    assert plan.status == RecoveryPlan.Status.PAUSED
+    assert plan.note_to_patient == NOTE and plan.race_date.strftime("%d/%m/%Y") == earlier  # the colleague's, kept
+
+    clinician_client.post(change_url, {**mine, "note_to_patient": "See you Monday.", "_continue": "1"})
+    plan.refresh_from_db()
+    assert plan.note_to_patient == "See you Monday."
+    assert plan.race_date.strftime("%d/%m/%Y") == earlier  # saving the note did not bring the old date back
+
+
+def test_a_note_written_outside_the_browser_is_not_changed_by_its_line_breaks(clinician_client, plan):
+    RecoveryPlan.objects.filter(pk=plan.pk).update(note_to_patient="Well done.\nSee you Monday.")
+    data = page_form(clinician_client, plan, status="paused")
+    data = {name: value.replace("\n", "\r\n") if isinstance(value, str) else value for name, value in data.items()}
+    before = LogEntry.objects.filter(object_id=str(plan.pk)).count()
+
+    press(clinician_client, plan, "status", data)  # as a browser sends a textarea: CRLF
+
+    assert LogEntry.objects.filter(object_id=str(plan.pk)).count() == before + 1  # the pause alone
+    plan.refresh_from_db()
+    assert plan.note_to_patient == "Well done.\nSee you Monday."

@@ -225,7 +225,20 @@ class SignOffForm(forms.Form):
 
 class PlanChangeForm(forms.ModelForm):
     """The plan's own page: a corrected race date obeys the front desk's rule (``race_date_problem``); an
-    unchanged one is not judged again (a plan may have run for over a year)."""
+    unchanged one is not judged again (a plan may have run for over a year).
+
+    What changed is what this clinician changed on the page, not what differs from the plan now: each field
+    carries the value the page showed (``show_hidden_initial``), so a page opened before a colleague's save
+    writes back only its own changes (``RecoveryPlanAdmin.save_model`` saves ``changed_data``)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            field.show_hidden_initial = True
+
+    def clean_note_to_patient(self):
+        # A browser sends a textarea's line breaks as CRLF; kept as the LF the rest of the portal writes.
+        return self.cleaned_data["note_to_patient"].replace("\r\n", "\n")
 
     def clean_race_date(self):
         race_date = self.cleaned_data["race_date"]

@@ -443,3 +443,18 @@ def test_a_double_click_on_enrol_enrols_once_and_says_so(site, new_page):
     expect(page.locator("body")).to_contain_text("Dana Scully is enrolled")
     expect(page.locator("body")).not_to_contain_text("already has an account")
     assert User.objects.filter(email="dana@example.com").count() == 1
+
+
+def test_enter_in_the_plan_form_saves_and_never_clears_to_run(site, new_page):
+    clinician = ClinicianFactory(email="physio@example.com")
+    plan = make_plan(days_since_race=10)
+    page = new_page(DESKTOP)
+    log_in(page, site, clinician.email)
+    page.goto(f"{site}/admin/recovery/recoveryplan/{plan.pk}/change/")
+    page.fill("#id_note_to_patient", "Keep the stretches gentle.")
+    with page.expect_navigation():
+        page.press("#id_race_date", "Enter")
+
+    expect(page.locator(".messagelist")).to_contain_text("was changed successfully")
+    plan.refresh_from_db()
+    assert plan.note_to_patient == "Keep the stretches gentle." and plan.cleared_to_run_on is None
