@@ -252,12 +252,28 @@ def step_adherence(facts, first, last, today):
     return result
 
 
+@dataclass(frozen=True)
+class StepToday:
+    """What a step asks of the patient today, in a clinician's words, and whether it is on today's checklist."""
+
+    text: str
+    on_checklist: bool
+
+
 def steps_today(facts, today):
-    """What each step asks of the patient today, by step key, in a clinician's words (Today says the same to the
-    patient in theirs): its dose and days, and what holds it; for a step not on today's checklist, when it starts,
-    ended or was stopped."""
-    said = {task.key: f"{capfirst(task.step.how_often)}, {_step_days(task.step)}. {_held(task.lock)}".strip()
-            for task in rules.tasks_on(facts, today, today)}  # fmt: skip
+    """What each step asks of the patient today, by step key (Today says the same to the patient in theirs): its
+    dose and days, what holds it, and a change already set for a later day; for a step not on today's checklist,
+    when it starts, ended or was stopped."""
+    said = {}
+    for task in rules.tasks_on(facts, today, today):
+        step = task.step
+        parts = [
+            f"{capfirst(step.how_often)}, {_step_days(step)}.",
+            "This week's sessions are done." if task.week_met else "",
+            _held(task.lock, facts, today),
+            _next_change(facts, step, today),
+        ]
+        said[task.key] = StepToday(" ".join(part for part in parts if part), on_checklist=True)
     versions = {}
     for step in sorted(facts.steps, key=lambda step: step.valid_from or datetime.date.min):
         versions.setdefault(step.key, []).append(step)
@@ -268,16 +284,31 @@ def steps_today(facts, today):
         current = next((step for step in steps if step.in_force_on(today)), None)
         coming = next((step for step in steps if step.valid_from is not None and step.valid_from > today), None)
         if current is None and coming is not None:
-            said[key] = f"From {coming.valid_from:%-d %b}."
+            text = f"From {coming.valid_from:%-d %b}."
         elif current is None:
-            said[key] = f"Stopped from {steps[-1].valid_until:%-d %b}."
+            text = f"Stopped from {steps[-1].valid_until:%-d %b}."
         elif current.last_day is not None and current.last_day < today_number:
-            said[key] = f"Ended on day {current.last_day}."
+            text = f"Ended on day {current.last_day}."
         elif current.gate == rules.Gate.CLEARANCE and facts.cleared_on is None:
-            said[key] = f"From day {current.first_day}, once cleared to run."
+            text = f"From day {current.first_day}, once cleared to run."
         else:
-            said[key] = f"From day {current.first_day}."
+            text = f"From day {current.first_day}."
+        said[key] = StepToday(text, on_checklist=False)
     return said
+
+
+def _next_change(facts, step, today):
+    """A change of this step already set for a later day: the clinician sees it before the patient does."""
+    later = [other for other in facts.steps if other.key == step.key and other.valid_from and other.valid_from > today]
+    if later:
+        change = min(later, key=lambda other: other.valid_from)
+        day = facts.day_number(change.valid_from)
+        if change.last_day is not None and change.last_day < day:
+            return f"Ends from {change.valid_from:%-d %b}."
+        return f"From {change.valid_from:%-d %b}: {change.how_often}, {_step_days(change)}."
+    if step.valid_until is not None:
+        return f"Stops from {step.valid_until:%-d %b}."
+    return ""
 
 
 def _step_days(step):
@@ -286,17 +317,20 @@ def _step_days(step):
     return "from race day" if step.first_day == 0 else f"from day {step.first_day}"
 
 
-def _held(lock):
+def _held(lock, facts, today):
     if lock is None:
         return ""
+    if lock.paused and lock.gate == Gate.NONE:
+        return "Plan paused: the patient keeps this up, with nothing to tick."
     if lock.paused:
         return "Held: the plan is paused."
     if lock.warning:
         return "Held: a warning sign in the latest check-in."
     if lock.stop_pain:
-        return "Held: the latest pain score is at the stop level."
+        pain = facts.latest_pain(today)
+        return f"Held: pain {pain}/10 in the latest check-in, at the stop level ({facts.stop_pain_from} or more)."
     if lock.gate == Gate.PAIN and lock.no_score:
         return f"Held until a check-in gives pain of {lock.pain_max}/10 or less."
     if lock.gate == Gate.PAIN:
-        return f"Held: the latest pain is above {lock.pain_max}/10."
+        return f"Held: the latest pain, {facts.latest_pain(today)}/10, is above {lock.pain_max}/10."
     return "Held until cleared to run."

@@ -725,8 +725,18 @@ def test_the_visit_summary_keeps_to_one_page_the_steps_under_way_and_two_weeks_o
     summary = clinician_client.get(reverse("admin:recovery_plan_visit_summary", args=[plan.pk])).text
     page = clinician_client.get(reverse("admin:recovery_recoveryplan_change", args=[plan.pk])).text
     assert 'data-step="ice"' in summary  # over, but done in its days: its share stays
-    # The running steps wait for a sign-off: nothing due yet, "–" twice, on the patient's page only.
-    assert 'data-step="warm-up"' not in summary and 'data-step="warm-up"' in page
+    # The running steps wait for a sign-off: on today's checklist, held, which the appointment may decide.
+    assert (
+        'data-step="warm-up"><td>Warm up before you run</td><td>Up to 3 times a week, from day 21. Held until '
+        in summary
+    )
+    # A step still to come, with nothing recorded, is on the patient's page only.
+    later = make_plan(days_since_race=9)
+    summary = clinician_client.get(reverse("admin:recovery_plan_visit_summary", args=[later.pk])).text
+    page = clinician_client.get(reverse("admin:recovery_recoveryplan_change", args=[later.pk])).text
+    assert 'data-step="strength"' not in summary and 'data-step="strength"' in page
+    summary = clinician_client.get(reverse("admin:recovery_plan_visit_summary", args=[plan.pk])).text
+    page = clinician_client.get(reverse("admin:recovery_recoveryplan_change", args=[plan.pk])).text
     check_ins = summary[summary.index("Check-ins (latest first)") :].count("/10</td>")
     assert check_ins == 14 and page[page.index("Check-ins (latest first)") :].count("/10</td>") > 14
 
@@ -810,5 +820,7 @@ def test_the_visit_summary_lists_open_alerts_and_the_last_two_weeks_not_every_ol
 
     assert summary.count("<tr data-alert-row=") == 2  # the open one, however old, and the recent one
     assert f"/admin/recovery/alert/{old_open.pk}/change/" in summary
-    assert "1 older alert, acknowledged, on the patient's page." in unescape(summary)
+    assert "1 older alert, all acknowledged: listed on this patient's page in the clinic workspace." in unescape(summary)
+    rows = re.findall(r'<tr data-alert-row="(\w+)">', summary)
+    assert rows == ["red_flag", "high_pain"]  # the open one first, however old
     assert page.count("<tr data-alert-row=") == 3 and "data-older-alerts" not in page

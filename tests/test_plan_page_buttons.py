@@ -42,7 +42,7 @@ def test_a_note_typed_before_pause_is_saved_with_the_pause(clinician_client, pla
     page = unescape(response.text)
     assert "The plan is now paused." in page and "was changed successfully" in page
     history = [entry.get_change_message() for entry in LogEntry.objects.filter(object_id=str(plan.pk))]
-    assert history == ["The plan is now paused.", "Changed Note to patient."]  # each kept in History, latest first
+    assert history == ["The plan is now paused.", f"Note to patient: “{NOTE}”."]  # each in History, latest first
 
 
 def test_a_note_typed_before_clear_to_run_is_saved_too(clinician_client, plan):
@@ -121,3 +121,38 @@ def test_a_note_written_outside_the_browser_is_not_changed_by_its_line_breaks(cl
     assert LogEntry.objects.filter(object_id=str(plan.pk)).count() == before + 1  # the pause alone
     plan.refresh_from_db()
     assert plan.note_to_patient == "Well done.\nSee you Monday."
+
+
+def test_history_says_each_change_from_what_to_what(clinician_client, plan, clinician):
+    earlier = plan.race_date - datetime.timedelta(days=1)
+    data = page_form(
+        clinician_client, plan, note_to_patient=NOTE, race_date=earlier.strftime("%d/%m/%Y"), clinician=clinician.pk
+    )
+    clinician_client.post(reverse("admin:recovery_recoveryplan_change", args=[plan.pk]), {**data, "_continue": "1"})
+
+    said = LogEntry.objects.filter(object_id=str(plan.pk)).get().get_change_message()
+    assert f"Race date: {plan.race_date:%-d %b %Y} → {earlier:%-d %b %Y}." in said
+    assert f"Clinician: none → {clinician.get_full_name()}." in said
+    assert f"Note to patient: “{NOTE}”." in said
+
+
+def test_a_race_date_that_withdraws_the_sign_off_says_so_in_history(clinician_client, plan, clinician):
+    signed_off = clinic_today() - datetime.timedelta(days=5)
+    RecoveryPlan.objects.filter(pk=plan.pk).update(cleared_to_run_on=signed_off, cleared_by=clinician)
+    later = clinic_today() - datetime.timedelta(days=2)  # a race after the sign-off: it cannot stand for this one
+    clinician_client.post(
+        reverse("admin:recovery_recoveryplan_change", args=[plan.pk]),
+        {**page_form(clinician_client, plan, race_date=later.strftime("%d/%m/%Y")), "_continue": "1"},
+    )
+    said = LogEntry.objects.filter(object_id=str(plan.pk)).first().get_change_message()
+    assert "so it was withdrawn." in said
+
+
+def test_a_refused_button_says_nothing_else_was_done(clinician_client, plan):
+    future = (clinic_today() + datetime.timedelta(days=5)).strftime("%d/%m/%Y")
+    response = press(
+        clinician_client, plan, "status", page_form(clinician_client, plan, race_date=future, status="paused")
+    )
+    assert "Nothing else was done: correct what is marked below, then press the button again." in unescape(
+        response.text
+    )

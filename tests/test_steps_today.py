@@ -11,7 +11,8 @@ from django.urls import reverse
 from recovery import care
 from recovery.clock import clinic_today
 from recovery.models import RecoveryPlan
-from tests.factories import CheckInFactory, make_plan
+from recovery.services import day_excuse
+from tests.factories import CheckInFactory, CompletionFactory, make_plan
 
 ONE_DAY = datetime.timedelta(days=1)
 
@@ -46,7 +47,7 @@ def test_a_step_held_by_pain_says_so_in_the_clinicians_words(clinician_client, d
 
     today = today_column(clinician_client, day_nine)
 
-    assert today["stretch"] == "Once a day, from day 4. Held: the latest pain is above 3/10."
+    assert today["stretch"] == "Once a day, from day 4. Held: the latest pain, 5/10, is above 3/10."
     assert today["nutrition"] == "Once a day, days 0–13."  # not gated: never held
 
 
@@ -68,7 +69,8 @@ def test_a_changed_and_a_stopped_step_read_as_the_patient_now_has_them(clinician
 
     assert column["nutrition"] == "2 times a day, days 0–13."
     assert column["stretch"] == f"Stopped from {today:%-d %b}."
-    assert column["check-in"] == "Once a day, from race day."  # the change waits for tomorrow
+    # The change waits for tomorrow, and the clinician sees it coming.
+    assert column["check-in"] == f"Once a day, from race day. From {today + ONE_DAY:%-d %b}: once a day, days 0–20."
 
 
 def test_the_visit_summary_prints_the_same_words_for_the_steps_under_way(clinician_client, day_nine):
@@ -82,3 +84,37 @@ def test_a_discharged_plan_asks_nothing_today(clinician_client, day_nine):
     care.plan_set_status(plan=day_nine, status=RecoveryPlan.Status.COMPLETED, today=clinic_today())
 
     assert set(today_column(clinician_client, day_nine).values()) == {"–"}
+
+
+def test_the_column_says_what_the_patient_sees_on_a_pause_a_stop_a_met_week_and_a_day_off(clinician_client, day_nine):
+    today = clinic_today()
+    CheckInFactory(plan=day_nine, pain=8)
+    column = today_column(clinician_client, day_nine)
+    assert column["stretch"].endswith("Held: pain 8/10 in the latest check-in, at the stop level (6 or more).")
+
+    care.plan_set_status(plan=day_nine, status=RecoveryPlan.Status.PAUSED, today=today)
+    column = today_column(clinician_client, day_nine)
+    assert column["rest"].endswith("Plan paused: the patient keeps this up, with nothing to tick.")  # not "held"
+
+    care.plan_set_status(plan=day_nine, status=RecoveryPlan.Status.ACTIVE, today=today)
+    day_excuse(plan=day_nine, date=today, today=today, reason="flu")
+    html = clinician_client.get(reverse("admin:recovery_recoveryplan_change", args=[day_nine.pk])).text
+    assert "Today (day 9, a day off)" in html
+
+
+def test_a_weekly_step_whose_sessions_are_done_says_so(clinician_client):
+    plan = make_plan(days_since_race=12)  # low-impact exercise: 3 sessions in days 7–13, once pain allows
+    for days_ago in (1, 2, 3):
+        CheckInFactory(plan=plan, date=clinic_today() - days_ago * ONE_DAY, pain=1)
+        CompletionFactory(plan=plan, step_key="cross-train", date=clinic_today() - days_ago * ONE_DAY)
+
+    assert "This week's sessions are done." in today_column(clinician_client, plan)["cross-train"]
+
+
+def test_a_stop_set_for_tomorrow_shows_today(clinician_client, day_nine):
+    tomorrow = clinic_today() + ONE_DAY
+    care.plan_step_stop(plan=day_nine, key="nutrition", from_date=tomorrow, today=clinic_today())
+
+    assert (
+        today_column(clinician_client, day_nine)["nutrition"] == f"Once a day, days 0–13. Stops from {tomorrow:%-d %b}."
+    )

@@ -11,6 +11,7 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
+from django.utils.text import capfirst
 from django.utils.translation import gettext
 
 from accounts.models import User
@@ -102,6 +103,10 @@ def _open_alerts_warning(plan, why=CLOSING_WARNING):
     )
 
 
+def _person(user):
+    return (user.get_full_name() or user.email) if user else "none"
+
+
 # The visit summary's check-ins and acknowledged alerts: the last two weeks, so that it prints on one page.
 VISIT_CHECK_INS = 14
 VISIT_ALERT_DAYS = 14
@@ -162,12 +167,34 @@ class RecoveryPlanAdmin(AuditedAdminMixin, admin.ModelAdmin):
         if fields:
             obj.save(update_fields=[*fields, "updated_at"])
         if "race_date" in form.changed_data and (withdrawn := services.plan_race_date_correct(obj, obj.race_date)):
-            self.message_user(
-                request,
+            obj.clearance_withdrawn = (
                 f"The return-to-running sign-off of {withdrawn:%-d %b %Y} came before the new race date, so it was "
-                "withdrawn: sign off again when the patient is ready.",
-                messages.WARNING,
+                "withdrawn."
             )
+            self.message_user(
+                request, f"{obj.clearance_withdrawn} Sign off again when the patient is ready.", messages.WARNING
+            )
+
+    def construct_change_message(self, request, form, formsets, add=False):
+        """History says what each change was, from what to what: a race date moves every day of the plan."""
+        if add:
+            return super().construct_change_message(request, form, formsets, add)
+        said = []
+        for name in form.changed_data:
+            label = capfirst(form.fields[name].label)
+            before, after = form.initial.get(name), form.cleaned_data.get(name)
+            if name == "race_date":
+                said.append(f"{label}: {before:%-d %b %Y} → {after:%-d %b %Y}.")
+            elif name == "clinician":
+                was = User.objects.filter(pk=before).first() if before else None
+                said.append(f"{label}: {_person(was)} → {_person(after)}.")
+            elif name == "note_to_patient":
+                said.append(f"{label}: “{after}”." if after else f"{label}: removed.")
+            else:
+                said.append(f"{label} changed.")
+        if withdrawn := getattr(form.instance, "clearance_withdrawn", ""):
+            said.append(withdrawn)
+        return " ".join(said) or super().construct_change_message(request, form, formsets, add)
 
     def get_ordering(self, request):
         # Who needs me today: the most severe open alert first (a call-999 red flag above three "watch" alerts), then
@@ -282,6 +309,7 @@ class RecoveryPlanAdmin(AuditedAdminMixin, admin.ModelAdmin):
             "plan": plan,
             "today": today,
             "day_number": facts.day_number(today),
+            "day_off": today in facts.excused and not facts.paused(today),
             "phase": rules.phase_on(facts, today),
             # The day the patient was enrolled, when after race day: the scores leave the days before it out.
             "joined_late": max(facts.day_number(plan.started_on), 0),
@@ -304,8 +332,9 @@ class RecoveryPlanAdmin(AuditedAdminMixin, admin.ModelAdmin):
             for key, _label, adherence in summaries.step_adherence(facts.as_of(week_last), week_first, week_last, today)
         }
         now = summaries.steps_today(facts, today) if plan.status != RecoveryPlan.Status.COMPLETED else {}
+        nothing = summaries.StepToday("–", on_checklist=False)
         return [
-            (key, label, now.get(key, "–"), _percent(week.get(key)), _percent(overall))
+            (key, label, now.get(key, nothing), _percent(week.get(key)), _percent(overall))
             for key, label, overall in summaries.step_adherence(facts, plan.race_date, today, today)
         ]
 
@@ -406,6 +435,7 @@ class RecoveryPlanAdmin(AuditedAdminMixin, admin.ModelAdmin):
         change_url = reverse("admin:recovery_recoveryplan_change", args=[plan.pk])
         response = self.change_view(request, str(plan.pk), form_url=change_url)
         if response.status_code != 302:
+            messages.error(request, "Nothing else was done: correct what is marked below, then press the button again.")
             return response
         plan.refresh_from_db()
         return None
@@ -489,15 +519,19 @@ class RecoveryPlanAdmin(AuditedAdminMixin, admin.ModelAdmin):
     def visit_summary_view(self, request, pk):
         plan = self._plan_for(request, pk, change=False)
         context = self._patient_context(plan)
-        # One printed page for the appointment: the steps under way or done (not the ones still to come, all "–"),
-        # and the last two weeks' check-ins (the patient's page has them all).
-        context["step_rows"] = [row for row in context["step_rows"] if row[3:] != ("–", "–")]
+        # Short enough to print for the appointment: the steps on today's checklist or with a record (not the ones
+        # still to come), and the last two weeks' check-ins (the patient's page has them all).
+        context["step_rows"] = [row for row in context["step_rows"] if row[2].on_checklist or row[3:] != ("–", "–")]
         context["check_ins"] = context["check_ins"][:VISIT_CHECK_INS]
         # Every open alert, and those dealt with in the last two weeks; older ones are on the patient's page.
         recent_from = context["today"] - datetime.timedelta(days=VISIT_ALERT_DAYS - 1)
         alerts = list(context["plan_alerts"])
         shown = [alert for alert in alerts if alert.acknowledged_at is None or alert.date >= recent_from]
-        context["plan_alerts"], context["older_alerts"] = shown, len(alerts) - len(shown)
+        # The open ones first, the most severe first: a two-month-old open red flag is not the last line printed.
+        shown.sort(key=lambda alert: (alert.acknowledged_at is None, alert.severity, alert.date), reverse=True)
+        older = [alert for alert in alerts if alert not in shown]
+        context["plan_alerts"], context["older_alerts"] = shown, len(older)
+        context["older_urgent"] = sum(alert.severity == Alert.Severity.URGENT for alert in older)
         context = {
             **self.admin_site.each_context(request),  # the workspace's own header and title, not Django's
             **context,
