@@ -210,3 +210,12 @@ def test_the_race_date_of_the_last_enrolment_is_offered_when_it_is_after_the_las
     session["frontdesk_last_race_date"] = returning.race_date.isoformat()  # her spring race: not offered again
     session.save()
     assert desk.get(new_plan_url(patient)).context["form"]["race_date"].value() is None
+
+
+def test_search_shows_who_has_no_open_plan(desk, patient, returning, other_patient):
+    current = make_plan(other_patient, days_since_race=3)
+
+    page = unescape(desk.get("/front-desk/", {"q": "example.com"}).text)
+
+    assert f"From race day {current.race_date:%-d %b %Y}" in page
+    assert "None open" in page  # Alice, back after another race

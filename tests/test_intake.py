@@ -416,3 +416,11 @@ def test_a_likely_mistyped_address_in_a_file_is_pointed_out_and_can_still_be_enr
     assert "All 3 lines are ready." in page
     confirm(desk, django_capture_on_commit_callbacks, preview)
     assert User.objects.filter(email="cat.good@gmial.com").exists()  # the patient's address, as given
+
+
+def test_a_returning_patients_line_links_to_their_page_and_a_staff_address_to_nothing(desk, patient, clinician):
+    rows = [*runners(1), "Alice,Again,ALICE@example.com,,2026-01-01\n", f"Staff,Member,{clinician.email},,2026-01-01\n"]
+    page = upload(desk, csv_file(rows)).text
+
+    assert f'<a href="/front-desk/patients/{patient.pk}/">Open their page</a> to start a new plan.' in page
+    assert f"/front-desk/patients/{clinician.pk}/" not in page

@@ -2,10 +2,11 @@
 other way) or date of birth."""
 
 from django.contrib.auth import get_user_model
-from django.db.models import F, Q, Value
+from django.db.models import F, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Replace
 
 from accounts.frontdesk import intake
+from recovery.models import RecoveryPlan
 
 SEARCH_RESULTS = 50
 
@@ -43,9 +44,11 @@ def search_patients(query):
     phone_digits = F("phone")
     for char in " -().+":
         phone_digits = Replace(phone_digits, Value(char), Value(""))
+    # Each one's open plan's race day, if any: a runner back after another race has none (their page starts one).
+    open_plan = RecoveryPlan.objects.open().filter(patient=OuterRef("pk")).values("race_date")[:1]
     return (
         User.objects.patients()
-        .annotate(phone_digits=phone_digits)
+        .annotate(phone_digits=phone_digits, open_plan_race_date=Subquery(open_plan))
         .filter(conditions)
         .order_by("last_name", "first_name", "pk")[:SEARCH_RESULTS]
     )

@@ -381,6 +381,15 @@ def intake_upload(request):
 
 def _preview(request, rows, intake_id, protocol, clinician, *, status=200):
     problem_rows = [row for row in rows if row.problems]
+    # A line whose address is a patient's, usually a runner back after another race: their page starts a new plan.
+    # (Staff addresses are never named to reception.)
+    emails = {row.email for row in problem_rows if row.email}
+    patients = dict(
+        User.objects.patients().annotate(email_lower=Lower("email")).filter(email_lower__in=emails)
+        .values_list("email_lower", "pk")
+    ) if emails else {}  # fmt: skip
+    for row in problem_rows:
+        row.patient_pk = patients.get(row.email)
     context = {
         "rows": rows,
         "problem_rows": problem_rows,
