@@ -458,3 +458,48 @@ def test_enter_in_the_plan_form_saves_and_never_clears_to_run(site, new_page):
     expect(page.locator(".messagelist")).to_contain_text("was changed successfully")
     plan.refresh_from_db()
     assert plan.note_to_patient == "Keep the stretches gentle." and plan.cleared_to_run_on is None
+
+
+def test_reception_starts_a_returning_runners_new_plan_and_enrols_a_files_ready_lines(site, new_page):
+    """The front desk's newer pages, with axe on each: a returning runner's new plan and welcome sheet, a group
+    file with a mistyped address and a bad line, its ready lines enrolled, and the lines to fix offered."""
+    desk = ReceptionFactory(email="desk@example.com")
+    runner = PatientFactory(email="jo@example.com", first_name="Jo", last_name="Strider")
+    spring = make_plan(runner, days_since_race=200)
+    plan_set_status(plan=spring, status=RecoveryPlan.Status.COMPLETED, today=clinic_today())
+    page = new_page(DESKTOP)
+    log_in(page, site, desk.email)
+    page.fill("#id_q", "Strider")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Search").click()
+    expect(page.get_by_role("cell", name="None open")).to_be_visible()
+    page.get_by_role("link", name="Jo Strider").first.click()  # the search result (the recent list has her too)
+    page.get_by_role("link", name="Start a new plan").click()
+    expect(page.locator("#id_race_date")).to_be_focused()
+    assert_accessible(page, "the new plan form")
+    page.fill("#id_race_date", (clinic_today() - datetime.timedelta(days=1)).isoformat())
+    with page.expect_navigation():
+        page.get_by_role("button", name="Start the new plan").click()
+    expect(page.get_by_role("link", name="Print the welcome sheet")).to_be_focused()
+    page.get_by_role("link", name="Print the welcome sheet").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Welcome back, Jo Strider")
+
+    race = (clinic_today() - datetime.timedelta(days=2)).isoformat()
+    csv = (
+        "first_name,last_name,email,phone,race_date\n"
+        f"Eli,Stone,eli@gmial.com,,{race}\nFay,Moss,nobody,,{race}\nGus,Hill,gus@example.com,,{race}\n"
+    )
+    page.goto(f"{site}/front-desk/import/")
+    page.set_input_files("#id_file", {"name": "club.csv", "mimeType": "text/csv", "buffer": csv.encode()})
+    with page.expect_navigation():
+        page.get_by_role("button", name="Check the file").click()
+    expect(page.get_by_text("Did you mean eli@gmail.com?").first).to_be_visible()
+    assert_accessible(page, "a group file's preview with a mistyped address and a line to fix")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Enrol the 2 ready now and send their invitations").click()
+    expect(page.get_by_role("link", name="Download it")).to_be_visible()
+    assert_accessible(page, "the upload page with the line to fix")
+    assert set(User.objects.filter(email__in=["eli@gmial.com", "gus@example.com"]).values_list("email", flat=True)) == {
+        "eli@gmial.com",
+        "gus@example.com",
+    }
