@@ -2,6 +2,7 @@
 
 import csv
 import datetime
+from typing import NamedTuple
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
@@ -101,6 +102,16 @@ def _open_alerts_warning(plan, why=CLOSING_WARNING):
         "them" if len(open_alerts) > 1 else "it",
         why,
     )
+
+
+class StepRow(NamedTuple):
+    """A line of the steps table: what the step asks today (a ``summaries.StepToday``) beside its adherence."""
+
+    key: str
+    label: str
+    now: summaries.StepToday
+    week: str
+    overall: str
 
 
 def _person(user):
@@ -324,9 +335,8 @@ class RecoveryPlanAdmin(AuditedAdminMixin, admin.ModelAdmin):
 
     @staticmethod
     def _step_rows(plan, facts, today, week_first, week_last):
-        """(key, label, what it asks today, last week's %, overall %) per step. Last week as the headline reads it:
-        from what was recorded by its end (summaries.last_week_percent), so a step added since has no week of its
-        own."""
+        """A ``StepRow`` per step. Last week as the headline reads it: from what was recorded by its end
+        (summaries.last_week_percent), so a step added since has no week of its own."""
         week = {
             key: adherence
             for key, _label, adherence in summaries.step_adherence(facts.as_of(week_last), week_first, week_last, today)
@@ -334,7 +344,7 @@ class RecoveryPlanAdmin(AuditedAdminMixin, admin.ModelAdmin):
         now = summaries.steps_today(facts, today) if plan.status != RecoveryPlan.Status.COMPLETED else {}
         nothing = summaries.StepToday("–", on_checklist=False)
         return [
-            (key, label, now.get(key, nothing), _percent(week.get(key)), _percent(overall))
+            StepRow(key, label, now.get(key, nothing), _percent(week.get(key)), _percent(overall))
             for key, label, overall in summaries.step_adherence(facts, plan.race_date, today, today)
         ]
 
@@ -521,7 +531,9 @@ class RecoveryPlanAdmin(AuditedAdminMixin, admin.ModelAdmin):
         context = self._patient_context(plan)
         # Short enough to print for the appointment: the steps on today's checklist or with a record (not the ones
         # still to come), and the last two weeks' check-ins (the patient's page has them all).
-        context["step_rows"] = [row for row in context["step_rows"] if row[2].on_checklist or row[3:] != ("–", "–")]
+        context["step_rows"] = [
+            row for row in context["step_rows"] if row.now.on_checklist or (row.week, row.overall) != ("–", "–")
+        ]
         context["check_ins"] = context["check_ins"][:VISIT_CHECK_INS]
         # Every open alert, and those dealt with in the last two weeks; older ones are on the patient's page.
         recent_from = context["today"] - datetime.timedelta(days=VISIT_ALERT_DAYS - 1)
