@@ -820,6 +820,9 @@ def test_the_visit_summary_lists_open_alerts_and_the_last_two_weeks_not_every_ol
 
     assert summary.count("<tr data-alert-row=") == 2  # the open one, however old, and the recent one
     assert f"/admin/recovery/alert/{old_open.pk}/change/" in summary
+    # Printed, each page is headed by whose summary it is (a table's header repeats on every page).
+    heading = f"<thead><tr><td>Visit summary — {plan.patient.get_full_name()} · {clinic_today():%-d %b %Y}</td></tr>"
+    assert heading in unescape(summary)
     older = "1 older alert, all acknowledged: listed on this patient's page in the clinic workspace."
     assert older in unescape(summary)
     rows = re.findall(r'<tr data-alert-row="(\w+)">', summary)
