@@ -503,3 +503,20 @@ def test_reception_starts_a_returning_runners_new_plan_and_enrols_a_files_ready_
         "eli@gmial.com",
         "gus@example.com",
     }
+
+
+def test_on_a_tablet_after_enrolling_the_message_and_the_print_button_are_both_in_view(site, new_page):
+    desk = ReceptionFactory(email="desk@example.com")
+    page = new_page({"width": 820, "height": 1180})
+    log_in(page, site, desk.email)
+    page.goto(f"{site}/front-desk/enroll/")
+    page.fill("#id_first_name", "Dana")
+    page.fill("#id_last_name", "Scully")
+    page.fill("#id_email", "dana@example.com")
+    page.fill("#id_race_date", (clinic_today() - datetime.timedelta(days=1)).isoformat())
+    with page.expect_navigation():
+        page.get_by_role("button", name="Enrol and send the invitation").click()
+
+    expect(page.get_by_role("link", name="Print the welcome sheet")).to_be_focused()
+    expect(page.get_by_role("link", name="Print the welcome sheet")).to_be_in_viewport()
+    expect(page.get_by_text("Dana Scully is enrolled")).to_be_in_viewport()
