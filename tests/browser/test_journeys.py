@@ -425,15 +425,21 @@ def test_the_patients_list_fits_a_1280_pixel_screen_beside_the_menu_and_the_filt
         assert table <= box + 4 and box > 700, (list_page, table, box)
 
 
-def test_a_double_click_on_enrol_enrols_once_and_says_so(site, new_page):
+def enrolment_typed(site, new_page, viewport):
+    """Reception at the enrolment form with Dana's details typed, not yet sent."""
     desk = ReceptionFactory(email="desk@example.com")
-    page = new_page(DESKTOP)
+    page = new_page(viewport)
     log_in(page, site, desk.email)
     page.goto(f"{site}/front-desk/enroll/")
     page.fill("#id_first_name", "Dana")
     page.fill("#id_last_name", "Scully")
     page.fill("#id_email", "dana@example.com")
     page.fill("#id_race_date", (clinic_today() - datetime.timedelta(days=1)).isoformat())
+    return page
+
+
+def test_a_double_click_on_enrol_enrols_once_and_says_so(site, new_page):
+    page = enrolment_typed(site, new_page, DESKTOP)
     # Two presses before the first answer: the browser would show the second one's.
     page.get_by_role("button", name="Enrol and send the invitation").evaluate(
         "button => { button.form.requestSubmit(button); setTimeout(() => button.form.requestSubmit(button), 30); }"
@@ -506,14 +512,7 @@ def test_reception_starts_a_returning_runners_new_plan_and_enrols_a_files_ready_
 
 
 def test_on_a_tablet_after_enrolling_the_message_and_the_print_button_are_both_in_view(site, new_page):
-    desk = ReceptionFactory(email="desk@example.com")
-    page = new_page({"width": 820, "height": 1180})
-    log_in(page, site, desk.email)
-    page.goto(f"{site}/front-desk/enroll/")
-    page.fill("#id_first_name", "Dana")
-    page.fill("#id_last_name", "Scully")
-    page.fill("#id_email", "dana@example.com")
-    page.fill("#id_race_date", (clinic_today() - datetime.timedelta(days=1)).isoformat())
+    page = enrolment_typed(site, new_page, {"width": 820, "height": 1180})
     with page.expect_navigation():
         page.get_by_role("button", name="Enrol and send the invitation").click()
 
