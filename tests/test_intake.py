@@ -77,11 +77,13 @@ def test_every_problem_is_named_by_its_line():
         + "Bad,Date,baddate@example.com,,next tuesday\n"  # 10
         + "Bad,Phone,phone@example.com,call me,2026-05-01\n"  # 11
         + "Short,Line,short@example.com\n"  # 12
-        + "Short,Phone,shortphone@example.com,123,2026-05-01\n",  # 13: refused at the desk too
+        + "Short,Phone,shortphone@example.com,123,2026-05-01\n"  # 13: refused at the desk too
+        + "Bell\x07,Name,bell@example.com,,2026-05-01\n",  # 14: a control character
         taken={"taken@example.com"},
     )
     problems = problems_by_line(rows)
-    assert set(problems) == {3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13}
+    assert set(problems) == {3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14}
+    assert problems[14] == ["The first name holds a character that cannot be printed: retype it."]
     assert problems[3] == ["“not-an-address” is not an e-mail address."]
     assert problems[4] == ["The same e-mail address is on line 2."]
     assert problems[5] == ["Someone with this e-mail address already has an account."]
@@ -103,6 +105,7 @@ def test_a_race_exactly_a_year_ago_is_accepted():
 def test_line_numbers_follow_the_file_even_with_blank_lines_and_quoted_newlines():
     rows = checked(HEADER + '\n"Ann\nMarie",Smith,ann@example.com,,2026-05-01\nBob,Jones,bad,,2026-05-01\n')
     assert problems_by_line(rows) == {5: ["“bad” is not an e-mail address."]}
+    assert rows[0].first_name == "Ann Marie"  # the cell's line break, a space in the name
 
 
 def test_columns_may_come_in_any_order_with_extra_ones_and_spreadsheet_habits():

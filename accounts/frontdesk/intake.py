@@ -144,11 +144,15 @@ def check_rows(rows, *, today, taken_emails):
         row.email = row.email.lower()
         problems = [row.layout_problem] if row.layout_problem else []
         for name, label in (("first_name", "first name"), ("last_name", "last name")):
-            value = getattr(row, name)
+            # A spreadsheet cell's line break (Alt+Enter in "Ann⏎Marie") or tab is a space in a name.
+            value = " ".join(getattr(row, name).split())
+            setattr(row, name, value)
             if not value:
                 problems.append(f"The {label} is missing.")
             elif len(value) > NAME_MAX:
                 problems.append(f"The {label} is longer than {NAME_MAX} characters.")
+            elif not value.isprintable():
+                problems.append(f"The {label} holds a character that cannot be printed: retype it.")
         if not row.email:
             problems.append("The e-mail address is missing.")
         elif not _is_email(row.email):
