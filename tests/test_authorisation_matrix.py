@@ -279,6 +279,7 @@ EXPECTED = {
     "frontdesk:intake_confirm": everyone(to("/front-desk/import/")),
     # With no upload waiting in the session, reception is sent back to upload one.
     "frontdesk:intake_to_fix": row(LOGIN, HOME, HOME, to("/front-desk/import/"), HOME, to("/front-desk/import/")),
+    "frontdesk:intake_sheets": row(LOGIN, HOME, HOME, to("/front-desk/import/"), HOME, to("/front-desk/import/")),
     "frontdesk:patient": FRONT_DESK,
     "frontdesk:plan_start": FRONT_DESK,
     "frontdesk:welcome_sheet": FRONT_DESK,

@@ -561,11 +561,11 @@ def test_the_welcome_sheet_has_name_first_week_phone_and_a_qr_code(desk, django_
 
 def test_the_welcome_sheet_qr_dies_with_its_invitation(desk, django_capture_on_commit_callbacks, monkeypatch):
     """The sheet's QR encodes a fresh link on the current invitation: a resend kills it."""
-    from accounts.frontdesk import views
+    from accounts.frontdesk import welcome_sheet
 
     links = []
-    real_link = views.invitation_link
-    monkeypatch.setattr(views, "invitation_link", lambda user: links.append(real_link(user)) or links[-1])
+    real_link = welcome_sheet.invitation_link
+    monkeypatch.setattr(welcome_sheet, "invitation_link", lambda user: links.append(real_link(user)) or links[-1])
     enrol(desk, django_capture_on_commit_callbacks)
     patient = User.objects.get(email="dana@example.com")
     desk.get(f"/front-desk/patients/{patient.pk}/welcome/")
@@ -593,7 +593,7 @@ def test_a_late_enrolments_sheet_shows_the_week_ahead_not_the_days_already_gone(
 
 def test_an_activated_patients_sheet_has_no_qr_code(desk, patient, plan):
     response = desk.get(f"/front-desk/patients/{patient.pk}/welcome/")
-    assert response.context["qr_svg"] is None
+    assert response.context["sheet"]["qr_svg"] is None
     assert "Log in at" in response.content.decode()
 
 

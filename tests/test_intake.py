@@ -2,6 +2,7 @@
 
 import datetime
 import html
+import re
 import time
 
 import pytest
@@ -427,3 +428,59 @@ def test_a_returning_patients_line_links_to_their_page_and_a_staff_address_to_no
 
     assert f'<a href="/front-desk/patients/{patient.pk}/">Open their page</a> to start a new plan.' in page
     assert f"/front-desk/patients/{clinician.pk}/" not in page
+
+
+# A group's welcome sheets, printed in one go
+
+
+def enrol_group(desk, capture, count):
+    preview = upload(desk, csv_file(runners(count)))
+    with capture(execute=True):
+        return desk.post("/front-desk/import/confirm/", {"intake": preview.context["intake_id"]}, follow=True)
+
+
+def test_a_groups_welcome_sheets_print_in_one_go(desk, django_capture_on_commit_callbacks):
+    response = enrol_group(desk, django_capture_on_commit_callbacks, 3)
+    assert '<a href="/front-desk/import/sheets/">Print their welcome sheets</a>' in response.text
+
+    page = desk.get("/front-desk/import/sheets/").text
+
+    assert page.count('<article class="welcome-sheet">') == 3
+    assert page.count('class="qr-code"') == 3  # each their own link to choose a password
+    for n in range(3):
+        assert f"Welcome, Runner Number{n}</h1>" in page
+    assert len(re.findall(r'id="(start-heading-\d+)"', page)) == len(set(re.findall(r'id="(start-heading-\d+)"', page)))
+    assert "Your first week" in page or "Your week ahead" in page
+
+
+def test_a_groups_sheets_cost_the_same_queries_for_3_or_12(
+    desk, django_capture_on_commit_callbacks, django_assert_max_num_queries
+):
+    """The session, the user and their groups, the patients, their plans, the day's facts (3 queries at most: the
+    steps and phases come from the cache when it has them), the audit log's entries (one INSERT): 10 at most."""
+    enrol_group(desk, django_capture_on_commit_callbacks, 3)
+    with django_assert_max_num_queries(10):
+        desk.get("/front-desk/import/sheets/")
+    preview = upload(desk, csv_file(runners(12, start=100)))
+    with django_capture_on_commit_callbacks(execute=True):
+        desk.post("/front-desk/import/confirm/", {"intake": preview.context["intake_id"]})
+    with django_assert_max_num_queries(10):
+        page = desk.get("/front-desk/import/sheets/").text
+    assert page.count('<article class="welcome-sheet">') == 12
+
+
+def test_sheets_go_fifty_to_a_page(desk, django_capture_on_commit_callbacks):
+    enrol_group(desk, django_capture_on_commit_callbacks, 55)
+
+    first = desk.get("/front-desk/import/sheets/")
+    second = desk.get("/front-desk/import/sheets/", {"page": "2"})
+
+    assert first.text.count('<article class="welcome-sheet">') == 50
+    assert "1–50 of 55, by last name." in html.unescape(first.text)
+    assert second.text.count('<article class="welcome-sheet">') == 5
+
+
+def test_without_a_group_the_sheets_page_sends_reception_to_the_intake(desk):
+    response = desk.get("/front-desk/import/sheets/", follow=True)
+    assert response.redirect_chain[-1][0] == "/front-desk/import/"
+    assert "No group file has been enrolled here yet" in html.unescape(response.text)

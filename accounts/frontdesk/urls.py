@@ -10,6 +10,7 @@ urlpatterns = [
     path("import/", views.intake_upload, name="intake"),
     path("import/confirm/", views.intake_confirm, name="intake_confirm"),
     path("import/to-fix.csv", views.intake_to_fix, name="intake_to_fix"),
+    path("import/sheets/", views.intake_sheets, name="intake_sheets"),
     path("patients/<int:pk>/", views.patient, name="patient"),
     path("patients/<int:pk>/new-plan/", views.plan_start, name="plan_start"),
     path("patients/<int:pk>/welcome/", views.welcome_sheet, name="welcome_sheet"),

@@ -5,8 +5,6 @@ import functools
 import re
 import secrets
 
-import segno
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
@@ -19,7 +17,6 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
-from django.utils.safestring import mark_safe
 from django.views.decorators.cache import never_cache
 
 from accounts.frontdesk import intake
@@ -32,7 +29,6 @@ from accounts.frontdesk.forms import (
     SearchForm,
     clinicians,
 )
-from accounts.frontdesk.invitations import invitation_expires_on, invitation_link
 from accounts.frontdesk.search import search_patients
 from accounts.frontdesk.services import (
     patient_deactivate,
@@ -43,12 +39,13 @@ from accounts.frontdesk.services import (
     patient_reactivate,
     patients_enrol,
 )
-from accounts.frontdesk.welcome_sheet import first_week
+from accounts.frontdesk.welcome_sheet import sheet_context
 from accounts.roles import is_reception
 from audit.models import Action
 from audit.recorder import note, refused
 from clinic.post_only import post_only
 from recovery.clock import clinic_today
+from recovery.facts import facts_for_plans
 from recovery.models import Protocol, RecoveryPlan, SafetyThresholds
 from recovery.services import Refused
 from recovery.summaries import inactive_q
@@ -57,6 +54,8 @@ User = get_user_model()
 
 LIST_LENGTH = 25
 INTAKE_SESSION_KEY = "frontdesk_intake"
+GROUP_SESSION_KEY = "frontdesk_group"  # the patients of this receptionist's last group file, for their sheets
+SHEETS_PER_PAGE = 50  # a print run: each sheet is a page of its own
 LAST_RACE_DATE_KEY = "frontdesk_last_race_date"  # this receptionist's last enrolment's, for the next one
 INTAKE_ENROL_SECONDS = 300  # longer than a file of 5,000 takes to enrol
 
@@ -125,10 +124,10 @@ def home(request):
     return render(request, "frontdesk/home.html", context)
 
 
-def _list_page(request, queryset, parameter, anchor):
+def _list_page(request, queryset, parameter, anchor="", per_page=LIST_LENGTH):
     """One page of a front desk list, with the addresses of the pages before and after it (the search and the
     other list's page kept), back at the list's own heading."""
-    page = Paginator(queryset, LIST_LENGTH).get_page(request.GET.get(parameter))
+    page = Paginator(queryset, per_page).get_page(request.GET.get(parameter))
 
     def address(number):
         query = request.GET.copy()
@@ -310,27 +309,8 @@ def welcome_sheet(request, pk):
     patient = _patient_or_404(pk)
     plan = _open_plan(patient)
     note(request, Action.VIEW, target=patient, patient=patient, description="welcome sheet")
-    qr_svg = link_expires_on = None
-    if patient.is_active and not patient.is_activated and patient.invited_at is not None:
-        # A fresh token on the current invitation: a resend (new invited_at) kills this sheet's code too.
-        link = invitation_link(patient)
-        qr = segno.make(link, error="m")
-        qr_svg = mark_safe(qr.svg_inline(scale=4, border=4, svgclass="qr-code", lineclass=None, omitsize=True))
-        link_expires_on = invitation_expires_on()
-    # From race day, or from today for a patient enrolled later: the ice of days 0–2 is no news on day 10.
-    week_from_day = max(plan.day_number(clinic_today()), 0) if plan else 0
-    context = {
-        "patient": patient,
-        "plan": plan,
-        # A runner back after another race: "Welcome back".
-        "returning": plan is not None and RecoveryPlan.objects.filter(patient=patient).exclude(pk=plan.pk).exists(),
-        "week": first_week(plan, week_from_day) if plan else [],
-        "week_from_day": week_from_day,
-        "qr_svg": qr_svg,
-        "link_expires_on": link_expires_on,
-        "site_url": settings.SITE_URL,
-        "login_url": settings.SITE_URL + reverse("accounts:login"),
-    }
+    returning = plan is not None and RecoveryPlan.objects.filter(patient=patient).exclude(pk=plan.pk).exists()
+    context = {"patient": patient, "sheet": sheet_context(patient, plan, returning=returning)}
     return render(request, "frontdesk/welcome_sheet.html", context)
 
 
@@ -447,9 +427,19 @@ def _intake_enrol(request, stored):
         # An address was taken between the check and the insert: nothing was enrolled.
         return _preview(request, _checked(rows), stored["id"], protocol, clinician)
     note(request, Action.CREATE, description=f"enrolled {len(patients)} patient(s) from {stored['file_name']}")
+    request.session[GROUP_SESSION_KEY] = {"ids": [patient.pk for patient in patients], "file_name": stored["file_name"]}
     enrolled = "1 patient is" if len(patients) == 1 else f"{len(patients):,} patients are"
     invitations = "Their invitation is" if len(patients) == 1 else "Their invitations are"
-    messages.success(request, f"{enrolled} enrolled. {invitations} on their way.")
+    messages.success(
+        request,
+        format_html(
+            '{} enrolled. {} on their way. <a href="{}">Print {}</a>.',
+            enrolled,
+            invitations,
+            reverse("frontdesk:intake_sheets"),
+            "their welcome sheet" if len(patients) == 1 else "their welcome sheets",
+        ),
+    )
     if not to_fix:
         del request.session[INTAKE_SESSION_KEY]
         return redirect("frontdesk:home")
@@ -467,6 +457,32 @@ def _intake_enrol(request, stored):
         ),
     )
     return redirect("frontdesk:intake")
+
+
+@reception_required
+def intake_sheets(request):
+    """The welcome sheets of the group file this receptionist enrolled last, to print in one go (runners who came
+    to the desk together), 50 to a page."""
+    group = request.session.get(GROUP_SESSION_KEY) or {}
+    ids = [pk for pk in group.get("ids", []) if isinstance(pk, int)]
+    if not ids:
+        messages.info(request, "No group file has been enrolled here yet: its patients' sheets print from this link.")
+        return redirect("frontdesk:intake")
+    people = User.objects.patients().filter(pk__in=ids).order_by("last_name", "first_name", "pk")
+    page = _list_page(request, people, "page", per_page=SHEETS_PER_PAGE)
+    plans = {
+        plan.patient_id: plan
+        for plan in RecoveryPlan.objects.open().select_related("protocol").filter(patient__in=list(page))
+    }
+    today = clinic_today()
+    facts = facts_for_plans(plans.values(), today, today + datetime.timedelta(days=6))  # for the steps: 3 queries
+    sheets = []
+    for patient in page:
+        plan = plans.get(patient.pk)
+        note(request, Action.VIEW, target=patient, patient=patient, description="welcome sheet (group)")
+        sheets.append(sheet_context(patient, plan, facts=facts.get(plan.pk) if plan else None))
+    context = {"sheets": sheets, "page": page, "file_name": group.get("file_name", "")}
+    return render(request, "frontdesk/welcome_sheets.html", context)
 
 
 @reception_required

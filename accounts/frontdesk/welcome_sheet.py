@@ -1,16 +1,48 @@
-"""The welcome sheet's first week: what the patient's plan asks of them, in plain words, for reception to print."""
+"""The welcome sheet: the patient's link to choose a password and the first week of their plan, in plain words,
+for reception to print, one patient's or a group's."""
 
 import datetime
 
+import segno
+from django.conf import settings
+from django.urls import reverse
+from django.utils.safestring import mark_safe
+
+from accounts.frontdesk.invitations import invitation_expires_on, invitation_link
 from recovery import rules
+from recovery.clock import clinic_today
 from recovery.facts import facts_for_plan
 
 
-def first_week(plan, from_day):
+def sheet_context(patient, plan, *, returning=False, facts=None):
+    """What one sheet shows. ``plan``: the patient's open plan, or None; ``facts``: the plan's, when the caller
+    loaded a group's at once (only its steps are read)."""
+    qr_svg = link_expires_on = None
+    if patient.is_active and not patient.is_activated and patient.invited_at is not None:
+        # A fresh token on the current invitation: a resend (new invited_at) kills this sheet's code too.
+        qr = segno.make(invitation_link(patient), error="m")
+        qr_svg = mark_safe(qr.svg_inline(scale=4, border=4, svgclass="qr-code", lineclass=None, omitsize=True))
+        link_expires_on = invitation_expires_on()
+    # From race day, or from today for a patient enrolled later: the ice of days 0–2 is no news on day 10.
+    week_from_day = max(plan.day_number(clinic_today()), 0) if plan else 0
+    return {
+        "patient": patient,
+        "plan": plan,
+        "returning": returning,  # a runner back after another race: "Welcome back"
+        "week": first_week(plan, week_from_day, facts) if plan else [],
+        "week_from_day": week_from_day,
+        "qr_svg": qr_svg,
+        "link_expires_on": link_expires_on,
+        "site_url": settings.SITE_URL,
+        "login_url": settings.SITE_URL + reverse("accounts:login"),
+    }
+
+
+def first_week(plan, from_day, facts=None):
     """The plan's tasks over the seven days from day ``from_day``, one entry per step, in plain words. Gates are
     described, never judged against the patient's pain: reception sees nothing clinical."""
     first = plan.race_date + datetime.timedelta(days=from_day)
-    facts = facts_for_plan(plan, first, first + datetime.timedelta(days=6))
+    facts = facts or facts_for_plan(plan, first, first + datetime.timedelta(days=6))
     entries = {}
     for day in range(from_day, from_day + 7):
         for step in rules.steps_on(facts, facts.date_of(day)):

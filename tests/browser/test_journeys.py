@@ -505,6 +505,10 @@ def test_reception_starts_a_returning_runners_new_plan_and_enrols_a_files_ready_
         page.get_by_role("button", name="Enrol the 2 ready now and send their invitations").click()
     expect(page.get_by_role("link", name="Download it")).to_be_visible()
     assert_accessible(page, "the upload page with the line to fix")
+    page.get_by_role("link", name="Print their welcome sheets").click()
+    expect(page.locator("article.welcome-sheet")).to_have_count(2)
+    expect(page.get_by_role("button", name="Print the sheets")).to_be_focused()
+    assert_accessible(page, "a group's welcome sheets")
     assert set(User.objects.filter(email__in=["eli@gmial.com", "gus@example.com"]).values_list("email", flat=True)) == {
         "eli@gmial.com",
         "gus@example.com",
