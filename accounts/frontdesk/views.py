@@ -163,7 +163,7 @@ def enrol(request):
             form.add_error("email", TAKEN_EMAIL)
         else:
             note(request, Action.CREATE, target=patient, patient=patient, description="enrolled")
-            request.session[LAST_RACE_DATE_KEY] = data["race_date"].isoformat()
+            _remember_race_date(request, data["race_date"])
             messages.success(
                 request,
                 f"{patient.get_full_name()} is enrolled, from race day {data['race_date']:%-d %b %Y}. You can print "
@@ -175,10 +175,15 @@ def enrol(request):
 
 
 def _last_race_date(request):
+    """The race date this receptionist last gave a plan, for the next form to start with; None if none."""
     try:
         return datetime.date.fromisoformat(request.session.get(LAST_RACE_DATE_KEY, ""))
     except (TypeError, ValueError):
         return None
+
+
+def _remember_race_date(request, race_date):
+    request.session[LAST_RACE_DATE_KEY] = race_date.isoformat()
 
 
 # -- One patient: details, invitation, switch off and on ----------------------------------------------------------
@@ -207,7 +212,7 @@ def patient(request, pk):
         else:
             if old_race_date is not None and _last_race_date(request) == old_race_date:
                 # A wrong race date typed for the last patient must not fill in the next one's form.
-                request.session[LAST_RACE_DATE_KEY] = data["race_date"].isoformat()
+                _remember_race_date(request, data["race_date"])
             messages.success(request, "The details are saved.")
             if reinvited:
                 messages.info(
@@ -285,7 +290,7 @@ def plan_start(request, pk):
             messages.error(request, str(refusal))
             return redirect("frontdesk:patient", pk=patient.pk)
         note(request, Action.CREATE, target=patient, patient=patient, description="new plan")
-        request.session[LAST_RACE_DATE_KEY] = plan.race_date.isoformat()
+        _remember_race_date(request, plan.race_date)
         messages.success(
             request,
             f"{patient.get_full_name()} has a new plan from race day {plan.race_date:%-d %b %Y}. "
