@@ -13,7 +13,7 @@ from recovery.safety import Thresholds
 
 # StepRule's own fields, in its order: a row's values go to it by position (_step_rule).
 STEP_RULE_FIELDS = [field.name for field in dataclasses.fields(StepRule) if field.name != "ref"]
-STEP_INFO_FIELDS = ["id", "instruction", "tip__slug", "tip__title", "tip__published"]
+STEP_INFO_FIELDS = ["id", "instruction", "tip__slug", "tip__title", "tip__published", "tailored"]
 PHASE_RULE_FIELDS = ["name", "position", "first_day", "gate", "gate_pain_max", "description"]
 STEP_FIELDS = [*STEP_RULE_FIELDS, *STEP_INFO_FIELDS]
 
@@ -27,6 +27,7 @@ class StepInfo:
     tip_slug: str
     tip_title: str
     tip_published: bool  # an unpublished tip (taken back for review) has no page to link to
+    tailored: bool  # set for this patient by a clinician: clinical, so the front desk's sheet does not print it
 
 
 def _step_rows(plan_ids):

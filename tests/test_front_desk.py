@@ -591,6 +591,25 @@ def test_a_late_enrolments_sheet_shows_the_week_ahead_not_the_days_already_gone(
     assert "Clamshells and hip bridges</strong>: up to 3 times a week, until day 14" in page
 
 
+def test_the_sheet_leaves_a_clinicians_own_words_to_the_patients_pages(desk, patient, plan):
+    """A step a clinician changed for this patient is theirs to read, not reception's: often a diagnosis."""
+    from recovery.care import plan_step_change
+
+    plan_step_change(
+        plan=plan,
+        key="stretch",
+        from_date=clinic_today(),
+        today=clinic_today(),
+        label="Stretches paused (stress fracture)",
+        instruction="MRI shows a stress fracture: no stretching.",
+    )
+    page = desk.get(f"/front-desk/patients/{patient.pk}/welcome/").content.decode()
+    assert "stress fracture" not in page and "Stretches paused" not in page
+    assert "Gentle hip stretches" not in page  # the protocol's words would tell the patient to stretch
+    assert "Your clinician has also set 1 step just for you: you will find it under Today when you log in." in page
+    assert "Clamshells and hip bridges" in page  # the steps nobody changed are still printed
+
+
 def test_an_activated_patients_sheet_has_no_qr_code(desk, patient, plan):
     response = desk.get(f"/front-desk/patients/{patient.pk}/welcome/")
     assert response.context["sheet"]["qr_svg"] is None

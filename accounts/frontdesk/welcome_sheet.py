@@ -25,11 +25,13 @@ def sheet_context(patient, plan, *, returning=False, facts=None):
         link_expires_on = invitation_expires_on()
     # From race day, or from today for a patient enrolled later: the ice of days 0–2 is no news on day 10.
     week_from_day = max(plan.day_number(clinic_today()), 0) if plan else 0
+    week, tailored_steps = first_week(plan, week_from_day, facts) if plan else ([], 0)
     return {
         "patient": patient,
         "plan": plan,
         "returning": returning,  # a runner back after another race: "Welcome back"
-        "week": first_week(plan, week_from_day, facts) if plan else [],
+        "week": week,
+        "tailored_steps": tailored_steps,
         "week_from_day": week_from_day,
         "qr_svg": qr_svg,
         "link_expires_on": link_expires_on,
@@ -39,30 +41,36 @@ def sheet_context(patient, plan, *, returning=False, facts=None):
 
 
 def first_week(plan, from_day, facts=None):
-    """The plan's tasks over the seven days from day ``from_day``, one entry per step, in plain words. Gates are
-    described, never judged against the patient's pain: reception sees nothing clinical."""
+    """The plan's tasks over the seven days from day ``from_day``, one entry per step, in plain words, and how
+    many steps a clinician set for this patient. Reception sees nothing clinical: gates are described, never
+    judged against the patient's pain, and a tailored step's words (a clinician's, often a diagnosis) are left
+    to the patient's own pages."""
     first = plan.race_date + datetime.timedelta(days=from_day)
     facts = facts or facts_for_plan(plan, first, first + datetime.timedelta(days=6))
     entries = {}
     for day in range(from_day, from_day + 7):
         for step in rules.steps_on(facts, facts.date_of(day)):
-            entry = entries.setdefault(step.key, {"step": step, "days": []})
+            entry = entries.setdefault(step.key, {"step": step, "days": [], "tailored": False})
             entry["days"].append(day)
-    lines = []
+            entry["tailored"] |= step.ref.tailored  # from a day within the week on: the week's words would be wrong
+    lines, tailored = [], 0
     for entry in sorted(entries.values(), key=lambda entry: entry["step"].position):
         step, days = entry["step"], entry["days"]
+        if entry["tailored"]:
+            tailored += 1
+            continue
         when = _when(step, days, from_day)
         unlock = rules.Lock(step.gate, step.gate_pain_max).message if step.gate != rules.Gate.NONE else ""
         lines.append(
             {
                 "label": step.label,
-                "instruction": step.ref.instruction if step.ref else "",
+                "instruction": step.ref.instruction,
                 "how_often": step.how_often,
                 "when": when,
                 "unlock": unlock,
             }
         )
-    return lines
+    return lines, tailored
 
 
 def _when(step, days, from_day):
