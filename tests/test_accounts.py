@@ -212,6 +212,23 @@ def test_password_reset_for_an_unknown_address_looks_the_same_and_sends_nothing(
     assert mail.outbox == []
 
 
+@pytest.mark.parametrize("email", ["alice@example.com", "stranger@example.com"])
+def test_password_reset_answers_before_any_mail_server_is_asked_for_known_and_unknown_addresses(
+    client, patient, settings, email
+):
+    """Waiting on the mail server for a known address only told anyone timing the form who has an account."""
+    from django.tasks import task_backends
+
+    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.dummy.DummyBackend"}}
+    response = client.post("/accounts/password/reset/", {"email": email})
+    assert response["Location"] == reverse("accounts:password_reset_done")
+    assert mail.outbox == []  # nothing was sent within the request
+    [queued] = task_backends["default"].results  # the same work for both: one task with the address
+    assert queued.args == [email]
+    queued.task.call(*queued.args)
+    assert len(mail.outbox) == (1 if email == patient.email else 0)
+
+
 # Each person's home
 
 
