@@ -1,5 +1,7 @@
 from django import forms
+from django.contrib import auth
 from django.contrib.auth.forms import AuthenticationForm, PasswordChangeForm
+from django.views.decorators.debug import sensitive_variables
 
 from clinic.forms import FocusFirstProblem
 
@@ -32,10 +34,25 @@ class PasswordTypedTwice:
         self.fields["new_password2"].help_text = "The same password once more, to be sure it is what you meant."
 
 
-class PlainPasswordChangeForm(FocusFirstProblem, PasswordTypedTwice, PasswordChangeForm):
-    """Django's form in the invitation page's words."""
+def is_own_password(request, user, password):
+    """Whether ``password`` is the signed-in ``user``'s, checked as a sign-in checks it: a wrong one counts toward
+    the lockout (django-axes), so a session left open cannot be used to guess the password, or to take over the
+    account, at leisure. The fifth wrong one signs the session out (accounts.security.lockout_response)."""
+    return auth.authenticate(request, username=user.get_username(), password=password) == user
 
-    def __init__(self, *args, **kwargs):
+
+class PlainPasswordChangeForm(FocusFirstProblem, PasswordTypedTwice, PasswordChangeForm):
+    """Django's form in the invitation page's words; the password now is checked as a sign-in checks it."""
+
+    def __init__(self, *args, request, **kwargs):
+        self.request = request
         super().__init__(*args, **kwargs)
         self.fields["old_password"].label = "Your password now"
         self.fields["new_password1"].label = "New password"
+
+    @sensitive_variables("old_password")
+    def clean_old_password(self):
+        old_password = self.cleaned_data["old_password"]
+        if not is_own_password(self.request, self.user, old_password):
+            raise forms.ValidationError(self.error_messages["password_incorrect"], code="password_incorrect")
+        return old_password

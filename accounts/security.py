@@ -10,6 +10,7 @@
 import time
 
 from django.conf import settings
+from django.contrib import auth
 from django.contrib.auth.signals import user_logged_in
 from django.dispatch import receiver
 from django.shortcuts import render
@@ -76,7 +77,12 @@ def lockout_message():
 
 
 def lockout_response(request, original_response=None, credentials=None):
-    """The login page again, with the lockout explained; 429 tells scripts to slow down, browsers show the page."""
+    """The login page again, with the lockout explained; 429 tells scripts to slow down, browsers show the page.
+
+    Locked out while signed in (too many wrong passwords typed to change the password or to turn on two-factor
+    sign-in): whoever is at that open session is not its owner, or cannot prove it, so it ends here."""
+    if request.user.is_authenticated:
+        auth.logout(request)
     form = EmailAuthenticationForm(request, initial={"username": axes_username(request, credentials) or ""})
     context = {"form": form, "lockout_message": lockout_message(), "next": request.POST.get("next", "")}
     return render(request, "accounts/login.html", context, status=429)

@@ -25,15 +25,18 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.safestring import mark_safe
 from django.views.decorators.cache import never_cache
-from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
+from django_otp.util import random_hex
 
+from accounts.forms import is_own_password
 from accounts.security import is_staff_member
 from audit.models import Action
 from audit.recorder import note
 
 PENDING_KEY = "_two_factor_pending"
+NEW_KEY = "_two_factor_new_key"  # the key of a device being set up, until its first code confirms it
 # How long the code step waits after a correct password before the password must be typed again.
 PENDING_SECONDS = 5 * 60
 DEVICE_NAME = "Authenticator app"
@@ -55,6 +58,31 @@ class TokenForm(forms.Form):
         if not token.isdigit():
             raise forms.ValidationError("The code is made of digits only.")
         return token
+
+
+class SetupForm(TokenForm):
+    """Turning it on asks for the password too: a session left open must not bind a stranger's phone to the
+    account (its owner could no longer sign in, the stranger could)."""
+
+    password = forms.CharField(
+        label="Your password",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password", "autofocus": True}),
+        error_messages={"required": "Type your password, to show this is your account."},
+    )
+    field_order = ["password", "token"]
+
+    def __init__(self, *args, request, **kwargs):
+        self.request = request
+        super().__init__(*args, **kwargs)
+        self.fields["token"].widget.attrs.pop("autofocus", None)
+
+    @sensitive_variables("password")
+    def clean_password(self):
+        password = self.cleaned_data["password"]
+        if not is_own_password(self.request, self.request.user, password):
+            raise forms.ValidationError("That is not your password. Type the password you sign in with.")
+        return password
 
 
 def confirmed_device(user):
@@ -154,7 +182,7 @@ def _secret_words(device):
 
 @login_required
 @never_cache
-@sensitive_post_parameters("token")
+@sensitive_post_parameters("token", "password")
 def setup(request):
     """Staff turn on two-factor sign-in here; a superuser whose session is not verified yet verifies it here."""
     user = request.user
@@ -166,18 +194,25 @@ def setup(request):
     if device is not None and verified:
         return render(request, "accounts/two_factor.html", {"state": "on", "device": device})
     if device is None:
-        # One unconfirmed device per person, kept until it is confirmed, so the QR code stays the same on reload.
-        device = TOTPDevice.objects.filter(user=user, confirmed=False).order_by(
-            "pk"
-        ).first() or TOTPDevice.objects.create(user=user, name=DEVICE_NAME, confirmed=False)
-    form = TokenForm(request.POST or None)
+        # The new key waits in the session, so the QR code stays the same on reload and opening the page writes
+        # nothing; the device is saved once a correct password comes with a code.
+        key = request.session.setdefault(NEW_KEY, random_hex(20))
+        device = TOTPDevice(user=user, name=DEVICE_NAME, key=key, confirmed=False)
+        form = SetupForm(request.POST or None, request=request)
+    else:
+        form = TokenForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
+        if device.pk is None:  # the same row on each try, so its throttling of wrong codes holds
+            device, _ = TOTPDevice.objects.get_or_create(
+                user=user, key=device.key, confirmed=False, defaults={"name": DEVICE_NAME}
+            )
         problem = _check(device, form.cleaned_data["token"])
         if problem is None:
             if not device.confirmed:
                 TOTPDevice.objects.filter(pk=device.pk).update(confirmed=True)
                 device.confirmed = True
                 TOTPDevice.objects.filter(user=user, confirmed=False).delete()
+                request.session.pop(NEW_KEY, None)
                 messages.success(request, "Two-factor sign-in is on. From now on, signing in asks for a code.")
             else:
                 messages.success(request, "Thank you: this session is verified.")

@@ -75,6 +75,9 @@ class PasswordChangeView(auth_views.PasswordChangeView):
     success_url = reverse_lazy("accounts:password_change_done")
     form_class = PlainPasswordChangeForm
 
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "request": self.request}
+
     def get_context_data(self, **kwargs):
         # A patient comes here from Account and keeps the patients' menu (Today, Check-in…) to go back.
         layout = "recovery/patient_base.html" if is_patient(self.request.user) else "base.html"

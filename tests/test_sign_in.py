@@ -11,6 +11,7 @@ from django.urls import reverse
 from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from accounts import two_factor
 from audit.models import Action, AuditEvent
 from tests.factories import PASSWORD
 from tests.test_settings import load_settings, production
@@ -18,6 +19,7 @@ from tests.test_settings import load_settings, production
 pytestmark = pytest.mark.django_db
 
 LOGIN = "/accounts/login/"
+NEW_PASSWORD = "a brand new passphrase 2026"
 
 
 def sign_in(client, email, password=PASSWORD, **extra):
@@ -125,11 +127,12 @@ def turn_on_two_factor(client):
     html = page.content.decode()
     assert "<svg" in html and 'class="qr-code"' in html  # the QR code, inline: no image request, no inline style
     assert "style=" not in html.split("<svg", 1)[1].split("</svg>", 1)[0]
-    device = TOTPDevice.objects.get(confirmed=False)
-    response = client.post(reverse("accounts:two_factor"), {"token": code(device)})
+    assert not TOTPDevice.objects.exists()  # opening the page writes nothing
+    app = TOTPDevice(key=client.session[two_factor.NEW_KEY])  # what the app reads from the QR code
+    response = client.post(reverse("accounts:two_factor"), {"password": PASSWORD, "token": code(app)})
     assert response.status_code == 302
-    device.refresh_from_db()
-    assert device.confirmed
+    device = TOTPDevice.objects.get()
+    assert device.confirmed and device.key == app.key
     return device
 
 
@@ -149,10 +152,37 @@ def test_patients_have_no_two_factor_page(patient_client):
 def test_a_wrong_code_does_not_turn_it_on(client, clinician):
     client.force_login(clinician)
     client.get(reverse("accounts:two_factor"))
-    response = client.post(reverse("accounts:two_factor"), {"token": "000000"})
+    response = client.post(reverse("accounts:two_factor"), {"password": PASSWORD, "token": "000000"})
     assert response.status_code == 200
     assert "That code is not right" in response.content.decode()
     assert not TOTPDevice.objects.filter(confirmed=True).exists()
+
+
+def test_turning_it_on_needs_the_password_so_an_open_session_cannot_bind_a_strangers_phone(client, clinician):
+    client.force_login(clinician)
+    client.get(reverse("accounts:two_factor"))
+    app = TOTPDevice(key=client.session[two_factor.NEW_KEY])
+    for password in ["", "not-the-password"]:
+        response = client.post(reverse("accounts:two_factor"), {"password": password, "token": code(app)})
+        assert response.status_code == 200
+        assert not TOTPDevice.objects.exists()
+    assert "That is not your password." in response.content.decode()
+
+
+def test_five_wrong_passwords_in_an_open_session_sign_it_out_and_lock_the_account(client, clinician):
+    """Whoever guesses at an open session's password is not its owner, or cannot prove it."""
+    client.force_login(clinician)
+    for _ in range(5):
+        response = client.post(
+            reverse("accounts:password_change"),
+            {"old_password": "a-wrong-guess-1234", "new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD},
+        )
+    assert response.status_code == 429
+    assert "Too many unsuccessful attempts" in response.content.decode()
+    assert not signed_in(client)
+    assert sign_in(client, "physio@example.com").status_code == 429  # the right password waits for the lockout
+    clinician.refresh_from_db()
+    assert clinician.check_password(PASSWORD)
 
 
 def test_once_on_signing_in_asks_for_the_code_after_the_password(client, clinician):
