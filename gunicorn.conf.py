@@ -53,5 +53,7 @@ max_requests_jitter = 2000
 accesslog = "-"
 errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "").strip() or "info"
-# Who, what, the answer, its size and how long it took (%(M)s: milliseconds).
+# Who, what, the answer, its size and how long it took (%(M)s: milliseconds); the request line without its query
+# string or the secret of an invitation or reset link (clinic/access_log.py).
 access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms "%(a)s"'
+logger_class = "clinic.access_log.PrivateAccessLogger"

@@ -5,6 +5,7 @@ import datetime
 import runpy
 import shlex
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from django.core.management import call_command, get_commands
@@ -162,6 +163,29 @@ def test_gunicorn_reads_its_address_and_processes_from_the_environment(monkeypat
 def test_gunicorn_refuses_a_bad_number_of_processes(monkeypatch, bad):
     with pytest.raises(SystemExit, match="WEB_CONCURRENCY"):
         gunicorn_settings(monkeypatch, WEB_CONCURRENCY=bad)
+
+
+def test_the_access_log_shows_neither_search_words_nor_the_secret_of_an_invitation_link(monkeypatch, capsys):
+    """Reception's search sends names and dates of birth in the query string; an invitation link opens an account."""
+    from gunicorn.config import Config
+
+    conf = gunicorn_settings(monkeypatch)
+    config = Config()
+    for name in ("accesslog", "errorlog", "access_log_format", "logger_class"):
+        config.set(name, conf[name])
+    logger = config.logger_class(config)
+    for uri in ("/front-desk/?q=Dana+Scully+26%2F04%2F1990", "/welcome/MTI/cx1k2-9f8e7d6c5b4a/", "/today/"):
+        path, _, query = uri.partition("?")
+        environ = {"REQUEST_METHOD": "GET", "RAW_URI": uri, "PATH_INFO": path, "QUERY_STRING": query}
+        environ.update(SERVER_PROTOCOL="HTTP/1.1", REMOTE_ADDR="10.0.0.9")
+        response = SimpleNamespace(status="200 OK", sent=512, headers=[])
+        logger.access(response, SimpleNamespace(headers=[]), environ, datetime.timedelta(milliseconds=7))
+    log = capsys.readouterr()
+    log = log.out + log.err
+    assert '"GET /front-desk/?… HTTP/1.1" 200 512 7ms' in log
+    assert '"GET /welcome/[link]/ HTTP/1.1" 200' in log
+    assert '"GET /today/ HTTP/1.1" 200' in log
+    assert "Scully" not in log and "1990" not in log and "9f8e7d6c5b4a" not in log
 
 
 # deploy/
