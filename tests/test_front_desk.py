@@ -576,7 +576,7 @@ def test_the_welcome_sheet_qr_dies_with_its_invitation(desk, django_capture_on_c
     from django.test import Client
 
     response = Client().get(path, follow=True)
-    assert "This link has expired — ask reception for a new one" in response.content.decode()
+    assert "This link can't be used any more" in response.content.decode()
 
 
 def test_a_late_enrolments_sheet_shows_the_week_ahead_not_the_days_already_gone(desk, patient):

@@ -25,7 +25,7 @@ from tests.test_settings import load_settings
 
 SITE = "https://recovery.example.org"
 LONDON = zoneinfo.ZoneInfo("Europe/London")
-EXPIRED = "This link has expired — ask reception for a new one"
+EXPIRED = "This link can't be used any more"
 NEW_PASSWORD = "a slow jog by the canal at dawn"
 LINK = re.compile(r"^(https?://\S+/welcome/[^/\s]+/[^/\s]+/)$", re.MULTILINE)
 
@@ -164,20 +164,38 @@ def test_the_privacy_notice_is_public(client, db):
 
 
 def expired(response):
-    return response.status_code in (200, 410) and EXPIRED in response.content.decode()
+    return response.status_code in (200, 410) and expired_page(response.content.decode())
 
 
-def test_a_second_use_of_the_link_is_refused_and_says_the_account_is_set_up(desk, django_capture_on_commit_callbacks):
+def expired_page(html):
+    return EXPIRED in html
+
+
+def test_a_second_use_of_the_link_is_refused_and_offers_to_log_in(desk, django_capture_on_commit_callbacks):
     enrol(desk, django_capture_on_commit_callbacks)
     path = last_link()
     patients_phone = Client()
     assert accept(patients_phone, path).status_code == 302
-    # Tapped again weeks later, on another device: no form, and no reason to call reception.
+    # Tapped again weeks later, on another device: no form, and Log in comes first.
     again = Client().get(path, follow=True)
-    assert "data-already-set-up" in again.text and 'href="/accounts/login/"' in again.text
-    assert "new_password1" not in again.text and not expired(again)
-    # And on the phone that is still logged in: straight to today's plan.
-    assert 'href="/today/"' in patients_phone.get(path, follow=True).text
+    assert "new_password1" not in again.text and expired(again)
+    assert again.text.index('href="/accounts/login/"') < again.text.index("Call reception")
+    # And on the phone that is still logged in: it has done its job, straight to today's plan.
+    on_the_phone = patients_phone.get(path, follow=True).text
+    assert "Your account is already set up" in on_the_phone and 'href="/today/"' in on_the_phone
+
+
+def test_a_made_up_link_does_not_tell_whether_an_account_is_set_up(desk, django_capture_on_commit_callbacks):
+    """The token of a used link cannot be checked any more: the page must be the same for any account."""
+    set_up = enrol(desk, django_capture_on_commit_callbacks)
+    accept(Client(), last_link())
+    waiting = enrol(desk, django_capture_on_commit_callbacks, email="eve@example.com")
+    pages = []
+    for patient in (set_up, waiting):
+        uid = urlsafe_base64_encode(force_bytes(patient.pk))
+        page = Client().get(f"/welcome/{uid}/cx1k2-9f8e7d6c5b4a3f2e1d0c/", follow=True).text
+        pages.append(re.sub(r'nonce="[^"]*"|[A-Za-z0-9]{64}', "", page))  # each page's own nonce and CSRF token
+    assert expired_page(pages[0]) and pages[0] == pages[1]
 
 
 def test_an_old_link_dies_after_a_resend(desk, django_capture_on_commit_callbacks):

@@ -8,7 +8,7 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
 from django.shortcuts import render
 from django.urls import reverse_lazy
-from django.views.decorators.cache import cache_control
+from django.utils.cache import patch_cache_control
 
 from accounts.frontdesk.forms import InvitationAcceptForm
 from accounts.frontdesk.invitations import invitation_tokens
@@ -29,14 +29,19 @@ class InvitationAcceptView(auth_views.PasswordResetConfirmView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        if not context["validlink"]:
-            # Patients tap the e-mail's link again weeks later: a link used to choose the password is no reason to
-            # call reception. (Only someone holding the link learns that its account is set up.)
-            context["already_set_up"] = self.user is not None and self.user.is_activated
+        # Patients tap the e-mail's link again weeks later. Signed in as its patient, the link has done its job;
+        # anyone else gets the same page for every dead link (used, old, replaced or made up), with Log in first,
+        # since a link whose token cannot be checked any more must not tell which accounts are set up.
+        context["already_set_up"] = (
+            not context["validlink"] and self.user is not None and self.request.user.pk == self.user.pk
+        )
         return context
 
 
 @login_not_required
-@cache_control(max_age=3600, public=True)
 def privacy_notice(request):
-    return render(request, "accounts/privacy.html")
+    response = render(request, "accounts/privacy.html")
+    if not request.user.is_authenticated:
+        # Kept by shared caches for anyone; a signed-in person's copy holds their sign-out form and its CSRF token.
+        patch_cache_control(response, max_age=3600, public=True)
+    return response
