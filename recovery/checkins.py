@@ -4,8 +4,9 @@ The decisions (traffic light, stop screen, which alerts) are made by ``recovery.
 module loads that data, stores the outcome, and has the clinic told of each new alert after the commit.
 
 Editing the day's check-in revisits the day's alerts, one row per (plan, kind, date):
-- an alert the edit still raises is updated in place (its reason may change); no second e-mail is sent while it
-  is open;
+- an alert the edit still raises is updated in place: its new cause first, then what it had said (a warning sign
+  that sent the patient to A&E stays on record whatever the check-in says later); the clinic is e-mailed again
+  only when the edit makes it worse (a new warning sign, a higher score);
 - an alert a clinician has already acknowledged whose cause the edit changes (a new red flag, a higher score, a
   cause back after a withdrawal) is re-opened and the clinic is e-mailed again: its reason keeps who had
   acknowledged it, when, and with what note;
@@ -35,9 +36,10 @@ def previous_scores(plan, date):
     return list(CheckIn.objects.filter(plan=plan, date__range=(first, last)).values_list("pain", flat=True))
 
 
-def _alert_raise(*, plan, date, decision):
+def _alert_raise(*, plan, date, decision, worse=False):
     """Raise the day's alert of the decision's kind, or bring it up to date. Returns (alert, whether the clinic is
-    told of it now): a new alert, or an acknowledged one whose cause has changed, re-opened."""
+    told of it now): a new alert, an acknowledged one whose cause has changed, re-opened, or an open one the patient's
+    edit made ``worse``."""
     alert, created = Alert.objects.select_for_update().get_or_create(
         plan=plan, kind=decision.kind, date=date, defaults={"severity": decision.severity, "reason": decision.reason}
     )
@@ -58,19 +60,20 @@ def _alert_raise(*, plan, date, decision):
         )
         alert.acknowledged_at, alert.acknowledged_by, alert.acknowledgement_note = None, None, ""
     else:
-        alert.reason = decision.reason + safety.earlier_acknowledgements(alert.reason)
+        alert.reason = safety.changed_reason(decision.reason, alert.reason, when=timezone.localtime())
     alert.severity = decision.severity
     alert.save()
-    if reopened:
-        alert_notify(alert, reopened=True)
-    return alert, reopened
+    if reopened or worse:
+        alert_notify(alert, reopened=reopened, worse=worse and not reopened)
+    return alert, reopened or worse
 
 
-def _alerts_set(*, plan, date, kinds, decisions):
-    """Bring the day's alerts of ``kinds`` in line with ``decisions``; return those the clinic is told of now."""
+def _alerts_set(*, plan, date, kinds, decisions, worse=()):
+    """Bring the day's alerts of ``kinds`` in line with ``decisions`` (``worse``: the kinds the patient's edit made
+    worse); return those the clinic is told of now."""
     new = []
     for decision in decisions:
-        alert, told = _alert_raise(plan=plan, date=date, decision=decision)
+        alert, told = _alert_raise(plan=plan, date=date, decision=decision, worse=decision.kind in worse)
         if told:
             new.append(alert)
     raised = {decision.kind for decision in decisions}
@@ -95,13 +98,18 @@ def _step_tick(plan, step_key, date, today):
         pass
 
 
+def _what_matters(check_in):
+    """What ``safety.worse_than_before`` compares of a check-in."""
+    return {"pain": check_in.pain, "red_flags": check_in.red_flags(), "numbness": check_in.numbness}
+
+
 @transaction.atomic
 def check_in_save(*, plan, date, data, today):
     """Save (or edit) the day's check-in, update the day's alerts and tick the plan's check-in step.
 
     Only today's check-in can be saved: ``date`` must be ``today``. ``data`` holds the answers
     (``ANSWER_FIELDS``; questions left out count as no). Returns (check_in, the alerts the clinic is told of: new
-    ones, and acknowledged ones the edit re-opened).
+    ones, acknowledged ones the edit re-opened, and open ones it made worse).
     """
     if date != today:
         raise Refused("You can only fill in today's check-in.")
@@ -109,6 +117,8 @@ def check_in_save(*, plan, date, data, today):
     if not isinstance(pain, int) or isinstance(pain, bool) or not 0 <= pain <= 10:
         raise Refused("Choose how much your hip hurts, from 0 to 10.")
     answers = {name: data.get(name, CheckIn._meta.get_field(name).get_default()) for name in ANSWER_FIELDS}
+    before = CheckIn.objects.select_for_update().filter(plan=plan, date=date).first()
+    before = before and _what_matters(before)
     check_in, _ = CheckIn.objects.update_or_create(plan=plan, date=date, defaults=answers)
     decisions = safety.check_in_alerts(
         pain=check_in.pain,
@@ -118,7 +128,8 @@ def check_in_save(*, plan, date, data, today):
         previous_scores=previous_scores(plan, date),
         thresholds=SafetyThresholds.current(),
     )
-    new = _alerts_set(plan=plan, date=date, kinds=safety.CHECK_IN_KINDS, decisions=decisions)
+    worse = safety.worse_than_before(before, _what_matters(check_in))
+    new = _alerts_set(plan=plan, date=date, kinds=safety.CHECK_IN_KINDS, decisions=decisions, worse=worse)
     _step_tick(plan, CHECK_IN_STEP_KEY, date, today)
     plan_note_activity(plan, date)
     return check_in, new

@@ -33,18 +33,18 @@ MAILER = "default"
 ALERT_MAIL_RETRY_MINUTES = (1, 5, 15, 60)
 
 
-def alert_notify(alert, *, reopened=False):
-    """Tell the clinic about a new alert, or an acknowledged one re-opened, once the current transaction commits
-    (at once outside one)."""
+def alert_notify(alert, *, reopened=False, worse=False):
+    """Tell the clinic about a new alert, an acknowledged one re-opened, or an open one the patient's edit made
+    worse, once the current transaction commits (at once outside one)."""
     alert_id = alert.pk
-    transaction.on_commit(lambda: _enqueue(alert_id, reopened))
+    transaction.on_commit(lambda: _enqueue(alert_id, reopened, worse))
 
 
-def _enqueue(alert_id, reopened):
+def _enqueue(alert_id, reopened, worse):
     # Runs inside on_commit, after the patient's data is safe: whatever goes wrong here is logged, never raised,
     # so it can't become an error page for the patient. (The immediate backend runs the task right here.)
     try:
-        alert_mail_send.enqueue(alert_id, reopened=reopened)
+        alert_mail_send.enqueue(alert_id, reopened=reopened, worse=worse)
     except Exception:
         logger.exception("Could not queue the e-mail for alert %s.", alert_id)
 
@@ -57,12 +57,15 @@ def alert_recipients(alert):
     return recipients
 
 
-def alert_message(alert, *, reopened=False):
-    """The e-mail for a new or re-opened alert: who, and where to read it. Deliberately nothing about their health."""
+def alert_message(alert, *, reopened=False, worse=False):
+    """The e-mail for a new, re-opened or worsened alert: who, how urgent, and where to read it. Deliberately nothing
+    about their health."""
     context = {
         "patient_name": str(alert.plan.patient),
         "alert": alert,
         "reopened": reopened,
+        "worse": worse,
+        "urgent": alert.severity == Alert.Severity.URGENT,  # how soon to read it: no health detail, the admin has them
         "link": settings.SITE_URL.rstrip("/") + reverse("admin:recovery_alert_change", args=[alert.pk]),
         "CLINIC_NAME": settings.CLINIC_NAME,
     }
@@ -72,7 +75,7 @@ def alert_message(alert, *, reopened=False):
 
 
 @task
-def alert_mail_send(alert_id, reopened=False, attempt=1):
+def alert_mail_send(alert_id, reopened=False, attempt=1, worse=False):
     """Send the e-mail for one alert; if it fails, queue the next try. Takes the alert's id: task arguments must
     be plain JSON."""
     alert = Alert.objects.select_related("plan__patient", "plan__clinician").filter(pk=alert_id).first()
@@ -83,23 +86,25 @@ def alert_mail_send(alert_id, reopened=False, attempt=1):
         logger.info("Alert %s was acknowledged before its e-mail could go: no more tries.", alert_id)
         return 0
     try:
-        return alert_message(alert, reopened=reopened).send(using=MAILER)
+        return alert_message(alert, reopened=reopened, worse=worse).send(using=MAILER)
     except Exception:
-        minutes = _try_again_later(alert_id, reopened, attempt)
+        minutes = _try_again_later(alert_id, reopened, worse, attempt)
         then = f"trying again in {minutes} minute{'s' if minutes > 1 else ''}" if minutes else "no more tries"
         logger.exception("Could not send the e-mail for alert %s (%s); the alert itself is saved.", alert_id, then)
         # Raised again so a task worker records the task as failed; the immediate backend does the same.
         raise
 
 
-def _try_again_later(alert_id, reopened, attempt):
+def _try_again_later(alert_id, reopened, worse, attempt):
     """Queue the next try of the alert's e-mail, if one is left; the minutes until it, or None."""
     if attempt > len(ALERT_MAIL_RETRY_MINUTES) or not alert_mail_send.get_backend().supports_defer:
         return None
     minutes = ALERT_MAIL_RETRY_MINUTES[attempt - 1]
     run_after = timezone.now() + datetime.timedelta(minutes=minutes)
     try:
-        alert_mail_send.using(run_after=run_after).enqueue(alert_id, reopened=reopened, attempt=attempt + 1)
+        alert_mail_send.using(run_after=run_after).enqueue(
+            alert_id, reopened=reopened, worse=worse, attempt=attempt + 1
+        )
     except Exception:
         logger.exception("Could not queue the next try of the e-mail for alert %s.", alert_id)
         return None

@@ -215,30 +215,59 @@ def compression_numbness_alert():
     )
 
 
+# An alert's reason is its cause, then the record of its earlier versions, each entry opening with one of these.
 REOPENED_MARK = " Re-opened at "
+CHANGED_MARK = " Changed by the patient at "
+
+
+def _record_start(reason):
+    found = [at for at in (reason.find(REOPENED_MARK), reason.find(CHANGED_MARK)) if at >= 0]
+    return min(found, default=len(reason))
 
 
 def cause_of(reason):
-    """What raised the alert: its reason without the record of acknowledgements made before it was re-opened."""
-    return reason.partition(REOPENED_MARK)[0]
+    """What raised the alert: its reason without the record of its earlier versions."""
+    return reason[: _record_start(reason)]
 
 
-def earlier_acknowledgements(reason):
-    """The record that ``cause_of`` leaves out (empty for an alert never re-opened), to keep when the cause changes."""
-    _cause, mark, record = reason.partition(REOPENED_MARK)
-    return mark + record
+def earlier_record(reason):
+    """The record that ``cause_of`` leaves out (empty for an alert never changed), to keep when the cause changes."""
+    return reason[_record_start(reason) :]
+
+
+def changed_reason(cause, old_reason, *, when):
+    """The reason of an open alert whose cause the patient changed the same day: the new cause first, then what it
+    had said, never dropped (a warning sign that sent the patient to A&E at nine stays on record at ten, whatever
+    the check-in says then). ``when`` is a local time."""
+    return f"{cause}{earlier_record(old_reason)}{CHANGED_MARK}{when:%H:%M}; it had said: {cause_of(old_reason)}"
 
 
 def reopened_reason(cause, old_reason, *, when, acknowledged_by, acknowledged_at, note):
     """The reason of an acknowledged alert whose cause the patient has since changed (worse, or back after a
-    withdrawal): the new cause, then who had acknowledged it, when and with what note, since re-opening clears them.
-    ``when`` and ``acknowledged_at`` are local times."""
+    withdrawal): the new cause, then who had acknowledged it, when and with what note, since re-opening clears them,
+    and what it had said. ``when`` and ``acknowledged_at`` are local times."""
     said = f" with the note “{note}”" if note else ""
     return (
-        f"{cause}{earlier_acknowledgements(old_reason)}{REOPENED_MARK}{when:%H:%M}: the patient changed what they "
+        f"{cause}{earlier_record(old_reason)}{REOPENED_MARK}{when:%H:%M}: the patient changed what they "
         f"reported after {acknowledged_by} acknowledged it on {acknowledged_at.day} {acknowledged_at:%b} at "
-        f"{acknowledged_at:%H:%M}{said}."
+        f"{acknowledged_at:%H:%M}{said}; it had said: {cause_of(old_reason)}"
     )
+
+
+def worse_than_before(before, after):
+    """The kinds of check-in alert that an edit of the day's check-in makes worse, from ``before`` to ``after``
+    (each a dict: ``pain``, ``red_flags``, the fields answered yes, ``numbness``). The clinic is told again of an
+    open alert that gets worse: one who read "call the clinic" must hear of a later "call 999"."""
+    if before is None:
+        return set()
+    worse = set()
+    if set(after["red_flags"]) - set(before["red_flags"]):
+        worse.add(Kind.RED_FLAG)
+    if after["pain"] > before["pain"]:
+        worse |= {Kind.HIGH_PAIN, Kind.RISING_PAIN}
+    if after["numbness"] and not before["numbness"]:
+        worse.add(Kind.NUMBNESS)
+    return worse
 
 
 WITHDRAWN_PREFIX = "Withdrawn"

@@ -67,10 +67,13 @@ def test_two_alerts_of_one_check_in_come_in_mails_a_clinician_can_tell_apart(
     patient_client, clinician_plan, mailoutbox, django_capture_on_commit_callbacks
 ):
     red_day(patient_client, django_capture_on_commit_callbacks)
-    alerts = Alert.objects.order_by("pk")
-    assert [message.subject for message in mailoutbox] == [
-        f"Apex Sports Clinic: a new patient alert to look at (no. {alert.pk})" for alert in alerts
+    red_flag, high_pain = Alert.objects.order_by("-severity")
+    assert sorted(message.subject for message in mailoutbox) == [
+        f"Apex Sports Clinic: a new patient alert (high) to look at (no. {high_pain.pk})",
+        f"Apex Sports Clinic: a new patient alert (urgent) to look at (no. {red_flag.pk})",
     ]
+    urgent = next(message for message in mailoutbox if "(urgent)" in message.subject)
+    assert "It is urgent: please read it in the admin now" in urgent.body
 
 
 def test_the_e_mail_holds_no_health_details(
@@ -106,13 +109,38 @@ def test_without_a_clinician_only_the_duty_address_is_mailed(
     assert [message.to for message in mailoutbox] == [["on-call@apex.test"]]
 
 
-def test_editing_the_days_check_in_sends_no_second_mail(
+def test_editing_the_days_check_in_to_say_less_sends_no_second_mail(
     patient_client, plan, mailoutbox, django_capture_on_commit_callbacks
 ):
-    red_day(patient_client, django_capture_on_commit_callbacks, night_pain="", cola_coloured_urine="")
     red_day(patient_client, django_capture_on_commit_callbacks, pain="9", night_pain="", cola_coloured_urine="")
+    red_day(patient_client, django_capture_on_commit_callbacks, pain="8", night_pain="", cola_coloured_urine="")
     red_day(patient_client, django_capture_on_commit_callbacks, pain="1", night_pain="", cola_coloured_urine="")
     assert len(mailoutbox) == 1 and Alert.objects.count() == 1
+
+
+def test_a_warning_sign_added_to_an_open_alert_is_mailed_again_and_the_first_stays_on_record(
+    patient_client, plan, mailoutbox, django_capture_on_commit_callbacks
+):
+    """Read as "call the clinic", then "call 999": the clinician must hear of it. And an emergency reported at
+    nine is still on record when the check-in says something milder at ten."""
+    night = {"pain": "3", "night_pain": "on", "cola_coloured_urine": ""}
+    red_day(patient_client, django_capture_on_commit_callbacks, **night)
+    red_day(patient_client, django_capture_on_commit_callbacks, **night, bladder_or_bowel_change="on")
+    alert = Alert.objects.get()
+    assert len(mailoutbox) == 2
+    assert (
+        mailoutbox[1].subject == f"Apex Sports Clinic: a patient alert now worse (urgent) to look at (no. {alert.pk})"
+    )
+    assert "an alert not yet acknowledged has been updated" in mailoutbox[1].body
+    assert alert.reason.startswith("The patient answered yes to: pain at night; ")
+    assert "They were told to call 999 or go to A&E now." in alert.reason
+
+    red_day(patient_client, django_capture_on_commit_callbacks, **night)  # played down
+    alert.refresh_from_db()
+    assert len(mailoutbox) == 2  # less is no news
+    assert alert.reason.startswith("The patient answered yes to: pain at night. They were told to stop loading")
+    assert "it had said: The patient answered yes to: pain at night; " in alert.reason
+    assert "call 999 or go to A&E now" in alert.reason
 
 
 def test_a_new_kind_of_alert_on_an_edit_is_mailed(patient_client, plan, mailoutbox, django_capture_on_commit_callbacks):

@@ -372,7 +372,8 @@ def test_an_edit_that_keeps_the_cause_updates_the_alert_in_place(patient_client,
     first = Alert.objects.get()
     check_in(patient_client, pain="8")
     alert = Alert.objects.get()
-    assert alert.pk == first.pk and alert.reason == "Pain 8/10, at or above the alert level of 6."
+    assert alert.pk == first.pk and alert.reason.startswith("Pain 8/10, at or above the alert level of 6. Changed by")
+    assert alert.reason.endswith("; it had said: Pain 6/10, at or above the alert level of 6.")
 
 
 def test_an_edit_that_takes_the_cause_away_keeps_the_alert_and_says_it_was_withdrawn(patient_client, plan):
@@ -387,13 +388,17 @@ def test_an_edit_that_takes_the_cause_away_keeps_the_alert_and_says_it_was_withd
     assert all(alert.acknowledged_at is None for alert in kept.values())  # still open for a clinician
 
 
-def test_a_cause_that_comes_back_replaces_the_withdrawn_note(patient_client, plan):
+def test_a_cause_that_comes_back_comes_first_and_keeps_its_withdrawal_on_record(patient_client, plan):
     check_in(patient_client, pain="7")
     check_in(patient_client, pain="2")
     check_in(patient_client, pain="2")  # a second calm edit does not pile up notes
     assert Alert.objects.get().reason.count("Withdrawn") == 1
     check_in(patient_client, pain="6")
-    assert Alert.objects.get().reason == "Pain 6/10, at or above the alert level of 6."
+    reason = Alert.objects.get().reason
+    assert reason.startswith("Pain 6/10, at or above the alert level of 6. Changed by the patient at ")
+    assert "it had said: Withdrawn at " in reason and reason.endswith(
+        "It first said: Pain 7/10, at or above the alert level of 6."
+    )
 
 
 # -- An acknowledged alert that the patient's edit changes --------------------------------------------------------
@@ -428,11 +433,11 @@ def test_a_worse_score_after_acknowledgement_reopens_the_alert_and_tells_the_cli
     acknowledged_at = timezone.localtime(first.acknowledged_at)
     assert alert.reason.endswith(
         f"after Sam Patel acknowledged it on {acknowledged_at.day} {acknowledged_at:%b} at {acknowledged_at:%H:%M} "
-        "with the note “Called her: resting.”."
+        "with the note “Called her: resting.”; it had said: Pain 6/10, at or above the alert level of 6."
     )
     assert [message.subject for message in mailoutbox] == [
-        f"Apex Sports Clinic: a new patient alert to look at (no. {alert.pk})",
-        f"Apex Sports Clinic: a patient alert re-opened to look at (no. {alert.pk})",
+        f"Apex Sports Clinic: a new patient alert (high) to look at (no. {alert.pk})",
+        f"Apex Sports Clinic: a patient alert re-opened (high) to look at (no. {alert.pk})",
     ]
     assert "re-opened an alert" in mailoutbox[1].body and "9/10" not in mailoutbox[1].body  # still no health details
 

@@ -182,13 +182,38 @@ def test_a_reopened_reason_keeps_the_cause_first_and_every_earlier_acknowledgeme
     )
     assert once == (
         "Pain 8/10. Re-opened at 14:05: the patient changed what they reported after Sam Patel acknowledged it on "
-        "26 Nov at 10:05."
+        "26 Nov at 10:05; it had said: Pain 6/10."
     )
     assert safety.cause_of(once) == "Pain 8/10."
     twice = safety.reopened_reason(
         "Pain 9/10.", once, when=at.replace(hour=16), acknowledged_by="Ann Lee", acknowledged_at=at, note="rest"
     )
     assert safety.cause_of(twice) == "Pain 9/10."
-    assert safety.earlier_acknowledgements(twice).count("Re-opened at ") == 2
-    assert twice.endswith("after Ann Lee acknowledged it on 26 Nov at 10:05 with the note “rest”.")
-    assert safety.earlier_acknowledgements("Pain 6/10.") == ""
+    assert safety.earlier_record(twice).count("Re-opened at ") == 2
+    assert twice.endswith(
+        "after Ann Lee acknowledged it on 26 Nov at 10:05 with the note “rest”; it had said: Pain 8/10."
+    )
+    assert safety.earlier_record("Pain 6/10.") == ""
+
+
+def test_a_changed_reason_keeps_every_earlier_cause_after_the_new_one():
+    at = datetime.datetime(2026, 11, 26, 9, 0)
+    once = safety.changed_reason("Pain at night.", "Confusion: told to call 999.", when=at)
+    assert once == "Pain at night. Changed by the patient at 09:00; it had said: Confusion: told to call 999."
+    twice = safety.changed_reason("Pain at night; fever.", once, when=at.replace(hour=10))
+    assert safety.cause_of(twice) == "Pain at night; fever."
+    assert twice.endswith(
+        "it had said: Confusion: told to call 999. Changed by the patient at 10:00; it had said: Pain at night."
+    )
+
+
+def test_an_edit_is_worse_when_it_adds_a_warning_sign_or_a_point_of_pain():
+    before = {"pain": 3, "red_flags": ["night_pain"], "numbness": False}
+    assert safety.worse_than_before(None, before) == set()
+    assert safety.worse_than_before(before, before) == set()
+    assert safety.worse_than_before(before, {**before, "red_flags": []}) == set()
+    assert safety.worse_than_before(before, {**before, "red_flags": ["night_pain", "fever_or_hot_joint"]}) == {
+        "red_flag"
+    }
+    assert safety.worse_than_before(before, {**before, "pain": 4}) == {"high_pain", "rising_pain"}
+    assert safety.worse_than_before(before, {**before, "numbness": True}) == {"numbness"}
