@@ -99,6 +99,9 @@ class Urgency:
 HYPONATRAEMIA_FLAG = "confusion_vomiting_headache"  # exercise-associated hyponatraemia (Goudie 2006)
 RHABDOMYOLYSIS_FLAG = "cola_coloured_urine"  # exertional rhabdomyolysis
 NERVE_FLAG = "bladder_or_bowel_change"  # nerve involvement (CLINICAL.md); the NHS sends it to A&E the same hour
+# Signs of a fracture, a femoral neck stress fracture among them (CLINICAL.md: a missed one can displace): the patient
+# is told to keep weight off the leg until the clinic has spoken to them, before the plan's "gentle walking is fine".
+FRACTURE_FLAGS = ("groin_pain_on_weight", "night_pain", "cannot_bear_weight", "fall_or_knock")
 
 
 def urgency(red_flag_fields):
@@ -119,6 +122,7 @@ def stop_advice(red_flag_fields):
         "urgency": urgency(red_flag_fields),
         "hyponatraemia": HYPONATRAEMIA_FLAG in red_flag_fields,  # "Do not drink extra water."
         "nerve": NERVE_FLAG in red_flag_fields,
+        "off_the_leg": any(flag in red_flag_fields for flag in FRACTURE_FLAGS),  # "Keep your weight off the leg"
     }
 
 
@@ -136,6 +140,8 @@ def advice_given(red_flag_fields):
     told = ADVICE_GIVEN[advice["urgency"]]
     if advice["hyponatraemia"]:
         told += ", and not to drink extra water"
+    if advice["off_the_leg"]:
+        told += ", and to keep weight off the leg until the clinic has spoken to them"
     return f"They were told {told}."
 
 

@@ -133,7 +133,7 @@ def test_a_warning_sign_added_to_an_open_alert_is_mailed_again_and_the_first_sta
     )
     assert "an alert not yet acknowledged has been updated" in mailoutbox[1].body
     assert alert.reason.startswith("The patient answered yes to: pain at night; ")
-    assert "They were told to call 999 or go to A&E now." in alert.reason
+    assert "They were told to call 999 or go to A&E now, and to keep weight off the leg" in alert.reason
 
     red_day(patient_client, django_capture_on_commit_callbacks, **night)  # played down
     alert.refresh_from_db()

@@ -445,7 +445,12 @@ def test_a_worse_score_after_acknowledgement_reopens_the_alert_and_tells_the_cli
 @pytest.mark.parametrize(
     ("answers", "told"),
     [
-        ({"night_pain": "on"}, "They were told to stop loading the hip and call the clinic."),
+        ({"fever_or_hot_joint": "on"}, "They were told to stop loading the hip and call the clinic."),
+        (
+            {"cannot_bear_weight": "on"},
+            "They were told to stop loading the hip and call the clinic, and to keep weight off the leg until the "
+            "clinic has spoken to them.",
+        ),
         ({"cola_coloured_urine": "on"}, "They were told to get urgent medical care today (an urgent treatment"),
         ({"bladder_or_bowel_change": "on"}, "They were told to call 999 or go to A&E now."),
     ],
@@ -463,7 +468,8 @@ def test_a_new_red_flag_after_acknowledgement_reopens_the_red_flag_alert(patient
     assert alert.acknowledged_at is None
     assert alert.reason.startswith(
         "The patient answered yes to: pain at night; confusion, vomiting or a worsening headache. They were told to "
-        "call 999 or go to A&E now, and not to drink extra water. Re-opened at "
+        "call 999 or go to A&E now, and not to drink extra water, and to keep weight off the leg until the clinic "
+        "has spoken to them. Re-opened at "
     )
 
 
@@ -573,6 +579,33 @@ def test_todays_banner_is_as_urgent_as_the_check_in_said(
     assert f'data-urgency="{urgency}"' in banner
     assert re.search(r'href="(tel:[^"]+)"', banner)[1] == first_number  # first to tap, as on the stop screen
     assert ("Do not drink extra water" in banner) is no_extra_water
+
+
+@pytest.mark.parametrize("flag", ["cannot_bear_weight", "groin_pain_on_weight", "fall_or_knock", "night_pain"])
+def test_a_sign_of_a_fracture_says_to_keep_weight_off_the_leg_before_the_plans_walking(patient_client, patient, flag):
+    """CLINICAL.md: a missed femoral neck stress fracture can displace; the rest card says "Gentle walking is fine"."""
+    make_plan(patient, days_since_race=5)
+    stop_screen = check_in(patient_client, pain="2", **{flag: "on"}).text
+    assert "data-off-the-leg" in stop_screen and "Keep your weight off the leg" in stop_screen
+    today = patient_client.get("/today/").text
+    banner = today[today.index('data-warning="warning"') : today.index("</div>", today.index('data-warning="warning"'))]
+    assert "Keep your weight off the leg</strong> as much as you can until we have spoken" in banner
+
+
+def test_other_warning_signs_do_not_ask_to_keep_off_the_leg(patient_client, patient):
+    make_plan(patient, days_since_race=5)
+    assert "Keep your weight off the leg" not in check_in(patient_client, pain="2", fever_or_hot_joint="on").text
+    assert "Keep your weight off the leg" not in patient_client.get("/today/").text
+
+
+def test_an_emergency_reported_days_ago_asks_whether_it_is_still_there(patient_client, patient):
+    """ "Needs help now" four days later is false, or frightening: the banner asks instead."""
+    plan = make_plan(patient, days_since_race=8)
+    CheckInFactory(plan=plan, date=days_ago(2), pain=2, confusion_vomiting_headache=True)
+    today = patient_client.get("/today/").text
+    assert "that needs help now" not in today
+    assert "that needed help straight away. If you still have it, call 999 or go to A&amp;E now." in today
+    assert "If it has passed, <a" in today and "do today's check-in</a>" in today
 
 
 def test_the_pain_score_feeds_the_pain_gates_of_today(patient_client, patient):

@@ -99,6 +99,7 @@ def _day_context(plan, date, today, facts=None):
         "stop_pain": facts.latest_pain(date) if stop == safety.StandingStop.PAIN else None,
         # Whose words the banner repeats: the next morning it is yesterday's check-in, not "your check-in".
         "stop_source": _check_in_named(facts.latest_check_in_date(date), today) if stop else "",
+        "stop_today": stop and facts.latest_check_in_date(date) == today,
         # As urgent as the check-in said it was (999, NHS 111 or the clinic): one query, only under a warning sign.
         "stop_flags": _warning_flags(plan, date) if stop == safety.StandingStop.WARNING else None,
         "days": [{"back": n, "name": DAY_NAMES[n]} for n in range(rules.DAYS_BACK_EDITABLE + 1)],
