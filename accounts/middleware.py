@@ -6,6 +6,7 @@ from django.conf import settings
 from django.contrib import auth, messages
 from django.db import DatabaseError
 from django.http import HttpResponseRedirect
+from django.shortcuts import resolve_url
 from django.urls import reverse
 from django.utils.cache import patch_cache_control
 from django.utils.http import urlencode
@@ -39,10 +40,37 @@ class SessionTimeoutMiddleware:
             if now - seen > staff_idle_seconds() or now - started > staff_max_seconds():
                 request.signed_out_by_timeout = True
                 auth.logout(request)
-                messages.info(request, "You were signed out after a while without activity. Please sign in again.")
+                lost = " What you sent was not saved: sign in, then send it again." if request.method == "POST" else ""
+                messages.info(
+                    request, f"You were signed out after a while without activity.{lost or ' Please sign in again.'}"
+                )
             elif now - seen >= settings.SESSION_ACTIVITY_REFRESH_SECONDS:
                 session[SEEN_AT_KEY] = now
         return self.get_response(request)
+
+
+class UnsavedPostMiddleware:
+    """A form sent after its session ended (a patient's after 14 days, or signed out on another phone) is sent to
+    the login page like any request, and what it held is gone: say so there, or the patient believes the check-in
+    with a warning sign was saved, and the page after the login shows the one saved before."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if (
+            request.method == "POST"
+            and response.status_code == 302
+            and not request.user.is_authenticated
+            and not getattr(request, "signed_out_by_timeout", False)  # its own message says so
+            and response["Location"].startswith(resolve_url(settings.LOGIN_URL) + "?")
+        ):
+            messages.warning(request, UNSAVED_POST)
+        return response
+
+
+UNSAVED_POST = "You had been signed out, so what you sent was not saved. Please log in, then send it again."
 
 
 # Pages a superuser without a verified second factor may still open: the two-factor page itself, signing out,

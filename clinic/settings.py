@@ -88,6 +88,9 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     # An htmx request answered with a redirect or an error reloads the page instead (clinic/htmx_reload.py).
     "clinic.htmx_reload.HtmxReloadMiddleware",
+    # Says on the login page that a form sent after its session ended was not saved (inside HtmxReloadMiddleware,
+    # so it sees a tick's redirect to the login page before that becomes a reload).
+    "accounts.middleware.UnsavedPostMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     "clinic.errors.MethodNotAllowedMiddleware",  # a page in plain words for Django's blank 405
 ]

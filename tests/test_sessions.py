@@ -12,6 +12,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts.middleware import UNSAVED_POST
 from accounts.security import SEEN_AT_KEY, SIGNED_IN_AT_KEY, STAFF_SESSION_KEY
 from audit.models import Action, AuditEvent
 from jobs.sweep import sweep
@@ -76,6 +77,39 @@ def test_reception_counts_as_staff_too(reception):
     client = signed_in_client("desk@example.com")
     move_session_clock(client, **{SEEN_AT_KEY: 31 * 60})
     assert client.get("/front-desk/")["Location"].startswith("/accounts/login/")
+
+
+def test_a_form_sent_after_thirty_idle_minutes_says_it_was_not_saved(reception):
+    client = signed_in_client("desk@example.com")
+    move_session_clock(client, **{SEEN_AT_KEY: 31 * 60})
+    page = client.post("/front-desk/enroll/", {"first_name": "Dana"}, follow=True).text
+    assert "You were signed out after a while without activity. What you sent was not saved" in page
+    assert "You had been signed out" not in page  # one message, not two
+
+
+def test_a_check_in_sent_after_the_session_ended_says_on_the_login_page_it_was_not_saved(patient, plan):
+    """Seen by an audit: the check-in with a warning sign was lost, and after the login the page showed the one
+    saved earlier that day as "Thank you: today's check-in is saved"."""
+    phone = signed_in_client(patient.email)
+    phone.post("/check-in/", {"pain": "2"})
+    Session.objects.all().delete()
+    cache.clear()  # the cached sessions too: signed out on another phone, or 14 days gone
+    response = phone.post("/check-in/", {"pain": "9", "cannot_bear_weight": "on"}, follow=True)
+    assert response.redirect_chain[-1][0].startswith("/accounts/login/")
+    assert UNSAVED_POST in response.text
+    assert UNSAVED_POST == "You had been signed out, so what you sent was not saved. Please log in, then send it again."
+    assert plan.check_ins.get().pain == 2
+
+
+def test_a_tick_sent_after_the_session_ended_says_so_after_the_reload(patient, plan):
+    phone = signed_in_client(patient.email)
+    step = plan.steps.first()
+    Session.objects.all().delete()
+    cache.clear()
+    tick = phone.post(f"/today/steps/{step.pk}/tick/", {"count": "1"}, headers={"hx-request": "true"})
+    assert tick["HX-Refresh"] == "true"
+    reloaded = phone.get("/today/", follow=True).text
+    assert "what you sent was not saved" in reloaded
 
 
 def test_a_staff_session_used_within_thirty_minutes_goes_on_and_is_refreshed(clinician):
