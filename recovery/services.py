@@ -134,7 +134,8 @@ def day_excuse(*, plan, date, today, reason=""):
     if not created and reason and not day.on_hold and day.reason != reason:
         day.reason = reason
         day.save(update_fields=["reason"])
-    plan_note_activity(plan, date)
+    # Not activity (DESIGN.md: inactive means no tick and no check-in): a patient too ill to follow the plan for
+    # days on end is one the clinic should call.
     plan_note_past_change(plan, date, today)
 
 

@@ -759,6 +759,17 @@ def test_todays_day_off_leaves_the_per_step_week_as_the_headline_leaves_it(clini
     assert step_rows() == before  # the 7 days to yesterday, as recorded by their end
 
 
+def test_the_patients_page_shows_their_days_off_with_their_reasons(clinician_client):
+    plan = make_plan(days_since_race=12, enrolled_days_ago=12)
+    day_excuse(plan=plan, date=clinic_today(), today=clinic_today(), reason="fever, feel awful")
+    day_excuse(plan=plan, date=clinic_today() - datetime.timedelta(days=1), today=clinic_today())
+    page = clinician_client.get(reverse("admin:recovery_recoveryplan_change", args=[plan.pk])).text
+    rows = re.findall(r"<tr data-day-off><td>[^<]*</td><td>([^<]*)</td>", page)
+    assert rows == ["fever, feel awful", "No reason given."]
+    summary = clinician_client.get(reverse("admin:recovery_plan_visit_summary", args=[plan.pk])).text
+    assert "fever, feel awful" in summary
+
+
 def test_the_adherence_export_is_a_csv_of_the_selected_patients(clinician_client):
     first, second = make_plan(days_since_race=1), make_plan(days_since_race=1, enrolled_days_ago=1)
     finish_yesterday(first)

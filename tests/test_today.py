@@ -420,6 +420,18 @@ def test_a_day_can_be_marked_as_a_day_off_and_taken_back(patient_client, patient
     assert not ExcusedDay.objects.filter(plan=plan).exists()
 
 
+def test_a_day_off_still_asks_how_the_hip_feels_and_is_no_sign_of_life(patient_client, patient):
+    """ "Fever, feel awful" marked as a day off hid the check-in, and counted as activity: no inactive alert came."""
+    plan = make_plan(patient, days_since_race=6)
+    patient_client.post(reverse("recovery:excuse"), {"date": clinic_today().isoformat(), "reason": "fever"})
+    page = patient_client.get(TODAY_URL).text
+    assert "data-day-off-check-in" in page and 'href="/check-in/"' in page
+    plan.refresh_from_db()
+    assert plan.last_activity_on is None  # DESIGN.md: inactive means no tick and no check-in
+    yesterday = patient_client.get(TODAY_URL + "?back=1").text
+    assert "data-day-off-check-in" not in yesterday  # a check-in is today's only
+
+
 def test_a_day_off_sent_again_with_other_words_keeps_the_latest(patient_client, patient):
     # Two tabs open: the page offers only "undo" once the day is off, but an older tab still has the form.
     plan = make_plan(patient, days_since_race=3)

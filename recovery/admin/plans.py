@@ -34,7 +34,7 @@ from recovery.admin.forms import DischargeForm, PlanChangeForm, ReenrolForm, Sig
 from recovery.charts import pain_chart_for
 from recovery.clock import clinic_today
 from recovery.facts import facts_for_plan
-from recovery.models import Alert, CheckIn, PlanStep, RecoveryPlan
+from recovery.models import Alert, CheckIn, ExcusedDay, PlanStep, RecoveryPlan
 from recovery.services import Refused
 
 
@@ -328,6 +328,8 @@ class RecoveryPlanAdmin(AuditedAdminMixin, admin.ModelAdmin):
             "adherence_overall": _percent(rules.adherence(facts, plan.race_date, today, today)),
             "step_rows": self._step_rows(plan, facts, today, week_first, week_last),
             "check_ins": CheckIn.objects.filter(plan=plan).order_by("-date")[:28],
+            # The patient's own days off, with their words: "fever, feel awful" is for a clinician to read.
+            "days_off": ExcusedDay.objects.filter(plan=plan, on_hold=False).order_by("-date")[:28],
             "plan_alerts": Alert.objects.filter(plan=plan).select_related("acknowledged_by").order_by("-date"),
             "series": series,
             "chart": chart,
@@ -537,6 +539,8 @@ class RecoveryPlanAdmin(AuditedAdminMixin, admin.ModelAdmin):
         context["check_ins"] = context["check_ins"][:VISIT_CHECK_INS]
         # Every open alert, and those dealt with in the last two weeks; older ones are on the patient's page.
         recent_from = context["today"] - datetime.timedelta(days=VISIT_ALERT_DAYS - 1)
+        context["days_off"] = [day for day in context["days_off"] if day.date >= recent_from]
+        context["days_off_recent_only"] = True
         alerts = list(context["plan_alerts"])
         shown = [alert for alert in alerts if alert.acknowledged_at is None or alert.date >= recent_from]
         # The open ones first, the most severe first: a two-month-old open red flag is not the last line printed.
