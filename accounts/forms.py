@@ -3,7 +3,7 @@ from django.contrib import auth
 from django.contrib.auth.forms import AuthenticationForm, PasswordChangeForm
 from django.views.decorators.debug import sensitive_variables
 
-from clinic.forms import FocusFirstProblem
+from clinic.forms import EmailAddressField, FocusFirstProblem
 
 
 class EmailAuthenticationForm(AuthenticationForm):
@@ -12,7 +12,7 @@ class EmailAuthenticationForm(AuthenticationForm):
     The message is the same whether or not the address has an account, so it reveals nothing.
     """
 
-    username = forms.EmailField(
+    username = EmailAddressField(
         label="E-mail address",
         widget=forms.EmailInput(attrs={"autofocus": True, "autocomplete": "email", "inputmode": "email"}),
     )

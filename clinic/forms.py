@@ -1,5 +1,9 @@
 """What every form of the portal does the same way."""
 
+import unicodedata
+
+from django import forms
+
 
 class FocusFirstProblem:
     """A refused form puts the cursor on its first field with a problem, not back on the form's first field: a
@@ -12,3 +16,25 @@ class FocusFirstProblem:
             for field in self.fields.values():
                 field.widget.attrs.pop("autofocus", None)
             self.fields[problems[0]].widget.attrs["autofocus"] = True
+
+
+def without_invisible(text):
+    """``text`` without invisible formatting characters (zero-width spaces and joiners, byte-order marks, direction
+    marks): copied from an e-mail or a chat they come along unseen, and an address holding one is not the address
+    its owner types to log in."""
+    return "".join(char for char in text if unicodedata.category(char) != "Cf")
+
+
+class EmailAddressField(forms.EmailField):
+    """An e-mail address as its owner would type it: Django's field, without the invisible characters of a paste."""
+
+    def to_python(self, value):
+        return without_invisible(super().to_python(value))
+
+
+def name_problem(name, label):
+    """Why a name (already on one line: ``" ".join(name.split())``) cannot be printed on a welcome sheet, or None.
+    The same rule for a name typed at the desk and one read from a group file."""
+    if not name.isprintable():
+        return f"The {label} holds a character that cannot be printed: retype it."
+    return None

@@ -221,6 +221,30 @@ def test_bad_input_is_a_plain_form_error_and_nothing_is_created(
     assert mail.outbox == []
 
 
+def test_an_address_pasted_with_an_invisible_character_is_stored_as_its_owner_types_it(
+    desk, django_capture_on_commit_callbacks
+):
+    """Seen by an audit: stored with a zero-width space, the address signed in once by the invitation, never again."""
+    enrol(desk, django_capture_on_commit_callbacks, email="Anna.T@example.com\u200b")
+    assert User.objects.filter(first_name="Dana").get().email == "anna.t@example.com"
+
+
+@pytest.mark.parametrize("name", ["Ma\u200brie", "Ann\x07", "Ann\u202eeiraM"])
+def test_a_name_with_a_character_that_cannot_be_printed_is_refused_as_in_a_group_file(
+    desk, django_capture_on_commit_callbacks, name
+):
+    response = enrol(desk, django_capture_on_commit_callbacks, first_name=name)
+    assert response.context["form"].errors["first_name"] == [
+        "The first name holds a character that cannot be printed: retype it."
+    ]
+    assert not User.objects.filter(email="dana@example.com").exists()
+
+
+def test_a_name_pasted_over_two_lines_is_one_line(desk, django_capture_on_commit_callbacks):
+    enrol(desk, django_capture_on_commit_callbacks, first_name="Ann\r\nMarie ")
+    assert User.objects.get(email="dana@example.com").first_name == "Ann Marie"
+
+
 def test_an_address_taken_at_the_last_moment_is_a_form_error_not_a_crash(
     desk, patient, django_capture_on_commit_callbacks, monkeypatch
 ):

@@ -53,6 +53,15 @@ def problems_by_line(rows):
 # Reading and checking, without the database
 
 
+def test_an_address_pasted_with_an_invisible_character_is_the_address_its_owner_types():
+    """A zero-width space or word joiner after a paste: the account could never be logged into by typing."""
+    rows = checked(
+        HEADER + "Ben,Zw,ben.zw@example.com\u200b,,2026-05-01\nCat,Lee,\ufeffcat@example.com\u2060,,2026-05-01\n"
+    )
+    assert problems_by_line(rows) == {}
+    assert [row.email for row in rows] == ["ben.zw@example.com", "cat@example.com"]
+
+
 def test_a_good_file_has_no_problems():
     rows = checked(
         HEADER + "Ann,Smith,Ann@Example.com,07700 900123,2026-05-01\nBob,Jones,bob@example.com,,01/05/2026\n"

@@ -104,6 +104,10 @@ def test_a_password_typed_into_the_address_box_is_not_logged(client, db):
     assert not AccessAttempt.objects.filter(username__contains="secret").exists()
 
 
+def test_an_address_pasted_with_an_invisible_character_signs_in(client, patient):
+    assert sign_in(client, patient.email + "\u200b")["Location"] != LOGIN and signed_in(client)
+
+
 def test_lockout_settings_come_from_the_environment(monkeypatch):
     prod = load_settings(monkeypatch, **production(SIGN_IN_LOCKOUT_FAILURES="3", SIGN_IN_LOCKOUT_MINUTES="60"))
     assert prod.AXES_FAILURE_LIMIT == 3

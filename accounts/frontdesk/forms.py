@@ -14,7 +14,7 @@ from accounts.frontdesk import email_typos
 from accounts.frontdesk.intake import MAX_BYTES, phone_problem
 from accounts.frontdesk.services import EMAIL_FIXED, email_changeable_at_the_desk
 from accounts.roles import Role
-from clinic.forms import FocusFirstProblem
+from clinic.forms import EmailAddressField, FocusFirstProblem, name_problem
 from recovery.clock import clinic_today
 from recovery.models import Protocol
 from recovery.services import race_date_problem
@@ -79,6 +79,14 @@ def _clean_date_of_birth(date_of_birth):
     return date_of_birth
 
 
+def _clean_name(name, label):
+    # As in a group file: pasted line breaks and tabs are spaces, a character that cannot be printed is refused.
+    name = " ".join(name.split())
+    if problem := name_problem(name, label):
+        raise forms.ValidationError(problem)
+    return name
+
+
 def _clean_email(email, *, exclude_pk=None):
     email = email.strip().lower()
     taken = User.objects.filter(email__iexact=email)
@@ -128,6 +136,12 @@ class PatientFieldsMixin(forms.Form):
 
     def _email_checked(self):
         return self.data.get(self.add_prefix("email_checked"), "").strip().lower()
+
+    def clean_first_name(self):
+        return _clean_name(self.cleaned_data["first_name"], "first name")
+
+    def clean_last_name(self):
+        return _clean_name(self.cleaned_data["last_name"], "last name")
 
     def clean_phone(self):
         return _clean_phone(self.cleaned_data["phone"])
@@ -179,7 +193,7 @@ class EnrolForm(FocusFirstProblem, PatientFieldsMixin, PlanChoicesMixin, forms.F
         error_messages={"required": "Enter the patient's last name."},
         widget=forms.TextInput(attrs={"autocomplete": "off"}),
     )
-    email = forms.EmailField(
+    email = EmailAddressField(
         max_length=254,
         label="E-mail address",
         help_text="The invitation to choose a password goes here.",
@@ -220,6 +234,7 @@ class PatientDetailsForm(FocusFirstProblem, PatientFieldsMixin, forms.ModelForm)
     class Meta:
         model = User
         fields = ["first_name", "last_name", "email", "phone", "date_of_birth"]
+        field_classes = {"email": EmailAddressField}
         labels = {"phone": "Mobile phone (optional)", "date_of_birth": "Date of birth (optional)"}
         widgets = {
             "date_of_birth": _date_input(),

@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
 from accounts.frontdesk import email_typos
+from clinic.forms import name_problem, without_invisible
 from clinic.spreadsheets import as_text, from_text
 from recovery.services import race_date_problem
 
@@ -141,7 +142,7 @@ def check_rows(rows, *, today, taken_emails):
     """
     first_line_of = {}
     for row in rows:
-        row.email = row.email.lower()
+        row.email = without_invisible(row.email).lower()
         problems = [row.layout_problem] if row.layout_problem else []
         for name, label in (("first_name", "first name"), ("last_name", "last name")):
             # A spreadsheet cell's line break (Alt+Enter in "Ann⏎Marie") or tab is a space in a name.
@@ -151,8 +152,8 @@ def check_rows(rows, *, today, taken_emails):
                 problems.append(f"The {label} is missing.")
             elif len(value) > NAME_MAX:
                 problems.append(f"The {label} is longer than {NAME_MAX} characters.")
-            elif not value.isprintable():
-                problems.append(f"The {label} holds a character that cannot be printed: retype it.")
+            elif problem := name_problem(value, label):
+                problems.append(problem)
         if not row.email:
             problems.append("The e-mail address is missing.")
         elif not _is_email(row.email):
