@@ -38,3 +38,27 @@ def name_problem(name, label):
     if not name.isprintable():
         return f"The {label} holds a character that cannot be printed: retype it."
     return None
+
+
+class LineBreaksAsOne:
+    """A browser sends a line break as two characters (CRLF) but counts it as one against a box's ``maxlength``:
+    read as one, so a note that fits the box is never refused as too long (a check-in with a warning sign was,
+    "it has 2018")."""
+
+    def value_from_datadict(self, data, files, name):
+        value = super().value_from_datadict(data, files, name)
+        return value.replace("\r\n", "\n") if isinstance(value, str) else value
+
+
+class Textarea(LineBreaksAsOne, forms.Textarea):
+    pass
+
+
+class HiddenLineBreaks(LineBreaksAsOne, forms.HiddenInput):
+    """The value a page showed (``show_hidden_initial``), read as its box is, so the two compare equal."""
+
+
+def read_line_breaks_as_one(field):
+    """Give a generated text field (a model form's, the admin's) the ``Textarea`` above, keeping its attributes."""
+    field.widget = Textarea(attrs=field.widget.attrs)
+    field.hidden_widget = HiddenLineBreaks

@@ -608,6 +608,19 @@ def test_an_emergency_reported_days_ago_asks_whether_it_is_still_there(patient_c
     assert "If it has passed, <a" in today and "do today's check-in</a>" in today
 
 
+def test_a_note_that_fits_its_box_is_saved_though_the_browser_sends_line_breaks_as_two_characters(patient_client, plan):
+    """Refused as "it has 2018", the check-in (with its warning sign) waited while the patient guessed what to cut."""
+    note = "\r\n".join(["My hip aches at night."] * 87)  # 2,000 characters in the box, 2,086 as sent
+    check_in(patient_client, pain="3", night_pain="on", note=note)
+    assert plan.check_ins.get().note == note.replace("\r\n", "\n")
+
+
+def test_a_note_too_long_is_refused_in_plain_words_and_kept(patient_client, plan):
+    response = post(patient_client, pain="3", note="x" * 2001)
+    assert "Please shorten your note to 2000 characters (it has 2001)." in response.text
+    assert "x" * 2001 in response.text and not plan.check_ins.exists()
+
+
 def test_the_pain_score_feeds_the_pain_gates_of_today(patient_client, patient):
     make_plan(patient, days_since_race=6)  # stretches unlock once pain is 3 or less
     html = patient_client.get("/today/").content.decode()

@@ -613,6 +613,17 @@ def test_acknowledging_an_alert_records_who_when_and_the_note(clinician_client, 
     assert "Phoned, all fine." in page
 
 
+def test_a_note_that_fits_its_box_is_not_refused_for_the_two_characters_a_browser_sends_per_line_break(
+    clinician_client, clinician
+):
+    """The box counts a line break once and the browser sends it as CRLF: 2,000 in the box were "it has 2018"."""
+    note = "\r\n".join(["x" * 99] * 20)  # 1,999 characters in the box, 2,018 as sent
+    alert = alert_for(make_plan())
+    clinician_client.post(reverse("admin:recovery_alert_change", args=[alert.pk]), {"acknowledgement_note": note})
+    alert.refresh_from_db()
+    assert alert.acknowledged_at is not None and alert.acknowledgement_note == note.replace("\r\n", "\n")
+
+
 def test_a_note_too_long_is_refused_with_its_length_not_cut_short(clinician_client):
     alert = alert_for(make_plan())
     note = "Phoned the patient. " * 125  # 2,500 characters

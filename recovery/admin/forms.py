@@ -8,6 +8,7 @@ from django.db.models import F, Q
 from django.utils.text import slugify
 
 from accounts.roles import Role
+from clinic.forms import read_line_breaks_as_one
 from recovery import care
 from recovery.clock import clinic_today
 from recovery.models import Gate, PlanStep, Protocol, Tip
@@ -235,10 +236,8 @@ class PlanChangeForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         for field in self.fields.values():
             field.show_hidden_initial = True
-
-    def clean_note_to_patient(self):
-        # A browser sends a textarea's line breaks as CRLF; kept as the LF the rest of the portal writes.
-        return self.cleaned_data["note_to_patient"].replace("\r\n", "\n")
+        if "note_to_patient" in self.fields:  # the rest of the portal writes LF; the box counts a line break once
+            read_line_breaks_as_one(self.fields["note_to_patient"])
 
     def clean_race_date(self):
         race_date = self.cleaned_data["race_date"]
