@@ -7,6 +7,7 @@
   503 "try again shortly" page instead of a server error. It is rendered without touching the database: no
   session, no user, no context processors; only settings and static files.
 - An address that only a button may send, opened directly (405): a page that says so, not a blank one.
+- An address whose query string holds a NUL character (``%00``): the plain 400 page, before PostgreSQL refuses it.
 - A request body bigger than ``REQUEST_MAX_BYTES`` is refused with a 413 page before anything reads it; bodies
   that Django itself refuses (``DATA_UPLOAD_MAX_MEMORY_SIZE``, too many fields or files) get the same page
   through ``handler400``.
@@ -71,6 +72,10 @@ class DatabaseUnavailableMiddleware:
         if length > settings.REQUEST_MAX_BYTES:
             logger.warning("Refused a %d-byte %s to %s: too big.", length, request.method, request.path)
             return too_big_response()
+        if "%00" in request.META.get("QUERY_STRING", ""):
+            # No link of the portal holds one; PostgreSQL refuses text with a NUL, and the admin's filters (which
+            # no form cleans) would pass it on: a 500. Forms refuse it themselves (Django's CharField).
+            return _standalone("400.html", 400)
         return self.get_response(request)
 
     def process_exception(self, request, exception):

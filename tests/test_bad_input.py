@@ -350,6 +350,22 @@ def test_a_malformed_request_gets_a_plain_400_page(client, db):
     assert "Something was wrong with that request" in response.content.decode()
 
 
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/admin/recovery/recoveryplan/?status__exact=%00",
+        "/admin/recovery/alert/?kind__exact=%00",
+        "/admin/recovery/tip/?kind__exact=a%00b",
+        "/admin/recovery/protocolstep/?gate__exact=%00",
+    ],
+)
+def test_a_nul_character_in_an_admin_filter_gets_the_plain_400_page(clinician_client, url):
+    """On PostgreSQL these were 500s: it refuses text holding a NUL, and no form cleans a filter's value."""
+    response = clinician_client.get(url)
+    assert response.status_code == 400
+    assert "Something was wrong with that request" in response.text
+
+
 @pytest.mark.parametrize("status", [400, 403, "403_csrf", 404, 405, 413, 500, 503])
 def test_the_error_pages_render_without_a_request(status):
     """They are rendered with no request and no database: only settings and static files."""
