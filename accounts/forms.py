@@ -1,6 +1,6 @@
 from django import forms
 from django.contrib import auth
-from django.contrib.auth.forms import AuthenticationForm, PasswordChangeForm
+from django.contrib.auth.forms import AuthenticationForm, PasswordChangeForm, PasswordResetForm, SetPasswordForm
 from django.views.decorators.debug import sensitive_variables
 
 from clinic.forms import EmailAddressField, FocusFirstProblem
@@ -56,3 +56,22 @@ class PlainPasswordChangeForm(FocusFirstProblem, PasswordTypedTwice, PasswordCha
         if not is_own_password(self.request, self.user, old_password):
             raise forms.ValidationError(self.error_messages["password_incorrect"], code="password_incorrect")
         return old_password
+
+
+class PlainPasswordResetForm(FocusFirstProblem, PasswordResetForm):
+    """Django's form, in plain words, taking an address as its owner types it (a paste's invisible characters gone)."""
+
+    email = EmailAddressField(
+        label="Your e-mail address",
+        max_length=254,
+        widget=forms.EmailInput(attrs={"autocomplete": "email", "inputmode": "email", "autofocus": True}),
+        error_messages={
+            "required": "Enter the e-mail address you log in with.",
+            "invalid": "This is not an e-mail address. Check it for typing mistakes, e.g. name@example.com.",
+            "max_length": "This is longer than any e-mail address we keep (254 characters at most).",
+        },
+    )
+
+
+class PlainSetPasswordForm(FocusFirstProblem, PasswordTypedTwice, SetPasswordForm):
+    """Choosing a new password from a reset link: the invitation page's words, the cursor on the field to fix."""

@@ -11,7 +11,12 @@ from django.urls import reverse_lazy
 from django.views.decorators.cache import never_cache
 
 from accounts import two_factor
-from accounts.forms import EmailAuthenticationForm, PlainPasswordChangeForm
+from accounts.forms import (
+    EmailAuthenticationForm,
+    PlainPasswordChangeForm,
+    PlainPasswordResetForm,
+    PlainSetPasswordForm,
+)
 from accounts.password_reset import password_reset_send
 from accounts.roles import is_clinician, is_patient, is_reception
 
@@ -86,6 +91,7 @@ class PasswordChangeView(auth_views.PasswordChangeView):
 
 class PasswordResetView(auth_views.PasswordResetView):
     template_name = "accounts/password_reset.html"
+    form_class = PlainPasswordResetForm
     success_url = reverse_lazy("accounts:password_reset_done")
 
     def form_valid(self, form):
@@ -96,4 +102,5 @@ class PasswordResetView(auth_views.PasswordResetView):
 
 class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
     template_name = "accounts/password_reset_confirm.html"
+    form_class = PlainSetPasswordForm
     success_url = reverse_lazy("accounts:password_reset_complete")

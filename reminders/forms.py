@@ -1,5 +1,6 @@
 from django import forms
 
+from clinic.forms import FocusFirstProblem
 from reminders.models import ReminderSettings
 
 TIME_ERRORS = {
@@ -10,7 +11,7 @@ TIME_WIDGET = forms.TimeInput(attrs={"type": "time"}, format="%H:%M")
 ICE_FIELDS = ["ice_time_1", "ice_time_2", "ice_time_3"]
 
 
-class ReminderSettingsForm(forms.ModelForm):
+class ReminderSettingsForm(FocusFirstProblem, forms.ModelForm):
     class Meta:
         model = ReminderSettings
         fields = ["enabled", *ICE_FIELDS, "daily_time", "evening_nudge", "evening_time"]

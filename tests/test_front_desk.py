@@ -273,6 +273,15 @@ def test_the_front_desk_opens_with_the_cursor_in_the_search_box(desk):
     assert len(focused) == 1 and 'name="q"' in focused[0]
 
 
+def test_search_results_say_how_many_were_found_in_the_pages_title(desk):
+    """The title is what a screen reader reads when the page comes back: that it now holds results."""
+    PatientFactory(first_name="Ann", last_name="Smith", email="ann@example.com")
+    html = desk.get(FRONT_DESK, {"q": "ann"}).text
+    assert re.search(r"<title>1 found for “ann” · Front desk", html)
+    assert "Results for “ann”: 1 found" in html
+    assert "<title>Front desk" in desk.get(FRONT_DESK).text
+
+
 def test_search_finds_patients_by_name_email_phone_and_date_of_birth(desk):
     ann = PatientFactory(
         first_name="Ann", last_name="Smith", email="ann@example.com", phone="07700 900-123", date_of_birth="1985-06-01"

@@ -238,6 +238,14 @@ def test_duplicates_and_existing_patients_are_shown_by_line(desk, patient):
     assert "The same e-mail address is on line 3." in problems[6]
 
 
+def test_the_table_of_every_line_can_be_scrolled_by_keyboard(desk):
+    """On a tablet it is wider than the screen: a region that takes the focus, named by its heading."""
+    html = upload(desk, csv_file(runners(2))).text
+    region = re.search(r'<div class="table-responsive"[^>]*>', html)[0]
+    assert 'tabindex="0"' in region and 'role="region"' in region and 'aria-labelledby="every-line-heading"' in region
+    assert 'id="every-line-heading">Every line<' in html
+
+
 def test_an_address_taken_between_preview_and_confirmation_enrols_nobody(desk, django_capture_on_commit_callbacks):
     preview = upload(desk, csv_file(runners(10)))
     assert preview.context["problem_rows"] == []

@@ -310,7 +310,7 @@ class NewPlanForm(FocusFirstProblem, PlanChoicesMixin, forms.Form):
         return race_date
 
 
-class IntakeUploadForm(PlanChoicesMixin, forms.Form):
+class IntakeUploadForm(FocusFirstProblem, PlanChoicesMixin, forms.Form):
     file = forms.FileField(
         label="CSV file",
         help_text=(

@@ -308,6 +308,42 @@ def test_the_numbness_button_on_a_done_compression_row_can_be_read(site, new_pag
     assert contrast(colour, tint) >= 4.5, (colour, tint)  # Bootstrap's red was 4.2:1 on the done row's green
 
 
+def test_reporting_numbness_by_keyboard_puts_the_focus_on_the_advice(site, new_page):
+    """The button pressed is gone after the swap: focus fell to the page's top, the advice unread there."""
+    _patient, page = patient_on_a_phone(site, new_page, "una@example.com")
+    row = page.locator('li[data-task="compression"]')
+    row.get_by_role("button", name="I feel tingling or numbness").focus()
+    page.keyboard.press("Enter")
+    expect(page.locator("[data-compression-advice]")).to_be_focused()
+
+
+def test_the_number_to_call_is_a_big_button_that_stays_on_screen_at_twice_the_text_size(site, new_page):
+    _patient, page = patient_on_a_phone(site, new_page, "viv@example.com", days_since_race=5)
+    page.goto(f"{site}/check-in/")
+    page.locator("label[for=id_pain_8]").click()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Save today's check-in").click()
+    call = page.locator("[data-call-first] a")
+    assert call.bounding_box()["height"] >= 44
+    page.evaluate("document.documentElement.style.fontSize = '200%'")  # a phone's largest text
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    page.get_by_role("link", name="Today", exact=True).first.click()
+    assert page.locator("[data-warning] .stop-phone").bounding_box()["height"] >= 44
+
+
+def test_a_wrong_password_is_where_the_focus_starts(site, new_page):
+    """It was a plain box: a screen reader heard only "E-mail address, edit" after a failed sign-in."""
+    patient, page = patient_on_a_phone(site, new_page, "wyn@example.com")
+    log_out(page)
+    page.goto(f"{site}/accounts/login/")
+    page.fill("#id_username", patient.email)
+    page.fill("#id_password", "not the password at all")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("alert")).to_be_focused()
+    expect(page.get_by_role("alert")).to_contain_text("do not match our records")
+
+
 def test_a_tick_after_being_signed_out_brings_the_login_page_then_the_same_day(site, new_page):
     patient, page = patient_on_a_phone(site, new_page, "lee@example.com")
     page.goto(f"{site}/today/?back=1")
