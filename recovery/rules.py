@@ -477,6 +477,8 @@ def _score_open_day(facts, date, today, *, day_closed, memo):
         if step_lock(step, facts, date) is not None:
             continue
         count = facts.count(step.key, date)
+        if count == 0 and _never_askable(step, facts, date):
+            continue
         if step.is_weekly:
             week = _week(step, facts, date, today, memo)
             ticked = 1 if count > 0 and _session_counts(week, date) else 0
@@ -489,6 +491,13 @@ def _score_open_day(facts, date, today, *, day_closed, memo):
             due += step.doses_per_day if day_closed else capped
             done += capped
     return DayScore(due, done)
+
+
+def _never_askable(step, facts, date):
+    """The check-in of a day before the patient joined: it is only ever taken on the day itself, so a day filled in
+    afterwards from the checklist's reach could never have it, and it is not counted missed (it was: the honest
+    patient who ticked race day's rest scored 1/2 where one who left it empty scored nothing against them)."""
+    return step.key == CHECK_IN_STEP_KEY and facts.joined_on is not None and date < facts.joined_on
 
 
 def _session_counts(week, date):

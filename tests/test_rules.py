@@ -10,6 +10,7 @@ import random
 import pytest
 
 from recovery.rules import (
+    CHECK_IN_STEP_KEY,
     DAYS_BACK_EDITABLE,
     DayScore,
     Gate,
@@ -573,6 +574,18 @@ def test_a_day_before_joining_that_the_patient_filled_in_counts_whole():
     assert day_level(facts, d(2), d(3)) == Level.PART
     # A check-in alone brings the day in too.
     assert adherence(plan(step("rest"), done=[("rest", 2, 1)], pain={1: 2}, joined=3), d(0), d(2), d(3)) == 1 / 2
+
+
+def test_a_day_before_joining_filled_in_does_not_ask_for_the_check_in_it_could_never_have():
+    """A check-in is taken on the day itself: race day, ticked on day 1 by a patient enrolled then, can't have one."""
+    facts = plan(
+        step("rest"),
+        step(CHECK_IN_STEP_KEY),
+        done=[("rest", 0, 1), ("rest", 1, 1), (CHECK_IN_STEP_KEY, 1, 1)],
+        joined=1,
+    )
+    assert adherence(facts, d(0), d(1), d(2)) == 1.0
+    assert day_level(facts, d(0), d(2)) == Level.FULL
 
 
 def test_a_day_before_joining_left_empty_does_not_break_the_streak():
