@@ -1,5 +1,6 @@
 """Group intake: reading and checking a CSV line by line, the preview, and enrolling all rows or none."""
 
+import codecs
 import datetime
 import html
 import re
@@ -123,6 +124,23 @@ def test_columns_may_come_in_any_order_with_extra_ones_and_spreadsheet_habits():
     rows = checked(text)
     assert problems_by_line(rows) == {}
     assert (rows[0].first_name, rows[0].race_date) == ("Ann", datetime.date(2026, 5, 1))
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be"])
+def test_a_file_saved_as_unicode_text_is_read(encoding):
+    """Refused as "not a CSV file (it looks like a spreadsheet)": it is text, with a byte-order mark to say so."""
+    data = (HEADER + "Zoë,Brontë,zoe@example.com,,2026-05-01\n").encode(encoding)
+    if encoding == "utf-16-be":
+        data = codecs.BOM_UTF16_BE + data
+    [row] = intake.check_rows(intake.read_rows(data), today=TODAY, taken_emails=set())
+    assert (row.first_name, row.last_name, row.problems) == ("Zoë", "Brontë", [])
+
+
+def test_a_letter_the_windows_character_set_cannot_read_is_a_line_to_fix_not_a_name_printed_with_a_question_mark():
+    data = HEADER.encode() + b"Zo\x81,Bront\x8d,zoe@example.com,,2026-05-01\n"  # bytes cp1252 has no letter for
+    [row] = intake.check_rows(intake.read_rows(data), today=TODAY, taken_emails=set())
+    assert row.problems[0].startswith("The first name has a letter that could not be read (“Zo�”)")
+    assert "save the file as “CSV UTF-8”" in row.problems[0]
 
 
 def test_a_file_from_old_excel_in_the_windows_character_set_is_read():

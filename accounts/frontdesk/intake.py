@@ -5,6 +5,7 @@ have an account, is passed in. The view stores the checked rows between the prev
 checks them again before enrolling anyone.
 """
 
+import codecs
 import csv
 import datetime
 import io
@@ -78,6 +79,12 @@ def parse_date(text):
 
 
 def _decode(data):
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        # Excel's "Unicode text" and some "CSV UTF-16" exports: text, with a byte-order mark saying so.
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError:
+            pass
     if b"\x00" in data:
         raise IntakeFileError(
             "This file is not a CSV file (it looks like a spreadsheet or another kind of file). In your spreadsheet, "
@@ -152,6 +159,11 @@ def check_rows(rows, *, today, taken_emails):
                 problems.append(f"The {label} is missing.")
             elif len(value) > NAME_MAX:
                 problems.append(f"The {label} is longer than {NAME_MAX} characters.")
+            elif "\ufffd" in value:  # a letter the Windows character set had no place for, read as "�"
+                problems.append(
+                    f"The {label} has a letter that could not be read (“{value}”): save the file as “CSV UTF-8” and "
+                    "upload it again."
+                )
             elif problem := name_problem(value, label):
                 problems.append(problem)
         if not row.email:
