@@ -309,6 +309,9 @@ def test_search_finds_patients_by_name_email_phone_and_date_of_birth(desk):
 )
 def test_search_with_odd_input_never_errors(desk, patient, query):
     response = desk.get(FRONT_DESK, {"q": query})
+    if "\x00" in query:  # no keyboard types one: the plain 400 page for any address holding it (clinic/errors.py)
+        assert response.status_code == 400 and "Something was wrong with that request" in response.text
+        return
     assert response.status_code == 200
     assert patient not in (response.context["results"] or [])
 
