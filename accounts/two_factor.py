@@ -109,7 +109,8 @@ def _check(device, token):
             until = (details or {}).get("locked_until")
             if until is not None:
                 seconds = max(1, int((until - timezone.now()).total_seconds()) + 1)
-                return f"Too many wrong codes. Wait {seconds} seconds, then type the code your app shows then."
+                wait = "a second" if seconds == 1 else f"{seconds} seconds"
+                return f"Too many wrong codes. Wait {wait}, then type the code your app shows then."
             return "Too many wrong codes. Wait a moment, then type the code your app shows then."
         if device.verify_token(token):
             return None

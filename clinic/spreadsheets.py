@@ -6,6 +6,9 @@ makes it text in the spreadsheet and is not shown there.
 """
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# The first character of every CSV file the portal writes: without it Excel reads UTF-8 as the Windows character
+# set, and "Zoë Brontë" opens as "ZoÃ« BrontÃ«".
+EXCEL_BOM = "\ufeff"
 
 
 def as_text(value):

@@ -5,7 +5,7 @@ import io
 
 from django.db.models import F
 
-from clinic.spreadsheets import as_text
+from clinic.spreadsheets import EXCEL_BOM, as_text
 from recovery.models import Alert, CheckIn, Completion, ExcusedDay, PlanStep, RecoveryPlan
 from reminders.export import reminder_data
 
@@ -48,4 +48,4 @@ def as_csv(data):
         for number, row in enumerate(rows, start=1):
             for field, value in row.items():
                 writer.writerow([section, number, field, "" if value is None else as_text(value)])
-    return buffer.getvalue()
+    return EXCEL_BOM + buffer.getvalue()

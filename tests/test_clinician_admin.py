@@ -646,6 +646,14 @@ def test_after_acknowledging_the_queue_comes_back_filtered_as_it_was(clinician_c
     assert response["Location"] == f"{ALERTS_URL}?{filters}"
 
 
+def test_acknowledging_twice_from_two_tabs_says_it_was_you(clinician_client, clinician):
+    alert = alert_for(make_plan())
+    Alert.objects.filter(pk=alert.pk).update(acknowledged_at=timezone.now(), acknowledged_by=clinician)
+    url = reverse("admin:recovery_alert_change", args=[alert.pk])
+    response = clinician_client.post(url, {"acknowledgement_note": "Again"}, follow=True)
+    assert "You had already acknowledged this alert; the first acknowledgement is kept." in response.text
+
+
 def test_a_second_acknowledgement_keeps_the_first_without_an_error_page(clinician_client, clinician):
     from tests.factories import ClinicianFactory
 
@@ -787,7 +795,7 @@ def test_the_adherence_export_is_a_csv_of_the_selected_patients(clinician_client
     response = clinician_client.post(
         PLANS_URL, {"action": "export_adherence", "_selected_action": [first.pk, second.pk]}
     )
-    rows = {row["email"]: row for row in csv.DictReader(io.StringIO(response.content.decode()))}
+    rows = {row["email"]: row for row in csv.DictReader(io.StringIO(response.content.decode("utf-8-sig")))}
     assert rows[first.patient.email]["done, 7 days to yesterday (%)"] == "100"
     assert rows[second.patient.email]["done, 7 days to yesterday (%)"] == "0"
     # A discharged or paused plan does not pass for an active one, and whose patient it is shows.

@@ -264,6 +264,14 @@ def test_the_table_of_every_line_can_be_scrolled_by_keyboard(desk):
     assert 'id="every-line-heading">Every line<' in html
 
 
+def test_the_lines_to_fix_keep_a_file_name_in_another_script(desk):
+    """Sent raw in the header, "東京-to-fix.csv" came as "=?utf-8?b?…?=": RFC 6266's filename* keeps it."""
+    upload(desk, csv_file([f"Runner,Bad,runner@example,,{race_day()}\n"], name="東京.csv"))
+    to_fix = desk.get("/front-desk/import/to-fix.csv")
+    assert "filename*=utf-8''%E6%9D%B1%E4%BA%AC-to-fix.csv" in to_fix["Content-Disposition"]
+    assert "=?utf-8?" not in to_fix["Content-Disposition"]
+
+
 def test_an_address_taken_between_preview_and_confirmation_enrols_nobody(desk, django_capture_on_commit_callbacks):
     preview = upload(desk, csv_file(runners(10)))
     assert preview.context["problem_rows"] == []

@@ -7,9 +7,10 @@ import io
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
 
 from accounts.models import User
-from clinic.spreadsheets import as_text, from_text
+from clinic.spreadsheets import EXCEL_BOM, as_text, from_text
 from recovery.clock import clinic_today
 from recovery.models import Protocol
 from tests.factories import CheckInFactory, PatientFactory, make_plan
@@ -35,14 +36,14 @@ def test_the_adherence_export_writes_a_formula_name_as_text(clinician_client):
     response = clinician_client.post(
         "/admin/recovery/recoveryplan/", {"action": "export_adherence", "_selected_action": [plan.pk]}
     )
-    row = next(csv.DictReader(io.StringIO(response.content.decode())))
+    row = next(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
     assert row["patient"] == f"'{FORMULA} Runner"
 
 
 def test_a_patients_own_csv_writes_a_formula_note_as_text(patient_client, patient):
     plan = make_plan(patient, days_since_race=2)
     CheckInFactory(plan=plan, note="=1+1 my hip")
-    rows = list(csv.reader(io.StringIO(patient_client.get("/account/my-data.csv").content.decode())))
+    rows = list(csv.reader(io.StringIO(patient_client.get("/account/my-data.csv").content.decode("utf-8-sig"))))
     assert ["check_ins", "1", "note", "'=1+1 my hip"] in rows
 
 
@@ -73,3 +74,18 @@ def test_the_lines_to_fix_write_formulas_as_text_and_read_them_back_on_upload(de
     desk.post("/front-desk/import/confirm/", {"intake": preview.context["intake_id"]})
     enrolled = User.objects.get(email="good@example.com")
     assert (enrolled.first_name, enrolled.phone) == (FORMULA, "+44 7700 900123")
+
+
+def test_every_csv_file_opens_in_excel_with_its_accents(clinician_client, patient):
+    """Without a byte-order mark first, Excel reads UTF-8 as the Windows character set: "ZoÃ« BrontÃ«"."""
+    plan = make_plan(PatientFactory(first_name="Zoë", last_name="Brontë"), days_since_race=2)
+    adherence = clinician_client.post(
+        "/admin/recovery/recoveryplan/", {"action": "export_adherence", "_selected_action": [plan.pk]}
+    )
+    make_plan(patient, days_since_race=2)
+    phone = Client()
+    phone.force_login(patient)
+    mine = phone.get("/account/my-data.csv")
+    for response in (adherence, mine):
+        assert response.content.startswith(EXCEL_BOM.encode())
+        assert response.content.decode("utf-8-sig").startswith(("patient,", "section,"))

@@ -71,7 +71,7 @@ def test_my_data_csv_holds_the_same_rows(patient_client, patient):
     _my_history(patient)
     response = patient_client.get("/account/my-data.csv")
     assert response["Content-Type"].startswith("text/csv")
-    rows = list(csv.DictReader(io.StringIO(response.content.decode())))
+    rows = list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
     assert {"section": "check_ins", "row": "1", "field": "note", "value": "stiff after the stairs"} in rows
     assert {"section": "ticks", "row": "1", "field": "count", "value": "2"} in rows
 

@@ -324,6 +324,14 @@ def test_a_day_off_with_too_long_a_reason_says_what_is_wrong_with_it(patient_cli
     assert not ExcusedDay.objects.filter(plan=plan).exists()
 
 
+def test_a_day_off_reason_with_a_character_no_keyboard_types_is_not_called_too_long(patient_client, patient):
+    plan = make_plan(patient, days_since_race=3)
+    data = {"date": clinic_today().isoformat(), "reason": "flu\x00"}
+    page = patient_client.post(reverse("recovery:excuse"), data, follow=True).text
+    assert "The reason holds a character we can&#x27;t keep" in page and "200 letters" not in page
+    assert not ExcusedDay.objects.filter(plan=plan).exists()
+
+
 def test_a_tick_through_htmx_on_a_page_left_open_overnight_brings_today_whole(patient_client, patient):
     """The day shown can no longer be changed: not a row of today's checklist inside the old day's page."""
     plan = make_plan(patient, days_since_race=10)

@@ -23,6 +23,9 @@ User = get_user_model()
 
 TOO_LONG_EMAIL = "An e-mail address has at most 254 characters: check this one for typing mistakes."
 TAKEN_EMAIL = "Someone already has an account with this e-mail address. Search for them on the front desk instead."
+# A staff member's address, never named (a patient's links to their page); the front desk's search finds patients
+# only, so "search for them" would send reception looking for nobody.
+STAFF_EMAIL = "This e-mail address belongs to a member of the clinic's staff. Check the address with the patient."
 
 
 def _date_input():
@@ -95,7 +98,10 @@ def _clean_email(email, *, exclude_pk=None):
     holder = taken.first()
     if holder is None:
         return email
-    if exclude_pk is None and User.objects.patients().filter(pk=holder.pk).exists():
+    patient = User.objects.patients().filter(pk=holder.pk).exists()
+    if not patient:
+        raise forms.ValidationError(STAFF_EMAIL)
+    if exclude_pk is None:
         # Enrolling a returning runner, usually: their page is where a new plan starts. Staff are never named here.
         raise forms.ValidationError(
             format_html(

@@ -16,7 +16,7 @@ from django.core.validators import validate_email
 
 from accounts.frontdesk import email_typos
 from clinic.forms import name_problem, without_invisible
-from clinic.spreadsheets import as_text, from_text
+from clinic.spreadsheets import EXCEL_BOM, as_text, from_text
 from recovery.services import race_date_problem
 
 COLUMNS = ("first_name", "last_name", "email", "phone", "race_date")
@@ -203,7 +203,7 @@ def to_fix_csv(rows):
         if row.problems:
             values = [row.first_name, row.last_name, row.email, row.phone, row.race_date_text]
             writer.writerow([*(as_text(value) for value in values), " ".join(row.problems)])
-    return "\ufeff" + buffer.getvalue()
+    return EXCEL_BOM + buffer.getvalue()
 
 
 def _is_email(value):

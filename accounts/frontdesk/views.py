@@ -17,6 +17,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.http import content_disposition_header
 from django.views.decorators.cache import never_cache
 
 from accounts.frontdesk import intake
@@ -503,5 +504,6 @@ def intake_to_fix(request):
     note(request, Action.VIEW, description=f"lines to fix from {stored.get('file_name', 'an upload')}")
     stem = re.sub(r"[^\w.-]+", "-", str(stored.get("file_name", "intake"))).removesuffix(".csv") or "intake"
     response = HttpResponse(intake.to_fix_csv(rows), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{stem}-to-fix.csv"'
+    # RFC 6266's filename* as well: a file named in another script ("東京") keeps its name.
+    response["Content-Disposition"] = content_disposition_header(as_attachment=True, filename=f"{stem}-to-fix.csv")
     return response

@@ -123,7 +123,9 @@ class AlertAdmin(AuditedAdminMixin, admin.ModelAdmin):
         )
         if not acknowledged:
             current = Alert.objects.select_related("acknowledged_by").get(pk=obj.pk)
-            messages.warning(request, f"{current.acknowledged_by} had already acknowledged this alert; kept theirs.")
+            who = "You" if current.acknowledged_by_id == request.user.pk else current.acknowledged_by
+            kept = "the first acknowledgement is kept" if who == "You" else "kept theirs"
+            messages.warning(request, f"{who} had already acknowledged this alert; {kept}.")
             obj.kept_colleagues_acknowledgement = True
 
     def save_related(self, request, form, formsets, change):

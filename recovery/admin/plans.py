@@ -20,7 +20,7 @@ from audit.mixins import AuditedAdminMixin
 from audit.models import Action
 from audit.recorder import note
 from clinic.links import link_to
-from clinic.spreadsheets import as_text
+from clinic.spreadsheets import EXCEL_BOM, as_text
 from recovery import care, rules, services, summaries
 from recovery.admin.filters import (
     ClearanceFilter,
@@ -288,6 +288,7 @@ class RecoveryPlanAdmin(AuditedAdminMixin, admin.ModelAdmin):
         note(request, Action.EXPORT, description=f"adherence CSV of {len(plans)} patient(s)")
         response = HttpResponse(content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="adherence-{today:%Y-%m-%d}.csv"'
+        response.write(EXCEL_BOM)
         writer = csv.writer(response)
         writer.writerow(["patient", "email", "status", "clinician", "race date", "day", "phase",
                          "done, 7 days to yesterday (%)", "last pain", "pain trend", "open alerts", "last activity",

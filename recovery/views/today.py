@@ -203,8 +203,10 @@ def excuse(request):
     if not form.is_valid():
         if "date" in form.errors:
             messages.error(request, "Choose today or one of the two days before.")
-        else:
+        elif len(request.POST.get("reason", "")) > DayForm.base_fields["reason"].max_length:
             messages.error(request, "Please keep the reason to 200 letters or fewer, and try again.")
+        else:  # a character no keyboard types (a NUL)
+            messages.error(request, "The reason holds a character we can't keep. Please type it again.")
         return redirect("recovery:today")
     date = form.cleaned_data["date"]
     try:
