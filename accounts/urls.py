@@ -8,6 +8,7 @@ app_name = "accounts"
 urlpatterns = [
     path("login/", views.LoginView.as_view(), name="login"),
     path("logout/", views.LogoutView.as_view(), name="logout"),
+    path("still-here/", views.still_here, name="still_here"),
     path("two-factor/", two_factor.setup, name="two_factor"),
     path("two-factor/verify/", two_factor.verify, name="two_factor_verify"),
     path("password/", views.PasswordChangeView.as_view(), name="password_change"),

@@ -9,6 +9,7 @@ from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
 from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
 
 from accounts import two_factor
 from accounts.forms import (
@@ -36,6 +37,15 @@ def home(request):
     if is_reception(user):
         return redirect("frontdesk:home")
     return render(request, "accounts/no_role.html")
+
+
+@require_POST
+@never_cache
+def still_here(request):
+    """Someone typing in a staff form is still there though the page sends nothing: its script says so every few
+    minutes (static/js/still-here.js), and this request, like any, moves the session's last-seen time on
+    (``SessionTimeoutMiddleware``), so a long tip is not lost to the 30-minute sign-out. Changes nothing else."""
+    return HttpResponse(status=204 if request.user.is_authenticated else 401)
 
 
 @never_cache

@@ -16,6 +16,7 @@ from accounts.middleware import UNSAVED_POST
 from accounts.security import SEEN_AT_KEY, SIGNED_IN_AT_KEY, STAFF_SESSION_KEY
 from audit.models import Action, AuditEvent
 from jobs.sweep import sweep
+from recovery.models import Tip
 from tests.factories import PASSWORD
 
 pytestmark = pytest.mark.django_db
@@ -110,6 +111,17 @@ def test_a_tick_sent_after_the_session_ended_says_so_after_the_reload(patient, p
     assert tick["HX-Refresh"] == "true"
     reloaded = phone.get("/today/", follow=True).text
     assert "what you sent was not saved" in reloaded
+
+
+def test_typing_in_a_staff_form_keeps_the_session_from_timing_out(clinician):
+    """The page's script posts to still-here while someone types: a long tip is not lost to the idle sign-out."""
+    client = signed_in_client("physio@example.com")
+    page = client.get(reverse("admin:recovery_tip_change", args=[Tip.objects.first().pk])).text
+    assert 'src="/static/js/still-here.js" data-url="/accounts/still-here/"' in page
+    move_session_clock(client, **{SEEN_AT_KEY: 29 * 60})
+    assert client.post(reverse("accounts:still_here")).status_code == 204
+    assert time.time() - client.session[SEEN_AT_KEY] < 5
+    assert Client().post(reverse("accounts:still_here")).status_code == 401  # nobody signed in: nothing kept alive
 
 
 def test_a_staff_session_used_within_thirty_minutes_goes_on_and_is_refreshed(clinician):

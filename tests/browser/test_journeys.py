@@ -502,6 +502,22 @@ def test_enter_in_the_plan_form_saves_and_never_clears_to_run(site, new_page):
     assert plan.note_to_patient == "Keep the stretches gentle." and plan.cleared_to_run_on is None
 
 
+def test_a_clinician_typing_a_long_note_tells_the_server_they_are_still_there(site, new_page):
+    """Typing sends nothing: after 30 minutes of it the staff session ended and the note was lost on Save."""
+    clinician = ClinicianFactory(email="physio@example.com")
+    plan = make_plan(days_since_race=10)
+    page = new_page(DESKTOP)
+    page.clock.install()
+    log_in(page, site, clinician.email)
+    page.goto(f"{site}/admin/recovery/recoveryplan/{plan.pk}/change/")
+    page.type("#id_note_to_patient", "Keep the")
+    page.clock.fast_forward("05:00")
+    with page.expect_request(lambda request: request.url.endswith("/accounts/still-here/")) as ping:
+        page.type("#id_note_to_patient", " stretches gentle.")
+    assert ping.value.method == "POST"
+    assert ping.value.response().status == 204  # CSRF and CSP let it through
+
+
 def test_reception_starts_a_returning_runners_new_plan_and_enrols_a_files_ready_lines(site, new_page):
     """The front desk's newer pages, with axe on each: a returning runner's new plan and welcome sheet, a group
     file with a mistyped address and a bad line, its ready lines enrolled, and the lines to fix offered."""
