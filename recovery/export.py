@@ -10,7 +10,10 @@ from recovery.models import Alert, CheckIn, Completion, ExcusedDay, PlanStep, Re
 from reminders.export import reminder_data
 
 PROFILE_FIELDS = ["email", "first_name", "last_name", "phone", "date_of_birth", "date_joined", "last_login"]
-PLAN_FIELDS = ["id", "race_date", "status", "paused_on", "note_to_patient", "cleared_to_run_on", "created_at"]
+PLAN_FIELDS = [
+    "id", "race_date", "status", "paused_on", "note_to_patient", "note_to_patient_on", "cleared_to_run_on",
+    "created_at",
+]  # fmt: skip
 STEP_FIELDS = [
     "plan_id", "key", "label", "instruction", "first_day", "last_day", "doses_per_day", "times_per_week",
     "gate", "gate_pain_max", "valid_from", "valid_until",

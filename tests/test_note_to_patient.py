@@ -1,11 +1,13 @@
 """A clinician's note to one patient: written on the patient's page in the admin, read on the patient's Today page."""
 
+import datetime
 import json
 
 import pytest
 from django.test import Client
 from django.urls import reverse
 
+from recovery.clock import clinic_today
 from recovery.models import RecoveryPlan
 from tests.admin_forms import form_data
 from tests.factories import ReceptionFactory, make_plan
@@ -82,3 +84,18 @@ def test_the_visit_summary_shows_the_note(clinician_client, patient):
     write_note(clinician_client, plan, NOTE)
     html = clinician_client.get(reverse("admin:recovery_plan_visit_summary", args=[plan.pk])).content.decode()
     assert "Note to the patient: Keep icing twice a day until Friday." in html
+
+
+def test_the_patient_reads_when_the_note_was_written(clinician_client, patient_client, patient):
+    """"Back to your plan from today: take it gently" was still on Today three weeks later, undated."""
+    plan = make_plan(patient)
+    write_note(clinician_client, plan, NOTE)
+    assert "A note from your clinician, written today" in patient_client.get("/today/").text
+    plan.refresh_from_db()
+    assert plan.note_to_patient_on == clinic_today()
+    written = datetime.date(2026, 11, 9)
+    RecoveryPlan.objects.filter(pk=plan.pk).update(note_to_patient_on=written)
+    assert "A note from your clinician, written on Monday 9 November" in patient_client.get("/today/").text
+    write_note(clinician_client, plan, "")
+    plan.refresh_from_db()
+    assert plan.note_to_patient_on is None

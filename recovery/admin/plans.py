@@ -175,6 +175,9 @@ class RecoveryPlanAdmin(AuditedAdminMixin, admin.ModelAdmin):
         # Only what the form changed: a whole row read at the start of this request would write back the summaries
         # a patient's tick changed meanwhile (last activity, last week's share).
         fields = [name for name in form.changed_data if name != "race_date"]
+        if "note_to_patient" in fields:
+            obj.note_to_patient_on = clinic_today() if obj.note_to_patient else None
+            fields.append("note_to_patient_on")
         if fields:
             obj.save(update_fields=[*fields, "updated_at"])
         if "race_date" in form.changed_data and (withdrawn := services.plan_race_date_correct(obj, obj.race_date)):

@@ -80,6 +80,9 @@ class RecoveryPlan(models.Model):
         help_text="Shown to the patient at the top of their Today page, in your words, e.g. “Keep icing twice a "
         "day until Friday; we'll look at the stretches at your next visit.” Leave empty to show nothing.",
     )
+    # When the note was last written: the patient reads it dated, so "from today: take it gently" three weeks on
+    # is not taken for today's advice.
+    note_to_patient_on = models.DateField(null=True, blank=True, editable=False)
     cleared_to_run_on = models.DateField(null=True, blank=True)
     cleared_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

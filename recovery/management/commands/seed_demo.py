@@ -119,4 +119,5 @@ class Command(BaseCommand):
             "Well done on the first days.\n"
             "Take the stretches gently: stop if your pain goes above 3. See you on Monday."
         )
-        plan.save(update_fields=["last_activity_on", "note_to_patient"])
+        plan.note_to_patient_on = today - datetime.timedelta(days=1)
+        plan.save(update_fields=["last_activity_on", "note_to_patient", "note_to_patient_on"])
