@@ -87,7 +87,7 @@ def test_the_visit_summary_shows_the_note(clinician_client, patient):
 
 
 def test_the_patient_reads_when_the_note_was_written(clinician_client, patient_client, patient):
-    """"Back to your plan from today: take it gently" was still on Today three weeks later, undated."""
+    """Undated, "back to your plan from today: take it gently" was still on Today three weeks later."""
     plan = make_plan(patient)
     write_note(clinician_client, plan, NOTE)
     assert "A note from your clinician, written today" in patient_client.get("/today/").text
