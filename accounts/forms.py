@@ -35,10 +35,14 @@ class PasswordTypedTwice:
 
 
 def is_own_password(request, user, password):
-    """Whether ``password`` is the signed-in ``user``'s, checked as a sign-in checks it: a wrong one counts toward
-    the lockout (django-axes), so a session left open cannot be used to guess the password, or to take over the
-    account, at leisure. The fifth wrong one signs the session out (accounts.security.lockout_response)."""
-    return auth.authenticate(request, username=user.get_username(), password=password) == user
+    """Whether ``password`` is the signed-in ``user``'s. A wrong one is sent through a sign-in, so it counts toward
+    the lockout (django-axes): a session left open cannot be used to guess the password, or to take over the
+    account, at leisure, and the fifth wrong one signs the session out (accounts.security.lockout_response). The
+    right one is taken at once: a stranger's five wrong guesses at the login page must not sign its owner out."""
+    if user.check_password(password):
+        return True
+    auth.authenticate(request, username=user.get_username(), password=password)
+    return False
 
 
 class PlainPasswordChangeForm(FocusFirstProblem, PasswordTypedTwice, PasswordChangeForm):

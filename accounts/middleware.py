@@ -64,13 +64,18 @@ class UnsavedPostMiddleware:
             and response.status_code == 302
             and not request.user.is_authenticated
             and not getattr(request, "signed_out_by_timeout", False)  # its own message says so
-            and response["Location"].startswith(resolve_url(settings.LOGIN_URL) + "?")
+            and response["Location"].startswith(_login_pages())
         ):
             messages.warning(request, UNSAVED_POST)
         return response
 
 
 UNSAVED_POST = "You had been signed out, so what you sent was not saved. Please log in, then send it again."
+
+
+def _login_pages():
+    # The admin sends a signed-out request to its own login page, which forwards to the portal's.
+    return (resolve_url(settings.LOGIN_URL) + "?", reverse("admin:login") + "?")
 
 
 # Pages a superuser without a verified second factor may still open: the two-factor page itself, signing out,

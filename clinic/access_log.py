@@ -12,10 +12,11 @@ from gunicorn.glogging import Logger
 
 # The links whose last parts are a secret (a user id and a token, or a signed token), and what the log shows of
 # them: enough to tell which page it was.
+# No closing slash asked: a link copied without it is logged before APPEND_SLASH redirects it.
 SECRET_LINKS = [
-    (re.compile(r"^/welcome/[^/]+/[^/]+/.*"), "/welcome/[link]/"),
-    (re.compile(r"^/accounts/password/reset/[^/]+/[^/]+/.*"), "/accounts/password/reset/[link]/"),
-    (re.compile(r"^/reminders/unsubscribe/[^/]+/.*"), "/reminders/unsubscribe/[link]/"),
+    (re.compile(r"^/welcome/[^/]+/[^/]+"), "/welcome/[link]/"),
+    (re.compile(r"^/accounts/password/reset/[^/]+/[^/]+"), "/accounts/password/reset/[link]/"),
+    (re.compile(r"^/reminders/unsubscribe/[^/]+"), "/reminders/unsubscribe/[link]/"),
 ]
 
 

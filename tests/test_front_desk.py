@@ -282,6 +282,17 @@ def test_search_results_say_how_many_were_found_in_the_pages_title(desk):
     assert "<title>Front desk" in desk.get(FRONT_DESK).text
 
 
+def test_a_full_page_of_search_results_says_there_may_be_more(desk, monkeypatch):
+    from accounts.frontdesk import search, views
+
+    for module in (search, views):
+        monkeypatch.setattr(module, "SEARCH_RESULTS", 2)
+    for n in range(3):
+        PatientFactory(first_name="Ann", last_name=f"Smith{n}", email=f"ann{n}@example.com")
+    html = desk.get(FRONT_DESK, {"q": "ann"}).text
+    assert "<title>2 or more found for “ann”" in html and "Results for “ann”: 2 or more found" in html
+
+
 def test_search_finds_patients_by_name_email_phone_and_date_of_birth(desk):
     ann = PatientFactory(
         first_name="Ann", last_name="Smith", email="ann@example.com", phone="07700 900-123", date_of_birth="1985-06-01"

@@ -102,6 +102,20 @@ def test_a_check_in_sent_after_the_session_ended_says_on_the_login_page_it_was_n
     assert plan.check_ins.get().pain == 2
 
 
+def test_a_clinicians_edit_sent_after_signing_out_elsewhere_says_it_was_not_saved(clinician):
+    """Signing out on another computer ends every session: the tip typed here goes to the admin's login page."""
+    desk = signed_in_client("physio@example.com")
+    tip = Tip.objects.first()
+    url = reverse("admin:recovery_tip_change", args=[tip.pk])
+    Session.objects.all().delete()
+    cache.clear()
+    response = desk.post(url, {"title": "A new title"}, follow=True)
+    assert response.redirect_chain[-1][0].startswith("/accounts/login/")
+    assert UNSAVED_POST in response.text
+    tip.refresh_from_db()
+    assert tip.title != "A new title"
+
+
 def test_a_tick_sent_after_the_session_ended_says_so_after_the_reload(patient, plan):
     phone = signed_in_client(patient.email)
     step = plan.steps.first()

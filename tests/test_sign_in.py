@@ -1,6 +1,7 @@
 """Signing in: the lockout after repeated failures, and two-factor sign-in (TOTP) for staff."""
 
 import datetime
+import importlib
 
 import pytest
 from axes.models import AccessAttempt
@@ -108,6 +109,29 @@ def test_an_address_pasted_with_an_invisible_character_signs_in(client, patient)
     assert sign_in(client, patient.email + "\u200b")["Location"] != LOGIN and signed_in(client)
 
 
+def test_addresses_stored_with_an_invisible_character_are_cleaned_so_their_owners_can_sign_in(client, db, capsys):
+    """Since the login drops a pasted zero-width space, an account stored with one would be locked out for good."""
+    from django.apps import apps
+
+    from tests.factories import PatientFactory
+
+    migration = importlib.import_module("accounts.migrations.0006_emails_without_invisible_characters")
+    ann = PatientFactory(email="ann@example.com\u200b")
+    PatientFactory(email="bob@example.com")
+    bob_twice = PatientFactory(email="bob@example.com\u2060")
+    migration.clean_addresses(apps, None)
+    ann.refresh_from_db()
+    bob_twice.refresh_from_db()
+    assert ann.email == "ann@example.com" and signed_in_after(client, "ann@example.com")
+    assert bob_twice.email == "bob@example.com\u2060"  # would be another account's: left, and named
+    assert f"Account {bob_twice.pk}:" in capsys.readouterr().out
+
+
+def signed_in_after(client, email):
+    sign_in(client, email)
+    return signed_in(client)
+
+
 def test_lockout_settings_come_from_the_environment(monkeypatch):
     prod = load_settings(monkeypatch, **production(SIGN_IN_LOCKOUT_FAILURES="3", SIGN_IN_LOCKOUT_MINUTES="60"))
     assert prod.AXES_FAILURE_LIMIT == 3
@@ -171,6 +195,20 @@ def test_turning_it_on_needs_the_password_so_an_open_session_cannot_bind_a_stran
         assert response.status_code == 200
         assert not TOTPDevice.objects.exists()
     assert "That is not your password." in response.content.decode()
+
+
+def test_a_strangers_wrong_guesses_at_the_login_page_do_not_sign_the_owner_out(client, clinician):
+    """Five wrong passwords for a clinician's address lock it; the clinician, signed in, still proves it is them."""
+    for _ in range(5):
+        sign_in(Client(), "physio@example.com", password="a stranger's guess 1")
+    client.force_login(clinician)
+    response = client.post(
+        reverse("accounts:password_change"),
+        {"old_password": PASSWORD, "new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD},
+    )
+    assert response.status_code == 302 and signed_in(client)
+    clinician.refresh_from_db()
+    assert clinician.check_password(NEW_PASSWORD)
 
 
 def test_five_wrong_passwords_in_an_open_session_sign_it_out_and_lock_the_account(client, clinician):

@@ -25,7 +25,7 @@ TOO_LONG_EMAIL = "An e-mail address has at most 254 characters: check this one f
 TAKEN_EMAIL = "Someone already has an account with this e-mail address. Search for them on the front desk instead."
 # A staff member's address, never named (a patient's links to their page); the front desk's search finds patients
 # only, so "search for them" would send reception looking for nobody.
-STAFF_EMAIL = "This e-mail address belongs to a member of the clinic's staff. Check the address with the patient."
+STAFF_EMAIL = "This e-mail address already has an account that is not a patient's. Check the address with the patient."
 
 
 def _date_input():

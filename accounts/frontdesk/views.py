@@ -30,7 +30,7 @@ from accounts.frontdesk.forms import (
     SearchForm,
     clinicians,
 )
-from accounts.frontdesk.search import search_patients
+from accounts.frontdesk.search import SEARCH_RESULTS, search_patients
 from accounts.frontdesk.services import (
     patient_deactivate,
     patient_details_change,
@@ -113,6 +113,7 @@ def home(request):
         "form": form,
         "query": query,
         "results": results,
+        "search_limit": SEARCH_RESULTS,  # a full page of results says "or more": the rest are not shown
         "awaiting": awaiting_page,
         "inactive": inactive_page,
         "inactive_days": thresholds.inactive_after_days,

@@ -123,9 +123,11 @@ class AlertAdmin(AuditedAdminMixin, admin.ModelAdmin):
         )
         if not acknowledged:
             current = Alert.objects.select_related("acknowledged_by").get(pk=obj.pk)
-            who = "You" if current.acknowledged_by_id == request.user.pk else current.acknowledged_by
-            kept = "the first acknowledgement is kept" if who == "You" else "kept theirs"
-            messages.warning(request, f"{who} had already acknowledged this alert; {kept}.")
+            if current.acknowledged_by_id == request.user.pk:
+                said = "You had already acknowledged this alert; the first acknowledgement is kept."
+            else:  # a colleague, or an account since removed
+                said = f"{current.acknowledged_by or 'A colleague'} had already acknowledged this alert; kept theirs."
+            messages.warning(request, said)
             obj.kept_colleagues_acknowledgement = True
 
     def save_related(self, request, form, formsets, change):

@@ -516,6 +516,12 @@ def test_a_clinician_typing_a_long_note_tells_the_server_they_are_still_there(si
         page.type("#id_note_to_patient", " stretches gentle.")
     assert ping.value.method == "POST"
     assert ping.value.response().status == 204  # CSRF and CSP let it through
+    expect(page.locator("[data-signed-out]")).to_have_count(0)
+
+    page.context.clear_cookies(name="sessionid")  # thirty minutes away from the keyboard, or signed out elsewhere
+    page.clock.fast_forward("05:00")
+    page.type("#id_note_to_patient", " See you")
+    expect(page.locator("[data-signed-out]")).to_contain_text("Copy what you typed")  # told before pressing Save
 
 
 def test_reception_starts_a_returning_runners_new_plan_and_enrols_a_files_ready_lines(site, new_page):
