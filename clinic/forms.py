@@ -32,15 +32,17 @@ class EmailAddressField(forms.EmailField):
         return without_invisible(super().to_python(value))
 
 
-def name_problem(name, label):
-    """Why a name (already on one line: ``" ".join(name.split())``) cannot be printed on a welcome sheet, or None.
-    The same rule for a name typed at the desk and one read from a group file."""
+def name_on_one_line(name, label):
+    """A name typed at the desk or read from a group file, and why it cannot be printed on a welcome sheet (None when
+    it can): a line break or tab pasted from a spreadsheet cell ("Ann⏎Marie") is a space; any other character that
+    cannot be printed is refused."""
+    name = " ".join(name.split())
     if not name.isprintable():
-        return f"The {label} holds a character that cannot be printed: retype it."
-    return None
+        return name, f"The {label} holds a character that cannot be printed: retype it."
+    return name, None
 
 
-class LineBreaksAsOne:
+class CountsLineBreaksOnce:
     """A browser sends a line break as two characters (CRLF) but counts it as one against a box's ``maxlength``:
     read as one, so a note that fits the box is never refused as too long (a check-in with a warning sign was,
     "it has 2018")."""
@@ -50,15 +52,15 @@ class LineBreaksAsOne:
         return value.replace("\r\n", "\n") if isinstance(value, str) else value
 
 
-class Textarea(LineBreaksAsOne, forms.Textarea):
+class TextareaCountingLineBreaksOnce(CountsLineBreaksOnce, forms.Textarea):
     pass
 
 
-class HiddenLineBreaks(LineBreaksAsOne, forms.HiddenInput):
+class HiddenInputCountingLineBreaksOnce(CountsLineBreaksOnce, forms.HiddenInput):
     """The value a page showed (``show_hidden_initial``), read as its box is, so the two compare equal."""
 
 
-def read_line_breaks_as_one(field):
-    """Give a generated text field (a model form's, the admin's) the ``Textarea`` above, keeping its attributes."""
-    field.widget = Textarea(attrs=field.widget.attrs)
-    field.hidden_widget = HiddenLineBreaks
+def count_line_breaks_once(field):
+    """Give a generated text field (a model form's, the admin's) the textarea above, keeping its attributes."""
+    field.widget = TextareaCountingLineBreaksOnce(attrs=field.widget.attrs)
+    field.hidden_widget = HiddenInputCountingLineBreaksOnce

@@ -5,6 +5,9 @@ runs it when the file is opened (CSV injection). OWASP's advice: such a cell sta
 makes it text in the spreadsheet and is not shown there.
 """
 
+import csv
+import io
+
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 # The first character of every CSV file the portal writes: without it Excel reads UTF-8 as the Windows character
 # set, and "Zoë Brontë" opens as "ZoÃ« BrontÃ«".
@@ -24,3 +27,11 @@ def from_text(value):
     if value.startswith("'") and value[1:].startswith(FORMULA_STARTS):
         return value[1:]
     return value
+
+
+def csv_text(rows):
+    """``rows`` (lists of values) as the text of a CSV file for a spreadsheet: the byte-order mark first, every
+    value ``as_text``. Every CSV file the portal writes is made here."""
+    buffer = io.StringIO()
+    csv.writer(buffer).writerows([as_text(value) for value in row] for row in rows)
+    return EXCEL_BOM + buffer.getvalue()

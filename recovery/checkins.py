@@ -98,7 +98,7 @@ def _step_tick(plan, step_key, date, today):
         pass
 
 
-def _what_matters(check_in):
+def _alert_inputs(check_in):
     """What ``safety.worse_than_before`` compares of a check-in."""
     return {"pain": check_in.pain, "red_flags": check_in.red_flags(), "numbness": check_in.numbness}
 
@@ -118,7 +118,7 @@ def check_in_save(*, plan, date, data, today):
         raise Refused("Choose how much your hip hurts, from 0 to 10.")
     answers = {name: data.get(name, CheckIn._meta.get_field(name).get_default()) for name in ANSWER_FIELDS}
     before = CheckIn.objects.select_for_update().filter(plan=plan, date=date).first()
-    before = before and _what_matters(before)
+    before = before and _alert_inputs(before)
     check_in, _ = CheckIn.objects.update_or_create(plan=plan, date=date, defaults=answers)
     decisions = safety.check_in_alerts(
         pain=check_in.pain,
@@ -128,7 +128,7 @@ def check_in_save(*, plan, date, data, today):
         previous_scores=previous_scores(plan, date),
         thresholds=SafetyThresholds.current(),
     )
-    worse = safety.worse_than_before(before, _what_matters(check_in))
+    worse = safety.worse_than_before(before, _alert_inputs(check_in))
     new = _alerts_set(plan=plan, date=date, kinds=safety.CHECK_IN_KINDS, decisions=decisions, worse=worse)
     _step_tick(plan, CHECK_IN_STEP_KEY, date, today)
     plan_note_activity(plan, date)

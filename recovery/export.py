@@ -1,11 +1,8 @@
 """Everything the portal keeps about one patient, for their own download (JSON or CSV)."""
 
-import csv
-import io
-
 from django.db.models import F
 
-from clinic.spreadsheets import EXCEL_BOM, as_text
+from clinic.spreadsheets import csv_text
 from recovery.models import Alert, CheckIn, Completion, ExcusedDay, PlanStep, RecoveryPlan
 from reminders.export import reminder_data
 
@@ -44,11 +41,12 @@ def patient_data(user):
 
 def as_csv(data):
     """One CSV in long form (section, row, field, value), so every section fits one file and a spreadsheet."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(["section", "row", "field", "value"])
-    for section, rows in data.items():
-        for number, row in enumerate(rows, start=1):
-            for field, value in row.items():
-                writer.writerow([section, number, field, "" if value is None else as_text(value)])
-    return EXCEL_BOM + buffer.getvalue()
+    return csv_text([
+        ["section", "row", "field", "value"],
+        *(
+            [section, number, field, "" if value is None else value]
+            for section, rows in data.items()
+            for number, row in enumerate(rows, start=1)
+            for field, value in row.items()
+        ),
+    ])  # fmt: skip

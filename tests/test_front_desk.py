@@ -315,16 +315,18 @@ def test_search_finds_patients_by_name_email_phone_and_date_of_birth(desk):
 
 
 @pytest.mark.parametrize(
-    "query",
-    ["%", "_", "'; drop table accounts_user; --", "\x00", "a\x00b", "😀", "x" * 5000, "31/02/2020", "()", "+", "   "],
+    "query", ["%", "_", "'; drop table accounts_user; --", "😀", "x" * 5000, "31/02/2020", "()", "+", "   "]
 )
 def test_search_with_odd_input_never_errors(desk, patient, query):
     response = desk.get(FRONT_DESK, {"q": query})
-    if "\x00" in query:  # no keyboard types one: the plain 400 page for any address holding it (clinic/errors.py)
-        assert response.status_code == 400 and "Something was wrong with that request" in response.text
-        return
     assert response.status_code == 200
     assert patient not in (response.context["results"] or [])
+
+
+@pytest.mark.parametrize("query", ["\x00", "a\x00b"])
+def test_a_search_holding_a_character_no_keyboard_types_gets_the_plain_400_page(desk, query):
+    response = desk.get(FRONT_DESK, {"q": query})  # as for any address holding one (clinic/errors.py)
+    assert response.status_code == 400 and "Something was wrong with that request" in response.text
 
 
 def test_awaiting_activation_lists_invitations_with_their_age_and_e_mail_state(desk, plan):

@@ -10,7 +10,7 @@ from django.urls import reverse
 from recovery.clock import clinic_today
 from recovery.models import RecoveryPlan
 from tests.admin_forms import form_data
-from tests.factories import ReceptionFactory, make_plan
+from tests.factories import ClinicianFactory, ReceptionFactory, make_plan
 
 pytestmark = pytest.mark.django_db
 
@@ -96,6 +96,11 @@ def test_the_patient_reads_when_the_note_was_written(clinician_client, patient_c
     written = datetime.date(2026, 11, 9)
     RecoveryPlan.objects.filter(pk=plan.pk).update(note_to_patient_on=written)
     assert "A note from your clinician, written on Monday 9 November" in patient_client.get("/today/").text
+    data = form_data(clinician_client.get(plan_page(plan)))
+    colleague = ClinicianFactory()
+    clinician_client.post(plan_page(plan), {**data, "clinician": colleague.pk})  # another change, the note as it was
+    plan.refresh_from_db()
+    assert plan.clinician == colleague and plan.note_to_patient_on == written
     write_note(clinician_client, plan, "")
     plan.refresh_from_db()
     assert plan.note_to_patient_on is None

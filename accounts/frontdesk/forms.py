@@ -14,7 +14,7 @@ from accounts.frontdesk import email_typos
 from accounts.frontdesk.intake import MAX_BYTES, phone_problem
 from accounts.frontdesk.services import EMAIL_FIXED, email_changeable_at_the_desk
 from accounts.roles import Role
-from clinic.forms import EmailAddressField, FocusFirstProblem, name_problem
+from clinic.forms import EmailAddressField, FocusFirstProblem, name_on_one_line
 from recovery.clock import clinic_today
 from recovery.models import Protocol
 from recovery.services import race_date_problem
@@ -83,9 +83,8 @@ def _clean_date_of_birth(date_of_birth):
 
 
 def _clean_name(name, label):
-    # As in a group file: pasted line breaks and tabs are spaces, a character that cannot be printed is refused.
-    name = " ".join(name.split())
-    if problem := name_problem(name, label):
+    name, problem = name_on_one_line(name, label)  # as in a group file
+    if problem:
         raise forms.ValidationError(problem)
     return name
 

@@ -15,8 +15,8 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
 from accounts.frontdesk import email_typos
-from clinic.forms import name_problem, without_invisible
-from clinic.spreadsheets import EXCEL_BOM, as_text, from_text
+from clinic.forms import name_on_one_line, without_invisible
+from clinic.spreadsheets import csv_text, from_text
 from recovery.services import race_date_problem
 
 COLUMNS = ("first_name", "last_name", "email", "phone", "race_date")
@@ -152,8 +152,7 @@ def check_rows(rows, *, today, taken_emails):
         row.email = without_invisible(row.email).lower()
         problems = [row.layout_problem] if row.layout_problem else []
         for name, label in (("first_name", "first name"), ("last_name", "last name")):
-            # A spreadsheet cell's line break (Alt+Enter in "Ann⏎Marie") or tab is a space in a name.
-            value = " ".join(getattr(row, name).split())
+            value, unprintable = name_on_one_line(getattr(row, name), label)
             setattr(row, name, value)
             if not value:
                 problems.append(f"The {label} is missing.")
@@ -164,8 +163,8 @@ def check_rows(rows, *, today, taken_emails):
                     f"The {label} has a letter that could not be read (“{value}”): save the file as “CSV UTF-8” and "
                     "upload it again."
                 )
-            elif problem := name_problem(value, label):
-                problems.append(problem)
+            elif unprintable:
+                problems.append(unprintable)
         if not row.email:
             problems.append("The e-mail address is missing.")
         elif not _is_email(row.email):
@@ -196,14 +195,14 @@ def to_fix_csv(rows):
     needs to read it as UTF-8): the intake's columns, then what is wrong, which a new upload ignores. A value a
     spreadsheet would run as a formula goes in as text (clinic/spreadsheets.py), which ``read_rows`` reads back
     as it went ("+44 7700 900123")."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow([*COLUMNS, "problem"])
-    for row in rows:
-        if row.problems:
-            values = [row.first_name, row.last_name, row.email, row.phone, row.race_date_text]
-            writer.writerow([*(as_text(value) for value in values), " ".join(row.problems)])
-    return EXCEL_BOM + buffer.getvalue()
+    return csv_text([
+        [*COLUMNS, "problem"],
+        *(
+            [row.first_name, row.last_name, row.email, row.phone, row.race_date_text, " ".join(row.problems)]
+            for row in rows
+            if row.problems
+        ),
+    ])  # fmt: skip
 
 
 def _is_email(value):

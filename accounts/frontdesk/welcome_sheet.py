@@ -25,13 +25,13 @@ def sheet_context(patient, plan, *, returning=False, facts=None):
         link_expires_on = invitation_expires_on()
     # From race day, or from today for a patient enrolled later: the ice of days 0–2 is no news on day 10.
     week_from_day = max(plan.day_number(clinic_today()), 0) if plan else 0
-    week, tailored_steps = first_week(plan, week_from_day, facts) if plan else ([], 0)
+    week, tailored_step_count = first_week(plan, week_from_day, facts) if plan else ([], 0)
     return {
         "patient": patient,
         "plan": plan,
         "returning": returning,  # a runner back after another race: "Welcome back"
         "week": week,
-        "tailored_steps": tailored_steps,
+        "tailored_step_count": tailored_step_count,
         "week_from_day": week_from_day,
         "qr_svg": qr_svg,
         "link_expires_on": link_expires_on,

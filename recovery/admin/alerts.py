@@ -14,7 +14,7 @@ from audit.mixins import AuditedAdminMixin
 from audit.models import Action
 from audit.recorder import note
 from clinic.admin_base import ReadOnlyAdmin
-from clinic.forms import Textarea, read_line_breaks_as_one
+from clinic.forms import TextareaCountingLineBreaksOnce, count_line_breaks_once
 from recovery import care
 from recovery.admin.filters import AlertStateFilter
 from recovery.models import Alert, CheckIn, RecoveryPlan
@@ -32,7 +32,7 @@ NOTE_REQUIRED = "Say what you did, so your colleagues know how the alert was dea
 
 class AcknowledgeForm(forms.Form):
     note = forms.CharField(
-        widget=Textarea(attrs={"rows": 3, "cols": 60}),
+        widget=TextareaCountingLineBreaksOnce(attrs={"rows": 3, "cols": 60}),
         max_length=Alert._meta.get_field("acknowledgement_note").max_length,
         help_text="What you did, e.g. “Phoned the patient, booked an appointment for tomorrow”.",
         error_messages={"required": NOTE_REQUIRED},
@@ -77,7 +77,7 @@ class AlertAdmin(AuditedAdminMixin, admin.ModelAdmin):
         form = super().get_form(request, obj, **kwargs)
         if "acknowledgement_note" in form.base_fields:
             field = form.base_fields["acknowledgement_note"]
-            read_line_breaks_as_one(field)
+            count_line_breaks_once(field)
             field.help_text = (
                 "Acknowledging tells your colleagues the alert is dealt with. Say what you did, e.g. “Phoned the "
                 "patient, booked an appointment for tomorrow”."

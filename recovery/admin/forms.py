@@ -8,7 +8,7 @@ from django.db.models import F, Q
 from django.utils.text import slugify
 
 from accounts.roles import Role
-from clinic.forms import read_line_breaks_as_one
+from clinic.forms import count_line_breaks_once
 from recovery import care
 from recovery.clock import clinic_today
 from recovery.models import Gate, PlanStep, Protocol, Tip
@@ -237,7 +237,7 @@ class PlanChangeForm(forms.ModelForm):
         for field in self.fields.values():
             field.show_hidden_initial = True
         if "note_to_patient" in self.fields:  # the rest of the portal writes LF; the box counts a line break once
-            read_line_breaks_as_one(self.fields["note_to_patient"])
+            count_line_breaks_once(self.fields["note_to_patient"])
 
     def clean_race_date(self):
         race_date = self.cleaned_data["race_date"]

@@ -1,6 +1,5 @@
 """The clinician's patients list (who needs me today) and a patient's page: a tailored plan, sign-off, status."""
 
-import csv
 import datetime
 from typing import NamedTuple
 
@@ -20,7 +19,7 @@ from audit.mixins import AuditedAdminMixin
 from audit.models import Action
 from audit.recorder import note
 from clinic.links import link_to
-from clinic.spreadsheets import EXCEL_BOM, as_text
+from clinic.spreadsheets import csv_text
 from recovery import care, rules, services, summaries
 from recovery.admin.filters import (
     ClearanceFilter,
@@ -289,23 +288,22 @@ class RecoveryPlanAdmin(AuditedAdminMixin, admin.ModelAdmin):
         plans = list(summaries.with_summary_columns(queryset.select_related("patient", "clinician")))
         rows = summaries.plan_summaries(plans, today)
         note(request, Action.EXPORT, description=f"adherence CSV of {len(plans)} patient(s)")
-        response = HttpResponse(content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = f'attachment; filename="adherence-{today:%Y-%m-%d}.csv"'
-        response.write(EXCEL_BOM)
-        writer = csv.writer(response)
-        writer.writerow(["patient", "email", "status", "clinician", "race date", "day", "phase",
-                         "done, 7 days to yesterday (%)", "last pain", "pain trend", "open alerts", "last activity",
-                         "inactive"])  # fmt: skip
+        header = ["patient", "email", "status", "clinician", "race date", "day", "phase",
+                  "done, 7 days to yesterday (%)", "last pain", "pain trend", "open alerts", "last activity",
+                  "inactive"]  # fmt: skip
+        lines = []
         for plan in plans:
             summary = rows[plan.pk]
             clinician = plan.clinician.get_full_name() or plan.clinician.email if plan.clinician else ""
-            writer.writerow(as_text(value) for value in [
+            lines.append([
                 plan.patient.get_full_name(), plan.patient.email, plan.get_status_display(), clinician,
                 plan.race_date, summary.day, summary.phase,
                 "" if summary.last_week_percent is None else summary.last_week_percent,
                 "" if summary.last_pain is None else summary.last_pain, summary.pain_trend, summary.open_alerts,
                 summary.last_activity_on or "", "yes" if summary.inactive else "no",
             ])  # fmt: skip
+        response = HttpResponse(csv_text([header, *lines]), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="adherence-{today:%Y-%m-%d}.csv"'
         return response
 
     # -- The patient's page --------------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from django import forms
 from django.forms.models import model_to_dict
 from django.shortcuts import redirect, render
 
-from clinic.forms import FocusFirstProblem, Textarea
+from clinic.forms import FocusFirstProblem, TextareaCountingLineBreaksOnce
 from recovery import safety
 from recovery.checkins import ANSWER_FIELDS, check_in_save
 from recovery.clock import clinic_today
@@ -41,7 +41,7 @@ class CheckInForm(FocusFirstProblem, forms.ModelForm):
             "note": "Anything else you'd like us to know? (optional)",
         }
         help_texts = {"note": "For anything urgent, please phone us: notes are read in clinic hours."}
-        widgets = {"note": Textarea(attrs={"rows": 3})}
+        widgets = {"note": TextareaCountingLineBreaksOnce(attrs={"rows": 3})}
         error_messages = {
             "note": {"max_length": "Please shorten your note to %(limit_value)d characters (it has %(show_value)d)."}
         }
