@@ -294,6 +294,11 @@ def test_standalone_links_on_a_phone_are_a_thumbs_target(site, new_page):
     log_out(page)
     page.goto(f"{site}/accounts/login/")
     heights["Forgotten"] = page.get_by_role("link", name="Forgotten your password?").bounding_box()["height"]
+    page.goto(f"{site}/no-such-page/")
+    heights["the 404's way back"] = page.get_by_role("link", name="Back to the start").bounding_box()["height"]
+    heights["the 404's phone"] = page.locator("footer a[href^='tel:']").bounding_box()["height"]
+    log_in(page, site, patient.email)
+    heights["Why this helps"] = page.locator("a.tap-link", has_text="Why this helps").first.bounding_box()["height"]
     assert all(height >= 44 for height in heights.values()), heights
 
 
@@ -342,6 +347,26 @@ def test_a_wrong_password_is_where_the_focus_starts(site, new_page):
         page.get_by_role("button", name="Log in").click()
     expect(page.get_by_role("alert")).to_be_focused()
     expect(page.get_by_role("alert")).to_contain_text("do not match our records")
+
+
+def test_a_late_enrolments_welcome_sheet_prints_on_one_a4_page_in_11_point_type(site, new_page):
+    """The week ahead from day 20 is the longest (the running steps wait for the sign-off, each with its words)."""
+    desk = ReceptionFactory(email="desk@example.com")
+    patient = patient_enrol(
+        first_name="Maximiliana",
+        last_name="Longname-Worthington",
+        email="maxi@example.com",
+        race_date=clinic_today() - datetime.timedelta(days=20),
+        protocol=Protocol.objects.default(),
+    )
+    page = new_page(DESKTOP)
+    log_in(page, site, desk.email)
+    page.goto(f"{site}/front-desk/patients/{patient.pk}/welcome/")
+    page.emulate_media(media="print")
+    assert page.locator(".qr-code").count() == 1  # the invitation's code takes its room too
+    assert page.evaluate("parseFloat(getComputedStyle(document.body).fontSize)") >= 11 * 96 / 72  # 11pt in px
+    pdf = page.pdf(format="A4")
+    assert len(re.findall(rb"/Type\s*/Page[^s]", pdf)) == 1
 
 
 def test_a_tick_after_being_signed_out_brings_the_login_page_then_the_same_day(site, new_page):
