@@ -658,9 +658,9 @@ def test_an_earlier_days_page_speaks_of_that_day_not_today(patient_client, patie
     CheckInFactory(plan=plan, date=clinic_today() - datetime.timedelta(days=2), pain=2)
     yesterday = patient_client.get(f"{TODAY_URL}?back=1").content.decode()
     assert "Weren't well enough yesterday?" in yesterday and "Not well enough today?" not in yesterday
-    assert "of 1 that day · this week" in task_row(patient_client.get(f"{TODAY_URL}?back=1"), "cross-train")
+    assert "Not done that day · this week" in task_row(patient_client.get(f"{TODAY_URL}?back=1"), "cross-train")
     today = patient_client.get(TODAY_URL).content.decode()
-    assert "Not well enough today?" in today and "of 1 today · this week" in today
+    assert "Not well enough today?" in today and "Not done today · this week" in today
 
 
 def test_a_new_patient_is_told_to_start_with_the_check_in_that_opens_the_locked_tasks(patient_client, patient):
@@ -695,7 +695,7 @@ def test_a_weekly_task_says_when_its_week_ends_and_nothing_when_on_hold(patient_
     # Cross-training, three times a week from day 7: its week is days 7 to 13, which ends in four days.
     week_ends = clinic_today() + datetime.timedelta(days=4)
     assert row_count_words(patient_client.get(TODAY_URL), "cross-train") == (
-        f"Done 0 of 1 today · this week 0 of 3 sessions, until {week_ends:%A}"
+        f"Not done today · this week 0 of 3 sessions, until {week_ends:%A}"
     )
     plan_set_status(plan=plan, status=RecoveryPlan.Status.PAUSED, today=clinic_today())
     assert row_count_words(patient_client.get(TODAY_URL), "cross-train") == "No sessions this week"  # not "0 of 0"
