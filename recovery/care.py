@@ -227,11 +227,14 @@ def plan_reenrol(*, plan, race_date, today, protocol=None, clinician=None):
     )
 
 
-def alert_acknowledge(*, alert_ids, by, note=""):
+def alert_acknowledge(*, alert_ids, by, note="", seen_at=None):
     """Acknowledge open alerts. Two clinicians at once: the first acknowledgement is kept, the second is a no-op.
+    ``seen_at``: when the clinician's page showed them; an alert the patient changed since (a warning sign added
+    while the note was being typed) is left open, for the clinician to read again.
 
     Returns how many alerts this call acknowledged.
     """
-    return Alert.objects.filter(pk__in=alert_ids, acknowledged_at__isnull=True).update(
-        acknowledged_at=timezone.now(), acknowledged_by=by, acknowledgement_note=note.strip()
-    )
+    alerts = Alert.objects.filter(pk__in=alert_ids, acknowledged_at__isnull=True)
+    if seen_at is not None:
+        alerts = alerts.filter(updated_at__lte=seen_at)
+    return alerts.update(acknowledged_at=timezone.now(), acknowledged_by=by, acknowledgement_note=note.strip())

@@ -687,6 +687,44 @@ def test_bulk_acknowledge_with_a_note(clinician_client, clinician):
     assert Alert.objects.filter(acknowledged_by=clinician, acknowledgement_note="Seen in clinic").count() == 2
 
 
+def seen_at_on(page):
+    return re.search(r'name="seen_at" value="([^"]+)"', page)[1]
+
+
+def test_an_alert_the_patient_changed_while_it_was_read_is_not_acknowledged_unread(clinician_client):
+    """Read as "pain at night", then the patient added bladder trouble (call 999) while the note was typed."""
+    alert = alert_for(make_plan())
+    url = reverse("admin:recovery_alert_change", args=[alert.pk])
+    shown = seen_at_on(clinician_client.get(url).text)
+    Alert.objects.filter(pk=alert.pk).update(reason="Now worse: told to call 999.", updated_at=timezone.now())
+    typed = "Phoned: night pain only, booked for Monday."
+    response = clinician_client.post(url, {"acknowledgement_note": typed, "seen_at": shown})
+    assert response.status_code == 200 and "The patient changed this alert while you were reading it" in response.text
+    assert "Now worse: told to call 999." in response.text and typed in response.text  # the new words, the note kept
+    alert.refresh_from_db()
+    assert alert.acknowledged_at is None
+    again = clinician_client.post(
+        url, {"acknowledgement_note": "Called 999 for her.", "seen_at": seen_at_on(response.text)}
+    )
+    assert again.status_code == 302
+    alert.refresh_from_db()
+    assert alert.acknowledged_at is not None
+
+
+def test_a_bulk_acknowledgement_shows_each_reason_and_leaves_one_changed_since_open(clinician_client):
+    plan = make_plan()
+    kept, changed = [alert_for(plan, kind) for kind in (Alert.Kind.HIGH_PAIN, Alert.Kind.RISING_PAIN)]
+    ids = [str(kept.pk), str(changed.pk)]
+    confirm = clinician_client.post(ALERTS_URL, {"action": "acknowledge_selected", "_selected_action": ids}).text
+    assert confirm.count("Pain 7/10 in today&#x27;s check-in.") == 2
+    Alert.objects.filter(pk=changed.pk).update(updated_at=timezone.now() + datetime.timedelta(seconds=1))
+    data = {"action": "acknowledge_selected", "_selected_action": ids, "apply": "1", "note": "Seen in clinic"}
+    response = clinician_client.post(ALERTS_URL, {**data, "seen_at": seen_at_on(confirm)}, follow=True)
+    assert "1 alert acknowledged." in response.text
+    assert "1 changed by the patient while you were reading, so left open: read it again." in response.text
+    assert Alert.objects.get(pk=changed.pk).acknowledged_at is None
+
+
 def test_an_alert_is_not_acknowledged_without_a_word_of_what_was_done(clinician_client):
     plan = make_plan()
     alerts = [alert_for(plan, kind) for kind in (Alert.Kind.HIGH_PAIN, Alert.Kind.RISING_PAIN)]

@@ -8,6 +8,8 @@ from django.db.models import F, Subquery
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from django.utils.html import format_html
 
 from audit.mixins import AuditedAdminMixin
@@ -28,6 +30,28 @@ def _patient_of_plan(plan_id):
 # An acknowledgement tells colleagues an alert is dealt with; without a word of what was done, an urgent red flag
 # would leave the queue with nothing to show for it.
 NOTE_REQUIRED = "Say what you did, so your colleagues know how the alert was dealt with."
+
+
+CHANGED_WHILE_READING = (
+    "The patient changed this alert while you were reading it: nothing was acknowledged. Read what it says now, "
+    "then acknowledge it."
+)
+
+
+def seen_at(data):
+    """When the page that posts ``data`` showed its alerts (its hidden ``seen_at``), or None."""
+    return parse_datetime(data.get("seen_at") or "")
+
+
+class AlertForm(forms.ModelForm):
+    """The alert's page: saving it acknowledges the alert, unless the alert changed after the page showed it."""
+
+    def clean(self):
+        cleaned = super().clean()
+        shown = seen_at(self.data)
+        if shown is not None and self.instance.updated_at > shown:
+            raise forms.ValidationError(CHANGED_WHILE_READING)
+        return cleaned
 
 
 class AcknowledgeForm(forms.Form):
@@ -52,6 +76,7 @@ class AlertAdmin(AuditedAdminMixin, admin.ModelAdmin):
               "acknowledgement_note"]  # fmt: skip
     readonly_fields = ["plan", "kind", "severity", "date", "reason", "created_at", "acknowledged_at", "acknowledged_by"]
     actions = ["acknowledge_selected"]
+    form = AlertForm
 
     class Media:
         css = {"all": ["css/admin.css"]}
@@ -119,11 +144,16 @@ class AlertAdmin(AuditedAdminMixin, admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         # Only the acknowledgement is written, and only if nobody acknowledged the alert meanwhile.
         acknowledged = care.alert_acknowledge(
-            alert_ids=[obj.pk], by=request.user, note=form.cleaned_data.get("acknowledgement_note", "")
+            alert_ids=[obj.pk],
+            by=request.user,
+            note=form.cleaned_data.get("acknowledgement_note", ""),
+            seen_at=seen_at(request.POST),
         )
         if not acknowledged:
             current = Alert.objects.select_related("acknowledged_by").get(pk=obj.pk)
-            if current.acknowledged_by_id == request.user.pk:
+            if current.acknowledged_at is None:  # changed by the patient in the moment since the form's check
+                said = CHANGED_WHILE_READING
+            elif current.acknowledged_by_id == request.user.pk:
                 said = "You had already acknowledged this alert; the first acknowledgement is kept."
             else:  # a colleague, or an account since removed
                 said = f"{current.acknowledged_by or 'A colleague'} had already acknowledged this alert; kept theirs."
@@ -140,12 +170,23 @@ class AlertAdmin(AuditedAdminMixin, admin.ModelAdmin):
     def acknowledge_selected(self, request, queryset):
         form = AcknowledgeForm(request.POST if "apply" in request.POST else None)
         if form.is_bound and form.is_valid():
+            shown = seen_at(request.POST)
             count = care.alert_acknowledge(
-                alert_ids=list(queryset.values_list("pk", flat=True)), by=request.user, note=form.cleaned_data["note"]
+                alert_ids=list(queryset.values_list("pk", flat=True)),
+                by=request.user,
+                note=form.cleaned_data["note"],
+                seen_at=shown,
             )
             alerts = "1 alert" if count == 1 else f"{count} alerts"
             note(request, Action.CHANGE, description=f"acknowledged {alerts}")
             self.message_user(request, f"{alerts} acknowledged.", messages.SUCCESS)
+            if shown is not None and (changed := queryset.open().filter(updated_at__gt=shown).count()):
+                self.message_user(
+                    request,
+                    f"{changed} changed by the patient while you were reading, so left open: read "
+                    f"{'it' if changed == 1 else 'them'} again.",
+                    messages.WARNING,
+                )
             return None
         context = {
             **self.admin_site.each_context(request),
@@ -153,6 +194,7 @@ class AlertAdmin(AuditedAdminMixin, admin.ModelAdmin):
             "title": "Acknowledge alerts",
             "alerts": queryset.select_related("plan__patient"),
             "form": form,
+            "seen_at": timezone.now(),  # an alert the patient changes after this is left open
             "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
         }
         return TemplateResponse(request, "admin/recovery/alert/acknowledge.html", context)
