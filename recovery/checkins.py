@@ -15,6 +15,7 @@ Editing the day's check-in revisits the day's alerts, one row per (plan, kind, d
 - an alert raised for the first time that day is created, and the clinic is e-mailed.
 """
 
+import dataclasses
 import datetime
 
 from django.db import transaction
@@ -145,4 +146,12 @@ def compression_numbness_report(*, plan, date, today):
     """
     if not is_editable(date, today):
         date = today
-    return _alert_raise(plan=plan, date=date, decision=safety.compression_numbness_alert())
+    decision = safety.compression_numbness_alert()
+    alert = Alert.objects.select_for_update().filter(plan=plan, kind=decision.kind, date=date).first()
+    if alert is not None and alert.acknowledged_at is None:
+        return alert, False  # a second tap while the clinic has it open: nothing new
+    if alert is not None:
+        # After a clinician dealt with it ("call if it returns"), the numbness came back: news, re-opened.
+        reported = f"{decision.reason} Reported again at {timezone.localtime():%H:%M}."
+        decision = dataclasses.replace(decision, reason=reported)
+    return _alert_raise(plan=plan, date=date, decision=decision)

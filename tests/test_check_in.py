@@ -8,7 +8,7 @@ from django.conf import settings as django_settings
 from django.urls import reverse
 from django.utils import timezone
 
-from recovery import care
+from recovery import care, safety
 from recovery.care import plan_set_status
 from recovery.clock import clinic_today
 from recovery.models import Alert, CheckIn, Completion, PlanStep, RecoveryPlan, SafetyThresholds
@@ -723,11 +723,30 @@ def test_numbness_can_still_be_reported_once_compression_is_ticked(patient_clien
     assert Completion.objects.get(plan=compression_plan, step_key="compression").count == 1
 
 
-def test_numbness_reported_again_after_acknowledgement_is_not_news(patient_client, compression_plan, acknowledge):
-    compression_tick(patient_client, compression_plan, numbness="yes")
-    acknowledged = acknowledge(Alert.objects.get())
-    compression_tick(patient_client, compression_plan, numbness="yes")
-    assert Alert.objects.get().acknowledged_at == acknowledged.acknowledged_at
+def test_numbness_reported_again_while_the_alert_is_open_is_not_news(
+    patient_client, compression_plan, mailoutbox, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        compression_tick(patient_client, compression_plan, numbness="yes")
+        first = Alert.objects.get()
+        compression_tick(patient_client, compression_plan, numbness="yes")
+    assert len(mailoutbox) == 1 and Alert.objects.get().reason == first.reason
+
+
+def test_numbness_reported_again_after_acknowledgement_reopens_the_alert_and_tells_the_clinic(
+    patient_client, compression_plan, acknowledge, mailoutbox, django_capture_on_commit_callbacks
+):
+    """Acknowledged with "told to call if it returns", then tapped again: the patient read "We have let the clinic
+    know", and nobody was told."""
+    with django_capture_on_commit_callbacks(execute=True):
+        compression_tick(patient_client, compression_plan, numbness="yes")
+    acknowledge(Alert.objects.get())
+    with django_capture_on_commit_callbacks(execute=True):
+        compression_tick(patient_client, compression_plan, numbness="yes")
+    alert = Alert.objects.get()
+    assert alert.acknowledged_at is None
+    assert " Reported again at " in safety.cause_of(alert.reason) and "Re-opened at " in alert.reason
+    assert len(mailoutbox) == 2 and "re-opened" in mailoutbox[1].subject
 
 
 def test_numbness_on_another_step_raises_nothing(patient_client, compression_plan):
