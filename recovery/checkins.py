@@ -11,7 +11,7 @@ Editing the day's check-in revisits the day's alerts, one row per (plan, kind, d
   cause back after a withdrawal) is re-opened and the clinic is e-mailed again: its reason keeps who had
   acknowledged it, when, and with what note;
 - an alert whose cause the edit takes away is kept, open, with its reason rewritten to say it was withdrawn and
-  what it first said: never silently dropped, since the clinician may already be acting on it;
+  what it had said: never silently dropped, since the clinician may already be acting on it;
 - an alert raised for the first time that day is created, and the clinic is e-mailed.
 """
 

@@ -12,6 +12,7 @@ The levels come from the clinic's safety record (``SafetyThresholds``), passed i
 the attributes of ``Thresholds`` will do, the model included.
 """
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -236,6 +237,13 @@ def cause_of(reason):
     return reason[: _record_start(reason)]
 
 
+def reason_parts(reason):
+    """(what the alert says now, [each earlier version's entry, oldest first]): for pages that list them."""
+    marks = "|".join(re.escape(mark.strip()) for mark in (REOPENED_MARK, CHANGED_MARK))
+    cause, *entries = re.split(rf" (?=(?:{marks}))", reason)
+    return cause, entries
+
+
 def earlier_record(reason):
     """The record that ``cause_of`` leaves out (empty for an alert never changed), to keep when the cause changes."""
     return reason[_record_start(reason) :]
@@ -284,10 +292,10 @@ def withdrawn_reason(old_reason, when):
     dropped: a clinician should still see that it was raised (a patient may also play a symptom down)."""
     if is_withdrawn(old_reason):
         return old_reason
-    return (
-        f"{WITHDRAWN_PREFIX} at {when:%H:%M}: the patient changed the day's check-in and this no longer applies. "
-        f"It first said: {old_reason}"
+    withdrawn = (
+        f"{WITHDRAWN_PREFIX} at {when:%H:%M}: the patient changed the day's check-in and this no longer applies."
     )
+    return changed_reason(withdrawn, old_reason, when=when)
 
 
 def is_withdrawn(reason):

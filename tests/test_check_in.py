@@ -383,8 +383,8 @@ def test_an_edit_that_takes_the_cause_away_keeps_the_alert_and_says_it_was_withd
     kept = alerts(plan)
     assert set(kept) == {Alert.Kind.RED_FLAG, Alert.Kind.HIGH_PAIN}
     assert kept[Alert.Kind.HIGH_PAIN].reason.startswith("Withdrawn at ")
-    assert kept[Alert.Kind.HIGH_PAIN].reason.endswith("It first said: Pain 7/10, at or above the alert level of 6.")
-    assert "It first said: The patient answered yes to: pain at night." in kept[Alert.Kind.RED_FLAG].reason
+    assert kept[Alert.Kind.HIGH_PAIN].reason.endswith("; it had said: Pain 7/10, at or above the alert level of 6.")
+    assert "; it had said: The patient answered yes to: pain at night." in kept[Alert.Kind.RED_FLAG].reason
     assert all(alert.acknowledged_at is None for alert in kept.values())  # still open for a clinician
 
 
@@ -396,9 +396,9 @@ def test_a_cause_that_comes_back_comes_first_and_keeps_its_withdrawal_on_record(
     check_in(patient_client, pain="6")
     reason = Alert.objects.get().reason
     assert reason.startswith("Pain 6/10, at or above the alert level of 6. Changed by the patient at ")
-    assert "it had said: Withdrawn at " in reason and reason.endswith(
-        "It first said: Pain 7/10, at or above the alert level of 6."
-    )
+    _now, (first, second) = safety.reason_parts(reason)  # oldest first: 7/10, then its withdrawal
+    assert first.endswith("it had said: Pain 7/10, at or above the alert level of 6.")
+    assert "it had said: Withdrawn at " in second
 
 
 # -- An acknowledged alert that the patient's edit changes --------------------------------------------------------
@@ -499,8 +499,10 @@ def test_a_cause_back_after_an_acknowledged_withdrawal_reopens_it(patient_client
     check_in(patient_client, pain="8")
     alert = Alert.objects.get()
     assert alert.acknowledged_at is None
-    assert alert.reason.startswith("Pain 8/10, at or above the alert level of 6. Re-opened at ")
-    assert "with the note “Withdrawn by the patient.”" in alert.reason
+    assert safety.cause_of(alert.reason) == "Pain 8/10, at or above the alert level of 6."
+    _now, entries = safety.reason_parts(alert.reason)
+    reopened = entries[-1]
+    assert reopened.startswith("Re-opened at ") and "with the note “Withdrawn by the patient.”" in reopened
 
 
 def test_each_reopening_keeps_the_earlier_acknowledgements(patient_client, plan, acknowledge):

@@ -11,7 +11,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from recovery import care, rules
+from recovery import care, rules, safety
 from recovery.clock import clinic_today
 from recovery.facts import facts_for_plan
 from recovery.models import Alert, Completion, PlanStep, RecoveryPlan
@@ -723,6 +723,24 @@ def test_a_bulk_acknowledgement_shows_each_reason_and_leaves_one_changed_since_o
     assert "1 alert acknowledged." in response.text
     assert "1 changed by the patient while you were reading, so left open: read it again." in response.text
     assert Alert.objects.get(pk=changed.pk).acknowledged_at is None
+
+
+def test_an_alerts_earlier_versions_read_one_a_line_oldest_first(clinician_client):
+    """A fifteen-line paragraph in the queue, the alert's page and the patient's page alike (clinician's audit)."""
+    at = timezone.localtime()
+    reason = safety.changed_reason("Confusion: told to call 999.", "Night pain.", when=at)
+    reason = safety.withdrawn_reason(reason, at)
+    alert = alert_for(make_plan())
+    Alert.objects.filter(pk=alert.pk).update(reason=reason)
+    queue = clinician_client.get(ALERTS_URL).text
+    assert "Withdrawn at " in queue and "(2 earlier versions on its page)" in queue and "Night pain." not in queue
+    for url in (
+        reverse("admin:recovery_alert_change", args=[alert.pk]),
+        reverse("admin:recovery_recoveryplan_change", args=[alert.plan_id]),
+    ):
+        page = clinician_client.get(url).text
+        history = re.search(r'<ul class="apex-alert-history">(.*?)</ul>', page, re.S)[1]
+        assert re.findall(r"it had said: ([^<]*)</li>", history) == ["Night pain.", "Confusion: told to call 999."]
 
 
 def test_an_alert_is_not_acknowledged_without_a_word_of_what_was_done(clinician_client):

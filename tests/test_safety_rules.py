@@ -1,6 +1,7 @@
 """The clinical safety rules of a check-in, as plain functions: no database needed."""
 
 import datetime
+import re
 
 import pytest
 
@@ -166,11 +167,11 @@ def test_compression_numbness_is_a_high_alert():
     assert "take it off" in alert.reason
 
 
-def test_a_withdrawn_alert_says_so_and_keeps_what_it_first_said():
+def test_a_withdrawn_alert_says_so_and_keeps_what_it_had_said():
     when = datetime.datetime(2026, 5, 3, 14, 5)
     reason = safety.withdrawn_reason("Pain 7/10, at or above the alert level of 6.", when)
     assert reason.startswith("Withdrawn at 14:05")
-    assert reason.endswith("It first said: Pain 7/10, at or above the alert level of 6.")
+    assert reason.endswith("Changed by the patient at 14:05; it had said: Pain 7/10, at or above the alert level of 6.")
     assert safety.is_withdrawn(reason)
     assert safety.withdrawn_reason(reason, when) == reason  # withdrawing twice changes nothing
 
@@ -217,3 +218,20 @@ def test_an_edit_is_worse_when_it_adds_a_warning_sign_or_a_point_of_pain():
     }
     assert safety.worse_than_before(before, {**before, "pain": 4}) == {"high_pain", "rising_pain"}
     assert safety.worse_than_before(before, {**before, "numbness": True}) == {"numbness"}
+
+
+def test_an_alerts_history_reads_oldest_first_whatever_the_changes():
+    """Night pain at 9:00, taken back at 9:10, confusion at 9:20, acknowledged at 9:30, a fall at 9:40, taken back
+    at 9:50: the record read "It first said" of the fall, and ran 9:50, 9:20, 9:10, 9:40."""
+    at = datetime.datetime(2026, 11, 26, 9, 0)
+    reason = "Night pain."
+    reason = safety.withdrawn_reason(reason, at.replace(minute=10))
+    reason = safety.changed_reason("Confusion: told to call 999.", reason, when=at.replace(minute=20))
+    acknowledged = {"acknowledged_by": "Sam", "acknowledged_at": at.replace(minute=30), "note": ""}
+    reason = safety.reopened_reason("A fall.", reason, when=at.replace(minute=40), **acknowledged)
+    reason = safety.withdrawn_reason(reason, at.replace(minute=50))
+    now, entries = safety.reason_parts(reason)
+    assert now.startswith("Withdrawn at 09:50")
+    assert [re.search(r"\d\d:\d\d", entry)[0] for entry in entries] == ["09:10", "09:20", "09:40", "09:50"]
+    assert entries[0].endswith("it had said: Night pain.") and entries[-1].endswith("it had said: A fall.")
+    assert "It first said" not in reason

@@ -17,9 +17,10 @@ from audit.models import Action
 from audit.recorder import note
 from clinic.admin_base import ReadOnlyAdmin
 from clinic.forms import TextareaCountingLineBreaksOnce, count_line_breaks_once
-from recovery import care
+from recovery import care, safety
 from recovery.admin.filters import AlertStateFilter
 from recovery.models import Alert, CheckIn, RecoveryPlan
+from recovery.templatetags.alerts import alert_history
 
 
 def _patient_of_plan(plan_id):
@@ -67,14 +68,15 @@ class AcknowledgeForm(forms.Form):
 class AlertAdmin(AuditedAdminMixin, admin.ModelAdmin):
     """The alerts queue: open alerts first, most severe and newest first."""
 
-    list_display = ["severity_badge", "kind", "patient", "date", "reason", "acknowledged"]
+    list_display = ["severity_badge", "kind", "patient", "date", "reason_now", "acknowledged"]
     list_display_links = ["kind"]
     list_filter = [AlertStateFilter, "kind", "severity"]
     list_select_related = ["plan__patient", "acknowledged_by"]
     search_fields = ["plan__patient__first_name", "plan__patient__last_name", "plan__patient__email"]
-    fields = ["plan", "kind", "severity", "date", "reason", "created_at", "acknowledged_at", "acknowledged_by",
+    fields = ["plan", "kind", "severity", "date", "what_it_says", "created_at", "acknowledged_at", "acknowledged_by",
               "acknowledgement_note"]  # fmt: skip
-    readonly_fields = ["plan", "kind", "severity", "date", "reason", "created_at", "acknowledged_at", "acknowledged_by"]
+    readonly_fields = ["plan", "kind", "severity", "date", "what_it_says", "created_at", "acknowledged_at",
+                       "acknowledged_by"]  # fmt: skip
     actions = ["acknowledge_selected"]
     form = AlertForm
 
@@ -134,6 +136,19 @@ class AlertAdmin(AuditedAdminMixin, admin.ModelAdmin):
     def patient(self, alert):
         url = reverse("admin:recovery_recoveryplan_change", args=[alert.plan_id])
         return format_html('<a href="{}">{}</a>', url, alert.plan.patient)
+
+    @admin.display(description="what raised it")
+    def reason_now(self, alert):
+        """The queue says what the alert says now; its page has every earlier version."""
+        now, entries = safety.reason_parts(alert.reason)
+        if not entries:
+            return now
+        versions = "1 earlier version" if len(entries) == 1 else f"{len(entries)} earlier versions"
+        return format_html("{} <small>({} on its page)</small>", now, versions)
+
+    @admin.display(description="what raised it")
+    def what_it_says(self, alert):
+        return alert_history(alert.reason)
 
     @admin.display(description="acknowledged")
     def acknowledged(self, alert):
