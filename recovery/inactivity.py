@@ -14,13 +14,13 @@ new alert through the usual alert e-mail (``recovery.notifications``), which hol
 from django.db import transaction
 from django.db.models import Max
 
-from recovery.models import Alert, RecoveryPlan, SafetyThresholds
+from recovery.models import Alert, ExcusedDay, RecoveryPlan, SafetyThresholds
 from recovery.notifications import alert_notify
 from recovery.safety import Severity
 from recovery.summaries import inactive_q
 
 
-def _reason(plan, days):
+def _reason(plan, days, days_off):
     since = plan.quiet_since
     if plan.quiet_since_resume:
         when = f"the plan was resumed on {since:%d %b %Y}"
@@ -28,7 +28,14 @@ def _reason(plan, days):
         when = f"the plan started on {since:%d %b %Y}"
     else:
         when = f"{since:%d %b %Y}"
-    return f"Nothing ticked and no check-in since {when} ({days} days or more)."
+    reason = f"Nothing ticked and no check-in since {when} ({days} days or more)."
+    if days_off:
+        # A day off is no activity, but the patient's words may be why ("fever, feel awful"): the call starts there.
+        said = "; ".join(
+            f"{date:%d %b} “{words}”" if words else f"{date:%d %b} (no reason given)" for date, words in days_off
+        )
+        reason += f" Days off marked meanwhile: {said}."
+    return reason
 
 
 def inactive_alerts_raise(*, today):
@@ -43,6 +50,13 @@ def inactive_alerts_raise(*, today):
         .annotate(latest=Max("date"))
         .values_list("plan_id", "latest")
     )
+    days_off = {}
+    for plan_id, date, words in (
+        ExcusedDay.objects.filter(plan__in=plans, on_hold=False)
+        .order_by("date")
+        .values_list("plan_id", "date", "reason")
+    ):
+        days_off.setdefault(plan_id, []).append((date, words))
     raised = 0
     for plan in plans:
         latest = latest_alert.get(plan.pk)
@@ -54,7 +68,14 @@ def inactive_alerts_raise(*, today):
                 plan=plan,
                 kind=Alert.Kind.INACTIVE,
                 date=today,
-                defaults={"severity": Severity.WATCH, "reason": _reason(plan, thresholds.inactive_after_days)},
+                defaults={
+                    "severity": Severity.WATCH,
+                    "reason": _reason(
+                        plan,
+                        thresholds.inactive_after_days,
+                        [(date, words) for date, words in days_off.get(plan.pk, []) if date >= plan.quiet_since],
+                    ),
+                },
             )
             if created:
                 alert_notify(alert)

@@ -440,6 +440,15 @@ def test_a_day_off_still_asks_how_the_hip_feels_and_is_no_sign_of_life(patient_c
     assert "data-day-off-check-in" not in yesterday  # a check-in is today's only
 
 
+def test_the_day_off_form_sends_a_warning_sign_to_the_check_in(patient_client, patient):
+    """ "Fever 38.9, hip hot and swollen" written as a day off's reason raised nothing (clinician's audit)."""
+    make_plan(patient, days_since_race=6)
+    today = patient_client.get(TODAY_URL).text
+    warning = today[today.index("data-day-off-warning") : today.index("</p>", today.index("data-day-off-warning"))]
+    assert "A fever, a hot or swollen hip, or another warning sign?" in warning and 'href="/check-in/"' in warning
+    assert "data-day-off-warning" not in patient_client.get(TODAY_URL + "?back=1").text  # the check-in is today's
+
+
 def test_a_day_off_sent_again_with_other_words_keeps_the_latest(patient_client, patient):
     # Two tabs open: the page offers only "undo" once the day is off, but an older tab still has the form.
     plan = make_plan(patient, days_since_race=3)

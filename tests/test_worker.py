@@ -31,7 +31,7 @@ from jobs.requeue import TASK_STALE_AFTER, tasks_requeue_orphans
 from jobs.sweep import sweep
 from recovery.care import alert_acknowledge, plan_set_status
 from recovery.clock import clinic_today
-from recovery.models import Alert, Protocol, SafetyThresholds
+from recovery.models import Alert, ExcusedDay, Protocol, SafetyThresholds
 from recovery.notifications import ALERT_MAIL_RETRY_MINUTES, alert_mail_send
 from reminders.delivery import reminder_send
 from reminders.models import ReminderDelivery, ReminderSettings
@@ -324,6 +324,25 @@ def test_an_inactive_patient_gets_an_alert_from_the_sweep_and_the_clinic_an_e_ma
     walk(clock, at(6, 5), at(9), every=datetime.timedelta(minutes=30))
     tick(clock, at(6, day=DAY + ONE_DAY))
     assert Alert.objects.filter(plan=plan).count() == 1 and len(mail.outbox) == 1
+
+
+def test_an_inactive_alert_quotes_the_days_off_the_patient_marked_meanwhile(clock):
+    """Three days off, "fever", and nothing else: the clinician's call starts from the patient's own words."""
+    days = SafetyThresholds.current().inactive_after_days
+    patient = PatientFactory()
+    plan = make_plan(patient, days_since_race=10)
+    plan.last_activity_on = DAY - datetime.timedelta(days=days + 1)
+    plan.save()
+    ReminderSettings.objects.create(user=patient, enabled=False)
+    ExcusedDay.objects.create(plan=plan, date=DAY - datetime.timedelta(days=2), reason="fever, feel awful")
+    ExcusedDay.objects.create(plan=plan, date=DAY - datetime.timedelta(days=1))
+    ExcusedDay.objects.create(plan=plan, date=DAY - datetime.timedelta(days=days + 3), reason="before the silence")
+    tick(clock, at(6))
+    reason = Alert.objects.get(plan=plan).reason
+    yesterday, day_before = DAY - ONE_DAY, DAY - 2 * ONE_DAY
+    assert reason.endswith(
+        f"Days off marked meanwhile: {day_before:%d %b} “fever, feel awful”; {yesterday:%d %b} (no reason given)."
+    )
 
 
 def test_a_new_silence_after_some_activity_is_a_new_alert(clock):
