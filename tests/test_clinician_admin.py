@@ -743,6 +743,17 @@ def test_an_alerts_earlier_versions_read_one_a_line_oldest_first(clinician_clien
         assert re.findall(r"it had said: ([^<]*)</li>", history) == ["Night pain.", "Confusion: told to call 999."]
 
 
+def test_the_patients_page_opens_with_their_number_and_their_open_alerts(clinician_client):
+    """The number was on no clinical page, and the alerts panel 2,300 pixels down (clinician's audit)."""
+    plan = make_plan(PatientFactory(first_name="Pat", last_name="Lee", phone="07700 900123"))
+    alert_for(plan)
+    page = clinician_client.get(reverse("admin:recovery_recoveryplan_change", args=[plan.pk])).text
+    contact = page[page.index("data-contact") : page.index("</p>", page.index("data-contact"))]
+    assert "Pat Lee" in contact and 'href="tel:07700900123"' in contact
+    assert '<a href="#alerts-heading" class="apex-flag apex-flag-alert">1 open alert</a>' in contact
+    assert page.index("data-contact") < page.index('name="note_to_patient"')
+
+
 def test_an_alert_is_not_acknowledged_without_a_word_of_what_was_done(clinician_client):
     plan = make_plan()
     alerts = [alert_for(plan, kind) for kind in (Alert.Kind.HIGH_PAIN, Alert.Kind.RISING_PAIN)]

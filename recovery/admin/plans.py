@@ -318,6 +318,7 @@ class RecoveryPlanAdmin(AuditedAdminMixin, admin.ModelAdmin):
         facts = facts_for_plan(plan, plan.race_date, today)
         series, chart = pain_chart_for(facts, today)
         week_first, week_last = summaries.last_week(today)
+        alerts = list(Alert.objects.filter(plan=plan).select_related("acknowledged_by").order_by("-date"))
         return {
             "plan": plan,
             "today": today,
@@ -332,7 +333,8 @@ class RecoveryPlanAdmin(AuditedAdminMixin, admin.ModelAdmin):
             "check_ins": CheckIn.objects.filter(plan=plan).order_by("-date")[:28],
             # The patient's own days off, with their words: "fever, feel awful" is for a clinician to read.
             "days_off": ExcusedDay.objects.filter(plan=plan, on_hold=False).order_by("-date")[:28],
-            "plan_alerts": Alert.objects.filter(plan=plan).select_related("acknowledged_by").order_by("-date"),
+            "plan_alerts": alerts,
+            "open_alert_count": sum(alert.acknowledged_at is None for alert in alerts),
             "series": series,
             "chart": chart,
         }
