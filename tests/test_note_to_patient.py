@@ -104,3 +104,12 @@ def test_the_patient_reads_when_the_note_was_written(clinician_client, patient_c
     write_note(clinician_client, plan, "")
     plan.refresh_from_db()
     assert plan.note_to_patient_on is None
+
+
+def test_the_clinician_sees_the_date_the_patient_reads_the_note_under(clinician_client, patient):
+    plan = make_plan(patient)
+    write_note(clinician_client, plan, NOTE)
+    RecoveryPlan.objects.filter(pk=plan.pk).update(note_to_patient_on=datetime.date(2026, 11, 9))
+    assert "The patient sees this note as written on Monday 9 November." in clinician_client.get(plan_page(plan)).text
+    RecoveryPlan.objects.filter(pk=plan.pk).update(note_to_patient_on=None)  # written before dates were kept
+    assert "The patient sees this note without a date" in clinician_client.get(plan_page(plan)).text

@@ -237,7 +237,16 @@ class PlanChangeForm(forms.ModelForm):
         for field in self.fields.values():
             field.show_hidden_initial = True
         if "note_to_patient" in self.fields:  # the rest of the portal writes LF; the box counts a line break once
-            count_line_breaks_once(self.fields["note_to_patient"])
+            note = self.fields["note_to_patient"]
+            count_line_breaks_once(note)
+            if self.instance.note_to_patient:  # the date the patient reads it under: is it still today's advice?
+                written = self.instance.note_to_patient_on
+                when = (
+                    f"as written on {written:%A %-d %B}"
+                    if written
+                    else "without a date (written before dates were kept)"
+                )
+                note.help_text = f"{note.help_text} The patient sees this note {when}."
 
     def clean_race_date(self):
         race_date = self.cleaned_data["race_date"]
