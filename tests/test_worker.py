@@ -326,14 +326,21 @@ def test_an_inactive_patient_gets_an_alert_from_the_sweep_and_the_clinic_an_e_ma
     assert Alert.objects.filter(plan=plan).count() == 1 and len(mail.outbox) == 1
 
 
-def test_an_inactive_alert_quotes_the_days_off_the_patient_marked_meanwhile(clock):
-    """Three days off, "fever", and nothing else: the clinician's call starts from the patient's own words."""
+def quiet_plan():
+    """A plan whose patient has logged nothing for a day more than the clinic's inactive limit, with reminders off
+    (only the alerts' e-mails go out); and that limit."""
     days = SafetyThresholds.current().inactive_after_days
     patient = PatientFactory()
     plan = make_plan(patient, days_since_race=10)
     plan.last_activity_on = DAY - datetime.timedelta(days=days + 1)
     plan.save()
     ReminderSettings.objects.create(user=patient, enabled=False)
+    return plan, days
+
+
+def test_an_inactive_alert_quotes_the_days_off_the_patient_marked_meanwhile(clock):
+    """Three days off, "fever", and nothing else: the clinician's call starts from the patient's own words."""
+    plan, days = quiet_plan()
     ExcusedDay.objects.create(plan=plan, date=DAY - datetime.timedelta(days=2), reason="fever, feel awful")
     ExcusedDay.objects.create(plan=plan, date=DAY - datetime.timedelta(days=1))
     ExcusedDay.objects.create(plan=plan, date=DAY - datetime.timedelta(days=days + 3), reason="before the silence")
@@ -346,12 +353,7 @@ def test_an_inactive_alert_quotes_the_days_off_the_patient_marked_meanwhile(cloc
 
 
 def test_a_new_silence_after_some_activity_is_a_new_alert(clock):
-    days = SafetyThresholds.current().inactive_after_days
-    patient = PatientFactory()
-    plan = make_plan(patient, days_since_race=10)
-    plan.last_activity_on = DAY - datetime.timedelta(days=days + 1)
-    plan.save()
-    ReminderSettings.objects.create(user=patient, enabled=False)
+    plan, days = quiet_plan()
     tick(clock, at(6))
     # The patient comes back the next day, then goes quiet again.
     plan.last_activity_on = DAY + ONE_DAY
