@@ -141,16 +141,21 @@ def plan_step_add(*, plan, from_date, today, **fields):
 
 
 @transaction.atomic
-def plan_clear_to_run(*, plan, by, today):
-    """Record the return-to-running sign-off: it opens the steps gated on clearance from today. Returns the day
-    they open: today, or their first day if that is later (the sign-off opens the gate; the plan's days still
-    decide)."""
-    RecoveryPlan.objects.filter(pk=plan.pk).update(cleared_to_run_on=today, cleared_by=by)
-    plan.refresh_from_db()
+def running_opens_on(plan, today):
+    """The day a sign-off given ``today`` opens the steps gated on it: today, or their first day if that is later
+    (the sign-off opens the gate; the plan's days still decide)."""
     first_day = plan.steps.filter(gate=Gate.CLEARANCE).aggregate(first=Min("first_day"))["first"]
     if first_day is None:
         return today
     return max(today, plan.race_date + datetime.timedelta(days=first_day))
+
+
+def plan_clear_to_run(*, plan, by, today):
+    """Record the return-to-running sign-off: it opens the steps gated on clearance from today. Returns the day
+    they open (``running_opens_on``)."""
+    RecoveryPlan.objects.filter(pk=plan.pk).update(cleared_to_run_on=today, cleared_by=by)
+    plan.refresh_from_db()
+    return running_opens_on(plan, today)
 
 
 @transaction.atomic

@@ -487,11 +487,24 @@ def test_a_sign_off_with_an_alert_unread_asks_once_more_and_points_to_it(clinici
     assert plan.cleared_to_run_on == clinic_today()
 
 
-def test_a_sign_off_before_day_21_says_when_the_running_steps_open(clinician_client):
+def test_a_sign_off_before_day_21_is_asked_once_more_and_says_when_the_running_steps_open(clinician_client):
+    """One click on day 5 opened running on day 21 unseen, and took the patient off "Due for sign-off" (audit)."""
     plan = make_plan(days_since_race=5)
-    response = clinician_client.post(reverse("admin:recovery_plan_sign_off", args=[plan.pk]), follow=True)
+    url = reverse("admin:recovery_plan_sign_off", args=[plan.pk])
     opening = plan.race_date + datetime.timedelta(days=21)
+    asked = clinician_client.post(url, follow=True)
+    assert f"It is day 5: the running steps would open on day 21 ({opening:%-d %b}) without another look" in asked.text
+    plan.refresh_from_db()
+    assert plan.cleared_to_run_on is None
+    response = clinician_client.post(url, {"confirmed": "1"}, follow=True)
     assert f"the running steps open on day 21, {opening:%d %b}." in response.text
+
+
+def test_a_sign_off_from_day_21_needs_one_click(clinician_client):
+    plan = make_plan(days_since_race=22)
+    clinician_client.post(reverse("admin:recovery_plan_sign_off", args=[plan.pk]))
+    plan.refresh_from_db()
+    assert plan.cleared_to_run_on == clinic_today()
 
 
 def test_re_enrol_says_first_that_the_current_plan_will_be_discharged(clinician_client):

@@ -46,8 +46,11 @@ def test_a_note_typed_before_pause_is_saved_with_the_pause(clinician_client, pla
 
 
 def test_a_note_typed_before_clear_to_run_is_saved_too(clinician_client, plan):
-    press(clinician_client, plan, "sign_off", page_form(clinician_client, plan, note_to_patient=NOTE))
-
+    asked = press(clinician_client, plan, "sign_off", page_form(clinician_client, plan, note_to_patient=NOTE))
+    plan.refresh_from_db()
+    assert plan.note_to_patient == NOTE  # saved before the question (day 5 is early to clear: asked once more)
+    assert "Clear to run" in asked.text and plan.cleared_to_run_on is None
+    press(clinician_client, plan, "sign_off", {"confirmed": "1"})
     plan.refresh_from_db()
     assert plan.note_to_patient == NOTE and plan.cleared_to_run_on == clinic_today()
 

@@ -80,6 +80,22 @@ CLOSING_WARNING = "once the plan is complete the patient's Today no longer shows
 RUNNING_WARNING = "a warning sign or a rise in pain may mean the hip is not ready to run."
 
 
+def _early_clearance_warning(plan, today):
+    """Said before a sign-off given before the running steps' first day: it opens them then whatever the hip is
+    like by then, and the patient leaves the "Due for sign-off" list, where they would have been looked at."""
+    opens_on = care.running_opens_on(plan, today)
+    if opens_on <= today:
+        return ""
+    return format_html(
+        "It is day {}: the running steps would open on day {} ({}) without another look, and {} would no longer be "
+        "listed as due for sign-off then. A sign-off is usually given on or after that day, after seeing the hip.",
+        plan.day_number(today),
+        plan.day_number(opens_on),
+        f"{opens_on:%-d %b}",
+        plan.patient,
+    )
+
+
 def _open_alerts_warning(plan, why=CLOSING_WARNING):
     """Said before a discharge or a re-enrolment (the patient's Today shows no warning once the plan is complete, and
     a new plan starts without the old one's check-ins) and before a sign-off for running: a red flag not yet read
@@ -465,8 +481,11 @@ class RecoveryPlanAdmin(AuditedAdminMixin, admin.ModelAdmin):
         if request.POST.get("withdraw"):
             care.plan_withdraw_clearance(plan=plan, today=clinic_today())
             self._done(request, plan, "The return-to-running clearance is withdrawn.")
-        elif not request.POST.get("confirmed") and (warning := _open_alerts_warning(plan, RUNNING_WARNING)):
-            # One click would open running for a patient whose red flag nobody has read yet: asked once more.
+        elif not request.POST.get("confirmed") and (
+            warning := _open_alerts_warning(plan, RUNNING_WARNING) or _early_clearance_warning(plan, clinic_today())
+        ):
+            # One click would open running for a patient whose red flag nobody has read yet, or weeks before the
+            # day a clinician would look at the hip: asked once more.
             form = SignOffForm(initial={"confirmed": "1"})
             intro = f"{plan.patient}'s running steps open from today, or on the first day of running if that is later."
             return self._form_page(
