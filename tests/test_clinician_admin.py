@@ -784,6 +784,13 @@ def test_an_alert_is_not_acknowledged_without_a_word_of_what_was_done(clinician_
     assert not Alert.objects.filter(acknowledged_at__isnull=False).exists()  # both still open in the queue
 
 
+def test_a_check_ins_note_keeps_its_line_breaks_on_the_patients_page(clinician_client):
+    plan = make_plan(days_since_race=3)
+    CheckInFactory(plan=plan, date=clinic_today(), pain=2, note="Better lying down.\nStill a headache.")
+    page = clinician_client.get(reverse("admin:recovery_recoveryplan_change", args=[plan.pk])).text
+    assert "Better lying down.<br>Still a headache." in page
+
+
 def test_a_patients_page_names_each_check_ins_warning_signs(clinician_client):
     plan = make_plan(days_since_race=3)
     CheckInFactory(plan=plan, date=clinic_today(), pain=2, night_pain=True, cannot_bear_weight=True)
