@@ -34,13 +34,19 @@ class PasswordTypedTwice:
         self.fields["new_password2"].help_text = "The same password once more, to be sure it is what you meant."
 
 
+WRONG_PASSWORDS_KEY = "_wrong_passwords"  # typed in this session to change the password or turn on two-factor
+
+
 def is_own_password(request, user, password):
     """Whether ``password`` is the signed-in ``user``'s. A wrong one is sent through a sign-in, so it counts toward
     the lockout (django-axes): a session left open cannot be used to guess the password, or to take over the
     account, at leisure, and the fifth wrong one signs the session out (accounts.security.lockout_response). The
     right one is taken at once: a stranger's five wrong guesses at the login page must not sign its owner out."""
     if user.check_password(password):
+        request.session.pop(WRONG_PASSWORDS_KEY, None)
         return True
+    # Counted for this session too: only its own wrong guesses sign it out, not a stranger's at the login page.
+    request.session[WRONG_PASSWORDS_KEY] = request.session.get(WRONG_PASSWORDS_KEY, 0) + 1
     auth.authenticate(request, username=user.get_username(), password=password)
     return False
 

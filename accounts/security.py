@@ -16,7 +16,7 @@ from django.dispatch import receiver
 from django.shortcuts import render
 from django.utils import timezone
 
-from accounts.forms import EmailAuthenticationForm
+from accounts.forms import WRONG_PASSWORDS_KEY, EmailAuthenticationForm
 from accounts.roles import is_reception
 
 # Session keys, stamped at sign-in.
@@ -79,9 +79,13 @@ def lockout_message():
 def lockout_response(request, original_response=None, credentials=None):
     """The login page again, with the lockout explained; 429 tells scripts to slow down, browsers show the page.
 
-    Locked out while signed in (too many wrong passwords typed to change the password or to turn on two-factor
-    sign-in): whoever is at that open session is not its owner, or cannot prove it, so it ends here."""
+    Locked out while signed in, by wrong passwords typed in this very session to change the password or to turn on
+    two-factor sign-in: whoever is at that open session is not its owner, or cannot prove it, so it ends here. An
+    address locked by guesses made elsewhere (a stranger at the login page) does not end its owner's session over
+    one slip: the form they were on comes back, saying the password was wrong."""
     if request.user.is_authenticated:
+        if request.session.get(WRONG_PASSWORDS_KEY, 0) < settings.AXES_FAILURE_LIMIT and original_response:
+            return original_response
         auth.logout(request)
     form = EmailAuthenticationForm(request, initial={"username": axes_username(request, credentials) or ""})
     context = {"form": form, "lockout_message": lockout_message(), "next": request.POST.get("next", "")}

@@ -294,6 +294,10 @@ AXES_USERNAME_CALLABLE = "accounts.security.axes_username"  # "Ann@Example.com "
 AXES_CLIENT_IP_CALLABLE = "audit.recorder.client_ip"  # the same address as the audit log
 AXES_LOCKOUT_CALLABLE = "accounts.security.lockout_response"
 AXES_RESET_ON_SUCCESS = True
+# Masked in the stored attempts (Axes › Access attempts): besides the login form's password (always masked), the
+# password change form's fields and a two-factor code, since a wrong password typed there is counted too
+# (accounts.forms.is_own_password) and was kept as typed, with the new password beside it.
+AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "old_password", "new_password1", "new_password2", "token"]
 
 # Two-factor sign-in: any staff member may turn it on (/accounts/two-factor/); superusers must, in production.
 TWO_FACTOR_REQUIRED_FOR_SUPERUSERS = env_bool("DJANGO_2FA_REQUIRED_FOR_SUPERUSERS", not DEBUG)

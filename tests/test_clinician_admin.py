@@ -724,6 +724,18 @@ def test_an_alert_the_patient_changed_while_it_was_read_is_not_acknowledged_unre
     assert alert.acknowledged_at is not None
 
 
+@pytest.mark.parametrize("tampered", ["2026-11-27T10:00:00", "2026-11-27T25:00:00+00:00", "not a time"])
+def test_an_unreadable_time_the_page_was_read_acknowledges_nothing_and_is_no_error(clinician_client, tampered):
+    alert = alert_for(make_plan())
+    url = reverse("admin:recovery_alert_change", args=[alert.pk])
+    response = clinician_client.post(url, {"acknowledgement_note": "Seen.", "seen_at": tampered})
+    assert response.status_code == 200 and "The patient changed this alert while you were reading it" in response.text
+    data = {"action": "acknowledge_selected", "_selected_action": [alert.pk], "apply": "1", "note": "Seen."}
+    assert clinician_client.post(ALERTS_URL, {**data, "seen_at": tampered}).status_code == 302
+    alert.refresh_from_db()
+    assert alert.acknowledged_at is None
+
+
 def test_a_bulk_acknowledgement_shows_each_reason_and_leaves_one_changed_since_open(clinician_client):
     plan = make_plan()
     kept, changed = [alert_for(plan, kind) for kind in (Alert.Kind.HIGH_PAIN, Alert.Kind.RISING_PAIN)]

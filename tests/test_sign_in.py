@@ -211,6 +211,30 @@ def test_a_strangers_wrong_guesses_at_the_login_page_do_not_sign_the_owner_out(c
     assert clinician.check_password(NEW_PASSWORD)
 
 
+def test_a_stranger_locking_the_address_does_not_sign_the_owner_out_over_one_slip(client, clinician):
+    """Four wrong guesses at the login page and one typo of the owner's: the owner keeps the session."""
+    for _ in range(5):
+        sign_in(Client(), "physio@example.com", password="a stranger's guess 1")
+    client.force_login(clinician)
+    response = client.post(
+        reverse("accounts:password_change"),
+        {"old_password": "a slip of the finger", "new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD},
+    )
+    assert response.status_code == 200 and signed_in(client)
+    assert "Your old password was entered incorrectly" in response.text
+
+
+def test_a_wrong_password_typed_to_change_it_is_not_kept_where_the_attempts_are(client, clinician):
+    """django-axes stores the failed attempt's form: the old and new passwords were in it as typed."""
+    client.force_login(clinician)
+    client.post(
+        reverse("accounts:password_change"),
+        {"old_password": "nearly-my-password", "new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD},
+    )
+    [attempt] = AccessAttempt.objects.all()
+    assert "nearly-my-password" not in attempt.post_data and NEW_PASSWORD not in attempt.post_data
+
+
 def test_five_wrong_passwords_in_an_open_session_sign_it_out_and_lock_the_account(client, clinician):
     """Whoever guesses at an open session's password is not its owner, or cannot prove it."""
     client.force_login(clinician)

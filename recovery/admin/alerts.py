@@ -1,6 +1,8 @@
 """The alerts queue (acknowledged with a note, one or many at once) and the check-ins list, both read-only but
 for the acknowledgement."""
 
+import datetime
+
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.templatetags.admin_urls import add_preserved_filters
@@ -40,8 +42,18 @@ CHANGED_WHILE_READING = (
 
 
 def seen_at(data):
-    """When the page that posts ``data`` showed its alerts (its hidden ``seen_at``), or None."""
-    return parse_datetime(data.get("seen_at") or "")
+    """When the page that posts ``data`` showed its alerts (its hidden ``seen_at``); None from a page without one.
+    A time that cannot be read (or has no time zone) is taken for the earliest: nothing is acknowledged on it."""
+    text = data.get("seen_at")
+    if not text:
+        return None
+    try:
+        shown = parse_datetime(text)
+    except ValueError:  # well formed, but no such time ("25:00")
+        shown = None
+    if shown is None or timezone.is_naive(shown):
+        return datetime.datetime.min.replace(tzinfo=datetime.UTC)
+    return shown
 
 
 class AlertForm(forms.ModelForm):
