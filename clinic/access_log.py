@@ -1,31 +1,18 @@
 """Gunicorn's access log without what would let a log reader into an account or onto a patient's details.
 
 The query string is left out (the front desk's search sends names, phone numbers and dates of birth in it), and
-the secret part of a link that works without a password (an invitation, a password reset, a reminders opt-out)
-is replaced: whoever reads the logs could otherwise open a patient's account before the patient does. nginx's log
-does the same (deploy/nginx.conf).
+the secret part of a link that works without a password is replaced (clinic/log_privacy.py): whoever reads the
+logs could otherwise open a patient's account before the patient does.
 """
-
-import re
 
 from gunicorn.glogging import Logger
 
-# The links whose last parts are a secret (a user id and a token, or a signed token), and what the log shows of
-# them: enough to tell which page it was.
-# No closing slash asked: a link copied without it is logged before APPEND_SLASH redirects it.
-SECRET_LINKS = [
-    (re.compile(r"^/welcome/[^/]+/[^/]+"), "/welcome/[link]/"),
-    (re.compile(r"^/accounts/password/reset/[^/]+/[^/]+"), "/accounts/password/reset/[link]/"),
-    (re.compile(r"^/reminders/unsubscribe/[^/]+"), "/reminders/unsubscribe/[link]/"),
-]
+from clinic.log_privacy import without_secret_links
 
 
 def loggable_path(path):
     """``path`` (without its query string) as the access log may show it."""
-    for secret, shown in SECRET_LINKS:
-        if secret.match(path):
-            return shown
-    return path
+    return without_secret_links(path)
 
 
 class PrivateAccessLogger(Logger):

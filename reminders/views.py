@@ -39,7 +39,7 @@ def _masked(email):
 # scanners open links) only shows the confirmation page and never changes anything.
 @csrf_exempt
 @never_cache
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])  # HEAD: mail scanners check a link first
 def unsubscribe(request, token):
     user = user_for_token(token)
     if user is None:

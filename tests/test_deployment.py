@@ -192,6 +192,29 @@ def test_the_access_log_shows_neither_search_words_nor_the_secret_of_an_invitati
     assert "Scully" not in log and "1990" not in log and "9f8e7d6c5b4a" not in log and "1v2x3y" not in log
 
 
+def test_djangos_own_log_lines_show_no_secret_of_a_link(db):
+    """A database outage logged "Service Unavailable: /welcome/Mw/<token>/", a token still good afterwards."""
+    import logging
+
+    [console] = [handler for handler in logging.getLogger().handlers if handler.filters]
+    record = logging.LogRecord(
+        "django.request", logging.ERROR, __file__, 1, "Service Unavailable: %s", ("/welcome/Mw/dioot5-9f8e7d/",), None
+    )
+    assert console.filter(record) and record.getMessage() == "Service Unavailable: /welcome/[link]/"
+    record = logging.LogRecord(
+        "django.request", logging.WARNING, __file__, 1, "Method Not Allowed (HEAD): /reminders/unsubscribe/Mw:1xW:abc/",
+        None, None,
+    )  # fmt: skip
+    assert console.filter(record) and record.getMessage().endswith("/reminders/unsubscribe/[link]/")
+
+
+def test_a_mail_scanners_head_request_on_an_opt_out_link_is_answered(client, patient):
+    from reminders.tokens import unsubscribe_token
+
+    response = client.head(f"/reminders/unsubscribe/{unsubscribe_token(patient)}/")
+    assert response.status_code == 200
+
+
 # deploy/
 
 
