@@ -66,11 +66,21 @@ class UnsavedPostMiddleware:
             and not getattr(request, "signed_out_by_timeout", False)  # its own message says so
             and response["Location"].startswith(_login_pages())
         ):
-            messages.warning(request, UNSAVED_POST)
+            check_in = request.path == reverse("recovery:check_in")
+            # Focused on the login page (templates/base.html), and said again where the form was: the check-in
+            # page shows the answers saved earlier, which read as if the lost ones had been (UNSAVED_PATH_KEY).
+            messages.warning(request, UNSAVED_CHECK_IN if check_in else UNSAVED_POST, extra_tags=UNSAVED_TAG)
+            request.session[UNSAVED_PATH_KEY] = request.path
         return response
 
 
 UNSAVED_POST = "You had been signed out, so what you sent was not saved. Please log in, then send it again."
+UNSAVED_CHECK_IN = (
+    "You had been signed out, so your check-in was not saved. Please log in and send it again. If you have a "
+    "warning sign, don't wait: call 999 in an emergency, or the clinic."
+)
+UNSAVED_TAG = "unsaved"
+UNSAVED_PATH_KEY = "_unsaved_post_path"  # kept through the login (it cycles the session key, not its data)
 
 
 def _login_pages():

@@ -621,6 +621,31 @@ def test_a_note_too_long_is_refused_in_plain_words_and_kept(patient_client, plan
     response = post(patient_client, pain="3", note="x" * 2001)
     assert "Please shorten your note to 2000 characters (it has 2001)." in response.text
     assert "x" * 2001 in response.text and not plan.check_ins.exists()
+    check_in(patient_client, pain="2")  # saved earlier: its "Thank you … saved" must not read as the new answers'
+    again = post(patient_client, pain="8", note="x" * 2001).text
+    assert "Your changes are not saved yet" in again and again.index("data-not-saved") < again.index("Thank you")
+
+
+def test_urgent_care_reported_days_ago_asks_whether_it_is_still_there_and_leads_to_todays_check_in(
+    patient_client, patient
+):
+    """ "Needs urgent medical care today" three days later; "See what to do" opened a blank check-in form."""
+    plan = make_plan(patient, days_since_race=8)
+    RecoveryPlan.objects.filter(pk=plan.pk).update(note_to_patient="Take the stretches gently.")
+    CheckInFactory(plan=plan, date=days_ago(3), pain=2, cola_coloured_urine=True)
+    today = patient_client.get("/today/").text
+    banner = today[today.index('data-warning="warning"') : today.index("</div>", today.index('data-warning="warning"'))]
+    assert "that needed urgent medical care.</h2>" in banner and "If you still have it, go to" in banner
+    assert "needs urgent medical care today" not in banner
+    assert "Do today's check-in</a>" in banner and "See what to do" not in banner
+    assert today.index("data-warning") < today.index("data-note-to-patient")  # before the clinician's note
+
+
+def test_an_emergencys_stop_screen_never_ends_by_sending_the_patient_to_the_clinic(patient_client, plan):
+    """After "Call 999" it said "please phone us, or call NHS 111 when we are closed" (a phone audit)."""
+    screen = check_in(patient_client, pain="2", confusion_vomiting_headache="on").text
+    assert "don't wait for us, call 999 now." in screen and "NHS 111 when we are closed" not in screen
+    assert "NHS 111 when we are closed" in check_in(patient_client, pain="2", night_pain="on").text
 
 
 def test_the_pain_score_feeds_the_pain_gates_of_today(patient_client, patient):

@@ -2,7 +2,9 @@
 out, a password change or a switched-off account ending the person's other sessions."""
 
 import datetime
+import re
 import time
+from html import unescape
 
 import pytest
 from django.contrib.sessions.backends.cached_db import KEY_PREFIX as CACHED_SESSION_PREFIX
@@ -97,9 +99,20 @@ def test_a_check_in_sent_after_the_session_ended_says_on_the_login_page_it_was_n
     cache.clear()  # the cached sessions too: signed out on another phone, or 14 days gone
     response = phone.post("/check-in/", {"pain": "9", "cannot_bear_weight": "on"}, follow=True)
     assert response.redirect_chain[-1][0].startswith("/accounts/login/")
-    assert UNSAVED_POST in response.text
-    assert UNSAVED_POST == "You had been signed out, so what you sent was not saved. Please log in, then send it again."
     assert plan.check_ins.get().pain == 2
+    login_page = unescape(response.text)
+    assert "You had been signed out, so your check-in was not saved." in login_page
+    assert "If you have a warning sign, don't wait: call 999 in an emergency, or the clinic." in login_page
+    message = re.search(r'<div class="alert alert-warning"[^>]*>', response.text)[0]
+    assert 'role="alert"' in message and "data-focus-on-load" in message  # read first, not the e-mail field
+    # Logged in again, the check-in page says first that the answers shown are the ones saved before.
+    after = phone.post(
+        "/accounts/login/", {"username": patient.email, "password": PASSWORD, "next": "/check-in/"}, follow=True
+    ).text
+    unsaved = after[after.index("data-unsaved") : after.index("</div>", after.index("data-unsaved"))]
+    assert "Your last answers were not saved" in unsaved and "the check-in saved earlier today" in unsaved
+    assert after.count("data-focus-on-load") == 1  # on that, not on "Thank you: today's check-in is saved"
+    assert "data-unsaved" not in phone.get("/check-in/").text  # said once
 
 
 def test_a_clinicians_edit_sent_after_signing_out_elsewhere_says_it_was_not_saved(clinician):

@@ -446,6 +446,7 @@ def test_the_day_off_form_sends_a_warning_sign_to_the_check_in(patient_client, p
     today = patient_client.get(TODAY_URL).text
     warning = today[today.index("data-day-off-warning") : today.index("</p>", today.index("data-day-off-warning"))]
     assert "A fever, a hot or swollen hip, or another warning sign?" in warning and 'href="/check-in/"' in warning
+    assert "NHS 111 when we are closed" in warning  # an alert is seen in clinic hours: help now is a phone call
     assert "data-day-off-warning" not in patient_client.get(TODAY_URL + "?back=1").text  # the check-in is today's
 
 

@@ -9,6 +9,7 @@ from django import forms
 from django.forms.models import model_to_dict
 from django.shortcuts import redirect, render
 
+from accounts.middleware import UNSAVED_PATH_KEY
 from clinic.forms import FocusFirstProblem, TextareaCountingLineBreaksOnce
 from recovery import safety
 from recovery.checkins import ANSWER_FIELDS, check_in_save
@@ -93,6 +94,9 @@ def check_in(request):
         form = CheckInForm(initial=model_to_dict(saved, fields=ANSWER_FIELDS) if saved else None)
     thresholds = SafetyThresholds.current()
     context = {
+        # Sent after the session ended (accounts.middleware.UnsavedPostMiddleware): the answers shown are the ones
+        # saved before, and the page says so first.
+        "unsaved": request.method == "GET" and request.session.pop(UNSAVED_PATH_KEY, None) == request.path,
         "form": form,
         "today": today,
         "result": _result(saved, thresholds) if saved else None,

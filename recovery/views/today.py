@@ -215,7 +215,8 @@ def excuse(request):
             messages.success(request, "The day is back on your plan.")
         else:
             day_excuse(plan=request.plan, date=date, today=today, reason=form.cleaned_data["reason"])
-            messages.success(request, "Marked as a day off. It won't count against your progress. Rest well.")
+            # Not "Rest well": the reason may be a fever (the page below still asks for today's check-in).
+            messages.success(request, "Marked as a day off. It won't count against your progress.")
     except Refused as refusal:
         messages.error(request, str(refusal))
         return redirect("recovery:today")
