@@ -126,7 +126,7 @@ class TwoFactorRequiredMiddleware:
 class NoStoreMiddleware:
     """``Cache-Control: no-store`` on every answer of the portal (static files are served before this), so neither
     the browser nor a proxy keeps a copy of a page with health data. A view that means to be cached says ``public``
-    (the privacy notice) and is left alone."""
+    and is left alone (none does now: every page holds a CSRF token)."""
 
     def __init__(self, get_response):
         self.get_response = get_response

@@ -136,9 +136,9 @@ def test_behind_the_tls_proxy_a_forwarded_https_request_is_served(production, pa
     assert_secure_headers(response)
 
 
-def test_the_public_privacy_notice_may_be_cached(production):
+def test_the_privacy_notice_is_not_kept_by_shared_caches_since_it_holds_a_csrf_token(production):
     response = https_client().get(reverse("privacy"), secure=True)
-    assert "public" in response["Cache-Control"] and "no-store" not in response["Cache-Control"]
+    assert "no-store" in response["Cache-Control"] and "public" not in response["Cache-Control"]
 
 
 def test_a_signed_in_persons_privacy_notice_is_not_kept(production, patient):

@@ -8,7 +8,6 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
 from django.shortcuts import render
 from django.urls import reverse_lazy
-from django.utils.cache import patch_cache_control
 
 from accounts.frontdesk.forms import InvitationAcceptForm
 from accounts.frontdesk.invitations import invitation_tokens
@@ -40,8 +39,6 @@ class InvitationAcceptView(auth_views.PasswordResetConfirmView):
 
 @login_not_required
 def privacy_notice(request):
-    response = render(request, "accounts/privacy.html")
-    if not request.user.is_authenticated:
-        # Kept by shared caches for anyone; a signed-in person's copy holds their sign-out form and its CSRF token.
-        patch_cache_control(response, max_age=3600, public=True)
-    return response
+    # Not cached, like every page (NoStoreMiddleware): each copy holds a CSRF token (the page's htmx headers), and
+    # one kept by a shared cache would hand the same token to every visitor (a login CSRF).
+    return render(request, "accounts/privacy.html")
