@@ -5,10 +5,12 @@ have an account here, and being a patient of a sports injury clinic is health da
 same work, queueing a task; the task looks the address up and sends the e-mail, or does nothing.
 """
 
+import hashlib
 from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib.auth.forms import PasswordResetForm
+from django.core.cache import cache
 from django.tasks import task
 
 EMAIL_TEMPLATES = {
@@ -17,9 +19,17 @@ EMAIL_TEMPLATES = {
 }
 
 
+# One reset e-mail per address in this many seconds: the form asked a hundred times must not fill a mailbox.
+RESEND_AFTER_SECONDS = 5 * 60
+
+
 @task
 def password_reset_send(email):
-    """E-mail a reset link to each active account with a password at ``email`` (none: nothing is sent)."""
+    """E-mail a reset link to each active account with a password at ``email`` (none: nothing is sent), once in
+    ``RESEND_AFTER_SECONDS`` for the same address."""
+    key = "password-reset:" + hashlib.sha256(email.strip().lower().encode()).hexdigest()  # no address in the cache
+    if not cache.add(key, 1, RESEND_AFTER_SECONDS):
+        return
     form = PasswordResetForm({"email": email})
     if form.is_valid():
         site = urlsplit(settings.SITE_URL)

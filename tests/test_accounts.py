@@ -229,6 +229,12 @@ def test_password_reset_answers_before_any_mail_server_is_asked_for_known_and_un
     assert len(mail.outbox) == (1 if email == patient.email else 0)
 
 
+def test_a_flood_of_resets_for_one_address_sends_one_e_mail(client, patient):
+    for email in ("alice@example.com", "ALICE@example.com", "alice@example.com"):
+        client.post("/accounts/password/reset/", {"email": email})
+    assert len(mail.outbox) == 1
+
+
 # Each person's home
 
 
