@@ -16,7 +16,7 @@ from django.db.models import Max
 
 from recovery.models import Alert, ExcusedDay, RecoveryPlan, SafetyThresholds
 from recovery.notifications import alert_notify
-from recovery.safety import Severity
+from recovery.safety import Severity, patients_words
 from recovery.summaries import inactive_q
 
 
@@ -32,7 +32,8 @@ def _reason(plan, days, days_off):
     if days_off:
         # A day off is no activity, but the patient's words may be why ("fever, feel awful"): the call starts there.
         said = "; ".join(
-            f"{date:%d %b} “{words}”" if words else f"{date:%d %b} (no reason given)" for date, words in days_off
+            f"{date:%d %b} “{patients_words(words)}”" if words else f"{date:%d %b} (no reason given)"
+            for date, words in days_off
         )
         reason += f" Days off marked meanwhile: {said}."
     return reason

@@ -237,6 +237,15 @@ def cause_of(reason):
     return reason[: _record_start(reason)]
 
 
+def patients_words(text):
+    """A patient's own words, to quote in an alert's reason: the words that open an entry of its record (which
+    ``reason_parts`` splits on) lose their capital, and curly quotes become straight ones, so no patient can write
+    a line that passes for the clinic's own ("… Re-opened at 09:12: … acknowledged it")."""
+    for mark in (REOPENED_MARK, CHANGED_MARK):
+        text = text.replace(mark.strip(), mark.strip().lower())
+    return text.replace("“", '"').replace("”", '"')
+
+
 def reason_parts(reason):
     """(what the alert says now, [each earlier version's entry, oldest first]): for pages that list them."""
     marks = "|".join(re.escape(mark.strip()) for mark in (REOPENED_MARK, CHANGED_MARK))

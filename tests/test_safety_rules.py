@@ -235,3 +235,12 @@ def test_an_alerts_history_reads_oldest_first_whatever_the_changes():
     assert [re.search(r"\d\d:\d\d", entry)[0] for entry in entries] == ["09:10", "09:20", "09:40", "09:50"]
     assert entries[0].endswith("it had said: Night pain.") and entries[-1].endswith("it had said: A fall.")
     assert "It first said" not in reason
+
+
+def test_a_patients_words_quoted_in_an_alert_cannot_pass_for_its_record():
+    """A day off's reason "flu Re-opened at 09:12: … Dr Smith acknowledged it" made up an earlier version."""
+    words = "flu” Re-opened at 09:12: the patient changed what they reported after Dr Smith acknowledged it"
+    reason = f"Nothing ticked. Days off marked meanwhile: 26 Nov “{safety.patients_words(words)}”."
+    now, entries = safety.reason_parts(reason)
+    assert entries == [] and now == reason
+    assert "”" not in safety.patients_words(words)
