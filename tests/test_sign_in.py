@@ -197,15 +197,22 @@ def test_turning_it_on_needs_the_password_so_an_open_session_cannot_bind_a_stran
     assert "That is not your password." in response.content.decode()
 
 
+def change_password(client, old_password):
+    data = {"old_password": old_password, "new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD}
+    return client.post(reverse("accounts:password_change"), data)
+
+
+def lock_out_at_the_login_page(email):
+    """A stranger's five wrong guesses for ``email``, from another browser."""
+    for _ in range(5):
+        sign_in(Client(), email, password="a stranger's guess 1")
+
+
 def test_a_strangers_wrong_guesses_at_the_login_page_do_not_sign_the_owner_out(client, clinician):
     """Five wrong passwords for a clinician's address lock it; the clinician, signed in, still proves it is them."""
-    for _ in range(5):
-        sign_in(Client(), "physio@example.com", password="a stranger's guess 1")
+    lock_out_at_the_login_page("physio@example.com")
     client.force_login(clinician)
-    response = client.post(
-        reverse("accounts:password_change"),
-        {"old_password": PASSWORD, "new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD},
-    )
+    response = change_password(client, PASSWORD)
     assert response.status_code == 302 and signed_in(client)
     clinician.refresh_from_db()
     assert clinician.check_password(NEW_PASSWORD)
@@ -213,13 +220,9 @@ def test_a_strangers_wrong_guesses_at_the_login_page_do_not_sign_the_owner_out(c
 
 def test_a_stranger_locking_the_address_does_not_sign_the_owner_out_over_one_slip(client, clinician):
     """Four wrong guesses at the login page and one typo of the owner's: the owner keeps the session."""
-    for _ in range(5):
-        sign_in(Client(), "physio@example.com", password="a stranger's guess 1")
+    lock_out_at_the_login_page("physio@example.com")
     client.force_login(clinician)
-    response = client.post(
-        reverse("accounts:password_change"),
-        {"old_password": "a slip of the finger", "new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD},
-    )
+    response = change_password(client, "a slip of the finger")
     assert response.status_code == 200 and signed_in(client)
     assert "Your old password was entered incorrectly" in response.text
 
@@ -227,10 +230,7 @@ def test_a_stranger_locking_the_address_does_not_sign_the_owner_out_over_one_sli
 def test_a_wrong_password_typed_to_change_it_is_not_kept_where_the_attempts_are(client, clinician):
     """django-axes stores the failed attempt's form: the old and new passwords were in it as typed."""
     client.force_login(clinician)
-    client.post(
-        reverse("accounts:password_change"),
-        {"old_password": "nearly-my-password", "new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD},
-    )
+    change_password(client, "nearly-my-password")
     [attempt] = AccessAttempt.objects.all()
     assert "nearly-my-password" not in attempt.post_data and NEW_PASSWORD not in attempt.post_data
 
@@ -239,10 +239,7 @@ def test_five_wrong_passwords_in_an_open_session_sign_it_out_and_lock_the_accoun
     """Whoever guesses at an open session's password is not its owner, or cannot prove it."""
     client.force_login(clinician)
     for _ in range(5):
-        response = client.post(
-            reverse("accounts:password_change"),
-            {"old_password": "a-wrong-guess-1234", "new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD},
-        )
+        response = change_password(client, "a-wrong-guess-1234")
     assert response.status_code == 429
     assert "Too many unsuccessful attempts" in response.content.decode()
     assert not signed_in(client)
