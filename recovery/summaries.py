@@ -79,11 +79,8 @@ def with_summary_columns(queryset):
         .annotate(rank=Max("severity") * ALERT_RANK_BASE + Count("pk"))
         .values("rank")
     )
-    newest_open = Alert.objects.open().filter(plan=OuterRef("pk")).order_by("-date").values("date")[:1]
     return queryset.annotate(
         open_alert_rank=Coalesce(Subquery(open_alerts), 0),
-        # The list's second sort key: of two patients with an urgent alert, today's first (one row of the same index).
-        newest_open_alert_on=Subquery(newest_open),
         last_pain=Subquery(latest.values("pain")[:1]),
         last_pain_on=Subquery(latest.values("date")[:1]),
     )

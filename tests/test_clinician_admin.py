@@ -75,20 +75,6 @@ def test_an_urgent_red_flag_comes_before_more_alerts_of_less_weight_and_says_so(
     assert "⚠ 3 open · watch" in row_of(html, "watched@example.com")
 
 
-def test_of_two_urgent_patients_the_one_who_reported_today_comes_first(clinician_client):
-    """Today's call-999 report sat below last week's red flag with two more alerts beside it (clinician's audit)."""
-    older = make_plan(PatientFactory(email="older@example.com"), days_since_race=9)
-    alert_for(older, Alert.Kind.RED_FLAG, Alert.Severity.URGENT, days_ago=6)
-    alert_for(older, Alert.Kind.HIGH_PAIN, Alert.Severity.HIGH, days_ago=6)
-    alert_for(older, Alert.Kind.RISING_PAIN, Alert.Severity.WATCH, days_ago=5)
-    today = make_plan(PatientFactory(email="today@example.com"), days_since_race=9)
-    alert_for(today, Alert.Kind.RED_FLAG, Alert.Severity.URGENT)
-    watched = make_plan(PatientFactory(email="watched@example.com"), days_since_race=9)
-    alert_for(watched, Alert.Kind.RISING_PAIN, Alert.Severity.WATCH)
-    html = clinician_client.get(PLANS_URL).text
-    assert html.index("today@example.com") < html.index("older@example.com") < html.index("watched@example.com")
-
-
 def test_sorting_by_the_alerts_column_lists_each_patient_once(clinician_client):
     plans = [make_plan(PatientFactory(email=f"p{number}@example.com"), days_since_race=3) for number in range(3)]
     for days_ago in (0, 1, 2):

@@ -5,7 +5,7 @@ from typing import NamedTuple
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import ExpressionWrapper, F, IntegerField, OrderBy
+from django.db.models import F, OrderBy
 from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -227,16 +227,8 @@ class RecoveryPlanAdmin(AuditedAdminMixin, admin.ModelAdmin):
 
     def get_ordering(self, request):
         # Who needs me today: the most severe open alert first (a call-999 red flag above three "watch" alerts), then
-        # the newest (today's red flag above one from last week with two more alerts beside it), then how many,
-        # then the longest silent.
-        severity = ExpressionWrapper(F("open_alert_rank") / summaries.ALERT_RANK_BASE, output_field=IntegerField())
-        return [
-            severity.desc(),
-            F("newest_open_alert_on").desc(nulls_last=True),
-            F("open_alert_rank").desc(),
-            F("last_activity_on").asc(nulls_first=True),
-            "pk",
-        ]
+        # how many, then the longest silent.
+        return [F("open_alert_rank").desc(), F("last_activity_on").asc(nulls_first=True), "pk"]
 
     def has_add_permission(self, request):
         return False  # plans start at the front desk (or with "Re-enrol" on a patient's page)
