@@ -10,6 +10,7 @@ from urllib.parse import quote
 import pytest
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import escape
 
 from recovery import care, rules, safety
 from recovery.clock import clinic_today
@@ -801,6 +802,17 @@ def test_a_check_ins_note_keeps_its_line_breaks_on_the_patients_page(clinician_c
     CheckInFactory(plan=plan, date=clinic_today(), pain=2, note="Better lying down.\nStill a headache.")
     page = clinician_client.get(reverse("admin:recovery_recoveryplan_change", args=[plan.pk])).text
     assert "Better lying down.<br>Still a headache." in page
+
+
+def test_changing_a_steps_words_starts_from_the_words_the_patient_reads_now(clinician_client):
+    """The form gave a one-line box for 300 characters and never showed the step's current instruction."""
+    plan = make_plan(days_since_race=5)
+    stretch = plan.steps.get(key="stretch")
+    page = clinician_client.get(reverse("admin:recovery_plan_change_step", args=[plan.pk])).text
+    words = page[page.index("data-current-words") :]
+    assert f"<td>{stretch.label}</td><td>{escape(stretch.instruction)}</td>" in words
+    assert re.search(r'<textarea[^>]*name="instruction"', page)
+    assert "css/admin.css" in page  # its tablet rules: the side menu gives the form the width
 
 
 def test_a_patients_page_names_each_check_ins_warning_signs(clinician_client):

@@ -8,7 +8,7 @@ from django.db.models import F, Q
 from django.utils.text import slugify
 
 from accounts.roles import Role
-from clinic.forms import count_line_breaks_once
+from clinic.forms import TextareaCountingLineBreaksOnce, count_line_breaks_once
 from recovery import care
 from recovery.clock import clinic_today
 from recovery.models import Gate, PlanStep, Protocol, Tip
@@ -64,7 +64,12 @@ class StepChangeForm(PlanFormBase):
     )  # fmt: skip
     last_day = forms.IntegerField(required=False, min_value=0, max_value=MAX_DAY, error_messages=DAY_ERRORS)
     label = forms.CharField(required=False, max_length=120)
-    instruction = forms.CharField(required=False, max_length=300)
+    instruction = forms.CharField(
+        required=False,
+        max_length=300,
+        widget=TextareaCountingLineBreaksOnce(attrs={"rows": 3, "cols": 60}),
+        help_text="Leave empty to keep the step's words: each step's words now are listed under this form.",
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -76,6 +81,8 @@ class StepChangeForm(PlanFormBase):
             today_versions.setdefault(step.key, step)
         day = self.plan.day_number(self.today)
         self.fields["key"].choices = [(key, _described(step, day)) for key, step in today_versions.items()]
+        # What the patient reads under each step now: a change of words starts from them (the page lists them).
+        self.current_words = [(step.label, step.instruction) for step in today_versions.values()]
         self.fields["from_date"].initial = self.today
         self.fields["action"].initial = self.CHANGE
 
