@@ -293,6 +293,9 @@ def test_numbness_in_the_check_in_gets_the_advice_and_a_high_alert(
     html = page.content.decode()
     assert "if you are wearing compression, take it off now. We have let the clinic know." in html
     assert not has_stop_screen(page)  # advice first: most often the compression is too tight
+    # Inside the result the focus goes to, and before "carry on": read first by a screen reader (a phone audit).
+    result = html[html.index("data-focus-on-load") : html.index("</section>", html.index("data-focus-on-load"))]
+    assert result.index("data-numbness-advice") < result.index("carry on with your plan")
     alert = Alert.objects.get()
     assert what_and_when(alert) == (plan, Alert.Kind.NUMBNESS, Alert.Severity.HIGH, clinic_today())
     assert "numbness or tingling in the leg" in alert.reason
