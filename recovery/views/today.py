@@ -68,6 +68,7 @@ def _day_context(plan, date, today, facts=None):
     open_tasks = [task for task in tasks if task.lock is None]  # a locked task is not the patient's to do
     done_count = sum(1 for task in open_tasks if task.complete)
     stop = facts.stop_on(date)
+    stop_check_in_date = facts.latest_check_in_date(date) if stop else None  # the check-in the banner repeats
     # Announced on the day itself only: "Yesterday you started…" is old news.
     new_phase = rules.phase_starting_on(facts, date) if date == today else None
     return {
@@ -98,8 +99,8 @@ def _day_context(plan, date, today, facts=None):
         "stop": stop,
         "stop_pain": facts.latest_pain(date) if stop == safety.StandingStop.PAIN else None,
         # Whose words the banner repeats: the next morning it is yesterday's check-in, not "your check-in".
-        "stop_source": _check_in_named(facts.latest_check_in_date(date), today) if stop else "",
-        "stop_today": stop and facts.latest_check_in_date(date) == today,
+        "stop_source": _check_in_named(stop_check_in_date, today) if stop else "",
+        "stop_today": stop and stop_check_in_date == today,
         # As urgent as the check-in said it was (999, NHS 111 or the clinic): one query, only under a warning sign.
         "stop_flags": _warning_flags(plan, date) if stop == safety.StandingStop.WARNING else None,
         "days": [{"back": n, "name": DAY_NAMES[n]} for n in range(rules.DAYS_BACK_EDITABLE + 1)],
