@@ -18,8 +18,8 @@ import datetime
 from dataclasses import dataclass
 
 from django.db import transaction
-from django.db.models import Case, Count, Max, OuterRef, Q, Subquery, When
-from django.db.models.functions import Coalesce
+from django.db.models import BigIntegerField, Case, Count, F, Max, OuterRef, Q, Subquery, When
+from django.db.models.functions import Cast, Coalesce, ExtractDay, ExtractMonth, ExtractYear
 from django.utils import timezone
 from django.utils.text import capfirst
 
@@ -56,14 +56,31 @@ class PlanSummary:
     inactive: bool
 
 
-# ``open_alert_rank``: the most severe open alert, then how many are open, in one number (severity × this + count),
-# so that a call-999 red flag sorts above three "watch" alerts with one correlated subquery, not two.
-ALERT_RANK_BASE = 1000
+# ``open_alert_rank``: who needs the clinician first, in one number so that one correlated subquery sorts 10,000
+# plans (a second one for the date took the list's database time from 10 to 40 ms; docs/BENCHMARKS.md). Its digits
+# are the most severe open alert's severity, the date of the newest open alert of that severity (YYYYMMDD), then
+# how many alerts are open: 3_20261127_002 is two open alerts, the worst a call-999 red flag reported on 27 Nov
+# 2026. So today's red flag sorts above last week's, however many alerts sit beside the older one.
+ALERT_COUNT_BASE = 1000
+ALERT_DATE_BASE = 100_000_000  # YYYYMMDD
 
 
 def open_alert_rank_parts(rank):
     """(count, severity) of an ``open_alert_rank``."""
-    return rank % ALERT_RANK_BASE, rank // ALERT_RANK_BASE
+    rank = int(rank)
+    return rank % ALERT_COUNT_BASE, rank // ALERT_COUNT_BASE // ALERT_DATE_BASE
+
+
+def _severity_then_date():
+    # Severity first, then the date as YYYYMMDD: the Max of this over a plan's alerts is the worst severity and
+    # the newest date among the alerts of that severity.
+    return Max(
+        F("severity") * ALERT_DATE_BASE
+        + ExtractYear("date") * 10_000
+        + ExtractMonth("date") * 100
+        + ExtractDay("date"),
+        output_field=BigIntegerField(),
+    )
 
 
 def with_summary_columns(queryset):
@@ -76,7 +93,7 @@ def with_summary_columns(queryset):
         .filter(plan=OuterRef("pk"))
         .order_by()
         .values("plan")
-        .annotate(rank=Max("severity") * ALERT_RANK_BASE + Count("pk"))
+        .annotate(rank=Cast(_severity_then_date() * ALERT_COUNT_BASE + Count("pk"), BigIntegerField()))
         .values("rank")
     )
     return queryset.annotate(

@@ -76,6 +76,21 @@ def test_an_urgent_red_flag_comes_before_more_alerts_of_less_weight_and_says_so(
     assert "⚠ 3 open · watch" in row_of(html, "watched@example.com")
 
 
+def test_todays_red_flag_comes_before_last_weeks_with_more_alerts_beside_it(clinician_client):
+    last_week = make_plan(PatientFactory(email="lastweek@example.com"), days_since_race=12)
+    alert_for(last_week, Alert.Kind.RED_FLAG, Alert.Severity.URGENT, days_ago=6)
+    alert_for(last_week, Alert.Kind.HIGH_PAIN, Alert.Severity.HIGH, days_ago=0)  # newer, but less severe
+    alert_for(last_week, Alert.Kind.RISING_PAIN, Alert.Severity.WATCH, days_ago=1)
+    today = make_plan(PatientFactory(email="today@example.com"), days_since_race=12)
+    alert_for(today, Alert.Kind.RED_FLAG, Alert.Severity.URGENT)
+    same_day_fewer = make_plan(PatientFactory(email="fewer@example.com"), days_since_race=12)
+    alert_for(same_day_fewer, Alert.Kind.RED_FLAG, Alert.Severity.URGENT, days_ago=6)
+    html = clinician_client.get(PLANS_URL).content.decode()
+    assert html.index("today@example.com") < html.index("lastweek@example.com") < html.index("fewer@example.com")
+    assert "⚠ 3 open · urgent" in row_of(html, "lastweek@example.com")
+    assert "⚠ 1 open · urgent" in row_of(html, "today@example.com")
+
+
 def test_sorting_by_the_alerts_column_lists_each_patient_once(clinician_client):
     plans = [make_plan(PatientFactory(email=f"p{number}@example.com"), days_since_race=3) for number in range(3)]
     for days_ago in (0, 1, 2):

@@ -226,8 +226,8 @@ class RecoveryPlanAdmin(AuditedAdminMixin, admin.ModelAdmin):
         return " ".join(said) or super().construct_change_message(request, form, formsets, add)
 
     def get_ordering(self, request):
-        # Who needs me today: the most severe open alert first (a call-999 red flag above three "watch" alerts), then
-        # how many, then the longest silent.
+        # Who needs me today: the most severe open alert first (a call-999 red flag above three "watch" alerts), the
+        # newest of those first (today's red flag above last week's), then how many, then the longest silent.
         return [F("open_alert_rank").desc(), F("last_activity_on").asc(nulls_first=True), "pk"]
 
     def has_add_permission(self, request):
