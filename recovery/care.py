@@ -12,7 +12,9 @@ from django.utils import timezone
 from recovery.models import Alert, ExcusedDay, Gate, PlanStep, RecoveryPlan
 from recovery.services import Refused, plan_enrol, plan_note_past_change
 
-CHANGEABLE_FIELDS = ("label", "instruction", "first_day", "last_day", "doses_per_day", "times_per_week")
+CHANGEABLE_FIELDS = (
+    "label", "instruction", "first_day", "last_day", "doses_per_day", "times_per_week", "gate_pain_max",
+)  # fmt: skip
 
 
 def tailoring_problem(plan):
@@ -45,6 +47,17 @@ def _version_on(plan, key, date):
 def _mark_tailored(plan, key):
     # The key is now this patient's own: an update from the protocol (recovery/protocol_updates.py) leaves it alone.
     PlanStep.objects.filter(plan=plan, key=key).update(tailored=True)
+
+
+def _check_pain_gated(step):
+    # A pain limit is what keeps a loading exercise closed while the hip hurts (rules.gate_lock); a step that opens
+    # on a clinician's sign-off, or is always open, has none to change. Adding that gate is "Add a step"'s to do.
+    if step.gate == Gate.CLEARANCE:
+        raise Refused(
+            f"“{step.label}” opens with the return-to-running sign-off, not a pain score: it has no pain limit."
+        )
+    if step.gate != Gate.PAIN:
+        raise Refused(f"“{step.label}” is always open, whatever the pain score: it has no pain limit.")
 
 
 def _validated(step):
@@ -88,6 +101,8 @@ def plan_step_change(*, plan, key, from_date, today, **changes):
         changed.valid_from = from_date
         current.valid_until = from_date
     for version in [changed, *later]:
+        if "gate_pain_max" in changes:
+            _check_pain_gated(version)
         for name, value in changes.items():
             setattr(version, name, value)
         _validated(version)

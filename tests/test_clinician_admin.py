@@ -197,6 +197,58 @@ def test_tailoring_a_step_changes_todays_plan_from_the_chosen_date_only(clinicia
     assert neighbour.steps.get(key="ice").doses_per_day == 3  # no one else's plan changes
 
 
+def test_a_pain_limit_tailored_for_one_patient_keeps_their_stretches_closed_until_the_pain_is_that_low(
+    clinician_client, client
+):
+    patient = PatientFactory()
+    plan = make_plan(patient, days_since_race=5)
+    neighbour = make_plan(PatientFactory(), days_since_race=5)
+    CheckInFactory(plan=plan, pain=2)
+    client.force_login(patient)
+    assert task_attrs(client.get("/today/"), "stretch")["data-locked"] == "false"  # the protocol's limit is 3
+
+    page = clinician_client.get(reverse("admin:recovery_plan_change_step", args=[plan.pk])).text
+    assert "(stretch): from day 4, 1 a day, opens at pain 3/10 or less" in unescape(page)
+    response = clinician_client.post(
+        reverse("admin:recovery_plan_change_step", args=[plan.pk]),
+        {"key": "stretch", "from_date": clinic_today().isoformat(), "action": "change", "gate_pain_max": 1},
+        follow=True,
+    )
+    assert "pain limit 1/10" in unescape(response.text)
+
+    today = client.get("/today/")
+    assert task_attrs(today, "stretch")["data-locked"] == "true"
+    assert "Unlocks once your pain is 1/10 or less." in today.text
+    assert neighbour.steps.get(key="stretch").gate_pain_max == 3  # no one else's plan changes
+
+
+@pytest.mark.parametrize(
+    ("key", "refusal"),
+    [
+        ("hydrate", "is always open, whatever the pain score: it has no pain limit."),
+        ("runner-strength", "opens with the return-to-running sign-off, not a pain score: it has no pain limit."),
+    ],
+)
+def test_a_step_that_does_not_wait_for_the_pain_score_takes_no_pain_limit(clinician_client, key, refusal):
+    plan = make_plan(days_since_race=5)
+    response = clinician_client.post(
+        reverse("admin:recovery_plan_change_step", args=[plan.pk]),
+        {"key": key, "from_date": clinic_today().isoformat(), "action": "change", "gate_pain_max": 2},
+    )
+    assert refusal in unescape(response.text)
+    assert plan.steps.get(key=key).gate_pain_max is None
+
+
+def test_a_pain_limit_off_the_scale_is_refused_in_plain_words(clinician_client):
+    plan = make_plan(days_since_race=5)
+    response = clinician_client.post(
+        reverse("admin:recovery_plan_change_step", args=[plan.pk]),
+        {"key": "stretch", "from_date": clinic_today().isoformat(), "action": "change", "gate_pain_max": 11},
+    )
+    assert "Give a pain score from 0 to 10." in response.text
+    assert plan.steps.get(key="stretch").gate_pain_max == 3
+
+
 def test_the_plans_history_says_who_tailored_paused_and_signed_off_and_when(clinician_client, clinician):
     """The plan's own pages (tailor, sign-off, status) are not the admin's change form: History lists them too."""
     plan = make_plan(days_since_race=25)

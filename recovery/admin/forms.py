@@ -63,6 +63,16 @@ class StepChangeForm(PlanFormBase):
         help_text="Day number; race day is day 0.",
     )  # fmt: skip
     last_day = forms.IntegerField(required=False, min_value=0, max_value=MAX_DAY, error_messages=DAY_ERRORS)
+    gate_pain_max = forms.IntegerField(
+        label="Pain limit",
+        required=False,
+        min_value=0,
+        max_value=10,
+        error_messages={
+            "min_value": "Give a pain score from 0 to 10.", "max_value": "Give a pain score from 0 to 10.",
+        },
+        help_text="For a step that waits for the pain score: it opens on days the latest score is at most this.",
+    )  # fmt: skip
     label = forms.CharField(required=False, max_length=120)
     instruction = forms.CharField(
         required=False,
@@ -96,7 +106,9 @@ class StepChangeForm(PlanFormBase):
             field = "last_day" if data.get("last_day") is not None else "first_day"
             self.add_error(field, f"The step would end (day {last}) before it starts (day {first}). Change both days.")
         if data.get("action") == self.CHANGE and not self.errors and not self.changes():
-            raise forms.ValidationError("Say what changes: doses, times a week, days, label or instruction.")
+            raise forms.ValidationError(
+                "Say what changes: doses, times a week, days, pain limit, label or instruction."
+            )
         if data.get("action") == self.STOP and not self.errors and self.changes():
             raise forms.ValidationError(
                 "Stopping takes the step off the plan, so what you typed below would not be kept: clear it, or "
@@ -113,7 +125,7 @@ class StepChangeForm(PlanFormBase):
         return versions[0] if versions else None
 
     def changes(self):
-        names = ("doses_per_day", "times_per_week", "first_day", "last_day", "label", "instruction")
+        names = ("doses_per_day", "times_per_week", "first_day", "last_day", "gate_pain_max", "label", "instruction")
         return {name: self.cleaned_data[name] for name in names if self.cleaned_data.get(name) not in (None, "")}
 
     def apply(self):
@@ -142,6 +154,7 @@ CHANGE_WORDS = {
     "times_per_week": "{} a week",
     "first_day": "first day {}",
     "last_day": "last day {}",
+    "gate_pain_max": "pain limit {}/10",
     "label": "label “{}”",
     "instruction": "instruction “{}”",
 }
@@ -153,7 +166,8 @@ def _described(step, today_day):
     days = f"days {step.first_day}–{step.last_day}" if step.last_day is not None else f"from day {step.first_day}"
     often = f"{step.times_per_week} a week" if step.times_per_week else f"{step.doses_per_day} a day"
     over = ", over" if step.last_day is not None and step.last_day < today_day else ""
-    return f"{step.label} ({step.key}): {days}, {often}{over}"
+    pain = f", opens at pain {step.gate_pain_max}/10 or less" if step.gate == Gate.PAIN else ""
+    return f"{step.label} ({step.key}): {days}, {often}{pain}{over}"
 
 
 class StepAddForm(StartsWithinAYear, forms.ModelForm):
