@@ -64,3 +64,60 @@ def count_line_breaks_once(field):
     """Give a generated text field (a model form's, the admin's) the textarea above, keeping its attributes."""
     field.widget = TextareaCountingLineBreaksOnce(attrs=field.widget.attrs)
     field.hidden_widget = HiddenInputCountingLineBreaksOnce
+
+
+class KeepsWhatItShowed:
+    """A form for a record two people may have open at once (a clinician and the front desk, two tabs): each field
+    carries the value the page showed (``show_hidden_initial``), so ``changed_data`` is what this person changed,
+    not what differs from the record now, and the caller writes only that. A field both changed is refused once by
+    ``refuse_changed_since_shown``, saying what it says now; the page then carries that value as the one it showed,
+    so pressing Save again replaces it knowingly."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            field.show_hidden_initial = True
+
+    def full_clean(self):
+        # A post without the values shown (not from this page: a script, an older page) changes what differs from
+        # the record now, as a form without them would.
+        missing = [name for name in self.fields if self.add_initial_prefix(name) not in self.data]
+        if self.is_bound and missing:
+            self.data = self.data.copy()
+            for name in missing:
+                shown = self.fields[name].prepare_value(self[name].initial)
+                self.data[self.add_initial_prefix(name)] = _as_posted(shown)
+        super().full_clean()
+
+    def refuse_changed_since_shown(self, stored, describe):
+        """``stored``: the current value of each field by name (read under a lock); ``describe(name, value)``: the
+        value as the message quotes it."""
+        data = self.data.copy()
+        for name in self.changed_data:
+            if name not in stored:
+                continue
+            field, initial_name = self.fields[name], self.add_initial_prefix(name)
+            shown = field.hidden_widget().value_from_datadict(self.data, self.files, initial_name)
+            if not field.has_changed(stored[name], shown):
+                continue
+            value = stored[name]
+            data[initial_name] = _as_posted(value)
+            self.add_error(
+                name,
+                f"Someone saved a change to this after you opened the page: it now says {describe(name, value)}. "
+                "Nothing is saved yet: press Save again to replace it with what you typed.",
+            )
+        self.data = data
+
+
+def _as_posted(value):
+    return "" if value is None else value.isoformat() if hasattr(value, "isoformat") else str(value)
+
+
+def quoted(value):
+    """A stored value as a message quotes it: dates as people write them, text in quotation marks."""
+    if value in (None, ""):
+        return "nothing"
+    if hasattr(value, "strftime"):
+        return f"{value:%-d %b %Y}"
+    return f"“{value}”"

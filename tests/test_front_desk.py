@@ -694,3 +694,27 @@ def test_the_lists_go_on_a_page_at_a_time_keeping_the_search_and_the_other_list(
 def test_a_page_number_out_of_range_shows_a_page_of_the_list(desk, asked):
     response = desk.get(FRONT_DESK, {"awaiting_page": asked})
     assert response.status_code == 200
+
+
+def test_a_page_opened_before_a_clinician_corrected_the_race_date_does_not_put_the_old_one_back(desk):
+    from recovery.services import plan_race_date_correct
+    from tests.admin_forms import form_data
+
+    plan = make_plan(days_since_race=6)
+    url = f"/front-desk/patients/{plan.patient.pk}/"
+    opened = form_data(desk.get(url), form_id="patient-details")
+    corrected = plan.race_date - datetime.timedelta(days=1)
+    plan_race_date_correct(plan, corrected)  # a clinician, meanwhile, in the admin
+
+    response = desk.post(url, opened | {"phone": "07700 900123"}, follow=True)
+    assert "The details are saved." in response.text
+    plan.refresh_from_db()
+    plan.patient.refresh_from_db()
+    assert (plan.race_date, plan.patient.phone) == (corrected, "07700 900123")
+
+    # A race date changed on that same page is refused once, saying what it is now.
+    typed = (corrected - datetime.timedelta(days=1)).isoformat()
+    refused = desk.post(url, opened | {"race_date": typed})
+    assert f"it now says {corrected:%-d %b %Y}. Nothing is saved yet" in unescape(refused.text)
+    plan.refresh_from_db()
+    assert plan.race_date == corrected

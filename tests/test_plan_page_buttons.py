@@ -107,10 +107,17 @@ def test_a_page_opened_before_a_colleagues_save_writes_back_only_its_own_changes
     assert plan.status == RecoveryPlan.Status.PAUSED
     assert plan.note_to_patient == NOTE and plan.race_date.strftime("%d/%m/%Y") == earlier  # the colleague's, kept
 
-    clinician_client.post(change_url, {**mine, "note_to_patient": "See you Monday.", "_continue": "1"})
+    # The note itself the colleague changed too: replacing it unseen is refused once, saying what it says now.
+    refused = clinician_client.post(change_url, {**mine, "note_to_patient": "See you Monday.", "_continue": "1"})
+    assert f"Someone saved a change to this after you opened the page: it now says “{NOTE}”." in unescape(refused.text)
+    plan.refresh_from_db()
+    assert plan.note_to_patient == NOTE
+    # Saved again from that page, knowingly: the note is replaced and the old date still not brought back.
+    saved = clinician_client.post(change_url, form_data(refused), follow=True)
     plan.refresh_from_db()
     assert plan.note_to_patient == "See you Monday."
-    assert plan.race_date.strftime("%d/%m/%Y") == earlier  # saving the note did not bring the old date back
+    assert plan.race_date.strftime("%d/%m/%Y") == earlier
+    assert f"race {plan.race_date:%d %b %Y}</a>” was changed" in unescape(saved.text)  # the plan as it is now
 
 
 def test_a_note_written_outside_the_browser_is_not_changed_by_its_line_breaks(clinician_client, plan):

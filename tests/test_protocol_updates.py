@@ -145,6 +145,7 @@ def test_the_clinician_sees_what_changes_before_anything_is_written(protocol, cl
     assert "already on this protocol keep" not in saved.content.decode()
 
     # The clinician corrects the ice instruction in the protocol's steps: the admin says who does not get it yet.
+    data = form_data(clinician_client.get(page.request["PATH_INFO"]))  # the page as the save left it
     ice = next(name.removesuffix("-key") for name, value in data.items() if name.endswith("-key") and value == "ice")
     edited = data | {f"{ice}-instruction": ICE_INSTRUCTION}
     saved = clinician_client.post(page.request["PATH_INFO"], edited, follow=True)

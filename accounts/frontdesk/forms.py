@@ -14,7 +14,7 @@ from accounts.frontdesk import email_typos
 from accounts.frontdesk.intake import MAX_BYTES, phone_problem
 from accounts.frontdesk.services import EMAIL_FIXED, email_changeable_at_the_desk
 from accounts.roles import Role
-from clinic.forms import EmailAddressField, FocusFirstProblem, name_on_one_line
+from clinic.forms import EmailAddressField, FocusFirstProblem, KeepsWhatItShowed, name_on_one_line, quoted
 from recovery.clock import clinic_today
 from recovery.models import Protocol
 from recovery.services import race_date_problem
@@ -231,8 +231,10 @@ class EnrolForm(FocusFirstProblem, PatientFieldsMixin, PlanChoicesMixin, forms.F
         _offer_race_date(self, last_race_date)
 
 
-class PatientDetailsForm(FocusFirstProblem, PatientFieldsMixin, forms.ModelForm):
-    """Contact details, and the race date of the open plan when there is one."""
+class PatientDetailsForm(FocusFirstProblem, KeepsWhatItShowed, PatientFieldsMixin, forms.ModelForm):
+    """Contact details, and the race date of the open plan when there is one. Only what this page changed is
+    written (``KeepsWhatItShowed``): a page opened before a clinician corrected the race date, saved for a new
+    phone number, put the old date back."""
 
     race_date = _race_date_field("Day 0 of the plan: the plan's days follow it.")
 
@@ -268,7 +270,7 @@ class PatientDetailsForm(FocusFirstProblem, PatientFieldsMixin, forms.ModelForm)
             self.fields["email"].help_text = EMAIL_FIXED
         if plan is None:
             del self.fields["race_date"]
-        elif not self.is_bound:
+        else:
             self.fields["race_date"].initial = plan.race_date
 
     def clean_race_date(self):
@@ -280,6 +282,16 @@ class PatientDetailsForm(FocusFirstProblem, PatientFieldsMixin, forms.ModelForm)
                 "race date now. For a new race, ask a clinician to start a new plan."
             )
         return race_date
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.changed_data:
+            stored = User.objects.select_for_update().filter(pk=self.instance.pk).values(*self.Meta.fields).first()
+            if self.plan is not None:
+                plans = type(self.plan).objects.select_for_update().filter(pk=self.plan.pk)
+                stored["race_date"] = plans.values_list("race_date", flat=True).first()
+            self.refuse_changed_since_shown(stored, lambda name, value: quoted(value))
+        return cleaned
 
     def _post_clean(self):
         # Unlike a ModelForm's usual save, the changes are applied by the service; validate_unique would only

@@ -199,20 +199,20 @@ def patient(request, pk):
     note(request, action, target=patient, patient=patient, description="contact details")
     form = PatientDetailsForm(request.POST or None, instance=patient, plan=plan)
     if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
+        data = {name: form.cleaned_data[name] for name in form.changed_data}  # what this page changed, no more
         old_race_date = plan.race_date if plan else None
         try:
             reinvited = patient_details_change(
                 patient=patient,
                 plan=plan,
                 race_date=data.get("race_date"),
-                **{name: data[name] for name in PatientDetailsForm.Meta.fields},
+                **{name: data[name] for name in PatientDetailsForm.Meta.fields if name in data},
             )
         except IntegrityError:
             patient.refresh_from_db()
             form.add_error("email", TAKEN_EMAIL)
         else:
-            if old_race_date is not None and _last_race_date(request) == old_race_date:
+            if "race_date" in data and old_race_date is not None and _last_race_date(request) == old_race_date:
                 # A wrong race date typed for the last patient must not fill in the next one's form.
                 _remember_race_date(request, data["race_date"])
             messages.success(request, "The details are saved.")

@@ -17,6 +17,7 @@ from audit.models import Action
 from audit.recorder import note
 from recovery import protocol_updates
 from recovery.admin.history import OneClickRevertAdmin
+from recovery.admin.stale import VERSION_FIELD, SavedSinceOpenedForm
 from recovery.clock import clinic_today
 from recovery.models import Disclaimer, Phase, Protocol, ProtocolStep, RecoveryPlan, SafetyThresholds, Tip
 
@@ -39,6 +40,7 @@ class ReviewFilter(admin.SimpleListFilter):
 
 @admin.register(Tip)
 class TipAdmin(OneClickRevertAdmin):
+    form = SavedSinceOpenedForm
     list_display = ["title", "kind", "position", "published", "needs_review", "last_reviewed_by", "last_reviewed_on"]
     list_display_links = ["title"]
     list_filter = ["kind", "published", ReviewFilter]
@@ -49,7 +51,7 @@ class TipAdmin(OneClickRevertAdmin):
     readonly_fields = ["last_reviewed_by", "last_reviewed_on", "preview_link"]
     actions = ["mark_reviewed"]
     fieldsets = [
-        (None, {"fields": ["title", "slug", "kind", "position", "published", "preview_link"]}),
+        (None, {"fields": ["title", "slug", "kind", "position", "published", "preview_link", VERSION_FIELD]}),
         ("What patients read", {"fields": ["summary", "body"]}),
         ("Clinical review", {"fields": ["review_note", "last_reviewed_by", "last_reviewed_on"]}),
     ]
@@ -101,6 +103,8 @@ class TipAdmin(OneClickRevertAdmin):
 
 class SingletonAdmin(OneClickRevertAdmin):
     """One record, edited in place: it cannot be added twice or deleted."""
+
+    form = SavedSinceOpenedForm
 
     def has_add_permission(self, request):
         return not self.model.objects.exists() and super().has_add_permission(request)
@@ -169,8 +173,13 @@ class ProtocolStepInline(LabelledInline):
     formfield_overrides = {models.CharField: {"widget": forms.TextInput(attrs={"size": 18})}}
 
 
+class ProtocolForm(SavedSinceOpenedForm):
+    saved_with = (Phase, ProtocolStep)
+
+
 @admin.register(Protocol)
 class ProtocolAdmin(OneClickRevertAdmin):
+    form = ProtocolForm
     list_display = ["name", "is_default", "phase_count", "step_count"]
     search_fields = ["name"]
     inlines = [PhaseInline, ProtocolStepInline]
@@ -270,6 +279,8 @@ class ProtocolAdmin(OneClickRevertAdmin):
 class ProtocolStepAdmin(OneClickRevertAdmin):
     """Steps are edited inline on their protocol; this page keeps each step's own history and revert."""
 
+    form = SavedSinceOpenedForm
+
     list_display = ["label", "key", "protocol", "first_day", "last_day", "doses_per_day", "times_per_week", "gate"]
     list_filter = ["protocol", "gate"]
     list_select_related = ["protocol", "tip"]
@@ -280,6 +291,7 @@ class ProtocolStepAdmin(OneClickRevertAdmin):
 
 @admin.register(Phase)
 class PhaseAdmin(OneClickRevertAdmin):
+    form = SavedSinceOpenedForm
     list_display = ["name", "protocol", "position", "first_day", "gate"]
     list_select_related = ["protocol"]
     ordering = ["protocol", "position"]

@@ -8,7 +8,7 @@ from django.db.models import F, Q
 from django.utils.text import slugify
 
 from accounts.roles import Role
-from clinic.forms import TextareaCountingLineBreaksOnce, count_line_breaks_once
+from clinic.forms import KeepsWhatItShowed, TextareaCountingLineBreaksOnce, count_line_breaks_once, quoted
 from recovery import care
 from recovery.clock import clinic_today
 from recovery.models import Gate, PlanStep, Protocol, Tip
@@ -245,7 +245,7 @@ class SignOffForm(forms.Form):
     confirmed = forms.CharField(widget=forms.HiddenInput)
 
 
-class PlanChangeForm(forms.ModelForm):
+class PlanChangeForm(KeepsWhatItShowed, forms.ModelForm):
     """The plan's own page: a corrected race date obeys the front desk's rule (``race_date_problem``); an
     unchanged one is not judged again (a plan may have run for over a year).
 
@@ -255,8 +255,6 @@ class PlanChangeForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        for field in self.fields.values():
-            field.show_hidden_initial = True
         if "note_to_patient" in self.fields:  # the rest of the portal writes LF; the box counts a line break once
             note = self.fields["note_to_patient"]
             count_line_breaks_once(note)
@@ -274,3 +272,16 @@ class PlanChangeForm(forms.ModelForm):
         if problem := race_date_problem(race_date, clinic_today(), current=self.instance.race_date):
             raise forms.ValidationError(problem)
         return race_date
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.instance.pk and self.changed_data:
+            plans = type(self.instance).objects.select_for_update().filter(pk=self.instance.pk)
+            self.refuse_changed_since_shown(plans.values(*self.changed_data).first(), _as_read)
+        return cleaned
+
+
+def _as_read(name, value):
+    if name == "clinician" and value is not None:
+        return get_user_model().objects.get(pk=value).get_full_name()
+    return quoted(value)

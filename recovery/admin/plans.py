@@ -189,6 +189,10 @@ class RecoveryPlanAdmin(AuditedAdminMixin, admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         # Only what the form changed: a whole row read at the start of this request would write back the summaries
         # a patient's tick changed meanwhile (last activity, last week's share).
+        # The form set every field it shows on the plan, as the page showed them: the rest are put back as stored,
+        # so the saved message and History name the plan as it is (not a race date a colleague corrected).
+        if unchanged := [name for name in form.fields if name not in form.changed_data]:
+            obj.refresh_from_db(fields=unchanged)
         fields = [name for name in form.changed_data if name != "race_date"]
         if "note_to_patient" in fields:
             obj.note_to_patient_on = clinic_today() if obj.note_to_patient else None
