@@ -258,3 +258,20 @@ def alert_acknowledge(*, alert_ids, by, note="", seen_at=None):
     if seen_at is not None:
         alerts = alerts.filter(updated_at__lte=seen_at)
     return alerts.update(acknowledged_at=timezone.now(), acknowledged_by=by, acknowledgement_note=note.strip())
+
+
+@transaction.atomic
+def alert_note_add(*, alert_id, by, note):
+    """Add a note to an alert acknowledged already (a colleague's acknowledgement saved while this one was being
+    typed: "booked an appointment" must not be lost). Returns False when there is nothing to add it to, or no room.
+    The alert's ``updated_at`` stays: it dates what the patient reported, which the note does not change."""
+    note = note.strip()
+    alert = Alert.objects.select_for_update().filter(pk=alert_id, acknowledged_at__isnull=False).first()
+    if not note or alert is None:
+        return False
+    added = f"Added by {by.get_full_name() or by} at {timezone.localtime():%d %b %H:%M}: {note}"
+    text = f"{alert.acknowledgement_note}\n\n{added}" if alert.acknowledgement_note else added
+    if len(text) > Alert._meta.get_field("acknowledgement_note").max_length:
+        return False
+    Alert.objects.filter(pk=alert_id).update(acknowledgement_note=text)
+    return True

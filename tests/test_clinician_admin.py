@@ -746,14 +746,44 @@ def test_a_second_acknowledgement_keeps_the_first_without_an_error_page(clinicia
         reverse("admin:recovery_alert_change", args=[alert.pk]), {"acknowledgement_note": "Me too"}, follow=True
     )
     assert response.status_code == 200
-    assert "had already acknowledged this alert; kept theirs." in response.text
+    assert "had already acknowledged this alert; kept theirs. Your note is added to it, with your name." in (
+        response.text
+    )
     assert "Alert acknowledged" not in response.text
     alert.refresh_from_db()
-    assert alert.acknowledged_by == colleague and alert.acknowledgement_note == ""
+    assert alert.acknowledged_by == colleague
+    assert alert.acknowledgement_note.startswith(f"Added by {clinician.get_full_name()} at ")
+    assert alert.acknowledgement_note.endswith(": Me too")  # what they typed is not lost
     assert (
         'value="Acknowledge the alert"'
         not in clinician_client.get(reverse("admin:recovery_alert_change", args=[alert.pk])).text
     )
+
+
+def test_a_late_note_follows_the_colleagues_own_and_a_note_too_long_for_both_is_quoted_back(clinician_client):
+    from tests.factories import ClinicianFactory
+
+    alert = alert_for(make_plan())
+    Alert.objects.filter(pk=alert.pk).update(
+        acknowledged_at=timezone.now(), acknowledged_by=ClinicianFactory(), acknowledgement_note="Phoned the patient."
+    )
+    url = reverse("admin:recovery_alert_change", args=[alert.pk])
+    clinician_client.post(url, {"acknowledgement_note": "Booked an appointment for Monday."})
+    alert.refresh_from_db()
+    first, added = alert.acknowledgement_note.split("\n\n")
+    assert first == "Phoned the patient." and added.endswith(": Booked an appointment for Monday.")
+
+    long_note = "x" * 1990
+    response = clinician_client.post(url, {"acknowledgement_note": long_note}, follow=True)
+    assert f"Your note did not fit beside theirs, so it is not saved: “{long_note}”." in unescape(response.text)
+
+
+def test_the_queue_gives_acknowledgement_times_in_the_clinics_time(clinician_client, clinician):
+    alert = alert_for(make_plan())
+    summer_morning = datetime.datetime(2026, 7, 1, 8, 10, tzinfo=datetime.UTC)  # 09:10 in London (BST)
+    Alert.objects.filter(pk=alert.pk).update(acknowledged_at=summer_morning, acknowledged_by=clinician)
+    html = clinician_client.get(reverse("admin:recovery_alert_changelist") + "?state=all").text
+    assert f"{clinician} · 01 Jul 09:10" in unescape(html)
 
 
 def test_bulk_acknowledge_with_a_note(clinician_client, clinician):

@@ -166,7 +166,7 @@ class AlertAdmin(AuditedAdminMixin, admin.ModelAdmin):
     def acknowledged(self, alert):
         if not alert.acknowledged_at:
             return format_html('<span class="apex-flag apex-flag-alert">{}</span>', "open")
-        return f"{alert.acknowledged_by} · {alert.acknowledged_at:%d %b %H:%M}"
+        return f"{alert.acknowledged_by} · {timezone.localtime(alert.acknowledged_at):%d %b %H:%M}"
 
     def save_model(self, request, obj, form, change):
         # Only the acknowledgement is written, and only if nobody acknowledged the alert meanwhile.
@@ -178,12 +178,19 @@ class AlertAdmin(AuditedAdminMixin, admin.ModelAdmin):
         )
         if not acknowledged:
             current = Alert.objects.select_related("acknowledged_by").get(pk=obj.pk)
+            # From the post: the page for an acknowledged alert has no note field, so its form drops what was typed.
+            typed = str(request.POST.get("acknowledgement_note", ""))
             if current.acknowledged_at is None:  # changed by the patient in the moment since the form's check
                 said = CHANGED_WHILE_READING
             elif current.acknowledged_by_id == request.user.pk:
                 said = "You had already acknowledged this alert; the first acknowledgement is kept."
             else:  # a colleague, or an account since removed
                 said = f"{current.acknowledged_by or 'A colleague'} had already acknowledged this alert; kept theirs."
+            if current.acknowledged_at is not None and typed.strip():
+                if care.alert_note_add(alert_id=obj.pk, by=request.user, note=typed):
+                    said += " Your note is added to it, with your name."
+                else:
+                    said += f" Your note did not fit beside theirs, so it is not saved: “{typed.strip()}”."
             messages.warning(request, said)
             obj.kept_colleagues_acknowledgement = True
 
