@@ -23,7 +23,7 @@ from django.utils import timezone
 
 from recovery import safety
 from recovery.models import Alert, CheckIn, Completion, SafetyThresholds
-from recovery.notifications import alert_notify
+from recovery.notifications import NEW, REOPENED, WORSE, alerts_notify
 from recovery.rules import CHECK_IN_STEP_KEY, is_editable
 from recovery.services import Refused, completion_set, plan_note_activity
 
@@ -38,17 +38,16 @@ def previous_scores(plan, date):
 
 
 def _alert_raise(*, plan, date, decision, worse=False):
-    """Raise the day's alert of the decision's kind, or bring it up to date. Returns (alert, whether the clinic is
-    told of it now): a new alert, an acknowledged one whose cause has changed, re-opened, or an open one the patient's
-    edit made ``worse``."""
+    """Raise the day's alert of the decision's kind, or bring it up to date. Returns (alert, what the clinic is to
+    be told of it, or None): a new alert, an acknowledged one whose cause has changed, re-opened, or an open one the
+    patient's edit made ``worse``."""
     alert, created = Alert.objects.select_for_update().get_or_create(
         plan=plan, kind=decision.kind, date=date, defaults={"severity": decision.severity, "reason": decision.reason}
     )
     if created:
-        alert_notify(alert)
-        return alert, True
+        return alert, NEW
     if safety.cause_of(alert.reason) == decision.reason and alert.severity == decision.severity:
-        return alert, False  # the same cause again (a second save, a second report): nothing new to tell
+        return alert, None  # the same cause again (a second save, a second report): nothing new to tell
     reopened = alert.acknowledged_at is not None
     if reopened:
         alert.reason = safety.reopened_reason(
@@ -64,19 +63,19 @@ def _alert_raise(*, plan, date, decision, worse=False):
         alert.reason = safety.changed_reason(decision.reason, alert.reason, when=timezone.localtime())
     alert.severity = decision.severity
     alert.save()
-    if reopened or worse:
-        alert_notify(alert, reopened=reopened, worse=worse and not reopened)
-    return alert, reopened or worse
+    return alert, REOPENED if reopened else WORSE if worse else None
 
 
 def _alerts_set(*, plan, date, kinds, decisions, worse=()):
     """Bring the day's alerts of ``kinds`` in line with ``decisions`` (``worse``: the kinds the patient's edit made
-    worse); return those the clinic is told of now."""
-    new = []
+    worse); return those the clinic is told of now, in one e-mail."""
+    told = []
     for decision in decisions:
-        alert, told = _alert_raise(plan=plan, date=date, decision=decision, worse=decision.kind in worse)
-        if told:
-            new.append(alert)
+        alert, change = _alert_raise(plan=plan, date=date, decision=decision, worse=decision.kind in worse)
+        if change:
+            told.append((alert, change))
+    alerts_notify(told)
+    new = [alert for alert, _change in told]
     raised = {decision.kind for decision in decisions}
     now = timezone.localtime()
     for alert in Alert.objects.filter(plan=plan, date=date, kind__in=set(kinds) - raised):
@@ -154,4 +153,7 @@ def compression_numbness_report(*, plan, date, today):
         # After a clinician dealt with it ("call if it returns"), the numbness came back: news, re-opened.
         reported = f"{decision.reason} Reported again at {timezone.localtime():%H:%M}."
         decision = dataclasses.replace(decision, reason=reported)
-    return _alert_raise(plan=plan, date=date, decision=decision)
+    alert, change = _alert_raise(plan=plan, date=date, decision=decision)
+    if change:
+        alerts_notify([(alert, change)])
+    return alert, change is not None

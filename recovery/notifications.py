@@ -33,20 +33,35 @@ MAILER = "default"
 ALERT_MAIL_RETRY_MINUTES = (1, 5, 15, 60)
 
 
+NEW, REOPENED, WORSE = "new", "reopened", "worse"
+
+
 def alert_notify(alert, *, reopened=False, worse=False):
     """Tell the clinic about a new alert, an acknowledged one re-opened, or an open one the patient's edit made
     worse, once the current transaction commits (at once outside one)."""
-    alert_id = alert.pk
-    transaction.on_commit(lambda: _enqueue(alert_id, reopened, worse))
+    alerts_notify([(alert, REOPENED if reopened else WORSE if worse else NEW)])
 
 
-def _enqueue(alert_id, reopened, worse):
+def alerts_notify(changes):
+    """Tell the clinic in one e-mail about the alerts one save of one patient raised or changed: ``changes`` holds
+    (alert, NEW | REOPENED | WORSE). A check-in with pain 8, pain at night and numbness raised three alerts, and the
+    clinic had three e-mails in the same second, the urgent one among them."""
+    pairs = [[alert.pk, change] for alert, change in changes]
+    if pairs:
+        transaction.on_commit(lambda: _enqueue(pairs))
+
+
+def _enqueue(pairs):
     # Runs inside on_commit, after the patient's data is safe: whatever goes wrong here is logged, never raised,
     # so it can't become an error page for the patient. (The immediate backend runs the task right here.)
     try:
-        alert_mail_send.enqueue(alert_id, reopened=reopened, worse=worse)
+        alert_mail_send.enqueue(pairs)
     except Exception:
-        logger.exception("Could not queue the e-mail for alert %s.", alert_id)
+        logger.exception("Could not queue the e-mail for alerts %s.", _ids(pairs))
+
+
+def _ids(pairs):
+    return ", ".join(str(alert_id) for alert_id, _change in pairs)
 
 
 def alert_recipients(alert):
@@ -57,55 +72,73 @@ def alert_recipients(alert):
     return recipients
 
 
-def alert_message(alert, *, reopened=False, worse=False):
-    """The e-mail for a new, re-opened or worsened alert: who, how urgent, and where to read it. Deliberately nothing
-    about their health."""
+def alert_message(changes):
+    """The e-mail for one patient's new, re-opened or worsened alerts (``changes``: (alert, change), the most
+    severe first): who, how urgent, and where to read each. Deliberately nothing about their health."""
+    changes = sorted(changes, key=lambda pair: -pair[0].severity)
+    site = settings.SITE_URL.rstrip("/")
+    items = [
+        {
+            "alert": alert,
+            "reopened": change == REOPENED,
+            "worse": change == WORSE,
+            "link": site + reverse("admin:recovery_alert_change", args=[alert.pk]),
+        }
+        for alert, change in changes
+    ]
+    worst = changes[0][0]
     context = {
-        "patient_name": str(alert.plan.patient),
-        "alert": alert,
-        "reopened": reopened,
-        "worse": worse,
-        "urgent": alert.severity == Alert.Severity.URGENT,  # how soon to read it: no health detail, the admin has them
-        "link": settings.SITE_URL.rstrip("/") + reverse("admin:recovery_alert_change", args=[alert.pk]),
+        "patient_name": str(worst.plan.patient),
+        "items": items,
+        "alert": worst,  # the one alert of most e-mails, or the most severe of several
+        "reopened": items[0]["reopened"],
+        "worse": items[0]["worse"],
+        "link": items[0]["link"],
+        "all_new": all(change == NEW for _alert, change in changes),
+        "numbers": ", ".join(str(alert.pk) for alert, _change in changes),
+        "urgent": worst.severity == Alert.Severity.URGENT,  # how soon to read it: no health detail, the admin has them
         "CLINIC_NAME": settings.CLINIC_NAME,
     }
     subject = render_to_string("recovery/email/alert_subject.txt", context).strip()
     body = render_to_string("recovery/email/alert.txt", context)
-    return EmailMessage(subject=subject, body=body, to=alert_recipients(alert))
+    return EmailMessage(subject=subject, body=body, to=alert_recipients(worst))
 
 
 @task
-def alert_mail_send(alert_id, reopened=False, attempt=1, worse=False):
-    """Send the e-mail for one alert; if it fails, queue the next try. Takes the alert's id: task arguments must
-    be plain JSON."""
-    alert = Alert.objects.select_related("plan__patient", "plan__clinician").filter(pk=alert_id).first()
-    if alert is None:
-        logger.warning("Alert %s is gone: no e-mail sent.", alert_id)
+def alert_mail_send(pairs, attempt=1):
+    """Send the e-mail for one save's alerts (``pairs``: [alert id, change]); if it fails, queue the next try.
+    Takes ids: task arguments must be plain JSON."""
+    alerts = Alert.objects.select_related("plan__patient", "plan__clinician").in_bulk([pk for pk, _c in pairs])
+    changes = [(alerts[pk], change) for pk, change in pairs if pk in alerts]
+    if not changes:
+        logger.warning("Alerts %s are gone: no e-mail sent.", _ids(pairs))
         return 0
-    if attempt > 1 and alert.acknowledged_at is not None:
-        logger.info("Alert %s was acknowledged before its e-mail could go: no more tries.", alert_id)
-        return 0
+    if len(changes) < len(pairs):
+        logger.warning("Some of alerts %s are gone: the e-mail names the rest.", _ids(pairs))
+    if attempt > 1:
+        changes = [(alert, change) for alert, change in changes if alert.acknowledged_at is None]
+        if not changes:
+            logger.info("Alerts %s were acknowledged before their e-mail could go: no more tries.", _ids(pairs))
+            return 0
     try:
-        return alert_message(alert, reopened=reopened, worse=worse).send(using=MAILER)
+        return alert_message(changes).send(using=MAILER)
     except Exception:
-        minutes = _try_again_later(alert_id, reopened, worse, attempt)
+        minutes = _try_again_later([[alert.pk, change] for alert, change in changes], attempt)
         then = f"trying again in {minutes} minute{'s' if minutes > 1 else ''}" if minutes else "no more tries"
-        logger.exception("Could not send the e-mail for alert %s (%s); the alert itself is saved.", alert_id, then)
+        logger.exception("Could not send the e-mail for alerts %s (%s); the alerts are saved.", _ids(pairs), then)
         # Raised again so a task worker records the task as failed; the immediate backend does the same.
         raise
 
 
-def _try_again_later(alert_id, reopened, worse, attempt):
-    """Queue the next try of the alert's e-mail, if one is left; the minutes until it, or None."""
+def _try_again_later(pairs, attempt):
+    """Queue the next try of the alerts' e-mail, if one is left; the minutes until it, or None."""
     if attempt > len(ALERT_MAIL_RETRY_MINUTES) or not alert_mail_send.get_backend().supports_defer:
         return None
     minutes = ALERT_MAIL_RETRY_MINUTES[attempt - 1]
     run_after = timezone.now() + datetime.timedelta(minutes=minutes)
     try:
-        alert_mail_send.using(run_after=run_after).enqueue(
-            alert_id, reopened=reopened, worse=worse, attempt=attempt + 1
-        )
+        alert_mail_send.using(run_after=run_after).enqueue(pairs, attempt=attempt + 1)
     except Exception:
-        logger.exception("Could not queue the next try of the e-mail for alert %s.", alert_id)
+        logger.exception("Could not queue the next try of the e-mail for alerts %s.", _ids(pairs))
         return None
     return minutes

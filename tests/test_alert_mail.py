@@ -3,6 +3,7 @@ download holds their alerts."""
 
 import json
 import logging
+import re
 import smtplib
 
 import pytest
@@ -68,22 +69,26 @@ def test_two_alerts_of_one_check_in_come_in_mails_a_clinician_can_tell_apart(
 ):
     red_day(patient_client, django_capture_on_commit_callbacks)
     red_flag, high_pain = Alert.objects.order_by("-severity")
-    assert sorted(message.subject for message in mailoutbox) == [
-        f"Apex Sports Clinic: a new patient alert (high) to look at (no. {high_pain.pk})",
-        f"Apex Sports Clinic: a new patient alert (urgent) to look at (no. {red_flag.pk})",
-    ]
-    urgent = next(message for message in mailoutbox if "(urgent)" in message.subject)
-    assert "It is urgent: please read it in the admin now" in urgent.body
+    # One e-mail for the one save, not one per alert in the same second with the urgent one among them.
+    [message] = mailoutbox
+    assert message.subject == (
+        f"Apex Sports Clinic: 2 new patient alerts (urgent first) to look at (nos. {red_flag.pk}, {high_pain.pk})"
+    )
+    links = [reverse("admin:recovery_alert_change", args=[alert.pk]) for alert in (red_flag, high_pain)]
+    assert re.search(rf"^- New \(urgent\): https?://\S+{links[0]}$", message.body, re.M)  # the most urgent first
+    assert re.search(rf"^- New \(high\): https?://\S+{links[1]}$", message.body, re.M)
+    assert message.body.index(links[0]) < message.body.index(links[1])
+    assert "One is urgent: please read them in the admin now" in message.body
 
 
 def test_the_e_mail_holds_no_health_details(
     patient_client, clinician_plan, mailoutbox, django_capture_on_commit_callbacks
 ):
     red_day(patient_client, django_capture_on_commit_callbacks)
-    assert len(mailoutbox) == 2  # one per new alert: red flag and high pain
+    assert Alert.objects.count() == 2 and len(mailoutbox) == 1  # red flag and high pain, in one e-mail
     words = [str(CheckIn._meta.get_field(name).verbose_name) for name in CheckIn.RED_FLAG_FIELDS]
-    for message, alert in zip(mailoutbox, Alert.objects.order_by("pk"), strict=True):
-        subject = message.subject.replace(f"(no. {alert.pk})", "")
+    for message in mailoutbox:
+        subject = message.subject.split("(nos.")[0]
         text = f"{subject}\n{message.body}".lower()
         assert "pain" not in text and "/10" not in text and "8" not in subject
         assert NOTE.lower() not in text and "urine" not in text and "numb" not in text
@@ -143,6 +148,21 @@ def test_a_warning_sign_added_to_an_open_alert_is_mailed_again_and_the_first_sta
     assert "call 999 or go to A&E now" in alert.reason
 
 
+def test_an_edit_that_worsens_one_alert_and_raises_another_sends_one_mail_saying_which_is_which(
+    patient_client, plan, mailoutbox, django_capture_on_commit_callbacks
+):
+    red_day(patient_client, django_capture_on_commit_callbacks, pain="7", night_pain="", cola_coloured_urine="")
+    red_day(patient_client, django_capture_on_commit_callbacks, pain="9", cola_coloured_urine="")
+    assert len(mailoutbox) == 2  # the first save's, then one for the edit
+    red_flag, high_pain = Alert.objects.order_by("-severity")
+    edit = mailoutbox[1]
+    assert edit.subject == (
+        f"Apex Sports Clinic: 2 patient alerts, new or changed (urgent first) to look at (nos. {red_flag.pk}, "
+        f"{high_pain.pk})"
+    )
+    assert "- New (urgent): " in edit.body and "- Not yet acknowledged, now worse (high): " in edit.body
+
+
 def test_a_new_kind_of_alert_on_an_edit_is_mailed(patient_client, plan, mailoutbox, django_capture_on_commit_callbacks):
     red_day(patient_client, django_capture_on_commit_callbacks, night_pain="", cola_coloured_urine="")
     red_day(patient_client, django_capture_on_commit_callbacks, cola_coloured_urine="")
@@ -175,9 +195,9 @@ def test_a_failing_mail_server_keeps_the_alert_shows_the_stop_screen_and_logs_th
     page = patient_client.get(URL)
     assert page.status_code == 200 and "data-alert" in page.content.decode()
     failures = [record for record in caplog.records if record.name == "recovery.notifications"]
-    assert len(failures) == 2
+    assert len(failures) == 1  # one e-mail for both alerts
     assert all(record.levelno == logging.ERROR and record.exc_info for record in failures)
-    assert "Could not send the e-mail for alert" in failures[0].getMessage()
+    assert "Could not send the e-mail for alerts" in failures[0].getMessage()
     assert isinstance(failures[0].exc_info[1], smtplib.SMTPException)
 
 
@@ -204,9 +224,9 @@ def test_an_alert_gone_before_the_task_runs_sends_nothing(plan, mailoutbox, capl
     alert_id = alert.pk
     alert.delete()
     with caplog.at_level(logging.WARNING):
-        result = alert_mail_send.enqueue(alert_id)
+        result = alert_mail_send.enqueue([[alert_id, "new"]])
     assert result.return_value == 0 and mailoutbox == []
-    assert f"Alert {alert_id} is gone" in caplog.text
+    assert f"Alerts {alert_id} are gone" in caplog.text
 
 
 # -- My data -------------------------------------------------------------------------------------------------------
