@@ -6,12 +6,16 @@ channel, write a class with a ``channel`` name and a ``send(reminder)`` method (
 unsubscribe link are the same for every channel.
 """
 
+import email.policy
 from dataclasses import dataclass
+from email.headerregistry import HeaderRegistry, UnstructuredHeader
 from typing import Protocol
 
 from django.core.mail import EmailMessage
 
 MAILER = "default"
+# RFC 5322's limit for a line of a header: a header longer than this may be folded.
+HEADER_LINE_LIMIT = 998
 
 
 @dataclass(frozen=True)
@@ -32,11 +36,33 @@ class Sender(Protocol):
         """Deliver the reminder, or raise: the delivery is then recorded as failed."""
 
 
+class _OneLineHeader(UnstructuredHeader):
+    """A header kept on one line up to ``HEADER_LINE_LIMIT``. Python's e-mail policies fold headers at 78
+    characters, and a header with no space to fold at (the unsubscribe link, ~130 characters) is then RFC 2047
+    encoded, "=?utf-8?q?=3Chttps=3A//...": mail apps read no address in it and show no Unsubscribe button."""
+
+    def fold(self, *, policy):
+        return super().fold(policy=policy.clone(max_line_length=HEADER_LINE_LIMIT))
+
+
+_HEADERS = HeaderRegistry()
+_HEADERS.map_to_type("list-unsubscribe", _OneLineHeader)
+
+
+class ReminderEmail(EmailMessage):
+    """An e-mail whose List-Unsubscribe header leaves as written, ``<https://…>``, whatever backend sends it: each
+    backend builds the message with its own policy (the SMTP one passes ``email.policy.SMTP``), so the header's
+    class is set on that policy, for that header alone (the subject and body fold as usual)."""
+
+    def message(self, *, policy=email.policy.default):
+        return super().message(policy=policy.clone(header_factory=_HEADERS))
+
+
 class EmailSender:
     channel = "email"
 
     def send(self, reminder: Reminder) -> None:
-        message = EmailMessage(
+        message = ReminderEmail(
             subject=reminder.subject,
             body=reminder.body,
             to=[reminder.email],

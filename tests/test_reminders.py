@@ -2,7 +2,10 @@
 what the sweep queues, and the data download. The worker itself is tested in tests/test_worker.py."""
 
 import datetime
+import email
+import email.policy
 import json
+import smtplib
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -270,6 +273,46 @@ def test_the_message_links_to_today_and_carries_the_unsubscribe_headers(june, pa
     assert message.extra_headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     raw = message.message().as_string()
     assert "List-Unsubscribe-Post: List-Unsubscribe=One-Click" in raw
+
+
+class RecordingSMTP:
+    """Stands in for ``smtplib.SMTP`` under Django's SMTP backend: keeps the bytes the backend hands the server."""
+
+    sent = []
+
+    def __init__(self, host, port, **params):
+        pass
+
+    def sendmail(self, from_addr, to_addrs, msg):
+        self.sent.append(msg)
+        return {}
+
+    def quit(self):
+        pass
+
+
+def test_the_unsubscribe_header_reaches_the_mail_server_as_a_plain_link(june, patient, settings, monkeypatch):
+    # Mail apps show their Unsubscribe button only for a literal <https://…> in the header. Python's e-mail
+    # policies fold headers at 78 characters, and this one has no space to fold at: the header went out
+    # RFC 2047-encoded ("=?utf-8?q?=3Chttps=3A//…"), so no button. Tested on what the SMTP backend sends.
+    settings.SITE_URL = "https://recovery.apexsportsclinic.co.uk"
+    settings.MAILERS = {
+        "default": {"BACKEND": "django.core.mail.backends.smtp.EmailBackend", "OPTIONS": {"host": "127.0.0.1"}}
+    }
+    monkeypatch.setattr(smtplib, "SMTP", RecordingSMTP)
+    monkeypatch.setattr(RecordingSMTP, "sent", [])
+    make_plan(patient, days_since_race=0)
+    sweep_at(june, 8)
+    [raw] = RecordingSMTP.sent
+    link = unsubscribe_url(patient)
+    assert link.startswith("https://recovery.apexsportsclinic.co.uk/reminders/unsubscribe/") and len(link) > 78
+    assert f"\r\nList-Unsubscribe: <{link}>\r\n".encode() in raw
+    assert b"\r\nList-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n" in raw
+    assert b"=?utf-8?" not in raw
+    parsed = email.message_from_bytes(raw, policy=email.policy.default)
+    assert parsed["List-Unsubscribe"] == f"<{link}>"
+    # The line stays within RFC 5322's 998 characters, and the other headers still fold as usual.
+    assert max(len(line) for line in raw.split(b"\r\n\r\n")[0].splitlines()) <= 998
 
 
 def test_after_the_first_48_hours_one_daily_reminder(june, patient):
