@@ -29,8 +29,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from recovery import rules
-from recovery.facts import facts_for_plans
-from recovery.models import CheckIn, Completion, ExcusedDay, RecoveryPlan
+from recovery.facts import facts_for_plan, facts_for_plans
+from recovery.models import RecoveryPlan
 from reminders.models import ReminderDelivery
 from reminders.senders import Reminder, sender_for
 from reminders.services import reminder_settings_for
@@ -52,6 +52,15 @@ SEND_DEADLINE = datetime.timedelta(hours=3)
 KEEP_DELIVERIES = datetime.timedelta(days=90)
 PRUNE_BATCH = 5_000
 Status = ReminderDelivery.Status
+
+
+class Kind:
+    """What a reminder says (reminders/email/reminder*.txt)."""
+
+    ICE = "ice"  # an ice session is due
+    DAILY = "daily"  # today's plan is ready
+    EVENING = "evening"  # nothing logged today yet
+    CHECK_IN = "check_in"  # the latest check-in said stop: please check in again, and call us
 
 
 def _eligible_plans():
@@ -147,13 +156,15 @@ def reminder_deliver(*, delivery_id, worker_id):
         return "not claimed"
     delivery = ReminderDelivery.objects.select_related("user").get(pk=delivery_id)
     plan = RecoveryPlan.objects.active().filter(patient=delivery.user).first()
-    reason = _reason_not_to_send(delivery, plan, now)
+    # The day as Today shows it: its ticks, day off, and the latest check-in on or before it (a stop may stand).
+    facts = facts_for_plan(plan, delivery.date, delivery.date) if plan is not None else None
+    reason = _reason_not_to_send(delivery, plan, facts, now)
     if reason:
         _finish(delivery, status=Status.SKIPPED, note=reason)
         return "skipped"
     sender = sender_for(delivery.user)
     try:
-        sender.send(reminder_for(delivery))
+        sender.send(reminder_for(delivery, kind=reminder_kind(delivery.slot, facts, delivery.date)))
     except Exception:
         logger.exception("Could not send the %s reminder %s.", sender.channel, delivery.pk)
         _finish(delivery, status=Status.FAILED, channel=sender.channel, note="The message could not be sent.")
@@ -167,16 +178,26 @@ def _finish(delivery, **changes):
     ReminderDelivery.objects.filter(pk=delivery.pk, status=Status.QUEUED).update(**changes)
 
 
-def logged_on(plan, date):
-    """Whether anything was recorded for the day: a tick, a check-in or a day off."""
-    return (
-        Completion.objects.filter(plan=plan, date=date).exists()
-        or CheckIn.objects.filter(plan=plan, date=date).exists()
-        or ExcusedDay.objects.filter(plan=plan, date=date).exists()
-    )
+def reminder_kind(slot, facts, date):
+    """What the reminder of ``slot`` on ``date`` says. While the stop of the latest check-in stands (a warning sign,
+    or pain at the stop level: ``PlanFacts.stop_on``, the rule behind Today's banner), the daily reminder and the
+    evening nudge ask the patient to check in again and call us, never "your plan is ready". Ice reminders go on:
+    the ice step has no gate, so a stop leaves it open on Today too (``_reason_not_to_send`` checks its lock)."""
+    if slot in ICE_SLOTS:
+        return Kind.ICE
+    if facts.stop_on(date) is not None:
+        return Kind.CHECK_IN
+    return Kind.EVENING if slot == Slot.EVENING else Kind.DAILY
 
 
-def _reason_not_to_send(delivery, plan, now):
+def _ice_step_locked(facts, date):
+    """Whether Today shows the day's ice step locked (``rules.step_lock``): a clinician may have gated it."""
+    steps = rules.steps_on(facts, date)
+    ice = next((step for step in steps if step.key == ICE_STEP_KEY and not step.is_weekly), None)
+    return ice is not None and rules.step_lock(ice, facts, date) is not None
+
+
+def _reason_not_to_send(delivery, plan, facts, now):
     """Why the reminder is no longer wanted, in plain words, or "" to send it. Asked again at sending time, since
     the patient may have turned reminders off or logged their day after it was queued."""
     user = delivery.user
@@ -187,26 +208,33 @@ def _reason_not_to_send(delivery, plan, now):
         return "Reminders were turned off."
     if plan is None:
         return "There is no active plan."
-    if ExcusedDay.objects.filter(plan=plan, date=delivery.date).exists():
+    if delivery.date in facts.excused:
         return "The day was taken off."
     if delivery.slot == Slot.EVENING:
         if not choice.evening_nudge:
             return "The evening nudge was turned off."
-        if logged_on(plan, delivery.date):
+        if _logged_in_facts(facts, delivery.date):
             return "Something was logged that day."
+    stopped_that_day = facts.stop_on(delivery.date) and facts.latest_check_in_date(delivery.date) == delivery.date
+    if delivery.slot == Slot.DAILY and stopped_that_day:
+        # Not "Please do today's check-in" to someone whose check-in of that day has just said stop and call us.
+        return "That day's check-in asked the patient to stop and call the clinic."
+    if delivery.slot in ICE_SLOTS and _ice_step_locked(facts, delivery.date):
+        return "The ice step was on hold that day."
     if now > delivery.due_at + SEND_DEADLINE:
         return "Too late to be of use."
     return ""
 
 
-def reminder_for(delivery):
+def reminder_for(delivery, *, kind):
     user = delivery.user
     base = settings.SITE_URL.rstrip("/")
     context = {
         "name": user.first_name or "there",
-        "slot": delivery.slot,
+        "kind": kind,
         "ice_dose": ICE_SLOTS.index(delivery.slot) + 1 if delivery.slot in ICE_SLOTS else None,
         "today_link": base + reverse("recovery:today"),
+        "check_in_link": base + reverse("recovery:check_in"),
         "settings_link": base + reverse("reminders:settings"),
         "unsubscribe_url": unsubscribe_url(user),
         "CLINIC_NAME": settings.CLINIC_NAME,

@@ -5,6 +5,7 @@ import datetime
 import email
 import email.policy
 import json
+import re
 import smtplib
 from zoneinfo import ZoneInfo
 
@@ -17,6 +18,7 @@ from django.urls import reverse
 from jobs.sweep import sweep
 from recovery.care import plan_set_status
 from recovery.clock import clinic_today
+from recovery.models import PlanStep
 from recovery.services import day_excuse
 from reminders import delivery as delivery_module
 from reminders.delivery import KEEP_DELIVERIES, deliveries_prune, reminder_deliver, reminders_queue_due
@@ -253,11 +255,45 @@ def test_an_ice_day_brings_three_ice_reminders_at_their_times(june, patient):
     assert sweep_at(june, 7, 59) == 0
     assert sweep_at(june, 8, 0) == 1
     [message] = mail.outbox
-    assert message.to == ["alice@example.com"] and message.subject == "Time for your first ice session"
+    assert message.to == ["alice@example.com"] and message.subject == "Your next plan task is due"
     assert "wrapped in a thin towel (never on bare skin)" in message.body  # as the task says: ice burns bare skin
     assert sweep_at(june, 8, 1) == 0  # already queued
     assert sweep_at(june, 13, 5) == 1 and sweep_at(june, 18, 59) == 1
-    assert [m.subject.split()[3] for m in mail.outbox] == ["first", "second", "third"]
+    sessions = [re.search(r"your (\w+) ice session of the day", m.body).group(1) for m in mail.outbox]
+    assert sessions == ["first", "second", "third"]
+
+
+def lock_screen(message):
+    """What a phone shows before the e-mail is opened: the subject and the start of the text, up to the first link."""
+    return message.subject + " " + message.body.split("http", 1)[0]
+
+
+def test_no_reminder_puts_the_injury_on_the_lock_screen(june, patient, settings):
+    # "Time for your first ice session: … on your hip" read on a locked phone tells anyone near it about the injury.
+    make_plan(patient, days_since_race=2)  # ice at 08:00
+    make_plan(PatientFactory(first_name="Bea"), days_since_race=5)  # the daily reminder at 09:00
+    sweep_at(june, 8)
+    sweep_at(june, 9)
+    sweep_at(june, 20)  # the evening nudges
+    ice, daily, evening, _bea_evening = mail.outbox
+    assert ice.subject == "Your next plan task is due"
+    assert daily.subject == "Your plan for today is ready"
+    assert evening.subject == f"A gentle nudge from {settings.CLINIC_NAME}"
+    for message in (ice, daily, evening):
+        assert not re.search(r"\b(ice|hip|pain|injury|injured)\b", lock_screen(message), re.IGNORECASE), message.body
+    # The details come after the link.
+    assert "first ice session of the day" in ice.body.split("/today/", 1)[1]
+    assert "your hip" in ice.body.split("/today/", 1)[1] and "your hip" in evening.body.split("/today/", 1)[1]
+
+
+def test_every_reminder_says_replies_are_not_read_and_whom_to_call(june, patient, settings):
+    settings.CLINIC_PHONE = "+44 20 7946 0999"
+    make_plan(patient, days_since_race=2)
+    sweep_at(june, 8)
+    sweep_at(june, 20)
+    assert len(mail.outbox) == 2
+    for message in mail.outbox:
+        assert "Replies to this e-mail are not read: call us on +44 20 7946 0999." in message.body
 
 
 def test_the_message_links_to_today_and_carries_the_unsubscribe_headers(june, patient, settings):
@@ -319,7 +355,7 @@ def test_after_the_first_48_hours_one_daily_reminder(june, patient):
     make_plan(patient, days_since_race=3)
     assert sweep_at(june, 8, 30) == 0
     assert sweep_at(june, 9, 0) == 1
-    assert mail.outbox[0].subject == "Your recovery plan for today"
+    assert mail.outbox[0].subject == "Your plan for today is ready"
 
 
 def test_no_reminders_before_race_day(june, patient):
@@ -341,6 +377,83 @@ def test_a_check_in_also_counts_as_logged(june, patient):
     plan = make_plan(patient, days_since_race=5)
     CheckInFactory(plan=plan, date=DAY)
     assert sweep_at(june, 20) == 0
+
+
+# A check-in that said stop (a warning sign, or pain at the stop level): the rule of Today's banner
+
+
+YESTERDAY = DAY - datetime.timedelta(days=1)
+
+
+def test_after_a_warning_sign_the_daily_reminder_asks_for_a_check_in_instead(june, patient, settings):
+    # Told "keep your weight off the leg, it may be a fracture, call the clinic", the patient must not get
+    # "Your plan for today is ready" the next morning.
+    settings.CLINIC_PHONE = "+44 20 7946 0123"
+    plan = make_plan(patient, days_since_race=5)
+    CheckInFactory(plan=plan, date=YESTERDAY, pain=2, night_pain=True)
+    assert sweep_at(june, 9) == 1
+    [message] = mail.outbox
+    assert message.subject == "Please do today's check-in"
+    assert "Your plan for today is ready" not in message.body and "/today/" not in message.body
+    assert settings.SITE_URL.rstrip("/") + reverse("recovery:check_in") in message.body
+    assert "Your last check-in asked you to stop your exercises and call us." in message.body
+    assert "please call us on +44 20 7946 0123" in message.body
+    assert ReminderDelivery.objects.get().status == "sent"
+
+
+def test_after_a_warning_sign_the_evening_nudge_is_calm_too(june, patient):
+    plan = make_plan(patient, days_since_race=5)
+    CheckInFactory(plan=plan, date=YESTERDAY, pain=2, night_pain=True)
+    sweep_at(june, 20)
+    [nudge] = mail.outbox
+    assert nudge.subject == "Please do today's check-in"
+    assert "No pressure" not in nudge.body and "ticking it off" not in nudge.body
+
+
+def test_pain_at_the_stop_level_also_brings_the_calm_reminder(june, patient):
+    plan = make_plan(patient, days_since_race=5)
+    CheckInFactory(plan=plan, date=YESTERDAY - datetime.timedelta(days=3), pain=8)  # before the days loaded
+    sweep_at(june, 9)
+    assert mail.outbox[0].subject == "Please do today's check-in"
+
+
+def test_a_check_in_without_a_warning_brings_the_usual_reminders_back(june, patient):
+    plan = make_plan(patient, days_since_race=5)
+    CheckInFactory(plan=plan, date=YESTERDAY - datetime.timedelta(days=1), pain=2, night_pain=True)
+    CheckInFactory(plan=plan, date=YESTERDAY, pain=2)
+    sweep_at(june, 9)
+    assert mail.outbox[0].subject == "Your plan for today is ready"
+
+
+def test_no_daily_reminder_after_that_mornings_check_in_said_stop(june, patient, settings):
+    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.dummy.DummyBackend"}}  # queued, not run
+    plan = make_plan(patient, days_since_race=5)
+    assert sweep_at(june, 9) == 1
+    CheckInFactory(plan=plan, date=DAY, pain=2, cannot_bear_weight=True)  # checked in before it went out
+    delivery = ReminderDelivery.objects.get()
+    assert reminder_deliver(delivery_id=delivery.pk, worker_id="w") == "skipped"
+    delivery.refresh_from_db()
+    assert delivery.note == "That day's check-in asked the patient to stop and call the clinic." and not mail.outbox
+
+
+def test_ice_reminders_go_on_after_a_warning_sign(june, patient):
+    # The ice step has no gate: Today keeps it open under the warning, and so do its reminders.
+    plan = make_plan(patient, days_since_race=1)
+    CheckInFactory(plan=plan, date=YESTERDAY, pain=3, night_pain=True)
+    sweep_at(june, 8)
+    [message] = mail.outbox
+    assert message.subject == "Your next plan task is due" and "first ice session" in message.body
+
+
+def test_an_ice_step_that_a_warning_holds_on_today_gets_no_reminder(june, patient):
+    plan = make_plan(patient, days_since_race=1)
+    for step in PlanStep.objects.filter(plan=plan, key="ice"):
+        step.gate, step.gate_pain_max = "pain", 5  # tailored by a clinician: ice only below 5/10
+        step.save()
+    CheckInFactory(plan=plan, date=YESTERDAY, pain=3, night_pain=True)
+    sweep_at(june, 8)
+    assert not mail.outbox
+    assert ReminderDelivery.objects.get().note == "The ice step was on hold that day."
 
 
 def test_something_logged_between_queueing_and_sending_skips_the_nudge(june, patient, settings):

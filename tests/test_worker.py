@@ -187,7 +187,7 @@ def test_a_worker_killed_while_sending_a_reminder_is_made_good_by_the_sweep(cloc
     assert sweep(now=at(8) + TASK_STALE_AFTER + datetime.timedelta(minutes=1)).counts["tasks re-queued"] == 1
     run_worker("restarted")
     [message] = mail.outbox
-    assert message.subject == "Time for your first ice session"
+    assert message.subject == "Your next plan task is due"
     delivery = ReminderDelivery.objects.get()
     assert (delivery.status, delivery.attempts, delivery.claimed_by) == ("sent", 2, "restarted")
     task = DBTaskResult.objects.get()
