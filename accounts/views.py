@@ -18,6 +18,7 @@ from accounts.forms import (
     PlainPasswordResetForm,
     PlainSetPasswordForm,
 )
+from accounts.password_notice import password_changed_notify
 from accounts.password_reset import password_reset_send
 from accounts.roles import is_clinician, is_patient, is_reception
 
@@ -93,6 +94,11 @@ class PasswordChangeView(auth_views.PasswordChangeView):
     def get_form_kwargs(self):
         return {**super().get_form_kwargs(), "request": self.request}
 
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        password_changed_notify(form.user)  # the owner hears of it, should it not have been them
+        return response
+
     def get_context_data(self, **kwargs):
         # A patient comes here from Account and keeps the patients' menu (Today, Check-in…) to go back.
         layout = "recovery/patient_base.html" if is_patient(self.request.user) else "base.html"
@@ -114,3 +120,8 @@ class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
     template_name = "accounts/password_reset_confirm.html"
     form_class = PlainSetPasswordForm
     success_url = reverse_lazy("accounts:password_reset_complete")
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        password_changed_notify(form.user)  # whoever used the link, the owner hears of it
+        return response
