@@ -115,6 +115,22 @@ def test_the_account_page_links_to_the_reminders(patient_client):
     assert URL in patient_client.get("/account/").content.decode()
 
 
+def test_the_privacy_notice_says_reminders_are_on_and_how_to_stop_them(client, db, settings):
+    settings.CLINIC_PHONE = "+44 20 7946 0777"
+    page = " ".join(client.get("/privacy/").content.decode().split())
+    assert f'<a href="{URL}">your reminder settings</a>' in page
+    text = re.sub(r"<[^>]+>", "", page)
+    assert "Reminders of your recovery plan, unless you turn them off: they start when you join" in text
+    assert "Stop all reminders" in text
+    assert "Replies to our e-mails are not read: please call us on +44 20 7946 0777." in text
+
+
+def test_the_privacy_notice_says_the_clinic_is_e_mailed_the_name_with_an_alert(client, db):
+    page = " ".join(client.get("/privacy/").content.decode().split())
+    assert "we e-mail the clinic's duty team and your clinician. That e-mail gives your name" in page
+    assert "It does not include your pain scores, your answers or your notes" in page
+
+
 def test_the_page_shows_the_defaults_before_anything_is_saved(patient_client, plan):
     html = patient_client.get(URL).content.decode()
     assert 'value="08:00"' in html and 'value="13:00"' in html and 'value="18:00"' in html
