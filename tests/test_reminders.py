@@ -115,6 +115,11 @@ def test_the_account_page_links_to_the_reminders(patient_client):
     assert URL in patient_client.get("/account/").content.decode()
 
 
+def test_the_page_says_what_the_reminders_say_after_a_check_in_that_said_stop(patient_client, plan):
+    page = " ".join(patient_client.get(URL).content.decode().split())
+    assert "If a check-in asks you to stop and call us, your daily and evening reminders change" in page
+
+
 def test_the_privacy_notice_says_reminders_are_on_and_how_to_stop_them(client, db, settings):
     settings.CLINIC_PHONE = "+44 20 7946 0777"
     page = " ".join(client.get("/privacy/").content.decode().split())
