@@ -52,6 +52,8 @@ export DJANGO_SECRET_KEY="bench-$($PY -c 'import secrets; print(secrets.token_ur
 export DJANGO_ALLOWED_HOSTS=127.0.0.1
 export DJANGO_SITE_URL=https://127.0.0.1
 export EMAIL_URL=smtp://127.0.0.1:25
+export DJANGO_DEFAULT_FROM_EMAIL="Apex Sports Clinic <no-reply@bench.example>"
+export CLINIC_DUTY_EMAIL=duty@bench.example
 export DJANGO_LOG_LEVEL=WARNING
 export REDIS_URL="$REDIS"
 SETTINGS

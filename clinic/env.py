@@ -5,6 +5,7 @@ with a half-understood configuration.
 """
 
 import os
+from email.utils import parseaddr
 from urllib.parse import parse_qs, unquote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -84,10 +85,12 @@ def env_time_zone(name, default):
     return value
 
 
-def env_email(name, default):
-    value = env_str(name, default)
-    local, at, domain = value.partition("@")
-    if not (local and at and "." in domain):
+def env_email(name, default, *, required=False, why="", with_name=False):
+    """An e-mail address; ``with_name`` also accepts a sender written ``Apex Sports Clinic <no-reply@…>``."""
+    value = env_str(name, default, required=required, why=why)
+    address = parseaddr(value)[1] if with_name else value
+    local, at, domain = address.partition("@")
+    if not (local and at and "." in domain) or any(char.isspace() for char in address):
         raise ImproperlyConfigured(f"{name} must be an e-mail address; got {value!r}.")
     return value
 

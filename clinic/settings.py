@@ -49,7 +49,14 @@ SITE_URL = env_url(
 
 CLINIC_NAME = env_str("CLINIC_NAME", "Apex Sports Clinic")
 CLINIC_PHONE = env_str("CLINIC_PHONE", "+44 20 7946 0000")
-CLINIC_DUTY_EMAIL = env_email("CLINIC_DUTY_EMAIL", "duty@apex.test")
+# Red-flag and inactivity alerts go here (and to the plan's clinician, when there is one): for a patient without a
+# clinician this is the only reader, so production must name a mailbox someone reads, not the developer's default.
+CLINIC_DUTY_EMAIL = env_email(
+    "CLINIC_DUTY_EMAIL",
+    "duty@apex.test",
+    required=not DEBUG,
+    why=" when DJANGO_DEBUG is off: the mailbox that receives urgent alerts, e.g. duty@apexclinic.example",
+)
 TIME_ZONE = env_time_zone("CLINIC_TIME_ZONE", "Europe/London")
 USE_TZ = True
 LANGUAGE_CODE = "en-gb"
@@ -176,7 +183,16 @@ PASSWORD_RESET_TIMEOUT = 60 * 60 * 3
 INVITATION_VALID_DAYS = env_int("INVITATION_VALID_DAYS", 7, minimum=1)
 
 MAILERS = {"default": env_mailer("EMAIL_URL", debug=DEBUG)}
-DEFAULT_FROM_EMAIL = env_str("DJANGO_DEFAULT_FROM_EMAIL", f"{CLINIC_NAME} <no-reply@apex.test>")
+# The sender of every e-mail. Production must name one of the clinic's own domains: mail from a made-up domain is
+# refused or filed as spam by patients' mail providers, and their replies would go nowhere.
+DEFAULT_FROM_EMAIL = env_email(
+    "DJANGO_DEFAULT_FROM_EMAIL",
+    f"{CLINIC_NAME} <no-reply@apex.test>",
+    required=not DEBUG,
+    why=" when DJANGO_DEBUG is off: the sender of the portal's e-mails, e.g."
+    " 'Apex Sports Clinic <no-reply@apexclinic.example>'",
+    with_name=True,
+)
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # Mail and reminders leave after the transaction commits, through the tasks framework: the tasks wait in the

@@ -53,6 +53,8 @@ PRODUCTION = {
     "DJANGO_CSRF_TRUSTED_ORIGINS": "https://recovery.apex.example",
     "DJANGO_SITE_URL": "https://recovery.apex.example",
     "EMAIL_URL": "smtp+tls://mailer:secret@smtp.apex.example:587",
+    "DJANGO_DEFAULT_FROM_EMAIL": "Apex Sports Clinic <no-reply@apex.example>",
+    "CLINIC_DUTY_EMAIL": "duty@apex.example",
     "DATABASE_URL": "postgres://apex:pw@db.apex.example:5432/apex",
 }
 
@@ -235,6 +237,51 @@ def test_settings_refuse_to_start_in_production_without_the_public_site_url(monk
     # Otherwise password-reset links in e-mails would point at http://127.0.0.1:8000.
     with pytest.raises(ImproperlyConfigured, match="DJANGO_SITE_URL must be set when DJANGO_DEBUG is off"):
         load_settings(monkeypatch, **production(DJANGO_SITE_URL=None))
+
+
+def test_settings_refuse_to_start_in_production_without_the_duty_mailbox(monkeypatch):
+    # Otherwise a red-flag alert for a patient without a clinician would go to duty@apex.test: to nobody.
+    with pytest.raises(ImproperlyConfigured, match="CLINIC_DUTY_EMAIL must be set when DJANGO_DEBUG is off"):
+        load_settings(monkeypatch, **production(CLINIC_DUTY_EMAIL=None))
+
+
+def test_settings_refuse_to_start_in_production_without_a_sender(monkeypatch):
+    with pytest.raises(ImproperlyConfigured, match="DJANGO_DEFAULT_FROM_EMAIL must be set when DJANGO_DEBUG is off"):
+        load_settings(monkeypatch, **production(DJANGO_DEFAULT_FROM_EMAIL=None))
+
+
+@pytest.mark.parametrize("sender", ["Apex Sports Clinic", "Apex <no-reply>", "no reply@apex.example"])
+def test_settings_refuse_a_sender_that_is_not_an_address(monkeypatch, sender):
+    with pytest.raises(ImproperlyConfigured, match="DJANGO_DEFAULT_FROM_EMAIL must be an e-mail address"):
+        load_settings(monkeypatch, **production(DJANGO_DEFAULT_FROM_EMAIL=sender))
+
+
+def test_production_mail_goes_to_and_from_the_clinics_own_addresses(monkeypatch):
+    prod = load_settings(monkeypatch, **PRODUCTION)
+    assert prod.CLINIC_DUTY_EMAIL == "duty@apex.example"
+    assert prod.DEFAULT_FROM_EMAIL == prod.SERVER_EMAIL == "Apex Sports Clinic <no-reply@apex.example>"
+
+
+def test_debug_keeps_the_development_mail_addresses(monkeypatch):
+    dev = load_settings(monkeypatch, DJANGO_DEBUG="true")
+    assert dev.CLINIC_DUTY_EMAIL == "duty@apex.test"
+    assert dev.DEFAULT_FROM_EMAIL == "Apex Sports Clinic <no-reply@apex.test>"
+
+
+def test_the_example_env_file_sets_everything_production_requires(monkeypatch):
+    """deploy/apex.env.example, with a secret key filled in (left empty on purpose), starts the portal."""
+    import shlex
+
+    env = {}
+    for line in (BASE_DIR / "deploy" / "apex.env.example").read_text().splitlines():
+        if line and not line.startswith("#"):
+            name, _, value = line.partition("=")
+            if name in VARIABLES:
+                env[name] = shlex.split(value)[0] if value else ""
+    env["DJANGO_SECRET_KEY"] = "example-" + "x" * 50
+    prod = load_settings(monkeypatch, **env)
+    assert prod.DEBUG is False
+    assert prod.CLINIC_DUTY_EMAIL == "duty@apexclinic.example"
 
 
 def test_settings_refuse_an_invitation_lifetime_below_one_day(monkeypatch):
