@@ -341,6 +341,83 @@ def test_a_task_for_a_replaced_invitation_sends_nothing(desk, django_capture_on_
     assert len(mail.outbox) == 1
 
 
+# A dead link sends the patient to the password reset page, which sends a new invitation if they never set up
+
+
+def ask_for_a_link(capture, email):
+    """What the dead-link page offers: the password reset form, from a browser with no session."""
+    with capture(execute=True):
+        return Client().post("/accounts/password/reset/", {"email": email}, follow=True)
+
+
+def test_the_dead_link_page_sends_the_patient_to_ask_for_a_new_link(desk, django_capture_on_commit_callbacks):
+    patient = enrol(desk, django_capture_on_commit_callbacks)
+    path = last_link()
+    resend(desk, django_capture_on_commit_callbacks, patient)
+    dead = Client().get(path, follow=True).text
+    assert "Not chosen a password yet, or forgotten it? We can e-mail you a new link to choose one." in dead
+    assert 'href="/accounts/password/reset/">Send me a new link</a>' in dead
+
+
+def test_a_patient_who_never_set_a_password_asks_for_a_link_and_gets_a_new_invitation(
+    desk, django_capture_on_commit_callbacks
+):
+    """Django sends no reset e-mail to an account without a password: the page said a link was coming and
+    nothing came. Now the patient's invitation is renewed and sent."""
+    enrol(desk, django_capture_on_commit_callbacks)
+    old = last_link()
+    response = ask_for_a_link(django_capture_on_commit_callbacks, "Dana@Example.com ")
+    assert "Check your e-mail" in response.text
+    assert len(mail.outbox) == 2
+    assert mail.outbox[-1].to == ["dana@example.com"]
+    new = last_link()  # an invitation's /welcome/ link, not a password reset link
+    assert new != old
+    assert expired(Client().get(old, follow=True))  # as after reception's "Send a new invitation"
+    assert accept(Client(), new)["Location"] == "/today/"
+
+
+def test_asking_again_within_five_minutes_sends_no_second_invitation(desk, django_capture_on_commit_callbacks):
+    enrol(desk, django_capture_on_commit_callbacks)
+    ask_for_a_link(django_capture_on_commit_callbacks, "dana@example.com")
+    first = last_link()
+    ask_for_a_link(django_capture_on_commit_callbacks, "dana@example.com")
+    assert len(mail.outbox) == 2
+    assert accept(Client(), first)["Location"] == "/today/"  # the link just sent still works
+
+
+def test_a_switched_off_patient_gets_no_invitation_from_the_reset_page(desk, django_capture_on_commit_callbacks):
+    patient = enrol(desk, django_capture_on_commit_callbacks)
+    desk.post(f"/front-desk/patients/{patient.pk}/deactivate/")
+    ask_for_a_link(django_capture_on_commit_callbacks, "dana@example.com")
+    assert len(mail.outbox) == 1
+    patient.refresh_from_db()
+    assert not patient.is_active and patient.invitation_sent_at < patient.invited_at  # no new invitation
+
+
+def test_the_reset_page_answers_alike_for_a_waiting_patient_a_set_up_one_and_a_stranger(
+    desk, django_capture_on_commit_callbacks, settings
+):
+    """Nothing on the page, nor in its timing, tells which addresses have an account, set up or not: each
+    request queues one task with the address, and nothing is sent within it."""
+    from django.tasks import task_backends
+
+    set_up = enrol(desk, django_capture_on_commit_callbacks, email="eve@example.com")
+    accept(Client(), last_link())
+    enrol(desk, django_capture_on_commit_callbacks)
+    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.dummy.DummyBackend"}}
+    sent_before = len(mail.outbox)
+    pages = []
+    for email in (set_up.email, "dana@example.com", "stranger@example.com"):
+        response = Client().post("/accounts/password/reset/", {"email": email}, follow=True)
+        assert response.redirect_chain == [("/accounts/password/reset/sent/", 302)]
+        pages.append(re.sub(r'nonce="[^"]*"|[A-Za-z0-9]{64}', "", response.text))
+    assert pages[0] == pages[1] == pages[2]
+    assert len(mail.outbox) == sent_before
+    queued = task_backends["default"].results
+    assert [result.args for result in queued] == [[set_up.email], ["dana@example.com"], ["stranger@example.com"]]
+    assert {result.task.name for result in queued} == {"password_reset_send"}
+
+
 # A failing mail server never loses an enrolment
 
 
