@@ -210,6 +210,52 @@ def test_an_old_link_dies_after_a_resend(desk, django_capture_on_commit_callback
     assert accept(Client(), new)["Location"] == "/today/"
 
 
+REPLACES = "This link replaces the one we sent before, which no longer works."
+
+
+def test_a_resent_invitation_does_not_look_like_the_first(desk, django_capture_on_commit_callbacks):
+    """Phones group e-mails with the same subject, and the patient tapped the first, dead, link of the thread."""
+    patient = enrol(desk, django_capture_on_commit_callbacks)
+    resend(desk, django_capture_on_commit_callbacks, patient)
+    first, second = mail.outbox
+    assert first.subject == "Apex Sports Clinic: your recovery plan is ready"
+    assert REPLACES not in first.body
+    assert second.subject == "Apex Sports Clinic: your new link to set up Apex Recovery"
+    [link] = links_in(second)
+    assert f"\n\n{link}\n\n{REPLACES}\n\n" in second.body  # right under the link, on a line of its own
+
+
+def test_an_invitation_asked_for_on_the_reset_page_says_it_replaces_the_first(desk, django_capture_on_commit_callbacks):
+    enrol(desk, django_capture_on_commit_callbacks)
+    ask_for_a_link(django_capture_on_commit_callbacks, "dana@example.com")
+    assert "your new link" in mail.outbox[-1].subject and REPLACES in mail.outbox[-1].body
+
+
+def test_the_first_invitation_to_a_corrected_address_is_a_first_one(desk, django_capture_on_commit_callbacks):
+    """The earlier invitation went to the mistyped address: at the right one, nothing was sent before."""
+    patient = enrol(desk, django_capture_on_commit_callbacks, email="dana@exmaple.com")
+    with django_capture_on_commit_callbacks(execute=True):
+        desk.post(
+            f"/front-desk/patients/{patient.pk}/",
+            {
+                "first_name": "Dana",
+                "last_name": "Scully",
+                "email": "dana@example.com",
+                "race_date": (clinic_today() - datetime.timedelta(days=1)).isoformat(),
+            },
+        )
+    message = mail.outbox[-1]
+    assert message.to == ["dana@example.com"]
+    assert "your recovery plan is ready" in message.subject and REPLACES not in message.body
+
+
+def test_an_invitation_queued_before_resends_said_so_still_goes_out(desk, django_capture_on_commit_callbacks):
+    """A task waiting in the queue from before this change has no ``replaces_earlier``: it is sent as a first."""
+    patient = enrol(desk, django_capture_on_commit_callbacks)
+    assert invitations_send.call([[patient.pk, patient.invited_at.isoformat()]]) == 1
+    assert mail.outbox[-1].subject == mail.outbox[0].subject
+
+
 def test_an_old_link_already_opened_in_a_browser_dies_after_a_resend(desk, django_capture_on_commit_callbacks):
     patient = enrol(desk, django_capture_on_commit_callbacks)
     browser = Client()

@@ -87,9 +87,12 @@ def invitation_expires_on(made=None):
     return timezone.localdate(made + datetime.timedelta(days=settings.INVITATION_VALID_DAYS))
 
 
-def invitation_message(user):
+def invitation_message(user, *, replaces_earlier=False):
+    """The invitation e-mail. One that replaces an earlier one says so, in its subject too: phones group mails of
+    the same subject, and a patient tapped the first, dead, link of the thread."""
     context = {
         "user": user,
+        "replaces_earlier": replaces_earlier,
         "link": invitation_link(user),
         "valid_days": settings.INVITATION_VALID_DAYS,
         "expires_on": invitation_expires_on(),
@@ -106,19 +109,19 @@ def _stamp(user):
     return [user.pk, user.invited_at.isoformat()]
 
 
-def invitations_queue(users):
+def invitations_queue(users, *, replaces_earlier=False):
     """Send each user's current invitation once the current transaction commits (at once outside one)."""
     stamps = [_stamp(user) for user in users]
     for start in range(0, len(stamps), BATCH_SIZE):
         batch = stamps[start : start + BATCH_SIZE]
-        transaction.on_commit(lambda batch=batch: _enqueue(batch))
+        transaction.on_commit(lambda batch=batch: _enqueue(batch, replaces_earlier))
 
 
-def _enqueue(stamps):
+def _enqueue(stamps, replaces_earlier=False):
     # Runs after the enrolment has committed: whatever goes wrong here is logged, never raised, so it cannot
     # turn a saved enrolment into an error page. (The immediate backend runs the task right here.)
     try:
-        invitations_send.enqueue(stamps)
+        invitations_send.enqueue(stamps, replaces_earlier=replaces_earlier)
     except Exception:
         logger.exception("Could not queue %d invitation e-mail(s); the front desk shows them as not sent.", len(stamps))
         ids = [user_id for user_id, _ in stamps]
@@ -127,18 +130,20 @@ def _enqueue(stamps):
         )
 
 
-def invitation_renew(user):
-    """Start a new invitation: older links stop working, and the e-mail goes out after the commit."""
+def invitation_renew(user, *, replaces_earlier=True):
+    """Start a new invitation: older links stop working, and the e-mail goes out after the commit. It says that it
+    replaces the one sent before, unless ``replaces_earlier`` is False (the first to reach a corrected address)."""
     user.invited_at = timezone.now()
     user.invitation_sent_at = None
     user.invitation_failed_at = None
     user.save(update_fields=["invited_at", "invitation_sent_at", "invitation_failed_at"])
-    invitations_queue([user])
+    invitations_queue([user], replaces_earlier=replaces_earlier)
 
 
 @task
-def invitations_send(stamps):
-    """E-mail invitations. ``stamps`` are [user id, invited_at] pairs (task arguments must be plain JSON).
+def invitations_send(stamps, replaces_earlier=False):
+    """E-mail invitations. ``stamps`` are [user id, invited_at] pairs (task arguments must be plain JSON);
+    ``replaces_earlier``: each is a new link for one sent before, and says so.
 
     An invitation renewed since it was queued is skipped: the newer one has its own task. Each message is sent
     on its own, so one refused address fails only its own invitation. Returns the number sent.
@@ -155,7 +160,7 @@ def invitations_send(stamps):
         with mailers[MAILER] as connection:
             for user in users:
                 try:
-                    connection.send_messages([invitation_message(user)])
+                    connection.send_messages([invitation_message(user, replaces_earlier=replaces_earlier)])
                 except Exception:
                     logger.exception("Could not send the invitation e-mail to user %s.", user.pk)
                     failed.append(user.pk)

@@ -135,7 +135,8 @@ def patient_details_change(*, patient, plan=None, race_date=None, **contact):
     if plan is not None and race_date is not None and plan.race_date != race_date:
         plan_race_date_correct(plan, race_date)
     if patient.email != old_email and patient.is_active and not patient.is_activated:
-        invitation_renew(patient)
+        # The earlier invitations went to the mistyped address: at this one, this is the first.
+        invitation_renew(patient, replaces_earlier=False)
         return True
     return False
 
