@@ -8,19 +8,43 @@ of the patient): ``RecoveryPlan.quiet_since``.
 One alert per spell of silence: the alert of the day it began (unique per plan, kind and date, so two sweeps at
 once make one), and no other until the patient has logged something again and then falls silent anew. A
 clinician who acknowledged it is not asked again every morning about the same silence. The clinic hears of each
-new alert through the usual alert e-mail (``recovery.notifications``), which holds no health details.
+new alert through the usual alert e-mail (``recovery.notifications``), which holds no health details. A patient
+who never set up their account is silent for that reason, and the alert says so (the call is still worth making).
 """
 
 from django.db import transaction
 from django.db.models import Max
+from django.utils import timezone
 
+from accounts.frontdesk.invitations import invitation_expires_on
 from recovery.models import Alert, ExcusedDay, RecoveryPlan, SafetyThresholds
 from recovery.notifications import alert_notify
 from recovery.safety import Severity, patients_words
 from recovery.summaries import inactive_q
 
 
-def _reason(plan, days, days_off):
+def _not_set_up_reason(patient, today):
+    """A patient who never chose a password cannot tick or check in: the call is about the lost invitation, not the
+    hip, and the clinician needs to know that before dialling."""
+    if patient.invited_at is None:
+        return "Has not set up their account yet (no invitation was sent). Ask reception to send one."
+    invited = timezone.localdate(patient.invited_at)
+    expires = invitation_expires_on(patient.invited_at)
+    if patient.invitation_failed_at is not None:
+        state = "the invitation e-mail could not be sent"
+    elif today > expires:
+        state = f"the invitation's link expired on {expires:%d %b %Y}"
+    else:
+        state = f"the invitation's link works until {expires:%d %b %Y}"
+    return (
+        f"Has not set up their account yet (invited on {invited:%d %b %Y}; {state}), so they cannot tick or check in."
+        " Ask reception to send a new invitation."
+    )
+
+
+def _reason(plan, days, days_off, *, today):
+    if not plan.patient.is_activated:
+        return _not_set_up_reason(plan.patient, today)
     since = plan.quiet_since
     if plan.quiet_since_resume:
         when = f"the plan was resumed on {since:%d %b %Y}"
@@ -75,6 +99,7 @@ def inactive_alerts_raise(*, today):
                         plan,
                         thresholds.inactive_after_days,
                         [(date, words) for date, words in days_off.get(plan.pk, []) if date >= plan.quiet_since],
+                        today=today,
                     ),
                 },
             )

@@ -352,6 +352,50 @@ def test_an_inactive_alert_quotes_the_days_off_the_patient_marked_meanwhile(cloc
     )
 
 
+def never_set_up_plan(invited_days_ago, **changes):
+    """The plan of a patient enrolled and invited ``invited_days_ago`` days ago who never chose a password."""
+    invited = at(10, day=DAY - datetime.timedelta(days=invited_days_ago))
+    patient = PatientFactory(first_name="Nell", **{"invited_at": invited, "invitation_sent_at": invited, **changes})
+    patient.set_unusable_password()
+    patient.save()
+    ReminderSettings.objects.create(user=patient, enabled=False)
+    return make_plan(patient, days_since_race=invited_days_ago + 1, enrolled_days_ago=invited_days_ago)
+
+
+def test_an_alert_for_a_patient_who_never_set_up_their_account_says_so(clock, settings):
+    """ "Nothing ticked since the plan started" sent the clinician to ask about the hip; the patient had lost the
+    invitation. The alert stays (the clinic should call), with the reason the clinician needs."""
+    settings.INVITATION_VALID_DAYS = 7
+    plan = never_set_up_plan(10)
+    tick(clock, at(6))
+    alert = Alert.objects.get(plan=plan)
+    assert (alert.kind, alert.severity) == (Alert.Kind.INACTIVE, Alert.Severity.WATCH)
+    assert alert.reason == (
+        "Has not set up their account yet (invited on 31 May 2026; the invitation's link expired on 07 Jun 2026),"
+        " so they cannot tick or check in. Ask reception to send a new invitation."
+    )
+    assert "Nothing ticked" not in alert.reason
+    assert len(mail.outbox) == 1  # the clinic still hears of it
+
+
+@pytest.mark.parametrize(
+    ("changes", "state"),
+    [
+        ({}, "the invitation's link works until 13 Jun 2026"),
+        (
+            {"invitation_sent_at": None, "invitation_failed_at": at(10, day=DAY - 4 * ONE_DAY)},
+            "the invitation e-mail could not be sent",
+        ),
+    ],
+    ids=["link still working", "e-mail failed"],
+)
+def test_the_alert_says_what_became_of_the_invitation(clock, settings, changes, state):
+    settings.INVITATION_VALID_DAYS = 7
+    plan = never_set_up_plan(4, **changes)
+    tick(clock, at(6))
+    assert f"(invited on 06 Jun 2026; {state})" in Alert.objects.get(plan=plan).reason
+
+
 def test_a_new_silence_after_some_activity_is_a_new_alert(clock):
     plan, days = quiet_plan()
     tick(clock, at(6))
