@@ -90,6 +90,15 @@ class User(AbstractUser):
         # address and the form says so in plain words.
         self.email = self.email.strip().lower()
 
+    def first_name_and_initial(self):
+        """First name and last initial, as in "Mary S.": enough for a person to tell that an invitation is theirs,
+        not enough to say who it is for to a stranger who got it through a mistyped address. Empty without a first
+        name."""
+        first, last = self.first_name.strip(), self.last_name.strip()
+        if not first:
+            return ""
+        return f"{first} {last[0].upper()}." if last else first
+
     @property
     def is_activated(self):
         """The person has chosen a password (through their invitation, or otherwise)."""

@@ -131,6 +131,49 @@ def test_reception_enrols_and_the_patient_starts_through_the_link(desk, django_c
     )
 
 
+def welcome_page(path):
+    browser = Client()
+    return browser.get(browser.get(path)["Location"]).text
+
+
+def test_the_welcome_page_says_whose_invitation_it_is_before_the_form(
+    desk, django_capture_on_commit_callbacks, settings
+):
+    """An invitation to a mistyped address reaches a stranger: the page tells them it is not theirs, in time."""
+    settings.CLINIC_PHONE = "+44 20 7946 0000"
+    enrol(desk, django_capture_on_commit_callbacks)
+    page = welcome_page(last_link())
+    warning = "This invitation is for <strong>Dana S.</strong></p>"
+    assert warning in page
+    assert 'If that is not you, do not continue: call us on\n        <a href="tel:+442079460000">' in page
+    assert page.index(warning) < page.index("<form")
+    assert "Scully" not in page  # the last initial is enough for Dana, and too little for a stranger
+
+
+@pytest.mark.parametrize(
+    ("first", "last", "shown"),
+    [("Mary", "Smith", "Mary S."), (" Mary ", " de la Cruz", "Mary D."), ("Mary", "", "Mary"), ("", "Smith", "")],
+)
+def test_the_name_a_patient_is_asked_to_recognise(first, last, shown):
+    assert User(first_name=first, last_name=last).first_name_and_initial() == shown
+
+
+def test_without_a_first_name_the_welcome_page_names_the_address(desk, django_capture_on_commit_callbacks):
+    """The front desk asks for a first name; an account made in the admin may have none."""
+    patient = enrol(desk, django_capture_on_commit_callbacks)
+    User.objects.filter(pk=patient.pk).update(first_name="")
+    assert "This invitation is for <strong>dana@example.com</strong></p>" in welcome_page(last_link())
+
+
+def test_the_welcome_page_says_reminders_will_come_and_where_to_change_them(desk, django_capture_on_commit_callbacks):
+    enrol(desk, django_capture_on_commit_callbacks)
+    page = welcome_page(last_link())
+    assert (
+        "We will e-mail you reminders for your plan. You can change or stop them at any time under Account, in\n"
+        '      <a href="/account/reminders/">My reminders</a>.'
+    ) in page
+
+
 def test_consent_is_required(desk, django_capture_on_commit_callbacks):
     patient = enrol(desk, django_capture_on_commit_callbacks)
     browser = Client()

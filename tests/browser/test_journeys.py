@@ -606,3 +606,25 @@ def test_on_a_tablet_after_enrolling_the_message_and_the_print_button_are_both_i
     expect(page.get_by_role("link", name="Print the welcome sheet")).to_be_focused()
     expect(page.get_by_role("link", name="Print the welcome sheet")).to_be_in_viewport()
     expect(page.get_by_text("Dana Scully is enrolled")).to_be_in_viewport()
+
+
+def test_on_a_phone_the_welcome_page_says_whose_invitation_it_is_on_the_first_screen(site, new_page):
+    """An invitation sent to a mistyped address: the stranger who opens it must read, before the password field
+    and without scrolling, that it is for someone else and whom to call."""
+    patient_enrol(
+        first_name="Mary",
+        last_name="Smith",
+        email="mary.smiht@example.com",
+        race_date=clinic_today() - datetime.timedelta(days=1),
+        protocol=Protocol.objects.default(),
+    )
+    page = new_page(PHONE, is_mobile=True, has_touch=True)
+    page.goto(invitation_link("mary.smiht@example.com"))
+    warning = page.locator("[data-invited-person]")
+    expect(warning).to_contain_text("This invitation is for Mary S.")
+    expect(warning).to_contain_text("If that is not you, do not continue: call us on")
+    expect(warning).to_be_in_viewport(ratio=1)
+    assert warning.bounding_box()["y"] < page.locator("#id_new_password1").bounding_box()["y"]
+    expect(page.get_by_role("link", name="My reminders")).to_have_attribute("href", "/account/reminders/")
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    assert_accessible(page, "the invitation's set-password page on a phone")
