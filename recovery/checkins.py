@@ -98,6 +98,15 @@ def _step_tick(plan, step_key, date, today):
         pass
 
 
+class DayOver(Refused):
+    """A check-in sent for a day that is over, from a page left open past midnight. It is not saved, for that day or
+    silently for today: a check-in tells how the hip feels on the day itself, and the page said which day."""
+
+    def __init__(self, date):
+        super().__init__("That day is over: its check-in can no longer be changed.")
+        self.date = date
+
+
 def _alert_inputs(check_in):
     """What ``safety.worse_than_before`` compares of a check-in."""
     return {"pain": check_in.pain, "red_flags": check_in.red_flags(), "numbness": check_in.numbness}
@@ -107,10 +116,12 @@ def _alert_inputs(check_in):
 def check_in_save(*, plan, date, data, today):
     """Save (or edit) the day's check-in, update the day's alerts and tick the plan's check-in step.
 
-    Only today's check-in can be saved: ``date`` must be ``today``. ``data`` holds the answers
-    (``ANSWER_FIELDS``; questions left out count as no). Returns (check_in, the alerts the clinic is told of: new
-    ones, acknowledged ones the edit re-opened, and open ones it made worse).
+    Only today's check-in can be saved: ``date`` must be ``today`` (``DayOver`` when it has passed). ``data`` holds
+    the answers (``ANSWER_FIELDS``; questions left out count as no). Returns (check_in, the alerts the clinic is told
+    of: new ones, acknowledged ones the edit re-opened, and open ones it made worse).
     """
+    if date < today:
+        raise DayOver(date)
     if date != today:
         raise Refused("You can only fill in today's check-in.")
     pain = data.get("pain")

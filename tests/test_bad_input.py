@@ -138,7 +138,7 @@ def test_a_check_in_never_fails_and_is_saved_whole_or_not_at_all(
         assert_answered(response)
         check_ins = list(CheckIn.objects.filter(plan=plan))
         if response.status_code == 302:
-            # Saved: today's, whatever date was posted, with the pain sent.
+            # Saved: today's (a page's day other than today is refused: tests/test_stale_pages.py), with the pain sent.
             assert [check_in.date for check_in in check_ins] == [today]
             assert check_ins[0].pain == int(pain) and 0 <= check_ins[0].pain <= 10
         else:

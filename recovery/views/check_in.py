@@ -1,8 +1,9 @@
 """The daily check-in: how the hip feels today, the pain traffic light, and the stop screen.
 
-Once a day, editable all that day (the clinic's day). There is no date in the form or the URL: the server always
-uses today, so another day (or another patient's check-in) cannot be reached. POST, redirect, GET: the page shows
-the day's result from the saved check-in, so a reload never resubmits.
+Once a day, editable all that day (the clinic's day). The form carries the day it was shown for, and only today's is
+saved: a page opened before midnight and sent after it is refused with a plain word (the answers kept, ready to save
+for today), never filed under the new day unseen. Another day (or another patient's check-in) cannot be reached.
+POST, redirect, GET: the page shows the day's result from the saved check-in, so a reload never resubmits.
 """
 
 from django import forms
@@ -12,7 +13,7 @@ from django.shortcuts import redirect, render
 from accounts.middleware import UNSAVED_PATH_KEY
 from clinic.forms import FocusFirstProblem, TextareaCountingLineBreaksOnce
 from recovery import safety
-from recovery.checkins import ANSWER_FIELDS, check_in_save
+from recovery.checkins import ANSWER_FIELDS, DayOver, check_in_save
 from recovery.clock import clinic_today
 from recovery.models import CheckIn, RecoveryPlan, SafetyThresholds
 from recovery.services import Refused
@@ -22,6 +23,14 @@ PAIN_SCALE = range(11)
 
 
 class CheckInForm(FocusFirstProblem, forms.ModelForm):
+    # The day the page was shown for (a hidden field the template writes). Left out by a page from before it was
+    # sent: today's, as then.
+    date = forms.DateField(
+        required=False,
+        error_messages={
+            "invalid": "We couldn't tell which day these answers were for. Nothing was saved: please save them again."
+        },
+    )
     pain = forms.TypedChoiceField(
         label="How much does your hip hurt right now?",
         choices=[(score, str(score)) for score in PAIN_SCALE],
@@ -80,12 +89,14 @@ def check_in(request):
     plan = request.plan
     today = clinic_today()
     saved = CheckIn.objects.filter(plan=plan, date=today).first()
+    day_over = None
     if request.method == "POST":
-        # Any "date" posted is ignored: a check-in is always today's.
         form = CheckInForm(request.POST)
         if form.is_valid():
             try:
-                check_in_save(plan=plan, date=today, data=form.cleaned_data, today=today)
+                check_in_save(plan=plan, date=form.cleaned_data["date"] or today, data=form.cleaned_data, today=today)
+            except DayOver as refusal:
+                day_over = refusal.date  # said above the form, which keeps the answers
             except Refused as refusal:
                 form.add_error(None, str(refusal))
             else:
@@ -99,6 +110,7 @@ def check_in(request):
         "unsaved": request.method == "GET" and request.session.pop(UNSAVED_PATH_KEY, None) == request.path,
         "form": form,
         "today": today,
+        "day_over": day_over,
         "result": _result(saved, thresholds) if saved else None,
         "pain_scale": [
             (radio, safety.pain_light(score, thresholds)) for score, radio in zip(PAIN_SCALE, form["pain"], strict=True)

@@ -1,0 +1,116 @@
+"""Pages left open: a check-in or a Today page from before midnight, two devices showing different counts, a task
+the clinic changed since the page was opened. Each sends what the page showed, and nothing is written on a day, or
+from a count, the patient no longer sees."""
+
+import datetime
+import re
+import zoneinfo
+from html import unescape
+
+import pytest
+import time_machine
+from django.test import Client
+
+from recovery.clock import clinic_today
+from recovery.models import Alert, CheckIn
+from tests.factories import make_plan
+
+pytestmark = pytest.mark.django_db
+
+LONDON = zoneinfo.ZoneInfo("Europe/London")
+SATURDAY = datetime.date(2027, 3, 27)
+SUNDAY = SATURDAY + datetime.timedelta(days=1)
+LATE_SATURDAY = datetime.datetime(2027, 3, 27, 23, 59, 30, tzinfo=LONDON)
+JUST_AFTER_MIDNIGHT = datetime.datetime(2027, 3, 28, 0, 0, 27, tzinfo=LONDON)
+SUNDAY_MORNING = datetime.datetime(2027, 3, 28, 10, 0, tzinfo=LONDON)
+HTMX = {"HTTP_HX_REQUEST": "true"}
+
+
+def form_with(html, button):
+    """(address, fields) of the form holding the button with the words ``button``, as the browser sends it."""
+    words = html.index(button)
+    form = html[html.rindex("<form", 0, words) : html.index("</form>", words)]
+    fields = dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)"', form))
+    pressed = form[form.rindex("<button", 0, form.index(button)) :]
+    named = re.match(r'<button[^>]*name="(\w+)" value="(\w+)"', pressed)
+    if named:
+        fields[named.group(1)] = named.group(2)
+    return re.search(r'action="([^"]+)"', form).group(1), fields
+
+
+def send(client, form, **headers):
+    address, fields = form
+    return client.post(address, fields, **headers)
+
+
+def today_page(client):
+    return unescape(client.get("/today/").content.decode())
+
+
+@pytest.fixture
+def saturday_plan(patient):
+    with time_machine.travel(LATE_SATURDAY, tick=False):
+        return make_plan(patient, days_since_race=5)  # rest, stretching and the like: once a day
+
+
+@pytest.fixture
+def saturday_client(patient, saturday_plan):
+    """Signed in late on Saturday (a session from the day the suite runs would have run out by then)."""
+    client = Client()
+    with time_machine.travel(LATE_SATURDAY, tick=False):
+        client.force_login(patient)
+    return client
+
+
+# -- A check-in started before midnight and sent after it ------------------------------------------------------------
+
+
+def test_a_check_in_opened_on_saturday_and_sent_after_midnight_is_not_filed_under_sunday(saturday_client):
+    with time_machine.travel(LATE_SATURDAY, tick=False):
+        page = saturday_client.get("/check-in/").content.decode()
+        assert "Saturday 27 March. One check-in a day: you can change it until midnight." in page
+        assert '<input type="hidden" name="date" value="2027-03-27">' in page  # the day the page is for
+    with time_machine.travel(JUST_AFTER_MIDNIGHT, tick=False):
+        response = saturday_client.post("/check-in/", {"date": "2027-03-27", "pain": "2", "swelling": "on"})
+    assert response.status_code == 200
+    assert not CheckIn.objects.exists()  # neither Saturday's (over) nor Sunday's unseen
+    html = unescape(response.content.decode())
+    notice = html[html.index("data-day-over") :].split("</div>")[0]
+    assert "Not saved: these answers were for Saturday 27 March, and that day is over." in notice
+    assert "if they are right for today, Sunday 28 March, save them" in notice
+    assert "call 999 in an emergency" in notice
+    # The answers are still there, and the page is now Sunday's: one press saves them for Sunday.
+    assert re.search(r'<input[^>]*value="2"[^>]*checked', html)
+    assert re.search(r'<input[^>]*name="swelling"[^>]*checked', html)
+    assert '<input type="hidden" name="date" value="2027-03-28">' in html
+    with time_machine.travel(JUST_AFTER_MIDNIGHT, tick=False):
+        saved = saturday_client.post("/check-in/", {"date": "2027-03-28", "pain": "2", "swelling": "on"})
+    assert saved.status_code == 302
+    assert list(CheckIn.objects.values_list("date", "pain", "swelling")) == [(SUNDAY, 2, True)]
+
+
+def test_a_warning_sign_sent_from_a_page_of_a_day_that_is_over_is_not_saved_and_says_to_call(
+    saturday_client,
+):
+    with time_machine.travel(JUST_AFTER_MIDNIGHT, tick=False):
+        response = saturday_client.post("/check-in/", {"date": "2027-03-27", "pain": "8", "night_pain": "on"})
+    assert not CheckIn.objects.exists() and not Alert.objects.exists()
+    html = unescape(response.content.decode())
+    assert "data-day-over" in html and "If you have a warning sign, don't wait: call 999" in html
+    assert re.search(r'<input[^>]*name="night_pain"[^>]*checked', html)  # ready to save for today at once
+
+
+def test_a_check_in_sent_on_the_day_its_page_was_for_is_saved_as_before(saturday_client):
+    with time_machine.travel(LATE_SATURDAY, tick=False):
+        response = saturday_client.post("/check-in/", {"date": "2027-03-27", "pain": "3"})
+    assert response.status_code == 302
+    assert list(CheckIn.objects.values_list("date", flat=True)) == [SATURDAY]
+
+
+def test_a_check_in_for_a_day_not_yet_come_or_not_a_day_at_all_is_refused_plainly(patient_client, plan):
+    tomorrow = (clinic_today() + datetime.timedelta(days=1)).isoformat()
+    html = unescape(patient_client.post("/check-in/", {"date": tomorrow, "pain": "3"}).content.decode())
+    assert "You can only fill in today's check-in." in html
+    html = unescape(patient_client.post("/check-in/", {"date": "27/03", "pain": "3"}).content.decode())
+    assert "We couldn't tell which day these answers were for. Nothing was saved" in html
+    assert not CheckIn.objects.exists()
