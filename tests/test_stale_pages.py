@@ -12,7 +12,7 @@ import time_machine
 from django.test import Client
 
 from recovery.clock import clinic_today
-from recovery.models import Alert, CheckIn
+from recovery.models import Alert, CheckIn, Completion, ExcusedDay
 from tests.factories import make_plan
 
 pytestmark = pytest.mark.django_db
@@ -114,3 +114,66 @@ def test_a_check_in_for_a_day_not_yet_come_or_not_a_day_at_all_is_refused_plainl
     html = unescape(patient_client.post("/check-in/", {"date": "27/03", "pain": "3"}).content.decode())
     assert "We couldn't tell which day these answers were for. Nothing was saved" in html
     assert not CheckIn.objects.exists()
+
+
+# -- A Today page left open overnight --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("htmx", [True, False])
+def test_a_tick_on_todays_page_left_open_overnight_ticks_nothing_and_brings_the_new_day(saturday_client, htmx):
+    with time_machine.travel(LATE_SATURDAY, tick=False):
+        page = saturday_client.get("/today/").content.decode()
+        assert '<h1 class="h2 mb-1">Today</h1>' in page
+    tap = form_with(task_row_html(page, "rest"), "Mark as done")
+    with time_machine.travel(JUST_AFTER_MIDNIGHT, tick=False):
+        response = send(saturday_client, tap, **(HTMX if htmx else {}))
+        if htmx:  # the page reloads (clinic/htmx_reload.py): it is /today/, now Sunday's
+            assert response.status_code == 200 and response["HX-Refresh"] == "true" and response.content == b""
+        else:
+            assert response.status_code == 302 and response["Location"] == "/today/"
+        assert not Completion.objects.exists()  # not Saturday's, not Sunday's
+        html = today_page(saturday_client)
+    assert "It's a new day: here is today's plan. Nothing was ticked." in html
+    assert "Day 6 after your race" in html
+
+
+def test_a_tick_on_yesterdays_page_is_still_for_yesterday(saturday_client):
+    with time_machine.travel(SUNDAY_MORNING, tick=False):
+        page = saturday_client.get("/today/?back=1").content.decode()
+        assert "Yesterday" in page and "Saturday 27 March" in page
+        response = send(saturday_client, form_with(task_row_html(page, "rest"), "Mark as done"), **HTMX)
+    assert response.status_code == 200 and "HX-Refresh" not in response
+    assert list(Completion.objects.values_list("step_key", "date", "count")) == [("rest", SATURDAY, 1)]
+
+
+def test_numbness_sent_from_todays_page_left_open_overnight_reaches_the_clinic_for_today(patient):
+    with time_machine.travel(LATE_SATURDAY, tick=False):
+        make_plan(patient, days_since_race=1)  # compression is worn on day 1
+        client = Client()
+        client.force_login(patient)
+        page = client.get("/today/").content.decode()
+    tap = form_with(task_row_html(page, "compression"), "I feel tingling or numbness")
+    with time_machine.travel(JUST_AFTER_MIDNIGHT, tick=False):
+        send(client, tap, **HTMX)
+        html = today_page(client)
+    assert Alert.objects.get(kind=Alert.Kind.COMPRESSION_NUMBNESS).date == SUNDAY  # news about now, never dropped
+    assert "Take your compression off now." in html and "Nothing was ticked." in html
+    assert not Completion.objects.exists()
+
+
+def test_a_day_off_asked_for_on_todays_page_left_open_overnight_is_not_given_to_yesterday(
+    saturday_client,
+):
+    with time_machine.travel(LATE_SATURDAY, tick=False):
+        page = saturday_client.get("/today/").content.decode()
+    tap = form_with(page, "Mark today as a day off")
+    with time_machine.travel(JUST_AFTER_MIDNIGHT, tick=False):
+        response = send(saturday_client, tap)
+        assert response["Location"] == "/today/"
+        html = today_page(saturday_client)
+    assert not ExcusedDay.objects.exists()
+    assert "It's a new day: here is today's plan. Nothing was changed." in html
+
+
+def task_row_html(page, key):
+    return page[page.index(f'data-task="{key}"') :].split("</li>")[0]

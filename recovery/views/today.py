@@ -38,6 +38,9 @@ def numbness_advice(date, today):
     )
 
 
+NEW_DAY = "It's a new day: here is today's plan. Nothing was ticked."
+
+
 class TickForm(forms.Form):
     date = forms.DateField(error_messages={"invalid": "That date isn't one we recognise.", "required": "Choose a day."})
     count = forms.IntegerField(error_messages={"invalid": "Choose a whole number.", "required": "Choose a number."})
@@ -134,6 +137,13 @@ def today(request):
     return render(request, "recovery/today.html", _day_context(request.plan, date, today))
 
 
+def _day_over(request, date, today):
+    """Whether the form was sent from a page that said "Today" (``back`` 0, with no date on the page) for a day now
+    over: left open overnight. A page of yesterday names its date, so a tick there is meant for it whenever it is
+    sent; a page from before ``back`` was sent is taken at its word."""
+    return request.POST.get("back") == "0" and date != today
+
+
 def _back_to_day(date, today):
     return f"{reverse('recovery:today')}?back={(today - date).days}" if date != today else reverse("recovery:today")
 
@@ -157,6 +167,14 @@ def tick(request, step_id):
         # Saving the check-in ticks its task: ticked (or undone) by hand it would say "checked in" with no answers.
         error = "This one ticks itself off when you save today's check-in."
         date = form.cleaned_data["date"]
+    elif _day_over(request, form.cleaned_data["date"], today):
+        # Not filed under yesterday while the page says "Today": today's page comes instead, and nothing is ticked
+        # (htmx reloads the page, clinic/htmx_reload.py). Numbness is news about now: the clinic hears of it today.
+        if step_key == COMPRESSION_STEP_KEY and request.POST.get("numbness") == "yes":
+            alert, _told = compression_numbness_report(plan=request.plan, date=today, today=today)
+            messages.warning(request, numbness_advice(alert.date, today))
+        messages.info(request, NEW_DAY)
+        return redirect("recovery:today")
     else:
         date = form.cleaned_data["date"]
         if step_key == COMPRESSION_STEP_KEY and request.POST.get("numbness") == "yes":
@@ -210,6 +228,9 @@ def excuse(request):
             messages.error(request, "The reason holds a character we can't keep. Please type it again.")
         return redirect("recovery:today")
     date = form.cleaned_data["date"]
+    if _day_over(request, date, today):  # "Mark today as a day off" on a page left open overnight: not yesterday
+        messages.info(request, "It's a new day: here is today's plan. Nothing was changed.")
+        return redirect("recovery:today")
     try:
         if request.POST.get("undo"):
             day_unexcuse(plan=request.plan, date=date, today=today)
