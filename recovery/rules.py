@@ -634,21 +634,56 @@ def is_editable(date, today):
     return today - datetime.timedelta(days=DAYS_BACK_EDITABLE) <= date <= today
 
 
-def tick_problem(facts, key, date, count, today):
-    """Why a tick of ``count`` doses of ``key`` on ``date`` is refused, in plain words; None when it is fine."""
+def tick_problem(facts, key, date, count, today, *, shown=None):
+    """Why a tick of ``count`` doses of ``key`` on ``date`` is refused, in plain words; None when it is fine.
+
+    ``shown``: the count of doses done that the page showed when it was tapped (None: not known)."""
+    return tick_check(facts, key, date, count, today, shown=shown)[0]
+
+
+def tick_check(facts, key, date, count, today, *, shown=None):
+    """(why the tick is refused in plain words or None, the task ticked or None)."""
     if date > today:
-        return "You can't tick off a day that hasn't happened yet."
+        return "You can't tick off a day that hasn't happened yet.", None
     if date < today - datetime.timedelta(days=DAYS_BACK_EDITABLE):
-        return "That day is too far back to change. You can fill in today and the two days before."
+        return "That day is too far back to change. You can fill in today and the two days before.", None
     task = next((task for task in tasks_on(facts, date, today) if task.key == key), None)
     if task is None:
-        return "That task isn't on your plan for that day."
+        return "That task isn't on your plan for that day.", None
     # A locked task can still be undone: a high pain score later that day must not keep a mistaken tick.
     if task.lock is not None and count > task.done:
-        return task.lock.message
+        return task.lock.message, task
+    # A page never offers more than the task asks: one that does (still "1 of 3" after the clinic made the task once
+    # a day) was opened before the change. Not "Choose a number from 0 to 1" to a patient who chose no number.
+    if shown is not None and max(count, shown) > task.target:
+        action = "ticked" if count > shown else "undone"
+        return (
+            f"The clinic has changed this task since this page was opened: it is now {task.step.how_often}. "
+            f"Nothing was {action}.",
+            task,
+        )
+    if changed_since_shown(task, count, shown):
+        return changed_message(task), task
     if not 0 <= count <= task.target:
-        return f"Choose a number from 0 to {task.target}."
-    return None
+        return f"Choose a number from 0 to {task.target}.", task
+    return None, task
+
+
+def changed_since_shown(task, count, shown):
+    """Whether a tick sent from a page that showed ``shown`` doses done was made from a count no longer true (a
+    phone ticked meanwhile, and the laptop left open still shows the old count): writing its count would lose the
+    phone's dose, or an "Undo one" wipe them all. A count already stored is not a change: the second tap of a double
+    tap (or a retried request) sends what the first one wrote, and is harmless."""
+    return shown is not None and shown != task.done and count != task.done
+
+
+def changed_message(task):
+    """What a tick refused by ``changed_since_shown`` says: the count now, and that nothing was lost."""
+    if task.target > 1:
+        now = f"{task.done} of {task.target} done now"
+    else:
+        now = "it is marked as done now" if task.done else "it is not marked as done now"
+    return f"This changed on another device: {now}. Tap again if you meant to change it."
 
 
 # -- Adherence and streak -----------------------------------------------------------------------------------------

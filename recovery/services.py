@@ -2,6 +2,7 @@
 
 from django.db import transaction
 from django.db.models import Q
+from django.utils import timezone
 
 from recovery import rules
 from recovery.facts import facts_for_plan
@@ -87,10 +88,13 @@ def plan_race_date_correct(plan, race_date):
 
 
 @transaction.atomic
-def completion_set(*, plan, step_key, date, count, today):
+def completion_set(*, plan, step_key, date, count, today, shown=None):
     """Record that ``count`` doses of a step were done on ``date``: the count wanted, not a toggle.
 
     Sending the same count twice changes nothing, so a double click or a retried request is harmless.
+    ``shown``: the count the patient's page showed (None: not known, e.g. the check-in ticking its own task). When
+    another device has changed it since, nothing is written and ``Refused`` says what the count is now: a laptop
+    left open must not take back the phone's doses (``rules.changed_since_shown``).
     Returns the plan's facts for the date's week up to today, with the new count: the page can show them
     without loading them again.
     """
@@ -103,12 +107,32 @@ def completion_set(*, plan, step_key, date, count, today):
         # Refused before its week is loaded: a posted 0001-01-01 has no week before it (OverflowError).
         raise Refused(rules.tick_problem(None, step_key, date, count, today))
     facts = facts_for_plan(plan, date - rules.WEEK_REACH, today)
-    problem = rules.tick_problem(facts, step_key, date, count, today)
+    problem, task = rules.tick_check(facts, step_key, date, count, today, shown=shown)
     if problem:
         raise Refused(problem)
+    if shown is None:
+        _completion_write(plan, step_key, date, count)
+    elif count == task.done:
+        pass  # already so: the second tap of a double tap, or a report of numbness on a task done
+    elif not _completion_write_if_unchanged(plan, step_key, date, count, facts):
+        # Changed by another request between reading the count and writing it: say what it is now.
+        facts = facts_for_plan(plan, date - rules.WEEK_REACH, today)
+        _problem, task = rules.tick_check(facts, step_key, date, count, today)
+        if task is None or task.done != count:
+            raise Refused(_problem or rules.changed_message(task))
+    if shown is None or task.done != count:  # written: the facts returned hold the new count
+        facts.done.pop((step_key, date), None)
+        if count:
+            facts.done[(step_key, date)] = count
+    if count:
+        plan_note_activity(plan, date)
+    plan_note_past_change(plan, date, today)
+    return facts
+
+
+def _completion_write(plan, step_key, date, count):
     if count == 0:
         Completion.objects.filter(plan=plan, step_key=step_key, date=date).delete()
-        facts.done.pop((step_key, date), None)
     else:
         # One statement, whoever else is ticking at the same moment: insert, or update the existing row.
         Completion.objects.bulk_create(
@@ -117,10 +141,23 @@ def completion_set(*, plan, step_key, date, count, today):
             unique_fields=["plan", "step_key", "date"],
             update_fields=["count", "updated_at"],
         )
-        plan_note_activity(plan, date)
-        facts.done[(step_key, date)] = count
-    plan_note_past_change(plan, date, today)
-    return facts
+
+
+def _completion_write_if_unchanged(plan, step_key, date, count, facts):
+    """Write ``count`` only if the stored count is still the one ``facts`` read, in the one statement that writes
+    it; whether it was written. Two requests that read the same count cannot both change it."""
+    stored = facts.count(step_key, date)
+    row = Completion.objects.filter(plan=plan, step_key=step_key, date=date)
+    if stored == 0:
+        # No row was there. Should one have been added since, it is kept: a row is only ever written with a count
+        # some page asked for, and one a page asked for on the last count it knew is not overwritten.
+        Completion.objects.bulk_create(
+            [Completion(plan=plan, step_key=step_key, date=date, count=count)], ignore_conflicts=True
+        )
+        return True
+    if count == 0:
+        return row.filter(count=stored).delete()[0] > 0
+    return row.filter(count=stored).update(count=count, updated_at=timezone.now()) > 0
 
 
 @transaction.atomic

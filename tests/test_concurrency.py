@@ -132,6 +132,35 @@ def test_twenty_ticks_at_once_keep_one_row_per_task_and_day_and_lose_none():
     assert RecoveryPlan.objects.get(pk=plan.pk).last_activity_on == today
 
 
+def test_taps_from_pages_showing_the_same_count_change_it_once_and_the_others_are_told():
+    """A phone and a laptop both show "1 of 3 done": some taps send "Done one more" (2), others "Undo one" (0), all
+    at the same instant. Each write is made on the count its request read, in the one statement: the first to
+    commit wins, the taps sending what it wrote are harmless, and every tap sending the other count is refused with
+    the count now, never written over it (read, then written regardless, an undo could wipe the dose just added)."""
+    patient = PatientFactory()
+    plan = make_plan(patient, days_since_race=1)
+    today = clinic_today()
+    task = next(task for task in open_tasks(plan, today) if task.target == 3)
+    completion_set(plan=plan, step_key=task.key, date=today, count=1, today=today)
+    counts = [2, 0] * (THREADS // 4)
+
+    def tap(count):
+        client = logged_in(patient)
+        url = reverse("recovery:tick", args=[task.step.ref.id])
+        data = {"date": today.isoformat(), "back": "0", "shown": "1", "count": str(count)}
+        response = client.post(url, data, headers={"HX-Request": "true"})
+        return response.status_code, "This changed on another device" in response.content.decode()
+
+    results = run_together([lambda count=count: tap(count) for count in counts])
+
+    assert all(status == 200 for status, _told in results), results
+    stored = Completion.objects.filter(plan=plan, step_key=task.key, date=today).values_list("count", flat=True)
+    final = stored.first() or 0
+    assert final in (2, 0), "one of the counts sent, from the count every page showed"
+    told = [count for count, (_status, changed) in zip(counts, results, strict=True) if changed]
+    assert told == [count for count in counts if count != final], "each tap of the other count was told, none lost"
+
+
 # -- Enrolments --------------------------------------------------------------------------------------------------
 
 

@@ -965,6 +965,47 @@ def test_ice_takes_a_count_from_zero_to_three(count, problem):
     assert tick_problem(clinic_plan(), "ice", d(2), count, d(2)) == problem
 
 
+CHANGED_TO = "This changed on another device: {}. Tap again if you meant to change it."
+
+
+@pytest.mark.parametrize(
+    ("stored", "shown", "count", "problem"),
+    [
+        (0, 0, 1, None),  # a tap on what the page showed
+        (2, 2, 1, None),  # "Undo one"
+        (1, 0, 1, None),  # the second tap of a double tap: what the first wrote, harmless and said nothing of
+        (0, 1, 0, None),  # the same for "Undo one"
+        (3, 1, 0, CHANGED_TO.format("3 of 3 done now")),  # a laptop's "Undo one" would wipe the phone's three
+        (3, 1, 2, CHANGED_TO.format("3 of 3 done now")),
+        (2, 0, 1, CHANGED_TO.format("2 of 3 done now")),
+        (1, 2, 3, CHANGED_TO.format("1 of 3 done now")),
+    ],
+)
+def test_a_tick_made_from_a_count_another_device_has_changed_since_is_refused(stored, shown, count, problem):
+    facts = clinic_plan(done=[("ice", 1, stored)] if stored else [])
+    assert tick_problem(facts, "ice", d(1), count, d(1), shown=shown) == problem
+    assert tick_problem(facts, "ice", d(1), count, d(1)) is None  # not known what the page showed: taken as sent
+
+
+def test_a_once_a_day_task_changed_on_another_device_says_whether_it_is_done_now():
+    done, not_done = clinic_plan(done=[("rest", 1, 1)]), clinic_plan()
+    assert tick_problem(done, "rest", d(1), 0, d(1), shown=0) == CHANGED_TO.format("it is marked as done now")
+    assert tick_problem(not_done, "rest", d(1), 1, d(1), shown=1) == CHANGED_TO.format("it is not marked as done now")
+
+
+def test_a_page_opened_before_the_clinic_cut_a_tasks_doses_is_told_so_not_to_choose_a_number():
+    facts = plan(
+        step("ice", 0, 5, doses_per_day=3, valid_until=d(1)),
+        step("ice", 0, 5, doses_per_day=1, valid_from=d(1)),
+        done=[("ice", 1, 1)],
+    )
+    changed = "The clinic has changed this task since this page was opened: it is now once a day."
+    assert tick_problem(facts, "ice", d(1), 2, d(1), shown=1) == f"{changed} Nothing was ticked."  # "1 of 3"
+    assert tick_problem(facts, "ice", d(1), 2, d(1), shown=3) == f"{changed} Nothing was undone."  # "3 of 3"
+    assert tick_problem(facts, "ice", d(1), 0, d(1), shown=1) is None  # an undo the task still allows
+    assert tick_problem(facts, "ice", d(1), 2, d(1)) == "Choose a number from 0 to 1."  # not from a page
+
+
 def test_a_weekly_session_is_ticked_once_a_day():
     facts = clinic_plan(pain={7: 2})
     assert tick_problem(facts, "cross-train", d(7), 1, d(7)) is None

@@ -11,9 +11,12 @@ import pytest
 import time_machine
 from django.test import Client
 
+from recovery import services
+from recovery.care import plan_step_change
 from recovery.clock import clinic_today
 from recovery.models import Alert, CheckIn, Completion, ExcusedDay
 from tests.factories import make_plan
+from tests.test_today import task_attrs, task_row
 
 pytestmark = pytest.mark.django_db
 
@@ -177,3 +180,123 @@ def test_a_day_off_asked_for_on_todays_page_left_open_overnight_is_not_given_to_
 
 def task_row_html(page, key):
     return page[page.index(f'data-task="{key}"') :].split("</li>")[0]
+
+
+# -- Two devices -----------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def ice_plan(patient):
+    return make_plan(patient, days_since_race=1)  # ice three times a day
+
+
+@pytest.fixture
+def phone(patient):
+    client = Client()
+    client.force_login(patient)
+    return client
+
+
+@pytest.fixture
+def laptop(patient):
+    client = Client()
+    client.force_login(patient)
+    return client
+
+
+def ice_tap(client, button):
+    return form_with(task_row_html(client.get("/today/").content.decode(), "ice"), button)
+
+
+def ice_count(plan):
+    return Completion.objects.filter(plan=plan, step_key="ice").values_list("count", flat=True).first() or 0
+
+
+def test_an_undo_from_a_page_showing_an_old_count_does_not_wipe_the_doses_ticked_since(phone, laptop, ice_plan):
+    send(phone, ice_tap(phone, "Done one more (1 of 3)"))
+    stale_undo = ice_tap(laptop, "Undo one")  # the laptop shows "1 of 3 done", and is left open
+    send(phone, ice_tap(phone, "Done one more (2 of 3)"))
+    send(phone, ice_tap(phone, "Done one more (3 of 3)"))
+    response = send(laptop, stale_undo, **HTMX)
+    assert ice_count(ice_plan) == 3  # all three kept
+    row = unescape(task_row(response, "ice"))
+    assert "This changed on another device: 3 of 3 done now. Tap again if you meant to change it." in row
+    assert task_attrs(response, "ice")["data-done"] == "3"  # the row as it is now, ready for a deliberate tap
+    # Tapped again, from the row it got back: what the patient now means.
+    send(laptop, form_with(row, "Undo one"), **HTMX)
+    assert ice_count(ice_plan) == 2
+
+
+def test_a_tick_from_a_page_showing_an_old_count_is_not_written_and_says_what_it_is_now(phone, laptop, ice_plan):
+    stale_tick = ice_tap(laptop, "Done one more (1 of 3)")  # the laptop shows "0 of 3 done"
+    for button in ("Done one more (1 of 3)", "Done one more (2 of 3)"):
+        send(phone, ice_tap(phone, button))
+    response = send(laptop, stale_tick)  # without JavaScript: back to the day, with the words at the top
+    assert ice_count(ice_plan) == 2
+    html = unescape(laptop.get(response["Location"]).content.decode())
+    assert "This changed on another device: 2 of 3 done now. Tap again if you meant to change it." in html
+
+
+def test_a_double_tap_is_harmless_and_says_nothing(patient_client, ice_plan):
+    tap = ice_tap(patient_client, "Done one more (1 of 3)")
+    first = send(patient_client, tap, **HTMX)
+    second = send(patient_client, tap, **HTMX)  # the same form again, before the row was swapped
+    assert ice_count(ice_plan) == 1
+    for response in (first, second):
+        row = task_row(response, "ice")
+        assert task_attrs(response, "ice")["data-done"] == "1"
+        assert "changed on another device" not in row and "text-danger" not in row and 'role="alert"' not in row
+    # Without JavaScript too: no words at the top of the page.
+    send(patient_client, tap)
+    page = unescape(patient_client.get("/today/").content.decode())
+    assert 'class="messages"' not in page and ice_count(ice_plan) == 1
+
+
+def test_a_count_changed_between_reading_it_and_writing_it_is_not_overwritten(patient_client, ice_plan, monkeypatch):
+    """Another request changes the count after this one read it: the write is conditional on the count it read, in
+    the one statement (on PostgreSQL, tests/test_concurrency.py runs it with real concurrent requests)."""
+    send(patient_client, ice_tap(patient_client, "Done one more (1 of 3)"))
+    undo = ice_tap(patient_client, "Undo one")
+    read = services.facts_for_plan
+
+    def read_then_the_phone_ticks(plan, first, last):
+        facts = read(plan, first, last)
+        Completion.objects.filter(plan=plan, step_key="ice").update(count=3)  # the phone, at that very moment
+        monkeypatch.setattr(services, "facts_for_plan", read)
+        return facts
+
+    monkeypatch.setattr(services, "facts_for_plan", read_then_the_phone_ticks)
+    response = send(patient_client, undo, **HTMX)
+    assert "This changed on another device: 3 of 3 done now." in unescape(task_row(response, "ice"))
+    # Not deleted. (The "phone's" write shared this request's transaction here, so the refusal took it back too:
+    # the row is as it was before both. An undo written regardless would have left no row at all.)
+    assert ice_count(ice_plan) == 1
+
+
+# -- A task the clinic changed since the page was opened -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("htmx", [True, False])
+def test_done_one_more_after_the_clinic_made_the_task_once_a_day_says_the_clinic_changed_it(
+    patient_client, ice_plan, htmx
+):
+    send(patient_client, ice_tap(patient_client, "Done one more (1 of 3)"))
+    stale = ice_tap(patient_client, "Done one more (2 of 3)")  # the page shows "1 of 3 done"
+    plan_step_change(plan=ice_plan, key="ice", from_date=clinic_today(), today=clinic_today(), doses_per_day=1)
+    response = send(patient_client, stale, **(HTMX if htmx else {}))
+    html = unescape((response if htmx else patient_client.get(response["Location"])).content.decode())
+    assert "The clinic has changed this task since this page was opened: it is now once a day." in html
+    assert "Nothing was ticked." in html and "Choose a number" not in html
+    row = task_row_html(html, "ice")
+    assert 'data-target="1"' in row and 'data-done="1"' in row and "Done" in row  # the task as it is now
+    assert ice_count(ice_plan) == 1
+
+
+def test_the_tick_sends_what_the_page_showed(patient_client, ice_plan):
+    _address, fields = ice_tap(patient_client, "Done one more (1 of 3)")
+    assert {name: fields[name] for name in ("date", "back", "shown", "count")} == {
+        "date": clinic_today().isoformat(),
+        "back": "0",
+        "shown": "0",
+        "count": "1",
+    }

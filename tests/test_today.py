@@ -31,10 +31,14 @@ def step(plan, key):
     return PlanStep.objects.get(plan=plan, key=key)
 
 
-def tick(client, plan, key, count, date=None, **headers):
+def tick(client, plan, key, count, date=None, *, shown=None, **headers):
+    """A tap on a task's button. ``shown``: the count the page showed, sent as the page sends it (with ``back``)."""
     date = date or clinic_today()
     url = reverse("recovery:tick", args=[step(plan, key).pk])
-    return client.post(url, {"date": date.isoformat(), "count": count}, **headers)
+    data = {"date": date.isoformat(), "count": count}
+    if shown is not None:
+        data |= {"shown": shown, "back": (clinic_today() - date).days}
+    return client.post(url, data, **headers)
 
 
 def test_today_lists_the_days_tasks_in_plan_order_with_their_doses(patient_client, patient):
@@ -590,10 +594,17 @@ def test_today_and_a_tick_use_a_fixed_number_of_queries(
     with django_assert_num_queries(6):
         client.get(TODAY_URL)
     # A tick: session, user, plan (with the role), the plan's steps (the 404 check), savepoint, facts (3 as above),
-    # upsert, last-activity update, release savepoint. The row sent back with htmx reuses those facts.
+    # insert (the count the page showed is checked against the facts, and the write made on that count only, in the
+    # same statement), last-activity update, release savepoint. The row sent back with htmx reuses those facts.
     with django_assert_num_queries(12):
-        tick(client, plan, "stretch", 1, HTTP_HX_REQUEST="true")
+        tick(client, plan, "stretch", 1, shown=0, HTTP_HX_REQUEST="true")
     # The day's next tick: the plan already shows activity today, so it is not written again.
+    with django_assert_num_queries(11):
+        tick(client, plan, "cross-train", 1, shown=0, HTTP_HX_REQUEST="true")
+    # "Undo one": the delete is made on the count read (0 rows if another device changed it since).
+    with django_assert_num_queries(11):
+        tick(client, plan, "cross-train", 0, shown=1, HTTP_HX_REQUEST="true")
+    # A page sent without the count it showed (from before it was sent): the same, with the plain upsert.
     with django_assert_num_queries(11):
         tick(client, plan, "cross-train", 1, HTTP_HX_REQUEST="true")
     plan.refresh_from_db()

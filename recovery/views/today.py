@@ -38,12 +38,16 @@ def numbness_advice(date, today):
     )
 
 
+NUMBER_ERRORS = {"invalid": "Choose a whole number.", "required": "Choose a number."}
 NEW_DAY = "It's a new day: here is today's plan. Nothing was ticked."
 
 
 class TickForm(forms.Form):
     date = forms.DateField(error_messages={"invalid": "That date isn't one we recognise.", "required": "Choose a day."})
-    count = forms.IntegerField(error_messages={"invalid": "Choose a whole number.", "required": "Choose a number."})
+    count = forms.IntegerField(error_messages=NUMBER_ERRORS)
+    # The count of doses done that the page showed (completion_set). Left out by a page from before it was sent:
+    # the tick is then taken as it comes.
+    shown = forms.IntegerField(required=False, error_messages=NUMBER_ERRORS)
 
 
 class DayForm(forms.Form):
@@ -183,7 +187,12 @@ def tick(request, step_id):
             advice = numbness_advice(alert.date, today)
         try:
             facts = completion_set(
-                plan=request.plan, step_key=step_key, date=date, count=form.cleaned_data["count"], today=today
+                plan=request.plan,
+                step_key=step_key,
+                date=date,
+                count=form.cleaned_data["count"],
+                today=today,
+                shown=form.cleaned_data["shown"],
             )
         except Refused as refusal:
             error = error or str(refusal)
