@@ -1,3 +1,5 @@
+import datetime
+
 from django import forms
 
 from clinic.forms import FocusFirstProblem
@@ -9,6 +11,13 @@ TIME_ERRORS = {
 }
 TIME_WIDGET = forms.TimeInput(attrs={"type": "time"}, format="%H:%M")
 ICE_FIELDS = ["ice_time_1", "ice_time_2", "ice_time_3"]
+# The evening nudge says nothing has been logged "today": sent at 00:15 it would say so every night, 15 minutes into
+# the day. From late afternoon to half an hour before midnight, the day is mostly behind it.
+EVENING_FROM, EVENING_UNTIL = datetime.time(17, 0), datetime.time(23, 30)
+EVENING_WINDOW = (
+    f"Choose a time from {EVENING_FROM:%H:%M} to {EVENING_UNTIL:%H:%M}. The evening nudge comes only if nothing has "
+    "been logged that day, so it comes late in the day."
+)
 
 
 class ReminderSettingsForm(FocusFirstProblem, forms.ModelForm):
@@ -20,7 +29,10 @@ class ReminderSettingsForm(FocusFirstProblem, forms.ModelForm):
         help_texts = {
             "ice_time_1": "The first 48 hours after the race: three ice sessions of 15 to 20 minutes a day.",
             "daily_time": "The other days: one reminder of the day's plan.",
-            "evening_time": "Only on a day when nothing has been ticked off or checked in by then.",
+            "evening_time": (
+                f"From {EVENING_FROM:%H:%M} to {EVENING_UNTIL:%H:%M}, only on a day when nothing has been ticked off "
+                "or checked in by then."
+            ),
         }
 
     def clean(self):
@@ -31,4 +43,8 @@ class ReminderSettingsForm(FocusFirstProblem, forms.ModelForm):
             # model's constraint says so in its own plain words (ReminderSettings.Meta), once.
             for name, time in zip(ICE_FIELDS, sorted(times), strict=True):
                 cleaned[name] = time
+        evening = cleaned.get("evening_time")
+        # Checked only when the nudge is wanted: a time kept while it is off is asked about when it is turned on.
+        if cleaned.get("evening_nudge") and evening is not None and not EVENING_FROM <= evening <= EVENING_UNTIL:
+            self.add_error("evening_time", EVENING_WINDOW)
         return cleaned

@@ -180,6 +180,27 @@ def test_two_ice_sessions_at_the_same_time_are_refused(patient_client, patient):
     assert not ReminderSettings.objects.exists()
 
 
+@pytest.mark.parametrize("late", ["00:15", "03:00", "12:00", "16:59", "23:31", "23:59"])
+def test_an_evening_nudge_outside_the_evening_is_refused_in_plain_words(patient_client, patient, late):
+    """At 00:15 it would say "Nothing has been logged for today yet" every night, a quarter of an hour into the day."""
+    response = patient_client.post(URL, GOOD | {"evening_time": late})
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "Choose a time from 17:00 to 23:30. The evening nudge comes only if nothing has been logged that day" in html
+    assert not ReminderSettings.objects.exists()
+
+
+@pytest.mark.parametrize("evening", ["17:00", "20:00", "23:30"])
+def test_an_evening_nudge_from_five_to_half_past_eleven_is_kept(patient_client, patient, evening):
+    assert patient_client.post(URL, GOOD | {"evening_time": evening}).status_code == 302
+    assert ReminderSettings.objects.get(user=patient).evening_time.strftime("%H:%M") == evening
+
+
+def test_a_nudge_turned_off_keeps_whatever_time_is_in_its_box(patient_client, patient):
+    assert patient_client.post(URL, GOOD | {"evening_nudge": "", "evening_time": "00:15"}).status_code == 302
+    assert not ReminderSettings.objects.get(user=patient).evening_nudge
+
+
 def test_only_patients_have_reminder_settings(client, clinician, reception):
     assert client.get(URL).status_code == 302  # to the login page
     for person in (clinician, reception):
