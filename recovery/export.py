@@ -1,6 +1,15 @@
-"""Everything the portal keeps about one patient, for their own download (JSON or CSV)."""
+"""Everything the portal keeps about one patient, for their own download (JSON or CSV).
 
+Every time in it is the clinic's local time, with its difference from UTC ("2026-06-10T09:10:00+01:00"), as the
+pages show it: stored in UTC, a 09:10 check-in read 08:10, and one just after midnight in summer the day before its
+own date. The first section says which zone that is.
+"""
+
+import datetime
+
+from django.conf import settings
 from django.db.models import F
+from django.utils import timezone
 
 from clinic.spreadsheets import csv_text
 from recovery.models import Alert, CheckIn, Completion, ExcusedDay, PlanStep, RecoveryPlan
@@ -22,7 +31,13 @@ ALERT_FIELDS = ["plan_id", "date", "kind", "severity", "reason", "acknowledged_a
 def patient_data(user):
     """The patient's own data, section by section: each section a list of plain dicts."""
     plans = RecoveryPlan.objects.filter(patient=user)
-    return {
+    data = {
+        "about": [
+            {
+                "times": f"All times are the clinic's local time ({settings.TIME_ZONE}), each with its difference "
+                "from UTC (such as +01:00)."
+            }
+        ],
         "profile": [{field: getattr(user, field) for field in PROFILE_FIELDS}],
         # The protocol by its name, under a plain field name (not the ORM's "protocol__name").
         "plans": list(plans.values(*PLAN_FIELDS, protocol_name=F("protocol__name"))),
@@ -36,6 +51,14 @@ def patient_data(user):
         "check_ins": list(CheckIn.objects.filter(plan__in=plans).order_by("date").values(*CHECK_IN_FIELDS)),
         "alerts": list(Alert.objects.filter(plan__in=plans).order_by("date").values(*ALERT_FIELDS)),
         **reminder_data(user),  # reminder_settings, reminder_deliveries
+    }
+    return {section: [_in_local_time(row) for row in rows] for section, rows in data.items()}
+
+
+def _in_local_time(row):
+    return {
+        field: timezone.localtime(value) if isinstance(value, datetime.datetime) and timezone.is_aware(value) else value
+        for field, value in row.items()
     }
 
 

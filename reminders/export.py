@@ -1,4 +1,5 @@
-"""The patient's reminder settings and every reminder queued for them, for their data download."""
+"""The patient's reminder settings and every reminder queued for them, for their data download (whose times
+``recovery.export.patient_data`` writes in the clinic's local time, as every other section's)."""
 
 from reminders.models import ReminderDelivery
 from reminders.services import reminder_settings_for

@@ -6,9 +6,10 @@ import io
 import json
 
 import pytest
+from django.test.utils import override_settings
 
 from recovery.clock import clinic_today
-from recovery.models import Disclaimer, Tip
+from recovery.models import CheckIn, Disclaimer, Tip
 from tests.factories import CheckInFactory, ClinicianFactory, CompletionFactory, make_plan
 
 pytestmark = pytest.mark.django_db
@@ -74,6 +75,24 @@ def test_my_data_csv_holds_the_same_rows(patient_client, patient):
     rows = list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
     assert {"section": "check_ins", "row": "1", "field": "note", "value": "stiff after the stairs"} in rows
     assert {"section": "ticks", "row": "1", "field": "count", "value": "2"} in rows
+
+
+@override_settings(TIME_ZONE="Europe/London")
+def test_my_data_gives_times_in_the_clinics_local_time_and_says_which(patient_client, patient):
+    plan = make_plan(patient, days_since_race=3)
+    summer_morning = datetime.datetime(2026, 6, 10, 8, 10, tzinfo=datetime.UTC)  # 09:10 in London (summer time)
+    just_after_midnight = datetime.datetime(2026, 6, 30, 23, 30, tzinfo=datetime.UTC)  # 1 July, 00:30 in London
+    CheckInFactory(plan=plan, date=datetime.date(2026, 6, 10))
+    CheckInFactory(plan=plan, date=datetime.date(2026, 7, 1))
+    CheckIn.objects.filter(date=datetime.date(2026, 6, 10)).update(updated_at=summer_morning)
+    CheckIn.objects.filter(date=datetime.date(2026, 7, 1)).update(updated_at=just_after_midnight)
+    data = json.loads(patient_client.get("/account/my-data.json").content)
+    times = [row["updated_at"] for row in data["check_ins"]]
+    assert times == ["2026-06-10T09:10:00+01:00", "2026-07-01T00:30:00+01:00"]
+    assert "the clinic's local time (Europe/London)" in data["about"][0]["times"]
+    rows = list(csv.reader(io.StringIO(patient_client.get("/account/my-data.csv").content.decode("utf-8-sig"))))
+    assert ["check_ins", "2", "updated_at", "2026-07-01 00:30:00+01:00"] in rows
+    assert next(row for row in rows if row[0] == "about")[3].startswith("All times are the clinic's local time")
 
 
 def test_my_data_never_includes_another_patients_data(patient_client, patient, other_patient):
