@@ -7,8 +7,9 @@ of the patient): ``RecoveryPlan.quiet_since``.
 
 One alert per spell of silence: the alert of the day it began (unique per plan, kind and date, so two sweeps at
 once make one), and no other until the patient has logged something again and then falls silent anew. A
-clinician who acknowledged it is not asked again every morning about the same silence. The clinic hears of each
-new alert through the usual alert e-mail (``recovery.notifications``), which holds no health details. A patient
+clinician who acknowledged it is not asked again every morning about the same silence. The clinic hears of the
+morning's new ones in one e-mail (``recovery.notifications.inactive_alerts_notify``: the duty address all of them,
+each clinician their own patients), which holds no health details. A patient
 who never set up their account is silent for that reason, and the alert says so (the call is still worth making).
 """
 
@@ -18,7 +19,7 @@ from django.utils import timezone
 
 from accounts.frontdesk.invitations import invitation_expires_on
 from recovery.models import Alert, ExcusedDay, RecoveryPlan, SafetyThresholds
-from recovery.notifications import alert_notify
+from recovery.notifications import inactive_alerts_notify
 from recovery.safety import Severity, patients_words
 from recovery.summaries import inactive_q
 
@@ -82,7 +83,7 @@ def inactive_alerts_raise(*, today):
         .values_list("plan_id", "date", "reason")
     ):
         days_off.setdefault(plan_id, []).append((date, words))
-    raised = 0
+    raised = []
     for plan in plans:
         latest = latest_alert.get(plan.pk)
         # Already alerted for this spell: an inactive alert dated after the silence began.
@@ -104,6 +105,6 @@ def inactive_alerts_raise(*, today):
                 },
             )
             if created:
-                alert_notify(alert)
-                raised += 1
-    return raised
+                raised.append(alert)
+    inactive_alerts_notify(raised)  # one e-mail for the morning's, not one per quiet patient
+    return len(raised)

@@ -16,7 +16,7 @@ import datetime
 import logging
 
 from django.conf import settings
-from django.core.mail import EmailMessage
+from django.core.mail import EmailMessage, mailers
 from django.db import transaction
 from django.tasks import task
 from django.template.loader import render_to_string
@@ -142,3 +142,68 @@ def _try_again_later(pairs, attempt):
         logger.exception("Could not queue the next try of the e-mail for alerts %s.", _ids(pairs))
         return None
     return minutes
+
+
+def inactive_alerts_notify(alerts):
+    """Tell the clinic of the morning's new inactive alerts in one e-mail to the duty address, and one to each
+    clinician for their own patients: a clinic of thousands had one e-mail per quiet patient, every morning."""
+    alert_ids = [alert.pk for alert in alerts]
+    if alert_ids:
+        transaction.on_commit(lambda: _enqueue_digest(alert_ids))
+
+
+def _enqueue_digest(alert_ids):
+    try:
+        inactive_digest_send.enqueue(alert_ids)
+    except Exception:
+        logger.exception("Could not queue the e-mail for the inactive alerts %s.", ", ".join(map(str, alert_ids)))
+
+
+def inactive_digest_messages(alerts):
+    """The e-mails of a digest: the duty address hears of every alert, each clinician of their own patients'."""
+    by_recipient = {}
+    for alert in alerts:
+        for recipient in alert_recipients(alert):
+            by_recipient.setdefault(recipient, []).append(alert)
+    site = settings.SITE_URL.rstrip("/")
+    messages = []
+    for recipient, theirs in by_recipient.items():
+        theirs = sorted(theirs, key=lambda alert: str(alert.plan.patient))
+        context = {
+            "items": [
+                {
+                    "patient_name": str(alert.plan.patient),
+                    "link": site + reverse("admin:recovery_alert_change", args=[alert.pk]),
+                }
+                for alert in theirs
+            ],
+            "date": theirs[0].date,
+            "CLINIC_NAME": settings.CLINIC_NAME,
+        }
+        subject = render_to_string("recovery/email/inactive_digest_subject.txt", context).strip()
+        body = render_to_string("recovery/email/inactive_digest.txt", context)
+        messages.append(EmailMessage(subject=subject, body=body, to=[recipient]))
+    return messages
+
+
+@task
+def inactive_digest_send(alert_ids, attempt=1):
+    """Send the digest of new inactive alerts; if it fails, try again later for those still open."""
+    alerts = Alert.objects.select_related("plan__patient", "plan__clinician").filter(pk__in=alert_ids)
+    if attempt > 1:
+        alerts = alerts.filter(acknowledged_at__isnull=True)
+    alerts = list(alerts)
+    if not alerts:
+        return 0
+    try:
+        return mailers[MAILER].send_messages(inactive_digest_messages(alerts))
+    except Exception:
+        open_ids = [alert.pk for alert in alerts]
+        minutes = None
+        if attempt <= len(ALERT_MAIL_RETRY_MINUTES) and inactive_digest_send.get_backend().supports_defer:
+            minutes = ALERT_MAIL_RETRY_MINUTES[attempt - 1]
+            run_after = timezone.now() + datetime.timedelta(minutes=minutes)
+            inactive_digest_send.using(run_after=run_after).enqueue(open_ids, attempt=attempt + 1)
+        then = f"trying again in {minutes} minutes" if minutes else "no more tries"
+        logger.exception("Could not send the e-mail for the inactive alerts (%s); the alerts are saved.", then)
+        raise

@@ -317,20 +317,56 @@ def test_an_inactive_patient_gets_an_alert_from_the_sweep_and_the_clinic_an_e_ma
     alert = Alert.objects.get(plan=plan)
     assert (alert.kind, alert.date, alert.severity) == (Alert.Kind.INACTIVE, DAY, Alert.Severity.WATCH)
     assert "no check-in since" in alert.reason
-    [message] = mail.outbox
-    assert message.to == ["duty@apex.test", "dr.hale@apex.test"] and "Ina Quiet" in message.body
+    assert sorted(message.to[0] for message in mail.outbox) == ["dr.hale@apex.test", "duty@apex.test"]
+    assert all("Ina Quiet" in message.body for message in mail.outbox)
 
     # The clock keeps running: no second alert, no second e-mail, that day or the next (the same silence).
     walk(clock, at(6, 5), at(9), every=datetime.timedelta(minutes=30))
     tick(clock, at(6, day=DAY + ONE_DAY))
-    assert Alert.objects.filter(plan=plan).count() == 1 and len(mail.outbox) == 1
+    assert Alert.objects.filter(plan=plan).count() == 1 and len(mail.outbox) == 2
 
 
-def quiet_plan():
+def test_a_mornings_quiet_patients_come_in_one_e_mail_and_each_clinician_hears_only_of_their_own(clock, settings):
+    settings.CLINIC_DUTY_EMAIL = "duty@apex.test"
+    hale, okafor = ClinicianFactory(email="dr.hale@apex.test"), ClinicianFactory(email="dr.okafor@apex.test")
+    names = {"Ann Hale1": hale, "Ben Hale2": hale, "Cal Okafor1": okafor, "Dee Nobody": None}
+    for name, clinician in names.items():
+        first, last = name.split()
+        plan, _days = quiet_plan(PatientFactory(first_name=first, last_name=last))
+        plan.clinician = clinician
+        plan.save()
+
+    tick(clock, at(6))
+    assert Alert.objects.filter(kind=Alert.Kind.INACTIVE).count() == 4
+    by_recipient = {message.to[0]: message for message in mail.outbox}
+    assert len(mail.outbox) == 3 and set(by_recipient) == {"duty@apex.test", "dr.hale@apex.test", "dr.okafor@apex.test"}
+    assert all(name in by_recipient["duty@apex.test"].body for name in names)
+    assert "4 patients quiet for a few days" in by_recipient["duty@apex.test"].subject
+    hale_mail = by_recipient["dr.hale@apex.test"].body
+    assert "Ann Hale1" in hale_mail and "Ben Hale2" in hale_mail
+    assert "Cal Okafor1" not in hale_mail and "Dee Nobody" not in hale_mail  # another clinician's patients: not hers
+    assert "a patient quiet for a few days" in by_recipient["dr.okafor@apex.test"].subject
+
+
+def test_the_quiet_patients_e_mail_that_fails_goes_out_on_a_later_try(clock, settings):
+    working = settings.MAILERS
+    settings.MAILERS = {"default": {"BACKEND": "tests.test_alert_mail.BrokenMailer"}}
+    plan, _days = quiet_plan(PatientFactory(first_name="Ina", last_name="Quiet"))
+    tick(clock, at(6))
+    assert Alert.objects.filter(plan=plan).exists() and mail.outbox == []
+
+    settings.MAILERS = working  # the mail server is back
+    clock.move_to(at(6, 2))
+    run_worker()
+    [message] = mail.outbox
+    assert "Ina Quiet" in message.body
+
+
+def quiet_plan(patient=None):
     """A plan whose patient has logged nothing for a day more than the clinic's inactive limit, with reminders off
     (only the alerts' e-mails go out); and that limit."""
     days = SafetyThresholds.current().inactive_after_days
-    patient = PatientFactory()
+    patient = patient or PatientFactory()
     plan = make_plan(patient, days_since_race=10)
     plan.last_activity_on = DAY - datetime.timedelta(days=days + 1)
     plan.save()
