@@ -324,6 +324,19 @@ def test_the_link_works_to_the_end_of_the_day_the_e_mail_names_and_not_after(
         assert expired(Client().get(path, follow=True))
 
 
+def test_seven_days_are_seven_days_of_the_clinics_calendar_across_a_change_of_the_clocks(
+    desk, django_capture_on_commit_callbacks, settings
+):
+    # 00:30 summer time on 19 October 2026 is 23:30 UTC on the 18th; seven 24-hour spans later it is 00:30 winter
+    # time on the 26th less an hour: 23:30 on the 25th, a link of six days.
+    settings.INVITATION_VALID_DAYS = 7
+    with time_machine.travel(datetime.datetime(2026, 10, 19, 0, 30, tzinfo=LONDON), tick=False):
+        enrol(desk, django_capture_on_commit_callbacks)
+    assert "It works once, until 26 October 2026." in mail.outbox[-1].body
+    with time_machine.travel(datetime.datetime(2026, 10, 26, 22, 0, tzinfo=LONDON), tick=False):
+        assert Client().get(last_link()).status_code == 302
+
+
 def test_a_link_made_in_the_hour_the_clocks_go_back_works_at_once(desk, django_capture_on_commit_callbacks):
     # 01:30 summer time on 25 October, then 01:10 winter time forty minutes later: the wall clock went back.
     # (time-machine sets the process's zone to the destination's, as Django sets it to the clinic's.)

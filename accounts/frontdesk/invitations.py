@@ -83,8 +83,10 @@ def invitation_link(user):
 
 def invitation_expires_on(made=None):
     """The last day on which a link made now (or at ``made``) works, to its end, in the clinic's time zone."""
+    # Days of the clinic's calendar, not 24-hour spans: seven of them across a change of the clocks was six days
+    # for a link made just after midnight, or eight for one made just before.
     made = made or timezone.now()
-    return timezone.localdate(made + datetime.timedelta(days=settings.INVITATION_VALID_DAYS))
+    return timezone.localdate(made) + datetime.timedelta(days=settings.INVITATION_VALID_DAYS)
 
 
 def invitation_message(user, *, replaces_earlier=False):
