@@ -45,9 +45,10 @@ def test_the_reset_e_mail_is_signed_by_the_clinic_with_its_number_and_says_it_wo
 @pytest.mark.parametrize(("seconds", "words"), [(2 * 60 * 60, "2 hours"), (60 * 60, "1 hour"), (90 * 60, "90 minutes")])
 def test_the_reset_e_mail_says_how_long_the_link_really_works(client, patient, settings, seconds, words):
     settings.PASSWORD_RESET_TIMEOUT = seconds
-    client.post("/accounts/password/reset/", {"email": patient.email})
+    page = client.post("/accounts/password/reset/", {"email": patient.email}, follow=True)
     [message] = mail.outbox
     assert f"The link works once, for {words}." in message.body
+    assert f"It works once, for {words}." in page.text  # the page says what the e-mail says
 
 
 # The notice that the password was changed
