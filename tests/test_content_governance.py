@@ -1,6 +1,7 @@
 """Content governance: who changed a tip or a step and what, restore in one click, tips due for review."""
 
 import datetime
+from html import unescape
 
 import pytest
 from django.test import Client
@@ -112,3 +113,22 @@ def test_tips_not_reviewed_for_a_year_are_listed(clinician_client, clinician):
     Tip.objects.filter(slug="hydration").update(last_reviewed_on=None)
     html = clinician_client.get(reverse("admin:recovery_tip_changelist") + "?review=overdue").content.decode()
     assert "Compression" in html and "Hydration" in html and "Ice Therapy" not in html
+
+
+def test_a_tip_longer_than_five_thousand_characters_is_refused_in_plain_words(clinician_client):
+    tip = Tip.objects.get(slug="ice-therapy")
+    response = edit_tip(clinician_client, tip, body="Ice. " * 60_000)  # 300,000 characters (the phone page timed out)
+    assert response.status_code == 200
+    assert "A tip can be at most 5,000 characters long (this one has 299999)" in unescape(response.text)
+    tip.refresh_from_db()
+    assert tip.body.startswith("Using ice packs")
+    # The longest the clinic writes fits, and the form says what a patient sees of the text.
+    assert edit_tip(clinician_client, tip, body="x" * 5_000).status_code == 302
+    page = clinician_client.get(reverse("admin:recovery_tip_change", args=[tip.pk])).text
+    assert "Plain text, as patients read it" in page
+
+
+def test_every_tip_of_the_clinics_sheet_fits_the_length_limit(db):
+    for tip in Tip.objects.all():
+        tip.full_clean()  # raises for a body over the limit
+    assert max(len(tip.body) for tip in Tip.objects.all()) < 5_000

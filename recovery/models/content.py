@@ -1,8 +1,10 @@
 """What clinicians edit in the admin: the clinic's tips, the recovery protocols and the safety thresholds."""
 
+import itertools
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import MaxValueValidator, MinValueValidator
+from django.core.validators import MaxLengthValidator, MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 from simple_history.models import HistoricalRecords
@@ -13,6 +15,11 @@ from recovery import content_cache
 # A recovery plan's day numbers: two years is far beyond any protocol, and every day's date stays a date.
 MAX_DAY = 730
 DAY_NUMBER_LIMIT = MaxValueValidator(MAX_DAY, f"Day numbers go up to {MAX_DAY} (two years after the race).")
+# A pain limit is a score on the check-in's 0-10 scale.
+PAIN_SCORE_LIMIT = MaxValueValidator(10, "Pain is scored from 0 to 10: at most 10.")
+PAIN_LIMIT_HELP = "Only for the gate “Pain at most N”: the highest pain score (0 to 10) at which it opens."
+# Patients read a tip on a phone: a 300,000-character body timed the page out. The clinic's sheet's longest is 265.
+TIP_BODY_MAX = 5000
 
 
 class TipQuerySet(models.QuerySet):
@@ -36,7 +43,19 @@ class Tip(models.Model):
     kind = models.CharField(max_length=16, choices=Kind)
     position = models.PositiveSmallIntegerField(help_text="Order within its kind, as on the printed sheet.")
     summary = models.CharField(max_length=200, help_text="One plain sentence shown in lists.")
-    body = models.TextField()
+    body = models.TextField(
+        # A validator rather than max_length, so that the admin says it in plain words, and a browser does not
+        # silently cut a pasted text at the limit.
+        validators=[
+            MaxLengthValidator(
+                TIP_BODY_MAX,
+                f"A tip can be at most {TIP_BODY_MAX:,} characters long (this one has %(show_value)s): shorten it, "
+                "or split it into two tips.",
+            )
+        ],
+        help_text=f"Plain text, as patients read it: a new line starts a new line, and nothing else is formatted "
+        f"(*stars* or #hashes show as typed). At most {TIP_BODY_MAX:,} characters.",
+    )
     published = models.BooleanField(default=True)
     review_note = models.TextField(
         blank=True, help_text="Why this tip needs a clinician's review; clear it once reviewed."
@@ -186,13 +205,22 @@ class Phase(models.Model):
 
     protocol = models.ForeignKey(Protocol, on_delete=models.CASCADE, related_name="phases")
     name = models.CharField(max_length=60)
-    position = models.PositiveSmallIntegerField()
+    position = models.PositiveSmallIntegerField(help_text="The order of the phases: 1 comes first.")
     first_day = models.PositiveSmallIntegerField(
-        help_text="Day number; race day is day 0.", validators=[DAY_NUMBER_LIMIT]
+        help_text="Day number (race day is day 0). A phase lasts until the next one starts. A change reaches every "
+        "current patient at once.",
+        validators=[DAY_NUMBER_LIMIT],
     )
-    gate = models.CharField(max_length=16, choices=Gate, default=Gate.NONE)
-    gate_pain_max = models.PositiveSmallIntegerField(null=True, blank=True, validators=[MaxValueValidator(10)])
-    description = models.TextField(blank=True)
+    gate = models.CharField(
+        max_length=16,
+        choices=Gate,
+        default=Gate.NONE,
+        help_text="What the phase waits for besides its first day: nothing, a low pain score, or the sign-off to run.",
+    )
+    gate_pain_max = models.PositiveSmallIntegerField(
+        null=True, blank=True, validators=[PAIN_SCORE_LIMIT], help_text=PAIN_LIMIT_HELP
+    )
+    description = models.TextField(help_text="Patients read it on their Today and Progress pages.")
     history = HistoricalRecords()
 
     class Meta:
@@ -210,14 +238,53 @@ class Phase(models.Model):
             raise ValidationError({"gate_pain_max": "Give the highest pain score at which this phase may start."})
 
 
+def phase_order_problems(phases):
+    """What is wrong with a protocol's phases taken together (Phase rows, or anything with their name, position,
+    first day and gate), in plain words; [] when nothing is.
+
+    A patient is in the furthest phase, by position, whose first day has come and whose gate is open
+    (rules.phase_on). So first days must rise with position, or a patient reads the wrong phase; and a phase after
+    one that waits for the sign-off to run must wait for it too, or an uncleared patient moves on past it.
+    (A first phase after race day is allowed: the days before it simply show no phase.)"""
+    phases = sorted(phases, key=lambda phase: phase.position)
+    problems = []
+    for before, phase in itertools.pairwise(phases):
+        if phase.position == before.position:
+            continue  # said by the form as a duplicate position
+        if phase.first_day <= before.first_day:
+            problems.append(
+                f"“{phase.name}” (position {phase.position}) starts on day {phase.first_day}, which is not after "
+                f"“{before.name}” (position {before.position}, from day {before.first_day}): each phase must start "
+                "on a later day than the one before it. Change a first day, or the positions."
+            )
+    gated = next((phase for phase in phases if phase.gate == Gate.CLEARANCE), None)
+    if gated is not None:
+        for phase in phases:
+            if phase.position > gated.position and phase.gate != Gate.CLEARANCE:
+                problems.append(
+                    f"“{phase.name}” comes after “{gated.name}”, which waits for a clinician's sign-off to run: "
+                    f"give it that gate too (“{Gate.CLEARANCE.label}”), or move it before."
+                )
+    return problems
+
+
 class StepRules(models.Model):
     """What to do and when: shared by a protocol's steps and the tailored copies in each plan."""
 
-    key = models.SlugField(max_length=40, help_text="Short stable name, e.g. 'ice'. Ticks are recorded under it.")
-    tip = models.ForeignKey(Tip, on_delete=models.PROTECT, related_name="%(class)ss")
+    key = models.SlugField(
+        max_length=40,
+        help_text="A short name, e.g. 'ice', set when the step is added and fixed then: patients' ticks are "
+        "recorded under it.",
+    )
+    tip = models.ForeignKey(
+        Tip,
+        on_delete=models.PROTECT,
+        related_name="%(class)ss",
+        help_text="The tip the patient opens from the step (“Why this helps”).",
+    )
     label = models.CharField(max_length=120, help_text="Short task name, e.g. 'Ice the hip for 15–20 minutes'.")
     instruction = models.CharField(max_length=300, help_text="What to do, in plain words.")
-    position = models.PositiveSmallIntegerField()
+    position = models.PositiveSmallIntegerField(help_text="The order of the patient's checklist: 1 comes first.")
     first_day = models.PositiveSmallIntegerField(
         help_text="Day number; race day is day 0.", validators=[DAY_NUMBER_LIMIT]
     )
@@ -225,16 +292,29 @@ class StepRules(models.Model):
         null=True, blank=True, help_text="Leave empty to keep it going.", validators=[DAY_NUMBER_LIMIT]
     )
     doses_per_day = models.PositiveSmallIntegerField(
-        default=1, validators=[MinValueValidator(1), MaxValueValidator(12)]
+        default=1,
+        validators=[MinValueValidator(1, "At least 1."), MaxValueValidator(12, "At most 12.")],
+        help_text="How many times a day the patient does it and ticks it (1 to 12). 1 for a step done some days "
+        "a week.",
     )
     times_per_week = models.PositiveSmallIntegerField(
         null=True,
         blank=True,
-        validators=[MinValueValidator(1), MaxValueValidator(6)],
+        validators=[
+            MinValueValidator(1, "At least 1."),
+            MaxValueValidator(6, "At most 6: for every day, leave it empty."),
+        ],
         help_text="Empty: every day. A number: that many days a week (once on each of those days).",
     )
-    gate = models.CharField(max_length=16, choices=Gate, default=Gate.NONE)
-    gate_pain_max = models.PositiveSmallIntegerField(null=True, blank=True, validators=[MaxValueValidator(10)])
+    gate = models.CharField(
+        max_length=16,
+        choices=Gate,
+        default=Gate.NONE,
+        help_text="What the step waits for besides its first day: nothing, a low pain score, or the sign-off to run.",
+    )
+    gate_pain_max = models.PositiveSmallIntegerField(
+        null=True, blank=True, validators=[PAIN_SCORE_LIMIT], help_text=PAIN_LIMIT_HELP
+    )
 
     class Meta:
         abstract = True
