@@ -291,19 +291,38 @@ def test_the_tip_list_lists_by_kind_and_position_and_searches(editor_client):
 
 
 def test_mark_reviewed_records_who_reviewed_and_when(editor_client, editor):
-    tips = list(Tip.objects.filter(slug__in=["hydration", "compression"]))
+    tips = list(Tip.objects.filter(slug__in=["ice-therapy", "compression"]))
     response = editor_client.post(
         reverse("admin:recovery_tip_changelist"),
         {"action": "mark_reviewed", ACTION_CHECKBOX_NAME: [str(tip.pk) for tip in tips]},
+        follow=True,
     )
-    assert response.status_code == 302
+    assert "2 tips marked as reviewed by you today." in unescape(response.content.decode())
     for tip in tips:
         tip.refresh_from_db()
         assert tip.last_reviewed_by == editor
         assert tip.last_reviewed_on == clinic_today()
         assert tip.history.latest("history_date").history_change_reason == "Reviewed"
-    untouched = Tip.objects.get(slug="ice-therapy")
+    untouched = Tip.objects.get(slug="elevate-your-legs")
     assert untouched.last_reviewed_by is None and untouched.last_reviewed_on is None
+
+
+def test_mark_reviewed_leaves_a_flagged_tip_flagged_and_unstamped_and_says_why(editor_client):
+    hydration, compression = Tip.objects.get(slug="hydration"), Tip.objects.get(slug="compression")
+    response = editor_client.post(
+        reverse("admin:recovery_tip_changelist"),
+        {"action": "mark_reviewed", ACTION_CHECKBOX_NAME: [str(hydration.pk), str(compression.pk)]},
+        follow=True,
+    )
+    text = unescape(response.content.decode())
+    assert (
+        "“Hydration” has an open review note: edit it, change what patients read if needed, and clear the note." in text
+    )
+    assert "1 tip marked as reviewed by you today." in text and "tip(s)" not in text
+    hydration.refresh_from_db()
+    assert hydration.review_note and hydration.last_reviewed_on is None  # no fresh stamp beside the open note
+    compression.refresh_from_db()
+    assert compression.last_reviewed_on == clinic_today()
 
 
 def test_the_preview_shows_the_tip_as_patients_read_it(editor_client):

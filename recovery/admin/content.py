@@ -81,13 +81,25 @@ class TipAdmin(OneClickRevertAdmin):
 
     @admin.action(description="Mark the selected tips as reviewed by me today")
     def mark_reviewed(self, request, queryset):
-        # Saved one by one so that each review is kept in the tip's history with the reviewer.
+        # A flagged tip is reviewed by editing it and clearing its note, not by a stamp beside the open note.
+        reviewed = 0
         for tip in queryset:
+            if tip.review_note:
+                messages.warning(
+                    request,
+                    f"“{tip}” has an open review note: edit it, change what patients read if needed, and clear the "
+                    "note.",
+                )
+                continue
+            # Saved one by one so that each review is kept in the tip's history with the reviewer.
             tip.last_reviewed_by = request.user
             tip.last_reviewed_on = clinic_today()
             tip._change_reason = "Reviewed"
             tip.save()
-        self.message_user(request, f"{queryset.count()} tip(s) marked as reviewed today.", messages.SUCCESS)
+            reviewed += 1
+        if reviewed:
+            tips = "1 tip" if reviewed == 1 else f"{reviewed} tips"
+            self.message_user(request, f"{tips} marked as reviewed by you today.", messages.SUCCESS)
 
     def get_urls(self):
         preview = self.admin_site.admin_view(self.preview_view)
