@@ -59,7 +59,8 @@ class StepRule:
     gate_pain_max: int | None = None
     valid_from: datetime.date | None = None  # the version is in force from this date...
     valid_until: datetime.date | None = None  # ...until the day before this one
-    # What a page needs to show the step (its id, instruction, tip); the rules never look at it.
+    # What a page needs to show the step (its id, instruction, tip); the rules look at it only to tell whether a
+    # new version reads differently (``reads_differently``).
     ref: object = field(default=None, compare=False, repr=False)
 
     @property
@@ -549,7 +550,8 @@ class Task:
     lock: Lock | None
     week: WeekTally | None
     new: bool = False  # the step's first day: the checklist points it out
-    updated: bool = False  # a version of the step that was on the plan yesterday starts today: pointed out too
+    # A version of the step that was on the plan yesterday starts today, and reads differently: pointed out too.
+    updated: bool = False
     was: StepRule | None = None  # when updated, yesterday's version: the page says what changed in how often
 
     @property
@@ -603,7 +605,7 @@ def tasks_on(facts, date, today):
         new = (day > 0 and date == _opens_on(step.first_day, step.gate, facts)) or (
             step.valid_from == date and not on_yesterday
         )
-        updated = on_yesterday and not new
+        updated = on_yesterday and not new and reads_differently(step, was)
         tasks.append(
             Task(
                 step=step,
@@ -617,6 +619,19 @@ def tasks_on(facts, date, today):
             )
         )
     return tasks
+
+
+# What the patient reads or does of a step. A new version that changes none of it (a step moved in the list, a
+# version restored to the very words it had) is no news: "Updated" on it would send them looking for a change.
+SEEN_FIELDS = ("label", "first_day", "last_day", "doses_per_day", "times_per_week", "gate", "gate_pain_max")
+SEEN_REF_FIELDS = ("instruction", "tip_title")  # read from the page's side of the step (``StepRule.ref``)
+
+
+def reads_differently(step, was):
+    """Whether ``step`` differs from the version ``was`` in anything the patient reads or does."""
+    if any(getattr(step, name) != getattr(was, name) for name in SEEN_FIELDS):
+        return True
+    return any(getattr(step.ref, name, None) != getattr(was.ref, name, None) for name in SEEN_REF_FIELDS)
 
 
 def _opens_on(first_day, gate, facts):

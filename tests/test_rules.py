@@ -6,6 +6,7 @@ Dates are written as day numbers: ``d(0)`` is race day (a Sunday), ``d(1)`` the 
 import datetime
 import importlib
 import random
+from dataclasses import dataclass, replace
 
 import pytest
 
@@ -162,6 +163,32 @@ def test_the_checklist_points_out_a_step_changed_that_day_and_one_added_that_day
     assert marks[1] == {"ice": (False, False)}
     assert marks[2] == {"ice": (False, True), "walk": (True, False)}
     assert marks[3] == {"ice": (False, False), "walk": (False, False)}  # pointed out on the day only
+
+
+@dataclass(frozen=True)
+class Words:
+    instruction: str
+    tip_title: str = "Ice Therapy"
+
+
+@pytest.mark.parametrize(
+    ("change", "updated"),
+    [
+        ({"position": 5}, False),  # moved in the list: nothing to read
+        ({}, False),  # a version restored to the very words it had
+        ({"doses_per_day": 2}, True),
+        ({"last_day": 4}, True),
+        ({"label": "Ice the sore hip"}, True),
+        ({"gate": Gate.PAIN, "gate_pain_max": 3}, True),
+        ({"ref": Words("Ice for ten minutes.")}, True),
+        ({"ref": Words("Ice for 15 minutes.", tip_title="Rest and Recovery")}, True),
+    ],
+)
+def test_updated_is_pointed_out_only_when_what_the_patient_reads_or_does_changed(change, updated):
+    before = step("ice", 0, 5, doses_per_day=3, valid_until=d(2), ref=Words("Ice for 15 minutes."))
+    after = replace(before, valid_until=None, valid_from=d(2), **{"ref": Words("Ice for 15 minutes."), **change})
+    [task] = tasks_on(plan(before, after), d(2), d(2))
+    assert task.updated is updated
 
 
 @pytest.mark.parametrize(
