@@ -1,15 +1,21 @@
-"""Bringing a protocol's edited steps to the patients already on it, from today on.
+"""Bringing a protocol's edited steps to the patients already on it, from tomorrow on.
 
 A plan copies its protocol's steps at enrolment (``services.plan_enrol``), so that a clinician can tailor one
 patient's plan without touching anyone else's; an edit of the protocol therefore reaches new enrolments only. When
 the clinic changes a step for everyone (a corrected instruction, another dose, a gate), ``protocol_update`` brings
-the protocol's steps as they are now to every open plan on it, from today: a step that differs gets a new version
-from today (the days before keep the rules they were done under, as with tailoring), a step new to the protocol
-is added, and a step taken out of it is stopped. Left alone: a step a clinician tailored for that patient
-(changed, stopped or added: ``PlanStep.tailored``), and a step whose days are over for that patient.
+the protocol's steps as they are now to every open plan on it, from tomorrow: a step that differs gets a new
+version from tomorrow (the days up to today keep the rules they were done under, as with tailoring), a step new to
+the protocol is added, and a step taken out of it is stopped. Left alone: a step a clinician tailored for that
+patient (changed, stopped or added: ``PlanStep.tailored``), and a step whose days are over for that patient.
 ``protocol_pending`` answers the same question without writing, for the page that asks the clinician first.
+
+Why tomorrow, not today: a patient may have ticked a step today already, and ticks are kept by step and day. A
+version from today that ended the step sooner (rest from running cut from day 13 to day 3, on day 5) took today's
+tick away with it ("3 of 5 done" became "0 of 5"). From tomorrow, nobody's today changes under them; a clinician who
+must change one patient's plan today tailors it (``care.plan_step_change``).
 """
 
+import datetime
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
@@ -25,6 +31,11 @@ UPDATED_FIELDS = [name for name in STEP_FIELDS if name != "key"]
 # reach 10,000 plans and 150,000 versions (docs/BENCHMARKS.md).
 VERSION_COLUMNS = ["id", "plan_id", "valid_from", "valid_until", "tailored", "key", *UPDATED_FIELDS]
 OPEN_STATUSES = [RecoveryPlan.Status.ACTIVE, RecoveryPlan.Status.PAUSED]
+
+
+def update_starts(today):
+    """The first day an update brought on ``today`` changes: tomorrow (see the module's docstring)."""
+    return today + datetime.timedelta(days=1)
 
 
 def open_plans(protocol):
@@ -82,14 +93,14 @@ def _in_words(model_field, values):
 class _Write:
     kind: str
     plan_id: int
-    current: tuple | None  # the plan's version in force today, a row of VERSION_COLUMNS (None for an addition)
+    current: tuple | None  # the plan's version in force when the update starts, a row of VERSION_COLUMNS (None: added)
     source: object | None  # the protocol's step (None for a stop)
     differing: tuple[str, ...] = ()  # for a change: the fields that differ
 
 
-def _in_force(step, today):
-    started = step.valid_from is None or step.valid_from <= today
-    return started and (step.valid_until is None or step.valid_until > today)
+def _in_force(step, date):
+    started = step.valid_from is None or step.valid_from <= date
+    return started and (step.valid_until is None or step.valid_until > date)
 
 
 def _differing(current, source):
@@ -101,14 +112,15 @@ def _over(day, *steps):
     return all(step.last_day is not None and step.last_day < day for step in steps)
 
 
-def _plan_writes(plan, versions_by_key, protocol_steps, today):
-    """What the update would write to one plan, and what it leaves alone because the key is tailored."""
-    day = (today - plan.race_date).days
+def _plan_writes(plan, versions_by_key, protocol_steps, starts):
+    """What the update from ``starts`` would write to one plan, and what it leaves alone because the key is
+    tailored."""
+    day = (starts - plan.race_date).days
     writes, tailored = [], []
     for key in sorted(protocol_steps.keys() | versions_by_key.keys()):
         source = protocol_steps.get(key)
         versions = versions_by_key.get(key, [])
-        current = next((step for step in versions if _in_force(step, today)), None)
+        current = next((step for step in versions if _in_force(step, starts)), None)
         if source is not None and current is not None:
             differing = _differing(current, source)
             changes = differing and not _over(day, current, source)
@@ -128,8 +140,9 @@ def _plan_writes(plan, versions_by_key, protocol_steps, today):
 PLANS_PER_CHUNK = 1000  # plans read and written at a time: a clinic of 10,000 stays within a worker's memory
 
 
-def _survey(protocol, today, *, apply):
-    """A ``StepUpdate`` per step of the protocol that the update touches; with ``apply``, also its writes."""
+def _survey(protocol, starts, *, apply):
+    """A ``StepUpdate`` per step of the protocol that the update from ``starts`` touches; with ``apply``, also its
+    writes."""
     protocol_steps = {step.key: step for step in protocol.steps.all()}
     plans = list(open_plans(protocol).only("pk", "race_date"))
     summary, written = {}, False
@@ -144,7 +157,7 @@ def _survey(protocol, today, *, apply):
             by_plan[step.plan_id][step.key].append(step)
         writes = []
         for plan in chunk:
-            plan_writes, tailored = _plan_writes(plan, by_plan[plan.pk], protocol_steps, today)
+            plan_writes, tailored = _plan_writes(plan, by_plan[plan.pk], protocol_steps, starts)
             writes += plan_writes
             for write in plan_writes:
                 update = _summary_of(summary, write)
@@ -154,7 +167,7 @@ def _survey(protocol, today, *, apply):
             for write in tailored:
                 _summary_of(summary, write).tailored += 1
         if apply and writes:
-            _write(writes, today)
+            _write(writes, starts)
             written = True
     if written:
         content_changed()  # set-based writes send no signals: the cached plan steps must be read again
@@ -169,21 +182,22 @@ def _summary_of(summary, write):
     return summary[step.key]
 
 
-def _write(writes, today):
+def _write(writes, starts):
     ended, gone, new_versions = [], [], []
-    rewritten = defaultdict(list)  # a version that started today takes the protocol's step in place, by step
+    # A version from ``starts`` (an earlier update the same day) takes the protocol's step in place, by step.
+    rewritten = defaultdict(list)
     for write in writes:
-        started_today = write.current is not None and write.current.valid_from == today
+        starts_then = write.current is not None and write.current.valid_from == starts
         if write.kind == Kind.STOP:
-            (gone if started_today else ended).append(write.current.id)  # from today: no history of it yet
-        elif write.kind == Kind.CHANGE and started_today:
+            (gone if starts_then else ended).append(write.current.id)  # not begun yet: no history of it to keep
+        elif write.kind == Kind.CHANGE and starts_then:
             rewritten[write.source].append(write.current.id)
         else:
             if write.kind == Kind.CHANGE:
                 ended.append(write.current.id)
-            new_versions.append(plan_step_copy(write.source, plan_id=write.plan_id, valid_from=today))
-    # Ended versions first: a version from today may only follow one that ends today.
-    PlanStep.objects.filter(pk__in=ended).update(valid_until=today)
+            new_versions.append(plan_step_copy(write.source, plan_id=write.plan_id, valid_from=starts))
+    # Ended versions first: a version from ``starts`` may only follow one that ends then.
+    PlanStep.objects.filter(pk__in=ended).update(valid_until=starts)
     for source, ids in rewritten.items():
         PlanStep.objects.filter(pk__in=ids).update(**{name: getattr(source, name) for name in UPDATED_FIELDS})
     PlanStep.objects.filter(pk__in=gone).delete()
@@ -191,13 +205,15 @@ def _write(writes, today):
 
 
 def protocol_pending(*, protocol, today):
-    """What ``protocol_update`` would do today, step by step (``StepUpdate``s), without writing anything."""
-    return _survey(protocol, today, apply=False)
+    """What ``protocol_update`` would do if brought on ``today``, step by step (``StepUpdate``s), without writing
+    anything."""
+    return _survey(protocol, update_starts(today), apply=False)
 
 
 @transaction.atomic
 def protocol_update(*, protocol, today):
-    """Bring the protocol's steps to every open plan on it from ``today`` (see the module's docstring).
+    """Bring the protocol's steps to every open plan on it from the day after ``today`` (see the module's
+    docstring).
 
     Returns the ``StepUpdate``s done. A second update the same day finds nothing left to do.
     """
@@ -205,4 +221,4 @@ def protocol_update(*, protocol, today):
     # then see the first one's new versions. Locking the plans' steps alone would not do: a statement that waited
     # for them still misses the rows inserted meanwhile, and would add each step a second time.
     Protocol.objects.select_for_update().get(pk=protocol.pk)
-    return _survey(protocol, today, apply=True)
+    return _survey(protocol, update_starts(today), apply=True)

@@ -85,3 +85,12 @@ def form_data(response, form_id=None):
         else:
             data[name] = value
     return data
+
+
+def inline_prefix(data, formset, pk):
+    """The prefix (``"steps-3"``) of the inline form of ``formset`` that edits the row ``pk`` in ``form_data``: found
+    by the row's id, which every row sends (a field fixed once the row exists, such as a step's key, is not sent)."""
+    for name, value in data.items():
+        if name.startswith(f"{formset}-") and name.endswith("-id") and value == str(pk):
+            return name.removesuffix("-id")
+    raise AssertionError(f"no inline form of {formset!r} for the row {pk}")

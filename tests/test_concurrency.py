@@ -276,7 +276,7 @@ def test_patients_pages_keep_working_while_a_migration_adds_a_column(client, mod
 
 
 def test_a_protocol_update_sent_twice_at_once_writes_one_version_per_plan():
-    # A double click on "Bring these changes to the plans from today": the second update waits for the first,
+    # A double click on "Bring these changes to the plans from tomorrow": the second update waits for the first,
     # then finds nothing left to do, instead of adding the step a second time next to the version it cannot see.
     protocol = Protocol.objects.default()
     plans = [make_plan(days_since_race=1) for _ in range(3)]
@@ -287,9 +287,8 @@ def test_a_protocol_update_sent_twice_at_once_writes_one_version_per_plan():
 
     assert sorted(sum(update.plans for update in result) for result in results) == [0, 0, 0, 3]
     for plan in plans:
-        assert list(plan.steps.filter(key="ice", valid_from=today).values_list("instruction", flat=True)) == [
-            "Ice for 15 minutes, wrapped."
-        ]
+        from_tomorrow = plan.steps.filter(key="ice", valid_from=today + rules.ONE_DAY)
+        assert list(from_tomorrow.values_list("instruction", flat=True)) == ["Ice for 15 minutes, wrapped."]
 
 
 # -- The clinic's clock ------------------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from django.urls import reverse
 
 from recovery.clock import clinic_today
 from recovery.models import Disclaimer, Gate, Phase, Protocol, ProtocolStep, Tip
-from tests.admin_forms import form_data
+from tests.admin_forms import form_data, inline_prefix
 from tests.factories import ClinicianFactory, make_plan
 
 REPO = Path(settings.BASE_DIR)
@@ -435,10 +435,8 @@ def test_the_protocol_list_counts_phases_and_steps_in_a_fixed_number_of_queries(
 
 
 def step_form_index(data, key):
-    for name, value in data.items():
-        if re.fullmatch(r"steps-\d+-key", name) and value == key:
-            return int(name.split("-")[1])
-    raise AssertionError(f"no inline form for the step {key!r}")
+    step = ProtocolStep.objects.get(protocol__is_default=True, key=key)
+    return int(inline_prefix(data, "steps", step.pk).split("-")[1])
 
 
 def errors_of(response):

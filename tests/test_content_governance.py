@@ -9,6 +9,7 @@ from django.urls import reverse
 
 from recovery.clock import clinic_today
 from recovery.models import ProtocolStep, Tip
+from tests.factories import make_plan
 
 pytestmark = pytest.mark.django_db
 
@@ -132,3 +133,31 @@ def test_every_tip_of_the_clinics_sheet_fits_the_length_limit(db):
     for tip in Tip.objects.all():
         tip.full_clean()  # raises for a body over the limit
     assert max(len(tip.body) for tip in Tip.objects.all()) < 5_000
+
+
+def test_restoring_a_protocol_step_says_who_keeps_their_plan_with_the_link_to_bring_it(clinician_client):
+    step = ProtocolStep.objects.get(key="ice")
+    first_version = step.history.earliest("history_date")
+    step.instruction = "Ice the hip for ten minutes."
+    step.save()
+    make_plan(days_since_race=1)  # enrolled with the ten minutes
+    url = reverse("admin:recovery_protocolstep_revert", args=[step.pk, first_version.pk])
+    response = clinician_client.post(url, follow=True)
+    text = unescape(response.content.decode())
+    assert "Restored “Ice the hip for 15–20 minutes”" in text
+    update_url = reverse("admin:recovery_protocol_update_plans", args=[step.protocol_id])
+    assert "One patient already on this protocol keeps their plan as it was" in text
+    assert f'<a href="{update_url}">see what would change and bring it to them from tomorrow</a>' in text
+
+
+def test_restoring_a_step_keeps_the_key_its_ticks_are_recorded_under(clinician_client):
+    step = ProtocolStep.objects.get(key="ice")
+    step.key = "ice-old"  # a version from before keys were fixed once a step exists
+    step.save()
+    renamed = step.history.first()
+    step.key = "ice"
+    step.save()
+    clinician_client.post(reverse("admin:recovery_protocolstep_revert", args=[step.pk, renamed.pk]))
+    step.refresh_from_db()
+    assert step.key == "ice"
+    assert step.history.first().history_change_reason.startswith("Restored the version of")

@@ -3,13 +3,16 @@
 import datetime
 import importlib
 import re
+from contextlib import contextmanager
 from html import unescape
 
 import pytest
+import time_machine
 from django.apps import apps
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.urls import reverse
+from django.utils import timezone
 
 from recovery import care, protocol_updates
 from recovery.care import plan_set_status, plan_step_add, plan_step_change
@@ -17,8 +20,14 @@ from recovery.clock import clinic_today
 from recovery.models import PlanStep, Protocol, ProtocolStep, RecoveryPlan, Tip
 from recovery.protocol_updates import protocol_pending, protocol_update
 from recovery.services import Refused
-from tests.admin_forms import form_data
-from tests.factories import PatientFactory, ReceptionFactory, insert_as_the_release_before, make_plan
+from tests.admin_forms import form_data, inline_prefix
+from tests.factories import (
+    CompletionFactory,
+    PatientFactory,
+    ReceptionFactory,
+    insert_as_the_release_before,
+    make_plan,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -45,12 +54,29 @@ def task_instruction(client, key, back=0):
     return re.findall(r'<p class="mb-1">([^<]*)</p>', row)[0]
 
 
+@contextmanager
+def on_the_day_after():
+    """The clinic's clock at noon tomorrow."""
+    tomorrow = clinic_today() + datetime.timedelta(days=1)
+    with time_machine.travel(timezone.make_aware(datetime.datetime.combine(tomorrow, datetime.time(12))), tick=False):
+        yield
+
+
+def step_prefix(data, protocol, key):
+    return inline_prefix(data, "steps", protocol.steps.get(key=key).pk)
+
+
 @pytest.fixture
 def protocol():
     return Protocol.objects.default()
 
 
-def test_an_edited_step_reaches_the_plans_from_today_and_the_days_before_keep_theirs(protocol, client, patient):
+@pytest.fixture
+def tomorrow():
+    return clinic_today() + datetime.timedelta(days=1)
+
+
+def test_an_edited_step_reaches_the_plans_from_tomorrow_and_today_keeps_its_own(protocol, client, patient, tomorrow):
     plan = make_plan(patient, days_since_race=1)
     old_instruction = plan.steps.get(key="ice").instruction
     edit_ice(protocol)
@@ -61,15 +87,18 @@ def test_an_edited_step_reaches_the_plans_from_today_and_the_days_before_keep_th
 
     assert (update.key, update.kind, update.plans) == ("ice", "change", 1)
     assert [name for name, _now, _becomes in update.changes()] == ["instruction"]
-    assert versions(plan, "ice") == [(None, today, old_instruction), (today, None, ICE_INSTRUCTION)]
+    assert versions(plan, "ice") == [(None, tomorrow, old_instruction), (tomorrow, None, ICE_INSTRUCTION)]
     client.force_login(patient)
-    assert task_instruction(client, "ice") == ICE_INSTRUCTION
-    assert "data-updated-task>Updated</span>" in client.get("/today/").content.decode()  # pointed out today
-    assert task_instruction(client, "ice", back=1) == old_instruction.replace("'", "&#x27;")
+    assert task_instruction(client, "ice") == old_instruction.replace("'", "&#x27;")  # today stays as it was
+    assert "data-updated-task" not in client.get("/today/").content.decode()
+    with on_the_day_after():
+        assert task_instruction(client, "ice") == ICE_INSTRUCTION
+        assert "data-updated-task>Updated</span>" in client.get("/today/").content.decode()  # pointed out then
+        assert task_instruction(client, "ice", back=1) == old_instruction.replace("'", "&#x27;")
     assert protocol_update(protocol=protocol, today=today) == []  # a second update finds nothing left to do
 
 
-def test_a_step_the_clinician_tailored_for_a_patient_stays_as_they_set_it(protocol, clinician):
+def test_a_step_the_clinician_tailored_for_a_patient_stays_as_they_set_it(protocol, clinician, tomorrow):
     today = clinic_today()
     tailored = make_plan(days_since_race=1)
     plan_step_change(plan=tailored, key="ice", from_date=today, today=today, doses_per_day=2)
@@ -82,24 +111,25 @@ def test_a_step_the_clinician_tailored_for_a_patient_stays_as_they_set_it(protoc
 
     assert tailored.steps.get(key="ice", valid_from=today).doses_per_day == 2
     assert ICE_INSTRUCTION not in {instruction for *_dates, instruction in versions(tailored, "ice")}
-    assert follows.steps.get(key="ice", valid_from=today).instruction == ICE_INSTRUCTION
+    assert follows.steps.get(key="ice", valid_from=tomorrow).instruction == ICE_INSTRUCTION
 
 
-def test_a_plan_the_protocol_updated_still_hears_of_its_next_edit(protocol):
-    plan = make_plan(days_since_race=1)
+def test_a_plan_the_protocol_updated_still_hears_of_its_next_edit(protocol, tomorrow):
+    plan = make_plan(days_since_race=0)  # ice on days 0 to 2: still on the day after tomorrow
     today = clinic_today()
     edit_ice(protocol)
     protocol_update(protocol=protocol, today=today)
-    edit_ice(protocol, doses_per_day=2)  # the same day: the version from today is brought up to date in place
+    edit_ice(protocol, doses_per_day=2)  # the same day: the version from tomorrow is brought up to date in place
     protocol_update(protocol=protocol, today=today)
-    assert plan.steps.get(key="ice", valid_from=today).doses_per_day == 2
-    tomorrow = today + datetime.timedelta(days=1)
+    assert plan.steps.get(key="ice", valid_from=tomorrow).doses_per_day == 2
+    assert plan.steps.filter(key="ice").count() == 2
+    day_after = tomorrow + datetime.timedelta(days=1)
     edit_ice(protocol, doses_per_day=4)
     [update] = protocol_update(protocol=protocol, today=tomorrow)
-    assert update.plans == 1 and plan.steps.get(key="ice", valid_from=tomorrow).doses_per_day == 4
+    assert update.plans == 1 and plan.steps.get(key="ice", valid_from=day_after).doses_per_day == 4
 
 
-def test_a_new_step_is_added_and_a_removed_one_stopped_from_today(protocol, client, patient):
+def test_a_new_step_is_added_and_a_removed_one_stopped_from_tomorrow(protocol, client, patient):
     make_plan(patient, days_since_race=1)
     today = clinic_today()
     ProtocolStep.objects.filter(protocol=protocol, key="elevate").delete()
@@ -111,8 +141,11 @@ def test_a_new_step_is_added_and_a_removed_one_stopped_from_today(protocol, clie
     assert updates == {"walk": "add", "elevate": "stop"}
     client.force_login(patient)
     html = client.get("/today/").content.decode()
-    assert 'data-task="walk"' in html and 'data-task="elevate"' not in html
-    assert 'data-task="elevate"' in client.get("/today/?back=1").content.decode()  # yesterday keeps it
+    assert 'data-task="walk"' not in html and 'data-task="elevate"' in html  # today stays as it was
+    with on_the_day_after():
+        html = client.get("/today/").content.decode()
+        assert 'data-task="walk"' in html and 'data-task="elevate"' not in html
+        assert 'data-task="elevate"' in client.get("/today/?back=1").content.decode()  # the day before keeps it
 
 
 def test_only_open_plans_on_the_protocol_change_and_steps_already_over_are_left_alone(protocol):
@@ -146,7 +179,7 @@ def test_the_clinician_sees_what_changes_before_anything_is_written(protocol, cl
 
     # The clinician corrects the ice instruction in the protocol's steps: the admin says who does not get it yet.
     data = form_data(clinician_client.get(page.request["PATH_INFO"]))  # the page as the save left it
-    ice = next(name.removesuffix("-key") for name, value in data.items() if name.endswith("-key") and value == "ice")
+    ice = step_prefix(data, protocol, "ice")
     edited = data | {f"{ice}-instruction": ICE_INSTRUCTION}
     saved = clinician_client.post(page.request["PATH_INFO"], edited, follow=True)
     assert "One patient already on this protocol keeps their plan as it was" in saved.content.decode()
@@ -160,7 +193,7 @@ def test_the_clinician_sees_what_changes_before_anything_is_written(protocol, cl
     assert len(versions(plan, "ice")) == 1  # the preview wrote nothing
 
     response = clinician_client.post(update_url(protocol), follow=True)
-    assert "The plans follow the protocol from today: Ice the hip for 15–20 minutes (1 plan)." in (
+    assert "The plans follow the protocol from tomorrow: Ice the hip for 15–20 minutes (1 plan)." in (
         response.content.decode()
     )
     assert len(versions(plan, "ice")) == 2
@@ -183,7 +216,7 @@ def test_an_update_takes_a_fixed_number_of_queries_however_many_plans(protocol, 
         make_plan(days_since_race=1)
     edit_ice(protocol, doses_per_day=2)
     # Expect 8 queries: savepoint, the protocol (locked: one update at a time), its steps, its open plans, their
-    # steps (locked), the old versions ended today, the new versions from today, release (three more for each
+    # steps (locked), the old versions ended tomorrow, the new versions from tomorrow, release (three more for each
     # further thousand plans).
     with django_assert_num_queries(8):
         [update] = protocol_update(protocol=protocol, today=clinic_today())
@@ -318,7 +351,67 @@ def test_saving_a_step_whose_days_are_over_for_everyone_says_nobody_is_affected(
     make_plan(days_since_race=5)  # the ice of days 0 to 2 is over
     page = clinician_client.get(reverse("admin:recovery_protocol_change", args=[protocol.pk]))
     data = form_data(page)
-    ice = next(name.removesuffix("-key") for name, value in data.items() if name.endswith("-key") and value == "ice")
+    ice = step_prefix(data, protocol, "ice")
     saved = clinician_client.post(page.request["PATH_INFO"], data | {f"{ice}-doses_per_day": "4"}, follow=True)
     assert "The patients already on this protocol are not affected" in saved.content.decode()
     assert update_url(protocol) not in saved.content.decode()
+
+
+def done_today(client):
+    """The line at the top of Today: "3 of 5 tasks done"."""
+    return re.search(r"\d+ of \d+ tasks? done", client.get("/today/").content.decode())[0]
+
+
+def test_a_step_shortened_for_everyone_stays_ticked_today_and_ends_from_tomorrow(
+    protocol, clinician_client, client, patient
+):
+    # Day 5: the patient has ticked rest from running, their meals and drinks when the clinician cuts the
+    # rest from running to days 0 to 3 and brings it to the patients.
+    plan = make_plan(patient, days_since_race=5)
+    for key in ("rest", "nutrition", "hydrate"):
+        CompletionFactory(plan=plan, step_key=key)
+    client.force_login(patient)
+    before = done_today(client)
+    assert before == "3 of 4 tasks done"  # the stretches wait for a check-in
+
+    page = clinician_client.get(reverse("admin:recovery_protocol_change", args=[protocol.pk]))
+    data = form_data(page)
+    saved = clinician_client.post(
+        page.request["PATH_INFO"], data | {f"{step_prefix(data, protocol, 'rest')}-last_day": "3"}
+    )
+    assert saved.status_code == 302
+    assert "Rest from running" in clinician_client.get(update_url(protocol)).content.decode()
+    clinician_client.post(update_url(protocol))
+
+    assert done_today(client) == before  # not "0 of 5": today's ticked rest is still there, ticked
+    assert 'data-task="rest"' in client.get("/today/").content.decode()
+    with on_the_day_after():
+        assert 'data-task="rest"' not in client.get("/today/").content.decode()
+
+
+def test_the_preview_says_the_changes_start_tomorrow_and_why(protocol, clinician_client, tomorrow):
+    make_plan(days_since_race=1)
+    edit_ice(protocol)
+    preview = unescape(clinician_client.get(update_url(protocol)).content.decode())
+    assert f"from tomorrow ({tomorrow:%A} {tomorrow.day} {tomorrow:%b %Y})" in preview
+    assert "nothing a patient sees or has ticked today changes under them" in preview
+    assert 'value="Bring these changes to the plans from tomorrow"' in preview
+
+
+def test_a_steps_key_is_fixed_once_the_step_exists_so_its_ticks_stay_with_it(protocol, clinician_client):
+    page = clinician_client.get(reverse("admin:recovery_protocol_change", args=[protocol.pk]))
+    html = page.content.decode()
+    ice = protocol.steps.get(key="ice")
+    assert re.search(r'<input[^>]*name="steps-\d+-key"[^>]*value="ice"[^>]*disabled', html)
+    assert "fixed then: patients&#x27; ticks are recorded under it" in html  # said why, under the table too
+    data = form_data(page)
+    prefix = step_prefix(data, protocol, "ice")
+    saved = clinician_client.post(page.request["PATH_INFO"], data | {f"{prefix}-key": "ice-hip"})
+    assert saved.status_code == 302
+    ice.refresh_from_db()
+    assert ice.key == "ice"  # a rename posted by hand is ignored
+
+    # A new step still gets its key; on the step's own page the key is shown, not editable.
+    assert 'name="steps-__prefix__-key"' in html and not re.search(r'name="steps-__prefix__-key"[^>]*disabled', html)
+    own_page = clinician_client.get(reverse("admin:recovery_protocolstep_change", args=[ice.pk])).content.decode()
+    assert 'name="key"' not in own_page and "ice" in own_page

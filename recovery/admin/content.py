@@ -165,6 +165,34 @@ class LabelledInline(admin.TabularInline):
         return LabelledFormSet
 
 
+def say_who_keeps_their_plan(request, protocol):
+    """After the protocol's steps changed (saved, or a step restored from its history): whether the patients already
+    on it are affected, with the link that brings the change to them."""
+    if not protocol_updates.open_plans(protocol).exists():
+        return
+    # What the update would do, not how many plans there are: a step whose days are over for everyone, or tailored
+    # for everyone it reaches, leaves nothing to bring (about a second for 10,000 plans).
+    pending = protocol_updates.protocol_pending(protocol=protocol, today=clinic_today())
+    if reached := max((update.plans for update in pending), default=0):
+        link = reverse("admin:recovery_protocol_update_plans", args=[protocol.pk])
+        messages.info(
+            request,
+            format_html(
+                "{} already on this protocol {} their plan as it was: "
+                '<a href="{}">see what would change and bring it to them from tomorrow</a>.',
+                "One patient" if reached == 1 else f"At least {reached} patients",
+                "keeps" if reached == 1 else "keep",
+                link,
+            ),
+        )
+    else:
+        messages.info(
+            request,
+            "The patients already on this protocol are not affected: their plans are past these steps, or a "
+            "clinician tailored them.",
+        )
+
+
 class PhaseInline(LabelledInline):
     model = Phase
     extra = 0
@@ -173,8 +201,19 @@ class PhaseInline(LabelledInline):
     fields = ["position", "name", "first_day", "gate", "gate_pain_max", "description"]
 
 
+class ProtocolStepForm(forms.ModelForm):
+    """A step's key is fixed once the step exists: the patients' ticks are recorded under it, and a renamed key
+    would show a step they ticked today as new and unticked (and strand its ticks)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk and "key" in self.fields:
+            self.fields["key"].disabled = True  # shown, not sent: what is posted for it is ignored
+
+
 class ProtocolStepInline(LabelledInline):
     model = ProtocolStep
+    form = ProtocolStepForm
     extra = 0
     ordering = ["position"]
     autocomplete_fields = ["tip"]
@@ -212,33 +251,12 @@ class ProtocolAdmin(OneClickRevertAdmin):
 
     def response_change(self, request, obj):
         # Said once more after saving the steps: an edit alone does not reach the patients already on the protocol.
-        changed = getattr(request, "protocol_steps_changed", False)
-        if changed and protocol_updates.open_plans(obj).exists():
-            # What the update would do, not how many plans there are: a step whose days are over for everyone, or
-            # tailored for everyone it reaches, leaves nothing to bring (about a second for 10,000 plans).
-            pending = protocol_updates.protocol_pending(protocol=obj, today=clinic_today())
-            if reached := max((update.plans for update in pending), default=0):
-                link = reverse("admin:recovery_protocol_update_plans", args=[obj.pk])
-                messages.info(
-                    request,
-                    format_html(
-                        "{} already on this protocol {} their plan as it was: "
-                        '<a href="{}">see what would change and bring it to them from today</a>.',
-                        "One patient" if reached == 1 else f"At least {reached} patients",
-                        "keeps" if reached == 1 else "keep",
-                        link,
-                    ),
-                )
-            else:
-                messages.info(
-                    request,
-                    "The patients already on this protocol are not affected: their plans are past these steps, or a "
-                    "clinician tailored them.",
-                )
+        if getattr(request, "protocol_steps_changed", False):
+            say_who_keeps_their_plan(request, obj)
         return super().response_change(request, obj)
 
     def update_plans_view(self, request, pk):
-        """Bring the protocol's steps to the open plans on it, from today: a preview first, then a POST."""
+        """Bring the protocol's steps to the open plans on it, from tomorrow: a preview first, then a POST."""
         protocol = get_object_or_404(Protocol, pk=pk)
         if not (self.has_change_permission(request, protocol) and request.user.has_perm("recovery.change_planstep")):
             raise PermissionDenied
@@ -253,7 +271,7 @@ class ProtocolAdmin(OneClickRevertAdmin):
             note(request, Action.CHANGE, target=protocol, description=f"protocol {protocol.pk}: plans updated")
             plans = {update.key: f"{update.plans} plan{pluralize(update.plans)}" for update in done}
             if changed := [f"{update.label} ({plans[update.key]})" for update in done if update.plans]:
-                messages.success(request, f"The plans follow the protocol from today: {', '.join(changed)}.")
+                messages.success(request, f"The plans follow the protocol from tomorrow: {', '.join(changed)}.")
             else:
                 messages.info(request, "Every open plan on this protocol already follows it: nothing changed.")
             return redirect("admin:recovery_protocol_change", protocol.pk)
@@ -266,7 +284,7 @@ class ProtocolAdmin(OneClickRevertAdmin):
             "updates": updates,
             # Steps only tailored plans would take are listed, but give nothing to bring.
             "anything_to_bring": any(update.plans for update in updates),
-            "today": today,
+            "starts": protocol_updates.update_starts(today),
         }
         return render(request, "admin/recovery/protocol/update_plans.html", context)
 
@@ -299,6 +317,14 @@ class ProtocolStepAdmin(OneClickRevertAdmin):
     search_fields = ["label", "key"]
     autocomplete_fields = ["tip"]
     ordering = ["protocol", "position"]
+    kept_on_restore = ["key"]  # fixed once the step exists (ProtocolStepForm): an old version's key is not restored
+
+    def get_readonly_fields(self, request, obj=None):
+        return [*super().get_readonly_fields(request, obj), *(["key"] if obj is not None else [])]
+
+    def restored(self, request, obj):
+        # As after saving the protocol's steps: a restore reaches new enrolments only, until brought to the others.
+        say_who_keeps_their_plan(request, obj.protocol)
 
 
 @admin.register(Phase)

@@ -18,6 +18,12 @@ FULL_TEXT_CHARS = 20_000
 class OneClickRevertAdmin(SimpleHistoryAdmin):
     """Adds a "Restore this version" button to each row of the history page (a POST with CSRF)."""
 
+    # Fields a restore leaves as they are now (fixed once the item exists, as a protocol step's key).
+    kept_on_restore = ()
+
+    def restored(self, request, obj):
+        """Called after ``obj`` was restored to an earlier version, to say what else that means."""
+
     def _url_name(self, suffix):
         return f"{self.model._meta.app_label}_{self.model._meta.model_name}_{suffix}"
 
@@ -52,6 +58,8 @@ class OneClickRevertAdmin(SimpleHistoryAdmin):
         )
         restored = version.instance
         restored._state.adding = False  # it replaces the current row, so its own slug and position are no clash
+        for name in self.kept_on_restore:
+            setattr(restored, name, getattr(current, name))
         when = f"{version.history_date:%d %b %Y %H:%M}"
         try:
             restored.full_clean()
@@ -62,4 +70,5 @@ class OneClickRevertAdmin(SimpleHistoryAdmin):
         restored._change_reason = f"Restored the version of {when}"
         restored.save()
         messages.success(request, f"Restored “{restored}” to the version of {when}.")
+        self.restored(request, restored)
         return HttpResponseRedirect(history_url)
