@@ -442,4 +442,180 @@ def step_form_index(data, key):
 def errors_of(response):
     if response.context is None:
         return response
-    return [response.context["adminform"].form.errors, *[fs.errors for fs in response.context["inline_admin_formsets"]]]
+    formsets = response.context["inline_admin_formsets"]
+    return [
+        response.context["adminform"].form.errors,
+        *[(fs.formset.errors, fs.formset.non_form_errors()) for fs in formsets],
+    ]
+
+
+# The phases: shared by every plan, checked together
+
+
+def phase_prefix(data, name):
+    return inline_prefix(data, "phases", Phase.objects.get(protocol__is_default=True, name=name).pk)
+
+
+def protocol_page(client):
+    protocol = Protocol.objects.default()
+    page = client.get(change_url(protocol))
+    return change_url(protocol), form_data(page), page.content.decode()
+
+
+def first_days():
+    return dict(Phase.objects.filter(protocol__is_default=True).values_list("name", "first_day"))
+
+
+def test_the_page_says_above_the_phases_that_a_phase_edit_reaches_every_patient_at_once(editor_client):
+    make_plan(days_since_race=3)
+    make_plan(days_since_race=9)
+    _url, _data, html = protocol_page(editor_client)
+    notice = html.index("data-phases-shared")
+    assert notice < html.index('id="phases-group"')
+    text = unescape(re.sub(r"<[^>]+>|\s+", " ", html[notice : html.index('id="phases-group"')]))
+    assert "Phases are shared, not copied into each plan." in text
+    assert "reaches both patients on this protocol at once, including the phase shown for days already past" in text
+    top = unescape(re.sub(r"<[^>]+>|\s+", " ", html[html.index("data-protocol-reach") : notice]))
+    assert "Steps: a change applies to patients enrolled from now on." in re.sub(" +", " ", top)
+    assert "Edits here apply to patients enrolled from now on" not in top  # not true of the phases
+
+
+def test_saving_a_phase_change_warns_how_many_current_patients_it_reached(editor_client):
+    for _ in range(3):
+        make_plan(days_since_race=3)
+    url, data, _html = protocol_page(editor_client)
+    saved = editor_client.post(url, data | {f"{phase_prefix(data, 'Strengthen')}-first_day": "14"}, follow=True)
+    assert first_days()["Strengthen"] == 14
+    assert (
+        "The phase change reached all 3 patients already on this protocol at once, including the phase shown for "
+        "days already past." in unescape(saved.content.decode())
+    )
+    # A change of the steps alone says nothing of the phases.
+    url, data, _html = protocol_page(editor_client)
+    saved = editor_client.post(url, data | {f"steps-{step_form_index(data, 'ice')}-doses_per_day": "2"}, follow=True)
+    assert "The phase change reached" not in saved.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        (  # out of order: patients on days 2 and 3 would read "Strengthen"
+            {"Strengthen": "2"},
+            "“Strengthen” (position 3) starts on day 2, which is not after “Early recovery” (position 2, from day "
+            "4): each phase must start on a later day than the one before it.",
+        ),
+        (  # two phases from the same day: the later one hides the other
+            {"Strengthen": "4"},
+            "“Strengthen” (position 3) starts on day 4, which is not after “Early recovery” (position 2, from day 4)",
+        ),
+    ],
+)
+def test_phases_whose_first_days_do_not_rise_with_their_position_are_refused_in_plain_words(
+    editor_client, changes, message
+):
+    url, data, _html = protocol_page(editor_client)
+    for name, first_day in changes.items():
+        data[f"{phase_prefix(data, name)}-first_day"] = first_day
+    response = editor_client.post(url, data)
+    assert response.status_code == 200
+    assert message in unescape(response.content.decode())
+    assert first_days()["Strengthen"] == 15
+
+
+def test_a_phase_without_a_description_is_refused(editor_client):
+    url, data, _html = protocol_page(editor_client)
+    data[f"{phase_prefix(data, 'Protect')}-description"] = ""
+    response = editor_client.post(url, data)
+    assert response.status_code == 200
+    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", unescape(response.content.decode())))
+    assert "Phase “Protect”: description: required." in text
+    assert Phase.objects.get(name="Protect").description
+
+
+def test_a_phase_after_the_running_sign_off_must_wait_for_it_too(editor_client):
+    # Otherwise a patient not yet cleared to run would be told "Today you start the Maintenance phase" on day 30.
+    url, data, _html = protocol_page(editor_client)
+    new = f"phases-{data['phases-TOTAL_FORMS']}"
+    data |= {"phases-TOTAL_FORMS": str(int(data["phases-TOTAL_FORMS"]) + 1), f"{new}-position": "5",
+             f"{new}-name": "Maintenance", f"{new}-first_day": "30", f"{new}-gate": "none",
+             f"{new}-description": "Keep up the strength work."}  # fmt: skip
+    response = editor_client.post(url, data)
+    assert response.status_code == 200
+    assert "“Maintenance” comes after “Return to running”, which waits for a clinician's sign-off to run" in (
+        unescape(response.content.decode())
+    )
+    data[f"{new}-gate"] = "clearance"
+    assert editor_client.post(url, data).status_code == 302
+    assert first_days()["Maintenance"] == 30
+
+
+def test_a_phase_edited_on_its_own_page_is_checked_with_the_others(editor_client):
+    strengthen = Phase.objects.get(protocol__is_default=True, name="Strengthen")
+    data = form_data(editor_client.get(change_url(strengthen)))
+    response = editor_client.post(change_url(strengthen), data | {"first_day": "3"})
+    assert response.status_code == 200
+    assert "“Strengthen” (position 3) starts on day 3, which is not after “Early recovery”" in unescape(
+        response.content.decode()
+    )
+    assert first_days()["Strengthen"] == 15
+
+
+def test_two_phases_can_swap_positions(editor_client):
+    # Protect 1 <-> Early recovery 2, with their first days, so that the order still holds.
+    url, data, _html = protocol_page(editor_client)
+    protect, early = phase_prefix(data, "Protect"), phase_prefix(data, "Early recovery")
+    versions = Phase.history.count()
+    data |= {f"{protect}-position": "2", f"{protect}-first_day": "4",
+             f"{early}-position": "1", f"{early}-first_day": "0"}  # fmt: skip
+    response = editor_client.post(url, data)
+    assert response.status_code == 302, errors_of(response)
+    phases = Phase.objects.filter(protocol__is_default=True).order_by("position")
+    assert [(phase.name, phase.first_day) for phase in phases][:2] == [("Early recovery", 0), ("Protect", 4)]
+    assert Phase.history.count() == versions + 2  # one version each, none with the position held for a moment
+    assert {version.position for version in Phase.history.all()} <= {1, 2, 3, 4}
+
+
+def test_phases_can_be_renumbered_to_make_room_for_one_before_them(editor_client):
+    url, data, _html = protocol_page(editor_client)
+    for name, position in [("Protect", 2), ("Early recovery", 3), ("Strengthen", 4), ("Return to running", 5)]:
+        data[f"{phase_prefix(data, name)}-position"] = str(position)
+    data[f"{phase_prefix(data, 'Protect')}-first_day"] = "1"
+    new = f"phases-{data['phases-TOTAL_FORMS']}"
+    data |= {"phases-TOTAL_FORMS": str(int(data["phases-TOTAL_FORMS"]) + 1), f"{new}-position": "1",
+             f"{new}-name": "Race day", f"{new}-first_day": "0", f"{new}-gate": "none",
+             f"{new}-description": "Rest and drink to thirst."}  # fmt: skip
+    response = editor_client.post(url, data)
+    assert response.status_code == 302, errors_of(response)
+    names = Phase.objects.filter(protocol__is_default=True).order_by("position").values_list("name", flat=True)
+    assert list(names) == ["Race day", "Protect", "Early recovery", "Strengthen", "Return to running"]
+
+
+def test_the_rows_with_errors_are_named_at_the_top_of_the_page(editor_client):
+    # The steps' table is wider than the page: an error in its doses column is off to the side.
+    url, data, _html = protocol_page(editor_client)
+    index = step_form_index(data, "ice")
+    data[f"steps-{index}-doses_per_day"] = "20"
+    data[f"{phase_prefix(data, 'Strengthen')}-first_day"] = "2"
+    html = editor_client.post(url, data).content.decode()
+    summary = html[html.index("data-row-problems") : html.index('id="phases-group"')]
+    assert html.index("data-row-problems") < html.index("data-phases-shared")  # at the top
+    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", unescape(summary)))
+    assert "Step “Ice the hip for 15–20 minutes”: doses per day: at most 12." in text
+    assert "Phases: “Strengthen” (position 3) starts on day 2" in text
+    assert f'href="#steps-{index}"' in summary
+
+
+def test_each_column_of_the_phases_and_steps_is_explained_under_its_table(editor_client):
+    _url, _data, html = protocol_page(editor_client)
+    for prefix, explained in [
+        ("phases", ["Position", "First day", "Pain limit", "Description"]),
+        ("steps", ["Position", "Key", "Doses per day", "Pain limit"]),
+    ]:
+        legend = html[html.index(f'data-legend="{prefix}"') :].split("</details>")[0]
+        assert html.index(f'id="{prefix}-group"') < html.index(f'data-legend="{prefix}"')
+        assert [term for term in explained if f"<dt>{term}</dt>" in legend] == explained
+    text = unescape(html)
+    assert "A phase lasts until the next one starts. A change reaches every current patient at once." in text
+    assert "Patients read it on their Today and Progress pages." in text
+    assert "How many times a day the patient does it and ticks it (1 to 12)." in text
+    assert "Only for the gate “Pain at most N”: the highest pain score (0 to 10) at which it opens." in text

@@ -8,7 +8,7 @@ from django.test import Client
 from django.urls import reverse
 
 from recovery.clock import clinic_today
-from recovery.models import ProtocolStep, Tip
+from recovery.models import Phase, ProtocolStep, Tip
 from tests.factories import make_plan
 
 pytestmark = pytest.mark.django_db
@@ -161,3 +161,26 @@ def test_restoring_a_step_keeps_the_key_its_ticks_are_recorded_under(clinician_c
     step.refresh_from_db()
     assert step.key == "ice"
     assert step.history.first().history_change_reason.startswith("Restored the version of")
+
+
+def test_restoring_a_phase_that_would_be_out_of_order_now_is_refused_and_a_restore_says_whom_it_reached(
+    clinician_client,
+):
+    make_plan(days_since_race=3)
+    strengthen, early = Phase.objects.get(name="Strengthen"), Phase.objects.get(name="Early recovery")
+    from_day_15 = strengthen.history.first()
+    strengthen.first_day = 20
+    strengthen.save()
+    early.first_day = 17
+    early.save()
+    url = reverse("admin:recovery_phase_revert", args=[strengthen.pk, from_day_15.pk])
+    text = unescape(clinician_client.post(url, follow=True).content.decode())
+    assert "cannot be restored: “Strengthen” (position 3) starts on day 15, which is not after “Early recovery”" in text
+    strengthen.refresh_from_db()
+    assert strengthen.first_day == 20
+
+    early.first_day = 4
+    early.save()
+    text = unescape(clinician_client.post(url, follow=True).content.decode())
+    assert "Restored “Strengthen (from day 15)”" in text
+    assert "The phase change reached the 1 patient already on this protocol at once" in text

@@ -169,7 +169,7 @@ def test_only_open_plans_on_the_protocol_change_and_steps_already_over_are_left_
 def test_the_clinician_sees_what_changes_before_anything_is_written(protocol, clinician_client):
     plan = make_plan(days_since_race=1)
     page = clinician_client.get(reverse("admin:recovery_protocol_change", args=[protocol.pk]))
-    assert "The 1 patient already on this protocol keeps their plan as it was" in page.content.decode()
+    assert "The 1 patient already on this protocol keeps their steps as they were" in page.content.decode()
     assert update_url(protocol) in page.content.decode()
     data = form_data(page)
 
@@ -254,7 +254,7 @@ def test_the_preview_says_what_each_changed_field_is_now_and_becomes(protocol):
         ("instruction", [(ice.instruction, 1)], ICE_INSTRUCTION),
         ("doses per day", [(3, 1)], 2),
         ("gate", [("Always open", 1)], "Pain at most N"),
-        ("gate pain max", [("–", 1)], 3),
+        ("pain limit", [("–", 1)], 3),
     ]
 
 

@@ -1,10 +1,11 @@
 """The clinic's content in the admin: tips, the standing disclaimer, safety thresholds and protocols."""
 
 import datetime
+from types import SimpleNamespace
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, models
 from django.db.models import Count
 from django.shortcuts import get_object_or_404, redirect, render
@@ -20,6 +21,7 @@ from recovery.admin.history import OneClickRevertAdmin
 from recovery.admin.stale import VERSION_FIELD, SavedSinceOpenedForm
 from recovery.clock import clinic_today
 from recovery.models import Disclaimer, Phase, Protocol, ProtocolStep, RecoveryPlan, SafetyThresholds, Tip
+from recovery.models.content import phase_order_problems
 
 
 class ReviewFilter(admin.SimpleListFilter):
@@ -193,10 +195,118 @@ def say_who_keeps_their_plan(request, protocol):
         )
 
 
+def say_whom_a_phase_edit_reached(request, protocol):
+    """After a phase changed: phases are not copied into plans (recovery/facts.py reads them as they are), so the
+    change reached every patient on the protocol at once, days already past included."""
+    if reached := protocol_updates.open_plans(protocol).count():
+        patients = {1: "the 1 patient", 2: "both patients"}.get(reached, f"all {reached:,} patients")
+        messages.warning(
+            request,
+            f"The phase change reached {patients} already on this protocol at once, including the phase shown for "
+            "days already past.",
+        )
+
+
+def _in_plain_words(message):
+    if message == "This field is required.":
+        return "required."
+    return message[:1].lower() + message[1:] if message[1:2].islower() else message
+
+
+ROW_NAMES = {Phase: ("Phase", "Phases"), ProtocolStep: ("Step", "Steps")}  # as the clinicians call them
+
+
+def row_problems(inline_admin_formsets):
+    """Each phase or step row with errors, named as the clinician knows it, with its problems in plain words:
+    [(what, the id of its row or table, [problems])]. The table-wide problems (the phases' order) come first."""
+    found = []
+    for inline in inline_admin_formsets:
+        formset = inline.formset
+        what, what_plural = ROW_NAMES[formset.model]
+        if formset.non_form_errors():
+            found.append((what_plural, f"{formset.prefix}-group", list(formset.non_form_errors())))
+        for index, form in enumerate(formset.forms):
+            if not form.errors:
+                continue
+            name = str(form.instance) if form.instance.pk else None
+            if isinstance(form.instance, ProtocolStep):
+                name = form.instance.label if form.instance.pk else form.cleaned_data.get("label")
+            elif isinstance(form.instance, Phase):
+                name = form.instance.name if form.instance.pk else form.cleaned_data.get("name")
+            row = f"{what} “{name}”" if name else f"New {what.lower()} (row {index + 1})"
+            problems = []
+            for field, messages_ in form.errors.items():
+                label = "" if field == "__all__" else f"{form.fields[field].label.lower()}: "
+                problems += [f"{label}{_in_plain_words(message)}" for message in messages_]
+            found.append((row, f"{formset.prefix}-{index}", problems))
+    return found
+
+
+class PhaseForm(forms.ModelForm):
+    def validate_constraints(self):
+        # A phase's position is checked against the other rows of the table (PhaseFormSet), not against the rows as
+        # saved: two phases swapping positions would each clash with the other's old one ("Phase with this
+        # Protocol and Position already exists.", twice).
+        try:
+            self.instance.validate_constraints(exclude={*self._get_validation_exclusions(), "position"})
+        except ValidationError as error:
+            self._update_errors(error)
+
+
+# A position no phase uses, that a phase changing its position holds for a moment (the largest the column takes).
+PARKED_POSITION = 32_767
+
+
+class PhaseFormSet(forms.BaseInlineFormSet):
+    """The protocol's phases, checked together: a patient reads the phase of their day from all of them."""
+
+    def kept_forms(self):
+        return [
+            form
+            for form in self.forms
+            if hasattr(form, "cleaned_data")
+            and not self._should_delete_form(form)
+            and (form.instance.pk or form.has_changed())
+        ]
+
+    def clean(self):
+        super().clean()  # the same position twice, said by Django
+        phases = []
+        for form in self.kept_forms():
+            data = form.cleaned_data
+            if data.get("position") is None or data.get("first_day") is None:
+                continue  # said on the row itself
+            name = data.get("name") or form.instance.name or "A new phase"
+            phases.append(SimpleNamespace(name=name, position=data["position"], first_day=data["first_day"],
+                                          gate=data.get("gate")))  # fmt: skip
+        if problems := phase_order_problems(phases):
+            raise ValidationError(problems)
+
+    def save(self, commit=True):
+        if commit:
+            # The database checks each row's position as it is written, so a swap would clash half-way: the phases
+            # that move or go first hold positions no phase uses (an update, which keeps no version in the history),
+            # then each is saved with its new position as usual.
+            moving = [
+                form.instance.pk
+                for form in self.initial_forms
+                if form.instance.pk and (self._should_delete_form(form) or "position" in form.changed_data)
+            ]
+            used = set(Phase.objects.filter(protocol=self.instance).values_list("position", flat=True))
+            free = (position for position in range(PARKED_POSITION, 0, -1) if position not in used)
+            for pk, parked in zip(moving, free, strict=False):
+                Phase.objects.filter(pk=pk).update(position=parked)
+        return super().save(commit)
+
+
 class PhaseInline(LabelledInline):
     model = Phase
+    form = PhaseForm
+    formset = PhaseFormSet
+    template = "admin/recovery/protocol/phases_inline.html"  # says who a phase edit reaches; the columns' meaning
     extra = 0
-    formfield_overrides = COMPACT_TEXT
+    # Three lines: the description is what patients read of the phase, and its column is narrow.
+    formfield_overrides = {models.TextField: {"widget": forms.Textarea(attrs={"rows": 3, "cols": 40})}}
     ordering = ["position"]
     fields = ["position", "name", "first_day", "gate", "gate_pain_max", "description"]
 
@@ -214,6 +324,7 @@ class ProtocolStepForm(forms.ModelForm):
 class ProtocolStepInline(LabelledInline):
     model = ProtocolStep
     form = ProtocolStepForm
+    template = "admin/recovery/protocol/steps_inline.html"  # the columns' meaning under the table
     extra = 0
     ordering = ["position"]
     autocomplete_fields = ["tip"]
@@ -244,13 +355,23 @@ class ProtocolAdmin(OneClickRevertAdmin):
         extra_context = {**(extra_context or {}), "open_plans": protocol_updates.open_plans(object_id).count()}
         return super().change_view(request, object_id, form_url, extra_context)
 
+    def render_change_form(self, request, context, *args, **kwargs):
+        # The steps' table is wider than the page: its rows' errors are listed at the top too, where they are seen.
+        context["row_problems"] = row_problems(context.get("inline_admin_formsets", []))
+        return super().render_change_form(request, context, *args, **kwargs)
+
     def save_formset(self, request, form, formset, change):
         super().save_formset(request, form, formset, change)
-        if formset.model is ProtocolStep and formset.has_changed():
-            request.protocol_steps_changed = True  # for response_change, below
+        if formset.has_changed():  # for response_change, below
+            if formset.model is ProtocolStep:
+                request.protocol_steps_changed = True
+            elif formset.model is Phase:
+                request.protocol_phases_changed = True
 
     def response_change(self, request, obj):
-        # Said once more after saving the steps: an edit alone does not reach the patients already on the protocol.
+        # Said once more after saving: the phases reach everyone at once, the steps new enrolments only.
+        if getattr(request, "protocol_phases_changed", False):
+            say_whom_a_phase_edit_reached(request, obj)
         if getattr(request, "protocol_steps_changed", False):
             say_who_keeps_their_plan(request, obj)
         return super().response_change(request, obj)
@@ -327,9 +448,41 @@ class ProtocolStepAdmin(OneClickRevertAdmin):
         say_who_keeps_their_plan(request, obj.protocol)
 
 
+class PhaseAdminForm(SavedSinceOpenedForm):
+    """A phase on its own page, checked with the protocol's other phases as they are saved."""
+
+    def clean(self):
+        cleaned = super().clean()
+        protocol = cleaned.get("protocol")
+        if protocol is not None and None not in (cleaned.get("position"), cleaned.get("first_day")):
+            others = Phase.objects.filter(protocol=protocol).exclude(pk=self.instance.pk)
+            this = SimpleNamespace(**{name: cleaned.get(name) for name in ("name", "position", "first_day", "gate")})
+            if problems := phase_order_problems([*others, this]):
+                raise ValidationError(problems)
+        return cleaned
+
+
 @admin.register(Phase)
 class PhaseAdmin(OneClickRevertAdmin):
-    form = SavedSinceOpenedForm
+    """Phases are edited on their protocol; this page keeps each phase's own history and revert."""
+
+    form = PhaseAdminForm
     list_display = ["name", "protocol", "position", "first_day", "gate"]
     list_select_related = ["protocol"]
     ordering = ["protocol", "position"]
+
+    def restore_problems(self, restored):
+        others = Phase.objects.filter(protocol_id=restored.protocol_id).exclude(pk=restored.pk)
+        return phase_order_problems([*others, restored])
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        request.phase_changed = form.has_changed()  # for response_change, below
+
+    def response_change(self, request, obj):
+        if getattr(request, "phase_changed", False):
+            say_whom_a_phase_edit_reached(request, obj.protocol)
+        return super().response_change(request, obj)
+
+    def restored(self, request, obj):
+        say_whom_a_phase_edit_reached(request, obj.protocol)

@@ -21,6 +21,10 @@ class OneClickRevertAdmin(SimpleHistoryAdmin):
     # Fields a restore leaves as they are now (fixed once the item exists, as a protocol step's key).
     kept_on_restore = ()
 
+    def restore_problems(self, restored):
+        """Why ``restored`` (a version about to be restored) cannot be, beyond its own checks: [] when it can."""
+        return []
+
     def restored(self, request, obj):
         """Called after ``obj`` was restored to an earlier version, to say what else that means."""
 
@@ -63,8 +67,10 @@ class OneClickRevertAdmin(SimpleHistoryAdmin):
         when = f"{version.history_date:%d %b %Y %H:%M}"
         try:
             restored.full_clean()
+            if problems := self.restore_problems(restored):
+                raise ValidationError(problems)
         except ValidationError as error:
-            # e.g. a step's version that points to a tip deleted since.
+            # e.g. a step's version that points to a tip deleted since, a phase's that would be out of order now.
             messages.error(request, f"The version of {when} cannot be restored: {' '.join(error.messages)}")
             return HttpResponseRedirect(history_url)
         restored._change_reason = f"Restored the version of {when}"

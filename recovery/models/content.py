@@ -218,7 +218,7 @@ class Phase(models.Model):
         help_text="What the phase waits for besides its first day: nothing, a low pain score, or the sign-off to run.",
     )
     gate_pain_max = models.PositiveSmallIntegerField(
-        null=True, blank=True, validators=[PAIN_SCORE_LIMIT], help_text=PAIN_LIMIT_HELP
+        "pain limit", null=True, blank=True, validators=[PAIN_SCORE_LIMIT], help_text=PAIN_LIMIT_HELP
     )
     description = models.TextField(help_text="Patients read it on their Today and Progress pages.")
     history = HistoricalRecords()
@@ -313,7 +313,7 @@ class StepRules(models.Model):
         help_text="What the step waits for besides its first day: nothing, a low pain score, or the sign-off to run.",
     )
     gate_pain_max = models.PositiveSmallIntegerField(
-        null=True, blank=True, validators=[PAIN_SCORE_LIMIT], help_text=PAIN_LIMIT_HELP
+        "pain limit", null=True, blank=True, validators=[PAIN_SCORE_LIMIT], help_text=PAIN_LIMIT_HELP
     )
 
     class Meta:
