@@ -415,3 +415,16 @@ def test_a_steps_key_is_fixed_once_the_step_exists_so_its_ticks_stay_with_it(pro
     assert 'name="steps-__prefix__-key"' in html and not re.search(r'name="steps-__prefix__-key"[^>]*disabled', html)
     own_page = clinician_client.get(reverse("admin:recovery_protocolstep_change", args=[ice.pk])).content.decode()
     assert 'name="key"' not in own_page and "ice" in own_page
+
+
+def test_a_step_only_moved_in_the_list_is_not_marked_updated(protocol, client, patient):
+    make_plan(patient, days_since_race=0)
+    ProtocolStep.objects.filter(protocol=protocol, key="ice").update(position=20)
+    ProtocolStep.objects.filter(protocol=protocol, key="elevate").update(instruction="Raise your legs on a pillow.")
+    protocol_update(protocol=protocol, today=clinic_today())
+    client.force_login(patient)
+    with on_the_day_after():
+        html = client.get("/today/").content.decode()
+    rows = dict(re.findall(r'data-task="([^"]+)"(.*?)</li>', html, re.S))
+    assert "data-updated-task" not in rows["ice"]  # a new version, but nothing to read in it
+    assert "data-updated-task" in rows["elevate"]
