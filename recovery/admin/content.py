@@ -213,7 +213,8 @@ def _in_plain_words(message):
     return message[:1].lower() + message[1:] if message[1:2].islower() else message
 
 
-ROW_NAMES = {Phase: ("Phase", "Phases"), ProtocolStep: ("Step", "Steps")}  # as the clinicians call them
+# How the clinicians call a row of each table, and the field that names it.
+ROWS = {Phase: ("Phase", "Phases", "name"), ProtocolStep: ("Step", "Steps", "label")}
 
 
 def row_problems(inline_admin_formsets):
@@ -222,17 +223,13 @@ def row_problems(inline_admin_formsets):
     found = []
     for inline in inline_admin_formsets:
         formset = inline.formset
-        what, what_plural = ROW_NAMES[formset.model]
+        what, what_plural, name_field = ROWS[formset.model]
         if formset.non_form_errors():
             found.append((what_plural, f"{formset.prefix}-group", list(formset.non_form_errors())))
         for index, form in enumerate(formset.forms):
-            if not form.errors:
-                continue
-            name = str(form.instance) if form.instance.pk else None
-            if isinstance(form.instance, ProtocolStep):
-                name = form.instance.label if form.instance.pk else form.cleaned_data.get("label")
-            elif isinstance(form.instance, Phase):
-                name = form.instance.name if form.instance.pk else form.cleaned_data.get("name")
+            if not form.errors or (formset.can_delete and formset._should_delete_form(form)):
+                continue  # a row being deleted is not saved, whatever it says
+            name = getattr(form.instance, name_field) if form.instance.pk else form.cleaned_data.get(name_field)
             row = f"{what} “{name}”" if name else f"New {what.lower()} (row {index + 1})"
             problems = []
             for field, messages_ in form.errors.items():
