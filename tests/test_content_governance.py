@@ -67,6 +67,16 @@ def test_one_click_restores_an_earlier_version_and_keeps_that_in_the_history(cli
     assert tip.history.first().history_change_reason.startswith("Restored the version of")
 
 
+def test_a_restore_names_the_version_by_the_clinics_time(clinician_client):
+    tip = Tip.objects.get(slug="ice-therapy")
+    edit_tip(clinician_client, tip, body="A wrong body.")
+    first_version = tip.history.order_by("history_date").first()
+    summer_morning = datetime.datetime(2026, 7, 1, 8, 10, tzinfo=datetime.UTC)  # 09:10 in London (BST)
+    type(first_version).objects.filter(pk=first_version.pk).update(history_date=summer_morning)
+    clinician_client.post(reverse("admin:recovery_tip_revert", args=[tip.pk, first_version.pk]))
+    assert tip.history.first().history_change_reason == "Restored the version of 01 Jul 2026 09:10"
+
+
 def test_restore_is_post_only(clinician_client):
     tip = Tip.objects.get(slug="ice-therapy")
     version = tip.history.first()

@@ -7,6 +7,7 @@ from django.db import models
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 from simple_history.admin import SimpleHistoryAdmin
 from simple_history.template_utils import HistoricalRecordContextHelper
@@ -64,7 +65,7 @@ class OneClickRevertAdmin(SimpleHistoryAdmin):
         restored._state.adding = False  # it replaces the current row, so its own slug and position are no clash
         for name in self.kept_on_restore:
             setattr(restored, name, getattr(current, name))
-        when = f"{version.history_date:%d %b %Y %H:%M}"
+        when = f"{timezone.localtime(version.history_date):%d %b %Y %H:%M}"  # the clinic's time, as History lists it
         try:
             restored.full_clean()
             if problems := self.restore_problems(restored):
