@@ -718,3 +718,17 @@ def test_a_page_opened_before_a_clinician_corrected_the_race_date_does_not_put_t
     assert f"it now says {corrected:%-d %b %Y}. Nothing is saved yet" in unescape(refused.text)
     plan.refresh_from_db()
     assert plan.race_date == corrected
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_saving_a_patients_details_works_outside_a_tests_transaction(desk):
+    """As a real request runs: no transaction around the view but its own. On PostgreSQL the form's row locks
+    (KeepsWhatItShowed) need one, and without it every save at the desk was a 500."""
+    from tests.admin_forms import form_data
+
+    plan = make_plan(days_since_race=6)
+    url = f"/front-desk/patients/{plan.patient.pk}/"
+    response = desk.post(url, form_data(desk.get(url), form_id="patient-details") | {"phone": "07700 900123"})
+    assert response.status_code == 302
+    plan.patient.refresh_from_db()
+    assert plan.patient.phone == "07700 900123"

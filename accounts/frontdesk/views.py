@@ -10,7 +10,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
 from django.core.paginator import Paginator
-from django.db import IntegrityError
+from django.db import IntegrityError, transaction
 from django.db.models.functions import Lower
 from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
@@ -198,31 +198,36 @@ def patient(request, pk):
     action = Action.CHANGE if request.method == "POST" else Action.VIEW
     note(request, action, target=patient, patient=patient, description="contact details")
     form = PatientDetailsForm(request.POST or None, instance=patient, plan=plan)
-    if request.method == "POST" and form.is_valid():
-        data = {name: form.cleaned_data[name] for name in form.changed_data}  # what this page changed, no more
+    if request.method == "POST":
         old_race_date = plan.race_date if plan else None
         try:
-            reinvited = patient_details_change(
-                patient=patient,
-                plan=plan,
-                race_date=data.get("race_date"),
-                **{name: data[name] for name in PatientDetailsForm.Meta.fields if name in data},
-            )
+            # One transaction from the check to the write: the form locks the rows it compares with what the page
+            # showed (KeepsWhatItShowed), and the lock must hold until the change is written.
+            with transaction.atomic():
+                data = {name: form.cleaned_data[name] for name in form.changed_data} if form.is_valid() else None
+                if data is not None:  # what this page changed, no more
+                    reinvited = patient_details_change(
+                        patient=patient,
+                        plan=plan,
+                        race_date=data.get("race_date"),
+                        **{name: data[name] for name in PatientDetailsForm.Meta.fields if name in data},
+                    )
         except IntegrityError:
             patient.refresh_from_db()
             form.add_error("email", TAKEN_EMAIL)
         else:
-            if "race_date" in data and old_race_date is not None and _last_race_date(request) == old_race_date:
-                # A wrong race date typed for the last patient must not fill in the next one's form.
-                _remember_race_date(request, data["race_date"])
-            messages.success(request, "The details are saved.")
-            if reinvited:
-                messages.info(
-                    request,
-                    "The e-mail address changed, so a new invitation is on its way to it. A welcome sheet printed "
-                    "before carries the old link: print it again.",
-                )
-            return redirect("frontdesk:patient", pk=patient.pk)
+            if data is not None:
+                if "race_date" in data and old_race_date is not None and _last_race_date(request) == old_race_date:
+                    # A wrong race date typed for the last patient must not fill in the next one's form.
+                    _remember_race_date(request, data["race_date"])
+                messages.success(request, "The details are saved.")
+                if reinvited:
+                    messages.info(
+                        request,
+                        "The e-mail address changed, so a new invitation is on its way to it. A welcome sheet "
+                        "printed before carries the old link: print it again.",
+                    )
+                return redirect("frontdesk:patient", pk=patient.pk)
     return render(
         request,
         "frontdesk/patient.html",
