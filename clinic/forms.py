@@ -1,8 +1,10 @@
 """What every form of the portal does the same way."""
 
+import datetime
 import unicodedata
 
 from django import forms
+from django.utils import timezone
 
 
 class FocusFirstProblem:
@@ -89,9 +91,10 @@ class KeepsWhatItShowed:
                 self.data[self.add_initial_prefix(name)] = _as_posted(shown)
         super().full_clean()
 
-    def refuse_changed_since_shown(self, stored, describe):
+    def refuse_changed_since_shown(self, stored, describe, who=lambda name: ("Someone", "")):
         """``stored``: the current value of each field by name (read under a lock); ``describe(name, value)``: the
-        value as the message quotes it."""
+        value as the message quotes it; ``who(name)``: who saved the field, and when ("Sam Patel", "at 10:15"),
+        asked only when it is refused."""
         data = self.data.copy()
         for name in self.changed_data:
             if name not in stored:
@@ -102,12 +105,40 @@ class KeepsWhatItShowed:
                 continue
             value = stored[name]
             data[initial_name] = _as_posted(value)
+            person, when = who(name)
             self.add_error(
                 name,
-                f"Someone saved a change to this after you opened the page: it now says {describe(name, value)}. "
-                "Nothing is saved yet: press Save again to replace it with what you typed.",
+                f"{person} saved a change to this {when + ', ' if when else ''}after you opened the page: it now says "
+                f"{describe(name, value)}. Nothing is saved yet: press Save again to replace it with what you typed.",
             )
         self.data = data
+
+
+def when_said(moment):
+    """A moment as a message says it: "at 10:15" today, "yesterday at 16:05", else "on 25 Nov at 16:05"."""
+    local = timezone.localtime(moment)
+    today = timezone.localdate()
+    if local.date() == today:
+        return f"at {local:%H:%M}"
+    if local.date() == today - datetime.timedelta(days=1):
+        return f"yesterday at {local:%H:%M}"
+    return f"on {local:%-d %b} at {local:%H:%M}"
+
+
+def last_saved_in_the_admin(record):
+    """Who last saved ``record`` in the admin, and when, from its History: ("Sam Patel", "at 10:15")."""
+    from django.contrib.admin.models import LogEntry
+    from django.contrib.contenttypes.models import ContentType
+
+    entry = (
+        LogEntry.objects.filter(content_type=ContentType.objects.get_for_model(record), object_id=str(record.pk))
+        .select_related("user")
+        .order_by("-action_time")
+        .first()
+    )
+    if entry is None:
+        return "Someone", ""
+    return entry.user.get_full_name() or str(entry.user), when_said(entry.action_time)
 
 
 def _as_posted(value):

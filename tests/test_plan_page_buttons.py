@@ -109,7 +109,8 @@ def test_a_page_opened_before_a_colleagues_save_writes_back_only_its_own_changes
 
     # The note itself the colleague changed too: replacing it unseen is refused once, saying what it says now.
     refused = clinician_client.post(change_url, {**mine, "note_to_patient": "See you Monday.", "_continue": "1"})
-    assert f"Someone saved a change to this after you opened the page: it now says “{NOTE}”." in unescape(refused.text)
+    said = f"{clinician.get_full_name()} saved a change to this at "  # the colleague's save, from the plan's History
+    assert said in refused.text and f"after you opened the page: it now says “{NOTE}”." in unescape(refused.text)
     plan.refresh_from_db()
     assert plan.note_to_patient == NOTE
     # Saved again from that page, knowingly: the note is replaced and the old date still not brought back.

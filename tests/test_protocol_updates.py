@@ -38,6 +38,14 @@ def update_url(protocol):
     return reverse("admin:recovery_protocol_update_plans", args=[protocol.pk])
 
 
+def bring(client, protocol, **kwargs):
+    """Press "Bring these changes" on the preview, as shown now (it carries the protocol's version)."""
+    from recovery.admin.stale import version_of
+    from recovery.models import Phase, ProtocolStep
+
+    return client.post(update_url(protocol), {"version": version_of(protocol, Phase, ProtocolStep)}, **kwargs)
+
+
 def edit_ice(protocol, **changes):
     ProtocolStep.objects.filter(protocol=protocol, key="ice").update(**({"instruction": ICE_INSTRUCTION} | changes))
 
@@ -192,7 +200,7 @@ def test_the_clinician_sees_what_changes_before_anything_is_written(protocol, cl
     assert re.search(r"<td data-plans>1</td>", row)
     assert len(versions(plan, "ice")) == 1  # the preview wrote nothing
 
-    response = clinician_client.post(update_url(protocol), follow=True)
+    response = bring(clinician_client, protocol, follow=True)
     assert "The plans follow the protocol from tomorrow: Ice the hip for 15–20 minutes (1 plan)." in (
         response.content.decode()
     )
@@ -301,7 +309,7 @@ def test_a_colleague_adding_the_same_step_at_that_moment_leaves_every_plan_as_it
         real_write(writes, today)
 
     monkeypatch.setattr(protocol_updates, "_write", write_after_a_colleague)
-    response = clinician_client.post(update_url(protocol), follow=True)
+    response = bring(clinician_client, protocol, follow=True)
 
     assert "A colleague changed one of these plans at that moment: nothing was changed." in response.content.decode()
     assert all(len(versions(plan, "ice")) == 1 for plan in plans)  # the whole update rolled back
@@ -381,7 +389,7 @@ def test_a_step_shortened_for_everyone_stays_ticked_today_and_ends_from_tomorrow
     )
     assert saved.status_code == 302
     assert "Rest from running" in clinician_client.get(update_url(protocol)).content.decode()
-    clinician_client.post(update_url(protocol))
+    bring(clinician_client, protocol)
 
     assert done_today(client) == before  # not "0 of 5": today's ticked rest is still there, ticked
     assert 'data-task="rest"' in client.get("/today/").content.decode()

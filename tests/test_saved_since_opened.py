@@ -1,5 +1,6 @@
-"""Two clinicians, two tabs: a page opened before a colleague saved the same tip, protocol or safety thresholds does
-not quietly put back what they changed (recovery/admin/stale.py)."""
+"""Two clinicians, two tabs: a page opened before a colleague saved the same tip, protocol or safety thresholds
+writes only what it changed, keeps the colleague's change, and refuses once a field both changed
+(recovery/admin/stale.py)."""
 
 from html import unescape
 
@@ -7,13 +8,13 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from recovery.models import Phase, Protocol, ProtocolStep, SafetyThresholds, Tip
+from recovery.models import Phase, Protocol, SafetyThresholds, Tip
 from tests.admin_forms import form_data
-from tests.factories import ClinicianFactory
+from tests.factories import ClinicianFactory, make_plan
 
 pytestmark = pytest.mark.django_db
 
-COLLEAGUE_SAVED = "after you opened this page, so saving now would put back what they changed"
+REFUSED = "Sam Patel saved a change to this at "
 
 
 def change_url(obj):
@@ -29,73 +30,112 @@ def two_clinicians():
     return first, second
 
 
-def test_a_stale_safety_thresholds_page_does_not_undo_a_colleagues_stricter_alert_level(two_clinicians):
+def opened(client, obj):
+    return form_data(client.get(change_url(obj)))
+
+
+def test_a_stale_thresholds_page_saves_its_own_change_and_keeps_a_colleagues_stricter_alert_level(two_clinicians):
     mine, colleagues = two_clinicians
     thresholds = SafetyThresholds.current()
-    my_page = form_data(mine.get(change_url(thresholds)))
-    their_page = form_data(colleagues.get(change_url(thresholds)))
+    my_page, their_page = opened(mine, thresholds), opened(colleagues, thresholds)
     assert colleagues.post(change_url(thresholds), their_page | {"alert_pain_from": 5}).status_code == 302
 
-    response = mine.post(change_url(thresholds), my_page | {"inactive_after_days": 4})
-    page = unescape(response.text)
-    assert "Sam Patel saved this at" in page and COLLEAGUE_SAVED in page
-    assert "what they changed (alert pain from)." in page.lower()
+    assert mine.post(change_url(thresholds), my_page | {"inactive_after_days": 4}).status_code == 302
     thresholds.refresh_from_db()
-    assert (thresholds.alert_pain_from, thresholds.inactive_after_days) == (5, 3)  # theirs kept, mine not saved
-    assert 'value="4"' in response.text  # what I typed is still on the page
+    assert (thresholds.alert_pain_from, thresholds.inactive_after_days) == (5, 4)  # theirs kept, mine saved
 
-    # Saving again from that page is a choice, made knowing what it replaces.
-    assert mine.post(change_url(thresholds), form_data(response)).status_code == 302
+
+def test_a_field_both_changed_is_refused_once_naming_who_and_what_it_says_now(two_clinicians):
+    mine, colleagues = two_clinicians
+    thresholds = SafetyThresholds.current()
+    my_page, their_page = opened(mine, thresholds), opened(colleagues, thresholds)
+    colleagues.post(change_url(thresholds), their_page | {"alert_pain_from": 5, "pain_rise_points": 3})
+
+    refused = mine.post(change_url(thresholds), my_page | {"alert_pain_from": 7})
+    assert REFUSED in refused.text and "after you opened the page: it now says “5”." in unescape(refused.text)
     thresholds.refresh_from_db()
-    assert thresholds.inactive_after_days == 4
+    assert thresholds.alert_pain_from == 5
+    assert 'value="7"' in refused.text  # what I typed is still on the page
+
+    # Saved again from that page, knowingly: my alert level, and still their rise in points.
+    assert mine.post(change_url(thresholds), form_data(refused)).status_code == 302
+    thresholds.refresh_from_db()
+    assert (thresholds.alert_pain_from, thresholds.pain_rise_points) == (7, 3)
 
 
-def test_a_stale_tip_page_does_not_put_back_the_wording_a_colleague_replaced(two_clinicians):
+def test_a_stale_tip_page_keeps_the_wording_a_colleague_replaced(two_clinicians):
     mine, colleagues = two_clinicians
     tip = Tip.objects.get(slug="ice-therapy")
-    my_page = form_data(mine.get(change_url(tip)))
-    their_page = form_data(colleagues.get(change_url(tip)))
+    my_page, their_page = opened(mine, tip), opened(colleagues, tip)
     colleagues.post(change_url(tip), their_page | {"summary": "Ice the sore hip, wrapped in a towel."})
 
-    response = mine.post(change_url(tip), my_page | {"review_note": "Check the minutes against the new guidance."})
-    assert COLLEAGUE_SAVED in unescape(response.text)
+    mine.post(change_url(tip), my_page | {"review_note": "Check the minutes against the new guidance."})
     tip.refresh_from_db()
-    assert (tip.summary, tip.review_note) == ("Ice the sore hip, wrapped in a towel.", "")
+    assert tip.summary == "Ice the sore hip, wrapped in a towel."
+    assert tip.review_note == "Check the minutes against the new guidance."
 
 
-def test_a_stale_protocol_page_does_not_undo_a_colleagues_change_to_a_step(two_clinicians):
+def step_row(data, step):
+    """The prefix of the step's row in the protocol page's steps table, e.g. "steps-1"."""
+    ids = {name.removesuffix("-id"): value for name, value in data.items() if name.startswith("steps-")}
+    return next(row for row, value in ids.items() if value == str(step.pk) and row.count("-") == 1)
+
+
+def test_a_stale_protocol_page_keeps_a_colleagues_change_to_a_step(two_clinicians):
     mine, colleagues = two_clinicians
     protocol = Protocol.objects.default()
     ice = protocol.steps.get(key="ice")
-    my_page = form_data(mine.get(change_url(protocol)))
-    their_page = form_data(colleagues.get(change_url(protocol)))
-    index = next(
-        name.split("-")[1] for name, value in their_page.items() if name.endswith("-id") and value == str(ice.pk)
-    )
-    assert colleagues.post(change_url(protocol), their_page | {f"steps-{index}-doses_per_day": "4"}).status_code == 302
+    my_page, their_page = opened(mine, protocol), opened(colleagues, protocol)
+    row = step_row(their_page, ice)
+    assert colleagues.post(change_url(protocol), their_page | {f"{row}-doses_per_day": "4"}).status_code == 302
 
-    response = mine.post(change_url(protocol), my_page | {f"steps-{index}-last_day": "3"})
-    assert COLLEAGUE_SAVED in unescape(response.text)
+    # The same row, another field: both kept.
+    assert mine.post(change_url(protocol), my_page | {f"{row}-last_day": "3"}).status_code == 302
     ice.refresh_from_db()
-    assert (ice.doses_per_day, ice.last_day) == (4, 2)
+    assert (ice.doses_per_day, ice.last_day) == (4, 3)
 
 
-def test_a_colleagues_change_to_one_phase_on_its_own_page_makes_the_protocol_page_stale(two_clinicians):
+def test_a_step_field_both_changed_is_refused_on_the_protocol_page(two_clinicians):
+    mine, colleagues = two_clinicians
+    protocol = Protocol.objects.default()
+    ice = protocol.steps.get(key="ice")
+    my_page, their_page = opened(mine, protocol), opened(colleagues, protocol)
+    row = step_row(their_page, ice)
+    colleagues.post(change_url(protocol), their_page | {f"{row}-doses_per_day": "4"})
+
+    refused = mine.post(change_url(protocol), my_page | {f"{row}-doses_per_day": "2"})
+    assert REFUSED in refused.text and "it now says “4”" in unescape(refused.text)
+    ice.refresh_from_db()
+    assert ice.doses_per_day == 4
+
+
+def test_a_colleagues_change_to_a_phase_on_its_own_page_is_kept_by_a_stale_protocol_page(two_clinicians):
     mine, colleagues = two_clinicians
     protocol = Protocol.objects.default()
     phase = Phase.objects.filter(protocol=protocol).order_by("position").first()
-    my_page = form_data(mine.get(change_url(protocol)))
-    their_page = form_data(colleagues.get(change_url(phase)))
-    colleagues.post(change_url(phase), their_page | {"description": "Rest the hip: no running at all."})
+    ice = protocol.steps.get(key="ice")
+    my_page = opened(mine, protocol)
+    colleagues.post(change_url(phase), opened(colleagues, phase) | {"description": "Rest the hip: no running at all."})
 
-    assert COLLEAGUE_SAVED in unescape(mine.post(change_url(protocol), my_page).text)
+    mine.post(change_url(protocol), my_page | {f"{step_row(my_page, ice)}-doses_per_day": "2"})
+    phase.refresh_from_db()
+    ice.refresh_from_db()
+    assert (phase.description, ice.doses_per_day) == ("Rest the hip: no running at all.", 2)
 
 
-def test_pages_opened_after_a_save_are_not_refused(two_clinicians):
+def test_bringing_changes_from_a_preview_a_colleague_made_stale_brings_nothing(two_clinicians):
     mine, colleagues = two_clinicians
-    step = ProtocolStep.objects.get(protocol=Protocol.objects.default(), key="ice")
-    colleagues.post(change_url(step), form_data(colleagues.get(change_url(step))) | {"doses_per_day": "4"})
-    page = form_data(mine.get(change_url(step)))
-    assert mine.post(change_url(step), page | {"doses_per_day": "2"}).status_code == 302
-    step.refresh_from_db()
-    assert step.doses_per_day == 2
+    protocol = Protocol.objects.default()
+    plan = make_plan(days_since_race=1)
+    ice = protocol.steps.get(key="ice")
+    data = opened(mine, protocol)
+    mine.post(change_url(protocol), data | {f"{step_row(data, ice)}-instruction": "Ice for 15 minutes."})
+    preview_url = reverse("admin:recovery_protocol_update_plans", args=[protocol.pk])
+    preview = form_data(mine.get(preview_url), form_id="bring-changes")
+
+    their_page = opened(colleagues, protocol)  # a colleague's edit after the preview was shown
+    colleagues.post(change_url(protocol), their_page | {f"{step_row(their_page, ice)}-doses_per_day": "4"})
+
+    response = mine.post(preview_url, preview, follow=True)
+    assert "The protocol was changed after this preview was shown, so nothing was brought" in unescape(response.text)
+    assert plan.steps.get(key="ice").doses_per_day == 3  # nothing reached the patient

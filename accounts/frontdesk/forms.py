@@ -14,7 +14,14 @@ from accounts.frontdesk import email_typos
 from accounts.frontdesk.intake import MAX_BYTES, phone_problem
 from accounts.frontdesk.services import EMAIL_FIXED, email_changeable_at_the_desk
 from accounts.roles import Role
-from clinic.forms import EmailAddressField, FocusFirstProblem, KeepsWhatItShowed, name_on_one_line, quoted
+from clinic.forms import (
+    EmailAddressField,
+    FocusFirstProblem,
+    KeepsWhatItShowed,
+    last_saved_in_the_admin,
+    name_on_one_line,
+    quoted,
+)
 from recovery.clock import clinic_today
 from recovery.models import Protocol
 from recovery.services import race_date_problem
@@ -290,8 +297,15 @@ class PatientDetailsForm(FocusFirstProblem, KeepsWhatItShowed, PatientFieldsMixi
             if self.plan is not None:
                 plans = type(self.plan).objects.select_for_update().filter(pk=self.plan.pk)
                 stored["race_date"] = plans.values_list("race_date", flat=True).first()
-            self.refuse_changed_since_shown(stored, lambda name, value: quoted(value))
+            self.refuse_changed_since_shown(stored, lambda name, value: quoted(value), who=self._who_changed)
         return cleaned
+
+    def _who_changed(self, name):
+        # A race date is corrected in the admin (its History names who): it moves every day of the plan, so the
+        # desk asks them before replacing it. Contact details are the desk's own.
+        if name == "race_date":
+            return last_saved_in_the_admin(self.plan)
+        return "Someone", ""
 
     def _post_clean(self):
         # Unlike a ModelForm's usual save, the changes are applied by the service; validate_unique would only

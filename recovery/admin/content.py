@@ -18,7 +18,7 @@ from audit.models import Action
 from audit.recorder import note
 from recovery import protocol_updates
 from recovery.admin.history import OneClickRevertAdmin
-from recovery.admin.stale import VERSION_FIELD, SavedSinceOpenedForm
+from recovery.admin.stale import SharedRecordForm, version_of
 from recovery.clock import clinic_today
 from recovery.models import Disclaimer, Phase, Protocol, ProtocolStep, RecoveryPlan, SafetyThresholds, Tip
 from recovery.models.content import phase_order_problems
@@ -42,7 +42,7 @@ class ReviewFilter(admin.SimpleListFilter):
 
 @admin.register(Tip)
 class TipAdmin(OneClickRevertAdmin):
-    form = SavedSinceOpenedForm
+    form = SharedRecordForm
     list_display = ["title", "kind", "position", "published", "needs_review", "last_reviewed_by", "last_reviewed_on"]
     list_display_links = ["title"]
     list_filter = ["kind", "published", ReviewFilter]
@@ -53,7 +53,7 @@ class TipAdmin(OneClickRevertAdmin):
     readonly_fields = ["last_reviewed_by", "last_reviewed_on", "preview_link"]
     actions = ["mark_reviewed"]
     fieldsets = [
-        (None, {"fields": ["title", "slug", "kind", "position", "published", "preview_link", VERSION_FIELD]}),
+        (None, {"fields": ["title", "slug", "kind", "position", "published", "preview_link"]}),
         ("What patients read", {"fields": ["summary", "body"]}),
         ("Clinical review", {"fields": ["review_note", "last_reviewed_by", "last_reviewed_on"]}),
     ]
@@ -118,7 +118,7 @@ class TipAdmin(OneClickRevertAdmin):
 class SingletonAdmin(OneClickRevertAdmin):
     """One record, edited in place: it cannot be added twice or deleted."""
 
-    form = SavedSinceOpenedForm
+    form = SharedRecordForm
 
     def has_add_permission(self, request):
         return not self.model.objects.exists() and super().has_add_permission(request)
@@ -233,13 +233,16 @@ def row_problems(inline_admin_formsets):
             row = f"{what} “{name}”" if name else f"New {what.lower()} (row {index + 1})"
             problems = []
             for field, messages_ in form.errors.items():
-                label = "" if field == "__all__" else f"{form.fields[field].label.lower()}: "
+                if field == form._meta.model._meta.pk.name:  # its row is gone: deleted by someone meanwhile
+                    problems.append("someone deleted this row after you opened the page, so it cannot be saved.")
+                    continue
+                label = "" if field == "__all__" else f"{(form.fields[field].label or field).lower()}: "
                 problems += [f"{label}{_in_plain_words(message)}" for message in messages_]
             found.append((row, f"{formset.prefix}-{index}", problems))
     return found
 
 
-class PhaseForm(forms.ModelForm):
+class PhaseForm(SharedRecordForm):
     def validate_constraints(self):
         # A phase's position is checked against the other rows of the table (PhaseFormSet), not against the rows as
         # saved: two phases swapping positions would each clash with the other's old one ("Phase with this
@@ -308,7 +311,7 @@ class PhaseInline(LabelledInline):
     fields = ["position", "name", "first_day", "gate", "gate_pain_max", "description"]
 
 
-class ProtocolStepForm(forms.ModelForm):
+class ProtocolStepForm(SharedRecordForm):
     """A step's key is fixed once the step exists: the patients' ticks are recorded under it, and a renamed key
     would show a step they ticked today as new and unticked (and strand its ticks)."""
 
@@ -332,13 +335,9 @@ class ProtocolStepInline(LabelledInline):
     formfield_overrides = {models.CharField: {"widget": forms.TextInput(attrs={"size": 18})}}
 
 
-class ProtocolForm(SavedSinceOpenedForm):
-    saved_with = (Phase, ProtocolStep)
-
-
 @admin.register(Protocol)
 class ProtocolAdmin(OneClickRevertAdmin):
-    form = ProtocolForm
+    form = SharedRecordForm
     list_display = ["name", "is_default", "phase_count", "step_count"]
     search_fields = ["name"]
     inlines = [PhaseInline, ProtocolStepInline]
@@ -379,6 +378,15 @@ class ProtocolAdmin(OneClickRevertAdmin):
         if not (self.has_change_permission(request, protocol) and request.user.has_perm("recovery.change_planstep")):
             raise PermissionDenied
         today = clinic_today()
+        version = version_of(protocol, Phase, ProtocolStep)
+        if request.method == "POST" and request.POST.get("version") != version:
+            # What is brought must be what the preview showed: a colleague's edit saved since is shown first.
+            messages.warning(
+                request,
+                "The protocol was changed after this preview was shown, so nothing was brought to the patients. "
+                "Here is what would change now.",
+            )
+            return redirect("admin:recovery_protocol_update_plans", protocol.pk)
         if request.method == "POST":
             try:
                 done = protocol_updates.protocol_update(protocol=protocol, today=today)
@@ -403,6 +411,7 @@ class ProtocolAdmin(OneClickRevertAdmin):
             # Steps only tailored plans would take are listed, but give nothing to bring.
             "anything_to_bring": any(update.plans for update in updates),
             "starts": protocol_updates.update_starts(today),
+            "version": version,
         }
         return render(request, "admin/recovery/protocol/update_plans.html", context)
 
@@ -427,7 +436,7 @@ class ProtocolAdmin(OneClickRevertAdmin):
 class ProtocolStepAdmin(OneClickRevertAdmin):
     """Steps are edited inline on their protocol; this page keeps each step's own history and revert."""
 
-    form = SavedSinceOpenedForm
+    form = SharedRecordForm
 
     list_display = ["label", "key", "protocol", "first_day", "last_day", "doses_per_day", "times_per_week", "gate"]
     list_filter = ["protocol", "gate"]
@@ -445,7 +454,7 @@ class ProtocolStepAdmin(OneClickRevertAdmin):
         say_who_keeps_their_plan(request, obj.protocol)
 
 
-class PhaseAdminForm(SavedSinceOpenedForm):
+class PhaseAdminForm(SharedRecordForm):
     """A phase on its own page, checked with the protocol's other phases as they are saved."""
 
     def clean(self):

@@ -8,7 +8,13 @@ from django.db.models import F, Q
 from django.utils.text import slugify
 
 from accounts.roles import Role
-from clinic.forms import KeepsWhatItShowed, TextareaCountingLineBreaksOnce, count_line_breaks_once, quoted
+from clinic.forms import (
+    KeepsWhatItShowed,
+    TextareaCountingLineBreaksOnce,
+    count_line_breaks_once,
+    last_saved_in_the_admin,
+    quoted,
+)
 from recovery import care
 from recovery.clock import clinic_today
 from recovery.models import Gate, PlanStep, Protocol, Tip
@@ -277,7 +283,8 @@ class PlanChangeForm(KeepsWhatItShowed, forms.ModelForm):
         cleaned = super().clean()
         if self.instance.pk and self.changed_data:
             plans = type(self.instance).objects.select_for_update().filter(pk=self.instance.pk)
-            self.refuse_changed_since_shown(plans.values(*self.changed_data).first(), _as_read)
+            stored = plans.values(*self.changed_data).first()
+            self.refuse_changed_since_shown(stored, _as_read, who=lambda name: last_saved_in_the_admin(self.instance))
         return cleaned
 
 

@@ -37,6 +37,15 @@ class OneClickRevertAdmin(SimpleHistoryAdmin):
         route = "<path:object_id>/history/<int:version_id>/revert/"
         return [path(route, revert, name=self._url_name("revert")), *super().get_urls()]
 
+    def get_form(self, request, obj=None, **kwargs):
+        form = super().get_form(request, obj, **kwargs)
+        match = request.resolver_match
+        if match and match.url_name == self._url_name("simple_history"):
+            # django-simple-history's page to revert to a version: every field it shows is the old version's, and
+            # all of it is what is meant to be saved (not only what was changed on the page: nothing is).
+            form = type(form.__name__, (form,), {"keeps_colleagues_changes": False})
+        return form
+
     def get_historical_record_context_helper(self, request, historical_record):
         # The whole of each changed text, not simple-history's 100 characters with "[52 chars]" cut from the middle:
         # a reviewer judging an edit of a tip must read the wording it replaced.

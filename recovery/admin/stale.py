@@ -1,96 +1,83 @@
 """Two clinicians, two tabs: a page opened before a colleague saved must not quietly put back what they changed.
 
-The admin saves the clinic's shared records whole (a tip, a protocol with its phases and steps, the safety
-thresholds, the disclaimer), so a page opened at 10:00 and saved at 10:30 writes back every field as it showed them:
-a colleague's stricter alert level saved at 10:15 was gone without a word. So each page carries the version it
-showed, the newest of the record's history ids (django-simple-history keeps one per save), and a save from an older
-page is refused, saying who saved what and when, with what was typed kept. Pressing Save again on that page is then
-a choice: its version is brought up to date with the refusal.
+The admin saves the clinic's shared records whole (a tip, a protocol's phases and steps, the safety thresholds,
+the disclaimer): a page opened at 10:00 and saved at 10:30 wrote back every field as it showed them, and a
+colleague's stricter alert level saved at 10:15 was gone without a word. So each field carries the value the page
+showed (``clinic.forms.KeepsWhatItShowed``): what this person changed is written, what they left alone is kept as
+it is stored now (a colleague's change included), and a field both changed is refused once, naming who saved it
+and when, with what it says now; pressing Save again then replaces it knowingly. A row of a protocol's table this
+person left alone is not saved at all (Django's formsets save only the rows that changed).
+
+"Bring changes to current patients" is guarded by the protocol's version instead (``version_of``): what it
+brings must be what its preview showed.
 """
 
 from django import forms
+from django.core.exceptions import FieldDoesNotExist
 from django.db.models import Max
-from django.utils import timezone
 
-VERSION_FIELD = "opened_version"
-
-
-def _histories(instance, saved_with):
-    """The history tables whose newest record makes the version of ``instance``: its own, and those of the models
-    in ``saved_with`` (a protocol's phases and steps, edited and saved on its page)."""
-    yield instance.history.model.objects.filter(**{instance._meta.pk.attname: instance.pk})
-    for model in saved_with:
-        parent = next(field for field in model._meta.fields if field.related_model is type(instance))
-        yield model.history.model.objects.filter(**{parent.attname: instance.pk})
+from clinic.forms import KeepsWhatItShowed, quoted, when_said
 
 
-def version_of(instance, saved_with=()):
-    return ".".join(
-        str(history.aggregate(newest=Max("history_id"))["newest"] or 0) for history in _histories(instance, saved_with)
-    )
+class SharedRecordForm(KeepsWhatItShowed, forms.ModelForm):
+    """The base form of an admin page (or a table's row) for a record colleagues share and edit."""
 
-
-def _newest_record(instance, saved_with):
-    newest = [
-        history.select_related("history_user").order_by("-history_id").first()
-        for history in _histories(instance, saved_with)
-    ]
-    return max((record for record in newest if record), key=lambda record: record.history_date, default=None)
-
-
-def _what_changed(instance, opened):
-    """The labels of the record's own fields saved since the version ``opened``, or "" when only its phases or steps
-    changed (or the version is unknown)."""
-    history = instance.history.model.objects.filter(**{instance._meta.pk.attname: instance.pk})
-    own_id = int(opened.split(".")[0] or 0)
-    then, now = (
-        history.filter(history_id__lte=own_id).order_by("-history_id").first(),
-        history.order_by("-history_id").first(),
-    )
-    if then is None or now is None or then.pk == now.pk:
-        return ""
-    names = [change.field for change in now.diff_against(then).changes]
-    return ", ".join(str(instance._meta.get_field(name).verbose_name) for name in names)
-
-
-class SavedSinceOpenedForm(forms.ModelForm):
-    """The base form of an admin page for a shared record: refuses a save from a page opened before a colleague's."""
-
-    opened_version = forms.CharField(widget=forms.HiddenInput, required=False)
-    saved_with = ()  # models saved on the same page, whose changes are the record's too
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        if self.instance.pk and not self.is_bound:
-            self.fields[VERSION_FIELD].initial = version_of(self.instance, self.saved_with)
+    keeps_colleagues_changes = True  # False for a page that means to save every field it shows (a revert)
 
     def clean(self):
         cleaned = super().clean()
-        opened = cleaned.get(VERSION_FIELD)
-        if not self.instance.pk or not opened:
+        if self.instance.pk is None or not self.keeps_colleagues_changes:
             return cleaned
         # Locked until this save commits (the admin saves in a transaction): a colleague's save at the same moment
-        # waits for it, then finds the new version and is refused in turn.
-        type(self.instance).objects.select_for_update().filter(pk=self.instance.pk).values_list("pk").first()
-        current = version_of(self.instance, self.saved_with)
-        if current != opened:
-            self.data = self.data.copy()
-            self.data[self.add_prefix(VERSION_FIELD)] = current
-            raise forms.ValidationError(self._refusal(opened))
+        # waits for it, then compares with what this one wrote.
+        current = type(self.instance).objects.select_for_update().filter(pk=self.instance.pk).first()
+        if current is None:
+            return cleaned  # deleted meanwhile: Django's own check of the row says so
+        stored = {name: _model_field(current, name).value_from_object(current) for name in self._model_fields()}
+        self.refuse_changed_since_shown(
+            {name: value for name, value in stored.items() if name in self.changed_data},
+            lambda name, value: _as_read(current, name),
+            who=lambda name: saved_by(current),
+        )
+        for name in self._model_fields():
+            if name not in self.changed_data and name in cleaned:
+                cleaned[name] = getattr(current, name)  # left alone here: as stored now, a colleague's change kept
         return cleaned
 
-    def _refusal(self, opened):
-        record = _newest_record(self.instance, self.saved_with)
-        who = (
-            (record.history_user.get_full_name() or str(record.history_user))
-            if record and record.history_user
-            else "Someone"
-        )
-        when = f" at {timezone.localtime(record.history_date):%H:%M}" if record else ""
-        changed = _what_changed(self.instance, opened)
-        what = f" ({changed})" if changed else ""
-        return (
-            f"{who} saved this{when}, after you opened this page, so saving now would put back what they "
-            f"changed{what}. Nothing is saved yet and what you typed is still here: look at their change in History "
-            "(open it in a new tab), then press Save again to keep your version."
-        )
+    def _model_fields(self):
+        return [name for name in self.fields if _model_field(self.instance, name) is not None]
+
+
+def _model_field(instance, name):
+    try:
+        field = instance._meta.get_field(name)
+    except FieldDoesNotExist:
+        return None
+    return None if field.many_to_many or not field.concrete else field
+
+
+def _as_read(record, name):
+    field = record._meta.get_field(name)
+    if field.choices:
+        return quoted(getattr(record, f"get_{name}_display")())
+    return quoted(getattr(record, name))
+
+
+def saved_by(record):
+    """Who saved the newest version of ``record``, and when: ("Sam Patel", "at 10:15")."""
+    newest = record.history.select_related("history_user").order_by("-history_id").first()
+    if newest is None:
+        return "Someone", ""
+    user = newest.history_user
+    return (user.get_full_name() or str(user)) if user else "Someone", when_said(newest.history_date)
+
+
+def version_of(protocol, *related):
+    """The protocol's version with the models edited on its page (its phases and steps): the newest history id of
+    each, so that any save of any of them changes it."""
+    parts = [protocol.history.aggregate(newest=Max("history_id"))["newest"] or 0]
+    for model in related:
+        parent = next(field for field in model._meta.fields if field.related_model is type(protocol))
+        versions = model.history.model.objects.filter(**{parent.attname: protocol.pk})
+        parts.append(versions.aggregate(newest=Max("history_id"))["newest"] or 0)
+    return ".".join(map(str, parts))
