@@ -139,3 +139,15 @@ def test_bringing_changes_from_a_preview_a_colleague_made_stale_brings_nothing(t
     response = mine.post(preview_url, preview, follow=True)
     assert "The protocol was changed after this preview was shown, so nothing was brought" in unescape(response.text)
     assert plan.steps.get(key="ice").doses_per_day == 3  # nothing reached the patient
+
+
+def test_a_step_a_colleague_deleted_meanwhile_is_named_not_an_error_page(two_clinicians):
+    mine, _colleagues = two_clinicians
+    protocol = Protocol.objects.default()
+    warm_up = protocol.steps.get(key="warm-up")
+    my_page = opened(mine, protocol)
+    warm_up.delete()  # a colleague, on the step's own page
+
+    response = mine.post(change_url(protocol), my_page)
+    assert response.status_code == 200
+    assert "someone deleted this row after you opened the page, so it cannot be saved." in unescape(response.text)
