@@ -147,6 +147,32 @@ def check_in_save(*, plan, date, data, today):
 
 
 @transaction.atomic
+def day_over_alerts_raise(*, plan, day, data, today):
+    """The answers of a check-in sent for a ``day`` that is over (``DayOver``: a page opened before midnight) are not
+    saved, but a warning sign or a high score in them is news about now, as a compression numbness report from such
+    a page is: today's alerts are raised from them, never withdrawn. Returns the alerts the clinic is told of."""
+    answers = CheckIn(plan=plan, date=today, **{name: data.get(name) or False for name in CheckIn.RED_FLAG_FIELDS})
+    decisions = safety.check_in_alerts(
+        pain=data["pain"],
+        red_flags=answers.red_flag_words(),
+        advice=safety.advice_given(answers.red_flags()),
+        numbness=bool(data.get("numbness")),
+        previous_scores=previous_scores(plan, today),
+        thresholds=SafetyThresholds.current(),
+    )
+    sent = f" (Sent after midnight from a check-in page of {day:%A %-d %b}; not saved as a check-in.)"
+    told = []
+    for decision in decisions:
+        alert, change = _alert_raise(
+            plan=plan, date=today, decision=dataclasses.replace(decision, reason=decision.reason + sent)
+        )
+        if change:
+            told.append((alert, change))
+    alerts_notify(told)
+    return [alert for alert, _change in told]
+
+
+@transaction.atomic
 def compression_numbness_report(*, plan, date, today):
     """The patient felt tingling or numbness under compression on ``date``: raise the day's alert.
 

@@ -92,15 +92,35 @@ def test_a_check_in_opened_on_saturday_and_sent_after_midnight_is_not_filed_unde
     assert list(CheckIn.objects.values_list("date", "pain", "swelling")) == [(SUNDAY, 2, True)]
 
 
-def test_a_warning_sign_sent_from_a_page_of_a_day_that_is_over_is_not_saved_and_says_to_call(
-    saturday_client,
+def test_a_warning_sign_sent_from_a_page_of_a_day_that_is_over_reaches_the_clinic_but_is_not_saved(
+    saturday_client, django_capture_on_commit_callbacks, mailoutbox
 ):
-    with time_machine.travel(JUST_AFTER_MIDNIGHT, tick=False):
+    with time_machine.travel(JUST_AFTER_MIDNIGHT, tick=False), django_capture_on_commit_callbacks(execute=True):
         response = saturday_client.post("/check-in/", {"date": "2027-03-27", "pain": "8", "night_pain": "on"})
-    assert not CheckIn.objects.exists() and not Alert.objects.exists()
+    assert not CheckIn.objects.exists()
+    # Not saved as a check-in, but the clinic hears of it now, whether or not the patient sends it again.
+    alerts = Alert.objects.order_by("-severity")
+    assert [(alert.kind, alert.date) for alert in alerts] == [
+        (Alert.Kind.RED_FLAG, SUNDAY),
+        (Alert.Kind.HIGH_PAIN, SUNDAY),
+    ]
+    assert "Sent after midnight from a check-in page of Saturday 27 Mar; not saved as a check-in." in alerts[0].reason
+    assert len(mailoutbox) == 1
     html = unescape(response.content.decode())
     assert "data-day-over" in html and "If you have a warning sign, don't wait: call 999" in html
+    assert "What you reported has been sent to the clinic." in html
     assert re.search(r'<input[^>]*name="night_pain"[^>]*checked', html)  # ready to save for today at once
+
+    # Saved for today after all: the same alerts, brought up to date, not new ones.
+    with time_machine.travel(JUST_AFTER_MIDNIGHT, tick=False), django_capture_on_commit_callbacks(execute=True):
+        saturday_client.post("/check-in/", {"date": "2027-03-28", "pain": "8", "night_pain": "on"})
+    assert Alert.objects.count() == 2 and CheckIn.objects.get().date == SUNDAY
+
+
+def test_a_calm_check_in_sent_from_a_page_of_a_day_that_is_over_raises_nothing(saturday_client):
+    with time_machine.travel(JUST_AFTER_MIDNIGHT, tick=False):
+        saturday_client.post("/check-in/", {"date": "2027-03-27", "pain": "2"})
+    assert not Alert.objects.exists() and not CheckIn.objects.exists()
 
 
 def test_a_check_in_sent_on_the_day_its_page_was_for_is_saved_as_before(saturday_client):

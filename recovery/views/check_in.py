@@ -13,7 +13,7 @@ from django.shortcuts import redirect, render
 from accounts.middleware import UNSAVED_PATH_KEY
 from clinic.forms import FocusFirstProblem, TextareaCountingLineBreaksOnce
 from recovery import safety
-from recovery.checkins import ANSWER_FIELDS, DayOver, check_in_save
+from recovery.checkins import ANSWER_FIELDS, DayOver, check_in_save, day_over_alerts_raise
 from recovery.clock import clinic_today
 from recovery.models import CheckIn, RecoveryPlan, SafetyThresholds
 from recovery.services import Refused
@@ -89,7 +89,7 @@ def check_in(request):
     plan = request.plan
     today = clinic_today()
     saved = CheckIn.objects.filter(plan=plan, date=today).first()
-    day_over = None
+    day_over, day_over_alerted = None, False
     if request.method == "POST":
         form = CheckInForm(request.POST)
         if form.is_valid():
@@ -97,6 +97,10 @@ def check_in(request):
                 check_in_save(plan=plan, date=form.cleaned_data["date"] or today, data=form.cleaned_data, today=today)
             except DayOver as refusal:
                 day_over = refusal.date  # said above the form, which keeps the answers
+                # Not saved, but a warning sign in it reaches the clinic now, whether or not it is sent again.
+                day_over_alerted = bool(
+                    day_over_alerts_raise(plan=plan, day=day_over, data=form.cleaned_data, today=today)
+                )
             except Refused as refusal:
                 form.add_error(None, str(refusal))
             else:
@@ -111,6 +115,7 @@ def check_in(request):
         "form": form,
         "today": today,
         "day_over": day_over,
+        "day_over_alerted": day_over_alerted,
         "result": _result(saved, thresholds) if saved else None,
         "pain_scale": [
             (radio, safety.pain_light(score, thresholds)) for score, radio in zip(PAIN_SCALE, form["pain"], strict=True)
