@@ -776,6 +776,12 @@ def test_a_late_note_follows_the_colleagues_own_and_a_note_too_long_for_both_is_
     long_note = "x" * 1990
     response = clinician_client.post(url, {"acknowledgement_note": long_note}, follow=True)
     assert f"Your note did not fit beside theirs, so it is not saved: “{long_note}”." in unescape(response.text)
+    # The alert's History says what each save did: one note added, and nothing for the note not saved.
+    from django.contrib.admin.models import LogEntry
+
+    assert list(LogEntry.objects.filter(object_id=str(alert.pk)).values_list("change_message", flat=True)) == [
+        "Added a note"
+    ]
 
 
 def test_the_queue_gives_acknowledgement_times_in_the_clinics_time(clinician_client, clinician):

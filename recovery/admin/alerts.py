@@ -186,9 +186,11 @@ class AlertAdmin(AuditedAdminMixin, admin.ModelAdmin):
                 said = "You had already acknowledged this alert; the first acknowledgement is kept."
             else:  # a colleague, or an account since removed
                 said = f"{current.acknowledged_by or 'A colleague'} had already acknowledged this alert; kept theirs."
+            obj.history_says = None  # nothing of this page was saved
             if current.acknowledged_at is not None and typed.strip():
                 if care.alert_note_add(alert_id=obj.pk, by=request.user, note=typed):
                     said += " Your note is added to it, with your name."
+                    obj.history_says = "Added a note"
                 else:
                     said += f" Your note did not fit beside theirs, so it is not saved: “{typed.strip()}”."
             messages.warning(request, said)
@@ -198,7 +200,9 @@ class AlertAdmin(AuditedAdminMixin, admin.ModelAdmin):
         pass  # an alert has no related objects to save
 
     def log_change(self, request, obj, message):
-        return super().log_change(request, obj, "Acknowledged")
+        # What this save did: an acknowledgement, a note added to a colleague's, or nothing (no entry then).
+        says = getattr(obj, "history_says", "Acknowledged")
+        return super().log_change(request, obj, says) if says else None
 
     @admin.action(description="Acknowledge the selected alerts (with a note)")
     def acknowledge_selected(self, request, queryset):
