@@ -150,13 +150,15 @@ def test_a_tick_on_todays_page_left_open_overnight_ticks_nothing_and_brings_the_
     tap = form_with(task_row_html(page, "rest"), "Mark as done")
     with time_machine.travel(JUST_AFTER_MIDNIGHT, tick=False):
         response = send(saturday_client, tap, **(HTMX if htmx else {}))
-        if htmx:  # the page reloads (clinic/htmx_reload.py): it is /today/, now Sunday's
-            assert response.status_code == 200 and response["HX-Refresh"] == "true" and response.content == b""
+        if htmx:  # a new load of /today/ from its top (a reload kept the old scroll, far below the message)
+            assert response.status_code == 200 and response["HX-Redirect"] == "/today/" and response.content == b""
         else:
             assert response.status_code == 302 and response["Location"] == "/today/"
         assert not Completion.objects.exists()  # not Saturday's, not Sunday's
         html = today_page(saturday_client)
-    assert "It's a new day: here is today's plan. Nothing was ticked." in html
+    message = re.search(r'<div class="alert[^"]*"([^>]*)>It\'s a new day: here is today\'s plan. Nothing was', html)
+    assert message and "data-focus-on-load" in message[1] and 'role="alert"' in message[1]  # read out, focused
+    assert "If you did it before midnight, tick it under “Yesterday”." in html
     assert "Day 6 after your race" in html
 
 
@@ -254,7 +256,12 @@ def test_a_tick_from_a_page_showing_an_old_count_is_not_written_and_says_what_it
     response = send(laptop, stale_tick)  # without JavaScript: back to the day, with the words at the top
     assert ice_count(ice_plan) == 2
     html = unescape(laptop.get(response["Location"]).content.decode())
-    assert "This changed on another device: 2 of 3 done now. Tap again if you meant to change it." in html
+    label = ice_plan.steps.get(key="ice").label
+    message = re.search(r'<div class="alert[^"]*"([^>]*)>([^<]*)</div>', html)
+    # Named, since it is at the top of the page and not in the task's row; read out first.
+    said = "This changed on another device: 2 of 3 done now. Tap again if you meant to change it."
+    assert message[2] == f"{label}: {said}"
+    assert "data-focus-on-load" in message[1]
 
 
 def test_a_double_tap_is_harmless_and_says_nothing(patient_client, ice_plan):

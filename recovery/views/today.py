@@ -39,7 +39,10 @@ def numbness_advice(date, today):
 
 
 NUMBER_ERRORS = {"invalid": "Choose a whole number.", "required": "Choose a number."}
-NEW_DAY = "It's a new day: here is today's plan. Nothing was ticked."
+NEW_DAY = (
+    "It's a new day: here is today's plan. Nothing was ticked. If you did it before midnight, tick it under "
+    "“Yesterday”."
+)
 
 
 class TickForm(forms.Form):
@@ -148,6 +151,14 @@ def _day_over(request, date, today):
     return request.POST.get("back") == "0" and date != today
 
 
+def _new_day(request):
+    """Today's page, as a new load from its top: htmx's reload would keep the old day's scroll position, far below
+    the message saying why nothing was ticked."""
+    if request.htmx:
+        return HttpResponseClientRedirect(reverse("recovery:today"))
+    return redirect("recovery:today")
+
+
 def _back_to_day(date, today):
     return f"{reverse('recovery:today')}?back={(today - date).days}" if date != today else reverse("recovery:today")
 
@@ -177,8 +188,8 @@ def tick(request, step_id):
         if step_key == COMPRESSION_STEP_KEY and request.POST.get("numbness") == "yes":
             alert, _told = compression_numbness_report(plan=request.plan, date=today, today=today)
             messages.warning(request, numbness_advice(alert.date, today))
-        messages.info(request, NEW_DAY)
-        return redirect("recovery:today")
+        messages.info(request, NEW_DAY, extra_tags="announce")
+        return _new_day(request)
     else:
         date = form.cleaned_data["date"]
         if step_key == COMPRESSION_STEP_KEY and request.POST.get("numbness") == "yes":
@@ -210,7 +221,9 @@ def tick(request, step_id):
     if advice:
         messages.warning(request, advice)
     if error:
-        messages.error(request, error)
+        # At the top of the page, not in the task's row: it names the task, and is read out first.
+        label = request.plan.steps.filter(key=step_key).values_list("label", flat=True).first()
+        messages.error(request, f"{label}: {error}" if label else error, extra_tags="announce")
     if not editable:
         # A page left open overnight: its day can no longer be changed, so the whole of today comes instead of a
         # row of today's checklist swapped into the old day's page.
@@ -238,8 +251,8 @@ def excuse(request):
         return redirect("recovery:today")
     date = form.cleaned_data["date"]
     if _day_over(request, date, today):  # "Mark today as a day off" on a page left open overnight: not yesterday
-        messages.info(request, "It's a new day: here is today's plan. Nothing was changed.")
-        return redirect("recovery:today")
+        messages.info(request, "It's a new day: here is today's plan. Nothing was changed.", extra_tags="announce")
+        return _new_day(request)
     try:
         if request.POST.get("undo"):
             day_unexcuse(plan=request.plan, date=date, today=today)
