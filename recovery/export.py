@@ -1,6 +1,6 @@
 """Everything the portal keeps about one patient, for their own download (JSON or CSV).
 
-Every time in it is the clinic's local time, with its difference from UTC ("2026-06-10T09:10:00+01:00"), as the
+Every time in it is the clinic's local time, with its difference from UTC ("2026-06-10 09:10:00+01:00"), as the
 pages show it: stored in UTC, a 09:10 check-in read 08:10, and one just after midnight in summer the day before its
 own date. The first section says which zone that is.
 """
@@ -56,8 +56,12 @@ def patient_data(user):
 
 
 def _in_local_time(row):
+    # Written out here, the same in both files: "2026-11-27 09:10:38+01:00". JSON's encoder wrote "…Z" for the
+    # winter's +00:00 (read as UTC, not the clinic's time) and the CSV kept the microseconds.
     return {
-        field: timezone.localtime(value) if isinstance(value, datetime.datetime) and timezone.is_aware(value) else value
+        field: timezone.localtime(value).isoformat(sep=" ", timespec="seconds")
+        if isinstance(value, datetime.datetime) and timezone.is_aware(value)
+        else value
         for field, value in row.items()
     }
 

@@ -631,6 +631,6 @@ def test_my_data_holds_my_reminder_settings_and_deliveries(june, patient, other_
     ]
     [delivery] = data["reminder_deliveries"]
     assert delivery["slot"] == "ice-1" and delivery["status"] == "sent" and delivery["date"] == DAY.isoformat()
-    assert delivery["due_at"] == f"{DAY.isoformat()}T08:00:00+01:00"  # the clinic's 08:00, not 07:00 UTC
+    assert delivery["due_at"] == f"{DAY.isoformat()} 08:00:00+01:00"  # the clinic's 08:00, not 07:00 UTC
     csv = client.get("/account/my-data.csv").content.decode()
     assert "reminder_deliveries,1,slot,ice-1" in csv and "reminder_settings,1,enabled,True" in csv

@@ -88,7 +88,12 @@ def test_my_data_gives_times_in_the_clinics_local_time_and_says_which(patient_cl
     CheckIn.objects.filter(date=datetime.date(2026, 7, 1)).update(updated_at=just_after_midnight)
     data = json.loads(patient_client.get("/account/my-data.json").content)
     times = [row["updated_at"] for row in data["check_ins"]]
-    assert times == ["2026-06-10T09:10:00+01:00", "2026-07-01T00:30:00+01:00"]
+    assert times == ["2026-06-10 09:10:00+01:00", "2026-07-01 00:30:00+01:00"]
+    # In winter too the clinic's time, written with its offset: not "…Z", which reads as UTC.
+    winter_morning = datetime.datetime(2026, 11, 27, 5, 50, 38, 678328, tzinfo=datetime.UTC)
+    CheckIn.objects.filter(date=datetime.date(2026, 6, 10)).update(updated_at=winter_morning)
+    data = json.loads(patient_client.get("/account/my-data.json").content)
+    assert data["check_ins"][0]["updated_at"] == "2026-11-27 05:50:38+00:00"
     assert "the clinic's local time (Europe/London)" in data["about"][0]["times"]
     rows = list(csv.reader(io.StringIO(patient_client.get("/account/my-data.csv").content.decode("utf-8-sig"))))
     assert ["check_ins", "2", "updated_at", "2026-07-01 00:30:00+01:00"] in rows
