@@ -3,13 +3,14 @@ re-enrol, and acknowledge alerts. Each write is atomic; none rewrites a day that
 """
 
 import datetime
+import re
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Min, Q
 from django.utils import timezone
 
-from recovery.models import Alert, ExcusedDay, Gate, PlanStep, RecoveryPlan
+from recovery.models import Alert, Completion, ExcusedDay, Gate, PlanStep, RecoveryPlan
 from recovery.services import Refused, plan_enrol, plan_note_past_change
 
 CHANGEABLE_FIELDS = (
@@ -60,6 +61,22 @@ def _check_pain_gated(step):
         raise Refused(f"“{step.label}” is always open, whatever the pain score: it has no pain limit.")
 
 
+def _check_pain_limit_change(plan, current, changes, from_date, today):
+    """A new pain limit must not contradict the step's own words, nor lock a session the patient did today."""
+    _check_pain_gated(current)
+    said = re.search(rf"\b{current.gate_pain_max}\s*(?:/|out of)\s*10\b", current.instruction or "")
+    if said and "instruction" not in changes:
+        raise Refused(
+            f"“{current.label}” tells the patient “{said[0]}”: give it new words for the new limit too, or they read "
+            "two limits."
+        )
+    if from_date == today and Completion.objects.filter(plan=plan, step_key=current.key, date=today).exists():
+        raise Refused(
+            f"The patient has done “{current.label}” today: start the new limit tomorrow, so today's session still "
+            "counts."
+        )
+
+
 def _validated(step):
     try:
         step.full_clean(exclude=["plan", "tip"])
@@ -92,6 +109,8 @@ def plan_step_change(*, plan, key, from_date, today, **changes):
         _check_last_day(plan, changes["last_day"], from_date, " To take it off the plan, stop it from this date.")
     else:  # a step already over: a change of its doses or words would never reach the patient
         _check_last_day(plan, current.last_day, from_date, " Give it a later last day to bring it back.")
+    if "gate_pain_max" in changes:
+        _check_pain_limit_change(plan, current, changes, from_date, today)
     later = list(PlanStep.objects.select_for_update().filter(plan=plan, key=key, valid_from__gt=from_date))
     if current.valid_from == from_date:
         changed = current

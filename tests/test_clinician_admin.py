@@ -239,6 +239,32 @@ def test_a_step_that_does_not_wait_for_the_pain_score_takes_no_pain_limit(clinic
     assert plan.steps.get(key=key).gate_pain_max is None
 
 
+def test_a_new_pain_limit_needs_new_words_where_the_step_quotes_the_old_one(clinician_client, client):
+    patient = PatientFactory()
+    plan = make_plan(patient, days_since_race=8)  # clamshells and bridges: "Stop if your pain goes above 3 out of 10."
+    url = reverse("admin:recovery_plan_change_step", args=[plan.pk])
+    change = {"key": "strength-early", "from_date": clinic_today().isoformat(), "action": "change", "gate_pain_max": 1}
+    refused = clinician_client.post(url, change)
+    assert "tells the patient “3 out of 10”: give it new words for the new limit too" in unescape(refused.text)
+    assert plan.steps.get(key="strength-early").gate_pain_max == 3
+
+    words = "Do 2 sets of 10 clamshells and 2 sets of 10 hip bridges. Stop if your pain goes above 1 out of 10."
+    assert clinician_client.post(url, change | {"instruction": words}).status_code == 302
+    client.force_login(patient)
+    assert "Stop if your pain goes above 3 out of 10" not in client.get("/today/").text
+
+
+def test_a_new_pain_limit_starts_tomorrow_for_a_step_the_patient_did_today(clinician_client):
+    plan = make_plan(days_since_race=8)
+    Completion.objects.create(plan=plan, step_key="stretch", date=clinic_today(), count=1)
+    url = reverse("admin:recovery_plan_change_step", args=[plan.pk])
+    change = {"key": "stretch", "action": "change", "gate_pain_max": 1}
+    refused = clinician_client.post(url, change | {"from_date": clinic_today().isoformat()})
+    assert "The patient has done “Gentle hip stretches” today: start the new limit tomorrow" in unescape(refused.text)
+    tomorrow = clinic_today() + datetime.timedelta(days=1)
+    assert clinician_client.post(url, change | {"from_date": tomorrow.isoformat()}).status_code == 302
+
+
 def test_a_pain_limit_off_the_scale_is_refused_in_plain_words(clinician_client):
     plan = make_plan(days_since_race=5)
     response = clinician_client.post(
