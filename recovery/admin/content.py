@@ -238,7 +238,11 @@ def row_problems(inline_admin_formsets):
                     continue
                 label = "" if field == "__all__" else f"{(form.fields[field].label or field).lower()}: "
                 problems += [f"{label}{_in_plain_words(message)}" for message in messages_]
-            found.append((row, f"{formset.prefix}-{index}", problems))
+            # The link goes to the first field at fault, not the row: the steps' table is wider than the page, and
+            # the browser scrolls it sideways to a field (a doses cell was 460 pixels off a tablet's screen).
+            fields = [name for name in form.errors if name in form.fields and name != form._meta.model._meta.pk.name]
+            anchor = f"id_{form.add_prefix(fields[0])}" if fields else f"{formset.prefix}-{index}"
+            found.append((row, anchor, problems))
     return found
 
 
