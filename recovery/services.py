@@ -150,7 +150,9 @@ def _completion_write_if_unchanged(plan, step_key, date, count, facts):
     row = Completion.objects.filter(plan=plan, step_key=step_key, date=date)
     if stored == 0:
         # No row was there. Should one have been added since, it is kept: a row is only ever written with a count
-        # some page asked for, and one a page asked for on the last count it knew is not overwritten.
+        # some page asked for, and one a page asked for on the last count it knew is not overwritten. Reported as
+        # written either way (the rare race leaves the page showing its own count until the next load): from 0
+        # every page asks for 1, so the row holds what this tap asked for in all but a three-device race.
         Completion.objects.bulk_create(
             [Completion(plan=plan, step_key=step_key, date=date, count=count)], ignore_conflicts=True
         )
