@@ -10,6 +10,9 @@ alert meanwhile: a mail server that is down for a while must not cost the clinic
 The message names the patient and links to the alert in the admin. It holds no health details (no pain score,
 no red flag, no note): e-mail travels and lingers where health data must not; the clinician reads them in the
 admin after signing in.
+
+The morning's inactive alerts come in a digest: one e-mail to the duty address, one to each clinician for their own
+patients. Each leaves on its own, and only those that failed are tried again, on the same schedule.
 """
 
 import datetime
@@ -34,12 +37,6 @@ ALERT_MAIL_RETRY_MINUTES = (1, 5, 15, 60)
 
 
 NEW, REOPENED, WORSE = "new", "reopened", "worse"
-
-
-def alert_notify(alert, *, reopened=False, worse=False):
-    """Tell the clinic about a new alert, an acknowledged one re-opened, or an open one the patient's edit made
-    worse, once the current transaction commits (at once outside one)."""
-    alerts_notify([(alert, REOPENED if reopened else WORSE if worse else NEW)])
 
 
 def alerts_notify(changes):
@@ -123,25 +120,31 @@ def alert_mail_send(pairs, attempt=1):
     try:
         return alert_message(changes).send(using=MAILER)
     except Exception:
-        minutes = _try_again_later([[alert.pk, change] for alert, change in changes], attempt)
-        then = f"trying again in {minutes} minute{'s' if minutes > 1 else ''}" if minutes else "no more tries"
+        still = [[alert.pk, change] for alert, change in changes]
+        minutes = _try_again_later(alert_mail_send, still, attempt, what=f"alerts {_ids(still)}")
+        then = _then(minutes)
         logger.exception("Could not send the e-mail for alerts %s (%s); the alerts are saved.", _ids(pairs), then)
         # Raised again so a task worker records the task as failed; the immediate backend does the same.
         raise
 
 
-def _try_again_later(pairs, attempt):
-    """Queue the next try of the alerts' e-mail, if one is left; the minutes until it, or None."""
-    if attempt > len(ALERT_MAIL_RETRY_MINUTES) or not alert_mail_send.get_backend().supports_defer:
+def _try_again_later(mail_task, args, attempt, *, what):
+    """Queue the next try of ``mail_task`` with ``args`` (plain JSON), if one is left; the minutes until it, or
+    None. One rule for every e-mail to the clinic about alerts."""
+    if attempt > len(ALERT_MAIL_RETRY_MINUTES) or not mail_task.get_backend().supports_defer:
         return None
     minutes = ALERT_MAIL_RETRY_MINUTES[attempt - 1]
     run_after = timezone.now() + datetime.timedelta(minutes=minutes)
     try:
-        alert_mail_send.using(run_after=run_after).enqueue(pairs, attempt=attempt + 1)
+        mail_task.using(run_after=run_after).enqueue(args, attempt=attempt + 1)
     except Exception:
-        logger.exception("Could not queue the next try of the e-mail for alerts %s.", _ids(pairs))
+        logger.exception("Could not queue the next try of the e-mail for %s.", what)
         return None
     return minutes
+
+
+def _then(minutes):
+    return f"trying again in {minutes} minute{'' if minutes == 1 else 's'}" if minutes else "no more tries"
 
 
 def inactive_alerts_notify(alerts):
@@ -154,56 +157,78 @@ def inactive_alerts_notify(alerts):
 
 def _enqueue_digest(alert_ids):
     try:
-        inactive_digest_send.enqueue(alert_ids)
+        alerts = Alert.objects.select_related("plan__clinician").filter(pk__in=alert_ids)
+        inactive_digest_send.enqueue(inactive_digest_mails(alerts))
     except Exception:
         logger.exception("Could not queue the e-mail for the inactive alerts %s.", ", ".join(map(str, alert_ids)))
 
 
-def inactive_digest_messages(alerts):
-    """The e-mails of a digest: the duty address hears of every alert, each clinician of their own patients'."""
+def inactive_digest_mails(alerts):
+    """Who hears of which alerts, as [recipient, [alert id, ...]] (task arguments must be plain JSON): the duty
+    address of every alert, each clinician of their own patients'."""
     by_recipient = {}
     for alert in alerts:
         for recipient in alert_recipients(alert):
-            by_recipient.setdefault(recipient, []).append(alert)
+            by_recipient.setdefault(recipient, []).append(alert.pk)
+    return [[recipient, sorted(ids)] for recipient, ids in by_recipient.items()]
+
+
+def inactive_digest_message(recipient, alerts):
+    """One recipient's e-mail of a digest: each quiet patient's name and the link to their alert, nothing more."""
     site = settings.SITE_URL.rstrip("/")
-    messages = []
-    for recipient, theirs in by_recipient.items():
-        theirs = sorted(theirs, key=lambda alert: str(alert.plan.patient))
-        context = {
-            "items": [
-                {
-                    "patient_name": str(alert.plan.patient),
-                    "link": site + reverse("admin:recovery_alert_change", args=[alert.pk]),
-                }
-                for alert in theirs
-            ],
-            "date": theirs[0].date,
-            "CLINIC_NAME": settings.CLINIC_NAME,
-        }
-        subject = render_to_string("recovery/email/inactive_digest_subject.txt", context).strip()
-        body = render_to_string("recovery/email/inactive_digest.txt", context)
-        messages.append(EmailMessage(subject=subject, body=body, to=[recipient]))
-    return messages
+    context = {
+        "items": [
+            {
+                "patient_name": str(alert.plan.patient),
+                "link": site + reverse("admin:recovery_alert_change", args=[alert.pk]),
+            }
+            for alert in sorted(alerts, key=lambda alert: str(alert.plan.patient))
+        ],
+        "CLINIC_NAME": settings.CLINIC_NAME,
+    }
+    subject = render_to_string("recovery/email/inactive_digest_subject.txt", context).strip()
+    body = render_to_string("recovery/email/inactive_digest.txt", context)
+    return EmailMessage(subject=subject, body=body, to=[recipient])
 
 
 @task
-def inactive_digest_send(alert_ids, attempt=1):
-    """Send the digest of new inactive alerts; if it fails, try again later for those still open."""
-    alerts = Alert.objects.select_related("plan__patient", "plan__clinician").filter(pk__in=alert_ids)
+def inactive_digest_send(mails, attempt=1):
+    """Send a digest's e-mails (``mails``: [recipient, [alert id, ...]]), each on its own: a server that refuses
+    one address (a clinician's mistyped one) stops only that e-mail, where one ``send_messages`` for all of them
+    stopped at the first refusal. Only the e-mails that failed are tried again, with the alerts still open, so the
+    duty address does not get a copy for each try of someone else's. Returns the number sent."""
+    ids = {pk for _recipient, pks in mails for pk in pks}
+    alerts = Alert.objects.select_related("plan__patient").filter(pk__in=ids)
     if attempt > 1:
         alerts = alerts.filter(acknowledged_at__isnull=True)
-    alerts = list(alerts)
-    if not alerts:
+    alerts = alerts.in_bulk()
+    todo = [(recipient, [alerts[pk] for pk in pks if pk in alerts]) for recipient, pks in mails]
+    todo = [(recipient, theirs) for recipient, theirs in todo if theirs]
+    if not todo:
         return 0
+    sent, error = set(), None
     try:
-        return mailers[MAILER].send_messages(inactive_digest_messages(alerts))
-    except Exception:
-        open_ids = [alert.pk for alert in alerts]
-        minutes = None
-        if attempt <= len(ALERT_MAIL_RETRY_MINUTES) and inactive_digest_send.get_backend().supports_defer:
-            minutes = ALERT_MAIL_RETRY_MINUTES[attempt - 1]
-            run_after = timezone.now() + datetime.timedelta(minutes=minutes)
-            inactive_digest_send.using(run_after=run_after).enqueue(open_ids, attempt=attempt + 1)
-        then = f"trying again in {minutes} minutes" if minutes else "no more tries"
-        logger.exception("Could not send the e-mail for the inactive alerts (%s); the alerts are saved.", then)
-        raise
+        with mailers[MAILER] as connection:
+            for recipient, theirs in todo:
+                try:
+                    connection.send_messages([inactive_digest_message(recipient, theirs)])
+                except Exception as exc:
+                    error = exc
+                else:
+                    sent.add(recipient)
+    except Exception as exc:
+        error = exc  # opening (or closing) the connection failed: what was not sent by then is still to send
+    failed = [[recipient, [alert.pk for alert in theirs]] for recipient, theirs in todo if recipient not in sent]
+    if failed:
+        ids = ", ".join(str(pk) for pk in sorted({pk for _r, pks in failed for pk in pks}))
+        minutes = _try_again_later(inactive_digest_send, failed, attempt, what=f"the inactive alerts {ids}")
+        logger.error(
+            "Could not send %d of the e-mails for the inactive alerts %s (%s); the alerts are saved.",
+            len(failed),
+            ids,
+            _then(minutes),
+            exc_info=error,
+        )
+        # Raised so a task worker records the task as failed (the others went: they are not sent again).
+        raise error
+    return len(sent)

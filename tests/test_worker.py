@@ -7,6 +7,7 @@ puts back the groups, tips and protocol that the data migrations made.
 
 import datetime
 import signal
+import smtplib
 import threading
 import time
 from zoneinfo import ZoneInfo
@@ -32,7 +33,7 @@ from jobs.sweep import sweep
 from recovery.care import alert_acknowledge, plan_set_status
 from recovery.clock import clinic_today
 from recovery.models import Alert, ExcusedDay, Protocol, SafetyThresholds
-from recovery.notifications import ALERT_MAIL_RETRY_MINUTES, alert_mail_send
+from recovery.notifications import ALERT_MAIL_RETRY_MINUTES, alert_mail_send, inactive_digest_send
 from reminders.delivery import reminder_send
 from reminders.models import ReminderDelivery, ReminderSettings
 from tests.factories import ClinicianFactory, PatientFactory, ReceptionFactory, make_plan
@@ -360,6 +361,72 @@ def test_the_quiet_patients_e_mail_that_fails_goes_out_on_a_later_try(clock, set
     run_worker()
     [message] = mail.outbox
     assert "Ina Quiet" in message.body
+
+
+class RefusingMailServer(locmem.EmailBackend):
+    """A mail server that refuses one address, as an SMTP server refuses a mistyped one; and like Django's SMTP
+    backend, one ``send_messages`` stops at the first refusal."""
+
+    refused = "dr.typo@apex.test"
+
+    def send_messages(self, messages):
+        for message in messages:
+            if self.refused in message.recipients():
+                raise smtplib.SMTPRecipientsRefused({self.refused: (550, b"5.1.1 No such user")})
+            super().send_messages([message])
+        return len(messages)
+
+
+def test_one_refused_clinician_address_stops_only_their_e_mail_and_only_it_is_tried_again(clock, settings, caplog):
+    settings.CLINIC_DUTY_EMAIL = "duty@apex.test"
+    settings.MAILERS = {"default": {"BACKEND": f"{__name__}.RefusingMailServer"}}
+    typo, okafor = ClinicianFactory(email=RefusingMailServer.refused), ClinicianFactory(email="dr.okafor@apex.test")
+    for name, clinician in (("Ann Typo", typo), ("Cal Okafor", okafor)):  # the refused address comes first
+        first, last = name.split()
+        plan, _days = quiet_plan(PatientFactory(first_name=first, last_name=last))
+        plan.clinician = clinician
+        plan.save()
+
+    def received():
+        return sorted(message.to[0] for message in mail.outbox)
+
+    tick(clock, at(6))
+    assert received() == ["dr.okafor@apex.test", "duty@apex.test"]  # the others' e-mails went all the same
+    assert "Could not send 1 of the e-mails for the inactive alerts" in caplog.text
+    assert "(trying again in 1 minute)" in caplog.text
+
+    now = at(6)
+    for minutes in ALERT_MAIL_RETRY_MINUTES:  # every try, the address still refused
+        now += datetime.timedelta(minutes=minutes)
+        clock.move_to(now)
+        run_worker()
+    clock.move_to(now + ONE_DAY)
+    run_worker()
+    assert received() == ["dr.okafor@apex.test", "duty@apex.test"]  # one copy each, whatever the retries
+    tries = DBTaskResult.objects.filter(task_path=inactive_digest_send.module_path)
+    assert tries.count() == len(ALERT_MAIL_RETRY_MINUTES) + 1
+    retried = [t.args_kwargs["args"][0] for t in tries if t.args_kwargs["kwargs"].get("attempt", 1) > 1]
+    assert {recipient for mails in retried for recipient, _ids in mails} == {RefusingMailServer.refused}
+    assert "no more tries" in caplog.text
+
+
+def test_a_refused_address_that_is_corrected_gets_its_e_mail_on_the_next_try(clock, settings):
+    settings.CLINIC_DUTY_EMAIL = "duty@apex.test"
+    settings.MAILERS = {"default": {"BACKEND": f"{__name__}.RefusingMailServer"}}
+    plan, _days = quiet_plan(PatientFactory(first_name="Ann", last_name="Typo"))
+    plan.clinician = ClinicianFactory(email=RefusingMailServer.refused)
+    plan.save()
+    tick(clock, at(6))
+    assert [message.to for message in mail.outbox] == [["duty@apex.test"]]
+
+    RefusingMailServer.refused = "nobody@apex.test"  # the server takes the address now
+    try:
+        clock.move_to(at(6, 2))
+        run_worker()
+    finally:
+        RefusingMailServer.refused = "dr.typo@apex.test"
+    assert [message.to for message in mail.outbox] == [["duty@apex.test"], ["dr.typo@apex.test"]]
+    assert "Ann Typo" in mail.outbox[1].body
 
 
 def quiet_plan(patient=None):
