@@ -267,9 +267,14 @@ def test_a_resent_invitation_does_not_look_like_the_first(desk, django_capture_o
     assert f"\n\n{link}\n\n{REPLACES}\n\n" in second.body  # right under the link, on a line of its own
 
 
-def test_an_invitation_asked_for_on_the_reset_page_says_it_replaces_the_first(desk, django_capture_on_commit_callbacks):
-    enrol(desk, django_capture_on_commit_callbacks)
-    ask_for_a_link(django_capture_on_commit_callbacks, "dana@example.com")
+def test_an_invitation_renewed_on_the_reset_page_says_it_replaces_the_first(
+    desk, django_capture_on_commit_callbacks, settings
+):
+    settings.INVITATION_VALID_DAYS = 7
+    with time_machine.travel(datetime.datetime(2026, 11, 2, 10, 0, tzinfo=LONDON), tick=False):
+        enrol(desk, django_capture_on_commit_callbacks)
+    with time_machine.travel(datetime.datetime(2026, 11, 10, 10, 0, tzinfo=LONDON), tick=False):  # expired
+        ask_for_a_link(django_capture_on_commit_callbacks, "dana@example.com")
     assert "your new link" in mail.outbox[-1].subject and REPLACES in mail.outbox[-1].body
 
 
@@ -460,30 +465,86 @@ def test_the_dead_link_page_sends_the_patient_to_ask_for_a_new_link(desk, django
     assert 'href="/accounts/password/reset/">Send me a new link</a>' in dead
 
 
-def test_a_patient_who_never_set_a_password_asks_for_a_link_and_gets_a_new_invitation(
-    desk, django_capture_on_commit_callbacks
+def test_a_patient_who_never_set_a_password_asks_for_a_link_and_gets_their_invitation_again(
+    desk, django_capture_on_commit_callbacks, monkeypatch
 ):
     """Django sends no reset e-mail to an account without a password: the page said a link was coming and
-    nothing came. Now the patient's invitation is renewed and sent."""
-    enrol(desk, django_capture_on_commit_callbacks)
+    nothing came. Now the patient's invitation is sent again, as it is: a new one would kill every earlier link,
+    the printed welcome sheet's QR code among them, and anyone who knows the address could do that every five
+    minutes."""
+    from accounts.frontdesk import welcome_sheet
+
+    sheets = []
+    real_link = welcome_sheet.invitation_link
+    monkeypatch.setattr(welcome_sheet, "invitation_link", lambda user: sheets.append(real_link(user)) or sheets[-1])
+    patient = enrol(desk, django_capture_on_commit_callbacks)
+    invited_at = patient.invited_at
+    first_mail = mail.outbox[0]
     old = last_link()
+    desk.get(f"/front-desk/patients/{patient.pk}/welcome/")
+    sheet = sheets[-1].removeprefix("http://127.0.0.1:8000")
+
     response = ask_for_a_link(django_capture_on_commit_callbacks, "Dana@Example.com ")
     assert "Check your e-mail" in response.text
     assert len(mail.outbox) == 2
-    assert mail.outbox[-1].to == ["dana@example.com"]
-    new = last_link()  # an invitation's /welcome/ link, not a password reset link
-    assert new != old
-    assert expired(Client().get(old, follow=True))  # as after reception's "Send a new invitation"
-    assert accept(Client(), new)["Location"] == "/today/"
+    again = mail.outbox[-1]
+    assert again.to == ["dana@example.com"]
+    assert again.subject == first_mail.subject and REPLACES not in again.body  # nothing says the first one died
+    assert "It works once, until" in again.body
+    assert again.body.split("It works once, until")[1] == first_mail.body.split("It works once, until")[1]
+    patient.refresh_from_db()
+    assert patient.invited_at == invited_at  # the same invitation
+    for link in (old, last_link()):
+        assert Client().get(link)["Location"].startswith("/welcome/")  # the e-mails' links still work
+    assert accept(Client(), sheet)["Location"] == "/today/"  # and so does the printed sheet's
 
 
-def test_asking_again_within_five_minutes_sends_no_second_invitation(desk, django_capture_on_commit_callbacks):
-    enrol(desk, django_capture_on_commit_callbacks)
-    ask_for_a_link(django_capture_on_commit_callbacks, "dana@example.com")
-    first = last_link()
-    ask_for_a_link(django_capture_on_commit_callbacks, "dana@example.com")
+def test_an_invitation_sent_again_expires_when_it_always_did(desk, django_capture_on_commit_callbacks, settings):
+    """Sent again on day 5, the link still ends with the invitation's seventh day, as its e-mail says: sending
+    it again is no way to stretch an invitation."""
+    settings.INVITATION_VALID_DAYS = 7
+    with time_machine.travel(datetime.datetime(2026, 11, 2, 10, 0, tzinfo=LONDON), tick=False):
+        enrol(desk, django_capture_on_commit_callbacks)
+    with time_machine.travel(datetime.datetime(2026, 11, 7, 10, 0, tzinfo=LONDON), tick=False):
+        ask_for_a_link(django_capture_on_commit_callbacks, "dana@example.com")
     assert len(mail.outbox) == 2
-    assert accept(Client(), first)["Location"] == "/today/"  # the link just sent still works
+    assert "It works once, until 9 November 2026." in mail.outbox[-1].body
+    link = last_link()
+    with time_machine.travel(datetime.datetime(2026, 11, 9, 23, 50, tzinfo=LONDON), tick=False):
+        assert not expired(Client().get(link, follow=True))
+    with time_machine.travel(datetime.datetime(2026, 11, 10, 0, 10, tzinfo=LONDON), tick=False):
+        assert expired(Client().get(link, follow=True))
+
+
+@pytest.mark.parametrize("why", ["expired", "e-mail failed"])
+def test_an_expired_or_failed_invitation_asked_for_on_the_reset_page_is_renewed(
+    desk, django_capture_on_commit_callbacks, settings, why
+):
+    settings.INVITATION_VALID_DAYS = 7
+    asked = datetime.datetime(2026, 11, 10, 10, 0, tzinfo=LONDON)
+    with time_machine.travel(asked - datetime.timedelta(days=8 if why == "expired" else 1), tick=False):
+        patient = enrol(desk, django_capture_on_commit_callbacks)
+    old = last_link()
+    if why == "e-mail failed":
+        User.objects.filter(pk=patient.pk).update(invitation_sent_at=None, invitation_failed_at=patient.invited_at)
+    with time_machine.travel(asked, tick=False):
+        ask_for_a_link(django_capture_on_commit_callbacks, "dana@example.com")
+        new = last_link()
+        assert new != old and REPLACES in mail.outbox[-1].body
+        assert expired(Client().get(old, follow=True))  # as after reception's "Send a new invitation"
+        assert accept(Client(), new)["Location"] == "/today/"
+    patient.refresh_from_db()
+    assert patient.invited_at == asked
+
+
+def test_the_audit_log_says_the_reset_page_sent_the_invitation(desk, django_capture_on_commit_callbacks):
+    from audit.models import AuditEvent
+
+    patient = enrol(desk, django_capture_on_commit_callbacks)
+    ask_for_a_link(django_capture_on_commit_callbacks, "dana@example.com")
+    event = AuditEvent.objects.filter(patient=patient).first()
+    assert event.description == "invitation e-mailed again, asked for on the password reset page"
+    assert event.actor is None and str(event).endswith("someone not signed in changed " + event.description)
 
 
 def test_a_switched_off_patient_gets_no_invitation_from_the_reset_page(desk, django_capture_on_commit_callbacks):

@@ -51,6 +51,47 @@ def test_the_reset_e_mail_says_how_long_the_link_really_works(client, patient, s
     assert f"It works once, for {words}." in page.text  # the page says what the e-mail says
 
 
+# How often the reset page sends an e-mail
+
+
+def ask(client, email):
+    return client.post("/accounts/password/reset/", {"email": email})
+
+
+def test_the_five_minutes_between_two_e_mails_follow_the_account_however_its_address_is_typed(client, patient):
+    from accounts.password_reset import _allowed
+
+    for typed in ("alice@example.com", " ALICE@example.com", "Alice@Example.COM"):
+        ask(client, typed)
+    assert len(mail.outbox) == 1
+    # Keyed on the account, not on the typed string: a spelling the database matches and lower() does not (a
+    # look-alike letter under PostgreSQL's case rules) gets no five minutes of its own.
+    assert not _allowed(patient, "alice@exampIe.com")
+
+
+def test_an_account_gets_at_most_three_e_mails_a_day_from_the_reset_page(client, patient, settings):
+    settings.TIME_ZONE = "Europe/London"
+    morning = datetime.datetime(2026, 6, 10, 8, 0, tzinfo=LONDON)
+    for minutes in (0, 6, 12, 18, 24, 30):  # six asks, each past the five minutes
+        with time_machine.travel(morning + datetime.timedelta(minutes=minutes), tick=False):
+            ask(client, patient.email)
+    assert len(mail.outbox) == 3
+    with time_machine.travel(morning + datetime.timedelta(days=1), tick=False):  # the next day
+        ask(client, patient.email)
+    assert len(mail.outbox) == 4
+
+
+def test_with_the_cache_away_the_patient_still_gets_their_link(client, patient, settings, monkeypatch):
+    """django-redis with IGNORE_EXCEPTIONS answers None when Redis is away: that is no "already sent"."""
+    from clinic.env import env_cache
+
+    monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:9/0")  # the discard port: refused at once
+    settings.CACHES = {"default": env_cache("REDIS_URL")}
+    ask(client, patient.email)
+    [message] = mail.outbox
+    assert message.to == [patient.email] and "/accounts/password/reset/" in message.body
+
+
 # The notice that the password was changed
 
 

@@ -5,6 +5,7 @@ own salt and lifetime, and its hash covers the password, the last login, the e-m
 
 - choosing a password (and being logged in) uses the link up;
 - sending a new invitation moves ``invited_at``, so every older link (e-mails and printed sheets alike) dies;
+  sending the current one again (what the password reset page does while it is current) keeps them all;
 - correcting the e-mail address kills links that went to the old one;
 - after ``INVITATION_VALID_DAYS`` days the link expires.
 
@@ -68,16 +69,20 @@ class InvitationTokenGenerator(PasswordResetTokenGenerator):
         now = self._now().replace(tzinfo=datetime.UTC)
         return timezone.localdate(now) <= invitation_expires_on(made)
 
+    def make_token_made_at(self, user, made):
+        """A token dated ``made`` rather than now: it expires with the invitation started then, not days later."""
+        naive_utc = made.astimezone(datetime.UTC).replace(tzinfo=None)
+        return self._make_token_with_timestamp(user, self._num_seconds(naive_utc), self.secret)
+
 
 invitation_tokens = InvitationTokenGenerator()
 
 
-def invitation_link(user):
-    """A fresh link for the user's current invitation, absolute, built from SITE_URL (no request needed)."""
-    path = reverse(
-        "welcome",
-        kwargs={"uidb64": urlsafe_base64_encode(force_bytes(user.pk)), "token": invitation_tokens.make_token(user)},
-    )
+def invitation_link(user, *, made=None):
+    """A link for the user's current invitation, absolute, built from SITE_URL (no request needed); it works for
+    ``INVITATION_VALID_DAYS`` from ``made`` (now, by default)."""
+    token = invitation_tokens.make_token(user) if made is None else invitation_tokens.make_token_made_at(user, made)
+    path = reverse("welcome", kwargs={"uidb64": urlsafe_base64_encode(force_bytes(user.pk)), "token": token})
     return settings.SITE_URL.rstrip("/") + path
 
 
@@ -89,15 +94,29 @@ def invitation_expires_on(made=None):
     return timezone.localdate(made) + datetime.timedelta(days=settings.INVITATION_VALID_DAYS)
 
 
+def invitation_is_current(user):
+    """The user's invitation can still be used as it is: its e-mail did not fail, and a link dated from it has
+    not expired. The password reset page sends such an invitation again rather than a new one, which would kill
+    the links already out (the printed welcome sheet's among them)."""
+    return (
+        user.invited_at is not None
+        and user.invitation_failed_at is None
+        and timezone.localdate() <= invitation_expires_on(user.invited_at)
+    )
+
+
 def invitation_message(user, *, replaces_earlier=False):
     """The invitation e-mail. One that replaces an earlier one says so, in its subject too: phones group mails of
-    the same subject, and a patient tapped the first, dead, link of the thread."""
+    the same subject, and a patient tapped the first, dead, link of the thread.
+
+    Its link is dated from the invitation (``invited_at``), not from the moment it is sent: the same invitation
+    sent again expires when it always did, and the e-mail and the clinic's inactive alerts give one date."""
     context = {
         "user": user,
         "replaces_earlier": replaces_earlier,
-        "link": invitation_link(user),
+        "link": invitation_link(user, made=user.invited_at),
         "valid_days": settings.INVITATION_VALID_DAYS,
-        "expires_on": invitation_expires_on(),
+        "expires_on": invitation_expires_on(user.invited_at),
         "CLINIC_NAME": settings.CLINIC_NAME,
         "CLINIC_PHONE": settings.CLINIC_PHONE,
         "SITE_URL": settings.SITE_URL,
