@@ -11,7 +11,6 @@ sent by the worker: a slow or broken mail server never turns the changed passwor
 import datetime
 import logging
 
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import EmailMessage
 from django.db import transaction
@@ -42,8 +41,6 @@ def password_changed_message(user, changed_at):
     context = {
         "name": user.first_name or "there",
         "changed_at": changed_at,  # shown in the clinic's time zone by the template's |date
-        "CLINIC_NAME": settings.CLINIC_NAME,
-        "CLINIC_PHONE": settings.CLINIC_PHONE,
     }
     subject = render_to_string("accounts/email/password_changed_subject.txt", context).strip()
     body = render_to_string("accounts/email/password_changed.txt", context)

@@ -74,6 +74,9 @@ INSTALLED_APPS = [
     "crispy_bootstrap5",
     "django_htmx",
     "simple_history",
+    # The project's own package, installed for its template tags (clinic/templatetags: what e-mails say of the
+    # clinic); it has no models.
+    "clinic",
     "accounts",
     "recovery",
     # The task worker, the clinic's clock and reminders (issue 10; docs/DEPLOY.md).

@@ -94,7 +94,6 @@ def alert_message(changes):
         "all_new": all(change == NEW for _alert, change in changes),
         "numbers": ", ".join(str(alert.pk) for alert, _change in changes),
         "urgent": worst.severity == Alert.Severity.URGENT,  # how soon to read it: no health detail, the admin has them
-        "CLINIC_NAME": settings.CLINIC_NAME,
     }
     subject = render_to_string("recovery/email/alert_subject.txt", context).strip()
     body = render_to_string("recovery/email/alert.txt", context)
@@ -184,7 +183,6 @@ def inactive_digest_message(recipient, alerts):
             }
             for alert in sorted(alerts, key=lambda alert: str(alert.plan.patient))
         ],
-        "CLINIC_NAME": settings.CLINIC_NAME,
     }
     subject = render_to_string("recovery/email/inactive_digest_subject.txt", context).strip()
     body = render_to_string("recovery/email/inactive_digest.txt", context)

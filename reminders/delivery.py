@@ -237,8 +237,6 @@ def reminder_for(delivery, *, kind):
         "check_in_link": base + reverse("recovery:check_in"),
         "settings_link": base + reverse("reminders:settings"),
         "unsubscribe_url": unsubscribe_url(user),
-        "CLINIC_NAME": settings.CLINIC_NAME,
-        "CLINIC_PHONE": settings.CLINIC_PHONE,
     }
     return Reminder(
         name=str(user),

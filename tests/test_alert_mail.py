@@ -261,3 +261,13 @@ def test_in_a_real_commit_a_failing_mail_server_never_becomes_an_error_page(clie
     assert Alert.objects.filter(plan=plan, kind=Alert.Kind.RED_FLAG).exists()
     assert "data-alert" in client.get(URL).content.decode()
     assert any(record.name == "recovery.notifications" and record.exc_info for record in caplog.records)
+
+
+def test_the_clinics_name_reads_as_written_in_the_subject(
+    patient_client, clinician_plan, mailoutbox, django_capture_on_commit_callbacks, settings
+):
+    """Plain-text e-mails: no HTML escaping of a name with an ampersand ("&amp;" in every subject before)."""
+    settings.CLINIC_NAME = "Hale & Okafor Sports Clinic"
+    red_day(patient_client, django_capture_on_commit_callbacks)
+    [message] = mailoutbox
+    assert message.subject.startswith("Hale & Okafor Sports Clinic: 2 new patient alerts")

@@ -158,3 +158,22 @@ def test_no_notice_to_an_account_switched_off_before_it_went(patient):
     patient.save()
     assert password_changed_send.call(patient.pk, "2026-06-10T13:05:00+00:00") == 0
     assert mail.outbox == []
+
+
+# Every e-mail
+
+
+def test_every_e_mail_names_the_clinic_and_its_number_one_way_from_the_settings():
+    """With the tags of clinic/templatetags/clinic_mail.py, never from a context that some code might not pass:
+    an e-mail mixing both showed the number from one and, had a context forgotten it, nothing from the other."""
+    from pathlib import Path
+
+    from django.conf import settings as django_settings
+
+    templates = sorted(Path(django_settings.BASE_DIR, "templates").glob("*/email/*.txt"))
+    assert len(templates) >= 10
+    for template in templates:
+        text = template.read_text()
+        assert "CLINIC_NAME" not in text and "CLINIC_PHONE" not in text, template
+        if "{% clinic_" in text:
+            assert "{% load clinic_mail %}" in text, template

@@ -117,8 +117,6 @@ def invitation_message(user, *, replaces_earlier=False):
         "link": invitation_link(user, made=user.invited_at),
         "valid_days": settings.INVITATION_VALID_DAYS,
         "expires_on": invitation_expires_on(user.invited_at),
-        "CLINIC_NAME": settings.CLINIC_NAME,
-        "CLINIC_PHONE": settings.CLINIC_PHONE,
         "SITE_URL": settings.SITE_URL,
     }
     subject = render_to_string("frontdesk/email/invitation_subject.txt", context).strip()
