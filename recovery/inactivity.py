@@ -34,11 +34,11 @@ def _not_set_up_reason(patient, today):
     if patient.invitation_failed_at is not None:
         state = "the invitation e-mail could not be sent"
     elif today > expires:
-        state = f"the invitation's link expired on {expires:%d %b %Y}"
+        state = f"the invitation's link expired on {expires:%-d %b %Y}"
     else:
-        state = f"the invitation's link works until {expires:%d %b %Y}"
+        state = f"the invitation's link works until {expires:%-d %b %Y}"
     return (
-        f"Has not set up their account yet (invited on {invited:%d %b %Y}; {state}), so they cannot tick or check in."
+        f"Has not set up their account yet (invited on {invited:%-d %b %Y}; {state}), so they cannot tick or check in."
         " Ask reception to send a new invitation."
     )
 
@@ -48,16 +48,16 @@ def _reason(plan, days, days_off, *, today):
         return _not_set_up_reason(plan.patient, today)
     since = plan.quiet_since
     if plan.quiet_since_resume:
-        when = f"the plan was resumed on {since:%d %b %Y}"
+        when = f"the plan was resumed on {since:%-d %b %Y}"
     elif plan.last_activity_on is None:
-        when = f"the plan started on {since:%d %b %Y}"
+        when = f"the plan started on {since:%-d %b %Y}"
     else:
-        when = f"{since:%d %b %Y}"
+        when = f"{since:%-d %b %Y}"
     reason = f"Nothing ticked and no check-in since {when} ({days} days or more)."
     if days_off:
         # A day off is no activity, but the patient's words may be why ("fever, feel awful"): the call starts there.
         said = "; ".join(
-            f"{date:%d %b} “{patients_words(words)}”" if words else f"{date:%d %b} (no reason given)"
+            f"{date:%-d %b} “{patients_words(words)}”" if words else f"{date:%-d %b} (no reason given)"
             for date, words in days_off
         )
         reason += f" Days off marked meanwhile: {said}."

@@ -48,7 +48,27 @@ def test_the_reset_e_mail_says_how_long_the_link_really_works(client, patient, s
     page = client.post("/accounts/password/reset/", {"email": patient.email}, follow=True)
     [message] = mail.outbox
     assert f"The link works once, for {words}." in message.body
-    assert f"It works once, for {words}." in page.text  # the page says what the e-mail says
+    assert f"A reset link works once, for {words};" in page.text  # the page says what the e-mail says
+
+
+@pytest.mark.parametrize(("days", "words"), [(7, "7 days"), (14, "14 days"), (1, "1 day")])
+def test_the_page_after_the_form_is_true_for_an_invitation_too(client, settings, days, words):
+    """A patient who never chose a password gets an invitation, not a reset link: "for 3 hours" alone was wrong."""
+    settings.INVITATION_VALID_DAYS = days
+    page = client.post("/accounts/password/reset/", {"email": "anyone@example.com"}, follow=True).text
+    assert "an e-mail with a link to choose your password is on its way." in page
+    assert f"an invitation's link, until the date in its e-mail (a new invitation lasts {words})." in page
+
+
+def test_the_invitation_says_how_to_get_a_new_link_without_calling(desk, django_capture_on_commit_callbacks, clinic):
+    from tests.test_invitations import enrol
+
+    enrol(desk, django_capture_on_commit_callbacks)
+    [invitation] = mail.outbox
+    assert (
+        'If the link has expired, ask for a new one with "Forgotten your password?" on the login page, or call us on'
+        " +44 20 7946 0555 and we will send you one."
+    ) in invitation.body
 
 
 # How often the reset page sends an e-mail

@@ -451,7 +451,7 @@ def test_an_inactive_alert_quotes_the_days_off_the_patient_marked_meanwhile(cloc
     reason = Alert.objects.get(plan=plan).reason
     yesterday, day_before = DAY - ONE_DAY, DAY - 2 * ONE_DAY
     assert reason.endswith(
-        f"Days off marked meanwhile: {day_before:%d %b} “fever, feel awful”; {yesterday:%d %b} (no reason given)."
+        f"Days off marked meanwhile: {day_before:%-d %b} “fever, feel awful”; {yesterday:%-d %b} (no reason given)."
     )
 
 
@@ -474,7 +474,7 @@ def test_an_alert_for_a_patient_who_never_set_up_their_account_says_so(clock, se
     alert = Alert.objects.get(plan=plan)
     assert (alert.kind, alert.severity) == (Alert.Kind.INACTIVE, Alert.Severity.WATCH)
     assert alert.reason == (
-        "Has not set up their account yet (invited on 31 May 2026; the invitation's link expired on 07 Jun 2026),"
+        "Has not set up their account yet (invited on 31 May 2026; the invitation's link expired on 7 Jun 2026),"
         " so they cannot tick or check in. Ask reception to send a new invitation."
     )
     assert "Nothing ticked" not in alert.reason
@@ -496,7 +496,7 @@ def test_the_alert_says_what_became_of_the_invitation(clock, settings, changes, 
     settings.INVITATION_VALID_DAYS = 7
     plan = never_set_up_plan(4, **changes)
     tick(clock, at(6))
-    assert f"(invited on 06 Jun 2026; {state})" in Alert.objects.get(plan=plan).reason
+    assert f"(invited on 6 Jun 2026; {state})" in Alert.objects.get(plan=plan).reason
 
 
 def test_a_new_silence_after_some_activity_is_a_new_alert(clock):
@@ -542,7 +542,7 @@ def test_a_resumed_plan_is_not_inactive_for_its_days_on_hold_but_a_new_silence_a
     tick(clock, at(6, day=later))
     alert = Alert.objects.get(plan=plan)
     assert alert.reason == (
-        f"Nothing ticked and no check-in since the plan was resumed on {DAY:%d %b %Y} ({days} days or more)."
+        f"Nothing ticked and no check-in since the plan was resumed on {DAY:%-d %b %Y} ({days} days or more)."
     )
 
 
