@@ -305,6 +305,10 @@ def test_an_ice_day_brings_three_ice_reminders_at_their_times(june, patient):
     assert sessions == ["first", "second", "third"]
 
 
+PREVIEW = 200  # about what an inbox list or a lock screen shows of an e-mail's text
+HEALTH_WORDS = re.compile(r"stop your exercises|\b(pain|hip|injury|injured)\b", re.IGNORECASE)
+
+
 def lock_screen(message):
     """What a phone shows before the e-mail is opened: the subject and the start of the text, up to the first link."""
     return message.subject + " " + message.body.split("http", 1)[0]
@@ -325,7 +329,23 @@ def test_no_reminder_puts_the_injury_on_the_lock_screen(june, patient, settings)
         assert not re.search(r"\b(ice|hip|pain|injury|injured)\b", lock_screen(message), re.IGNORECASE), message.body
     # The details come after the link.
     assert "first ice session of the day" in ice.body.split("/today/", 1)[1]
-    assert "your hip" in ice.body.split("/today/", 1)[1] and "your hip" in evening.body.split("/today/", 1)[1]
+    assert "your hip" in ice.body.split("/today/", 1)[1]
+
+
+@pytest.mark.parametrize("site", ["http://127.0.0.1:8000", "https://recovery.apexsportsclinic.co.uk"])
+def test_no_reminders_preview_in_an_inbox_list_says_anything_of_the_patients_health(june, patient, settings, site):
+    """An inbox list shows the first 200 or so characters under the subject: the daily reminder's "If your pain is
+    getting worse" came 80 characters in, the evening nudge's "your hip" at about 200."""
+    settings.SITE_URL = site
+    make_plan(patient, days_since_race=2)  # ice at 08:00
+    make_plan(PatientFactory(first_name="Bo"), days_since_race=5)  # the daily reminder at 09:00
+    sweep_at(june, 8)
+    sweep_at(june, 9)
+    sweep_at(june, 20)  # the evening nudges
+    assert len(mail.outbox) == 4
+    for message in mail.outbox:
+        assert not HEALTH_WORDS.search(message.body[:PREVIEW]), message.body[:PREVIEW]
+    assert "If anything is getting worse, call us on" in mail.outbox[1].body
 
 
 def test_every_reminder_says_replies_are_not_read_and_whom_to_call(june, patient, settings):
@@ -438,9 +458,25 @@ def test_after_a_warning_sign_the_daily_reminder_asks_for_a_check_in_instead(jun
     assert message.subject == "Please do today's check-in"
     assert "Your plan for today is ready" not in message.body and "/today/" not in message.body
     assert settings.SITE_URL.rstrip("/") + reverse("recovery:check_in") in message.body
-    assert "Your last check-in asked you to stop your exercises and call us." in message.body
-    assert "please call us on +44 20 7946 0123" in message.body
+    assert "If we haven't spoken since your last one, please call us on +44 20 7946 0123." in message.body
     assert ReminderDelivery.objects.get().status == "sent"
+
+
+@pytest.mark.parametrize("site", ["http://127.0.0.1:8000", "https://recovery.apexsportsclinic.co.uk"])
+def test_the_check_in_reminders_preview_says_nothing_of_the_patients_health(june, patient, settings, site):
+    """ "Your last check-in asked you to stop your exercises and call us" came about 130 characters in, and
+    inbox lists show it under the subject."""
+    settings.SITE_URL = site
+    plan = make_plan(patient, days_since_race=5)
+    CheckInFactory(plan=plan, date=YESTERDAY, pain=2, night_pain=True)
+    sweep_at(june, 9)
+    sweep_at(june, 20)
+    assert [message.subject for message in mail.outbox] == ["Please do today's check-in"] * 2
+    for message in mail.outbox:
+        preview = message.body[:PREVIEW]
+        assert "Please do today's check-in" in preview and "please call us on" in preview
+        assert not HEALTH_WORDS.search(preview), preview
+        assert "stop your exercises" not in message.body
 
 
 def test_after_a_warning_sign_the_evening_nudge_is_calm_too(june, patient):
