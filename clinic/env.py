@@ -5,12 +5,15 @@ with a half-understood configuration.
 """
 
 import os
-from email.utils import parseaddr
+import re
+from email.errors import HeaderParseError
+from email.headerregistry import AddressHeader
 from urllib.parse import parse_qs, unquote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import dj_database_url
-from django.core.exceptions import ImproperlyConfigured
+from django.core.exceptions import ImproperlyConfigured, ValidationError
+from django.core.validators import validate_email
 
 TRUE_WORDS = {"1", "true", "yes", "on"}
 FALSE_WORDS = {"0", "false", "no", "off", ""}
@@ -85,13 +88,41 @@ def env_time_zone(name, default):
     return value
 
 
+# The two ways to write an e-mail setting: the address alone, or (a sender) a name and the address in <>.
+BARE_ADDRESS = re.compile(r"(?P<address>[^<>\s]+)")
+NAMED_ADDRESS = re.compile(r"(?P<name>[^<>]*[^<>\s])\s*<(?P<address>[^<>\s]+)>")
+
+
 def env_email(name, default, *, required=False, why="", with_name=False):
-    """An e-mail address; ``with_name`` also accepts a sender written ``Apex Sports Clinic <no-reply@…>``."""
+    """One e-mail address; ``with_name`` also accepts a sender written ``Apex Sports Clinic <no-reply@…>``.
+
+    Checked as the mail is sent: Django's validate_email on the address, and the header parser of Django's SMTP
+    backend on the whole value, so that a value that starts the portal never fails every e-mail later ("Invalid
+    address") as a list of addresses or a missing ">" did.
+    """
     value = env_str(name, default, required=required, why=why)
-    address = parseaddr(value)[1] if with_name else value
-    local, at, domain = address.partition("@")
-    if not (local and at and "." in domain) or any(char.isspace() for char in address):
-        raise ImproperlyConfigured(f"{name} must be an e-mail address; got {value!r}.")
+    if value is None:
+        return None
+    if len(re.findall(r"[^\s,;<>]+@[^\s,;<>]+", value)) > 1:
+        raise ImproperlyConfigured(
+            f"{name} must be one e-mail address, not several: for several people, use the address of a mailing list "
+            f"or an alias that forwards to them; got {value!r}."
+        )
+    shapes = (
+        "an e-mail address, or a name and an address written Apex Sports Clinic <no-reply@apexclinic.example>"
+        ' (a name with a full stop, a comma or other punctuation in double quotes: "Apex Ltd." <no-reply@…>)'
+    )
+    problem = ImproperlyConfigured(f"{name} must be {shapes if with_name else 'an e-mail address'}; got {value!r}.")
+    match = BARE_ADDRESS.fullmatch(value) or (with_name and NAMED_ADDRESS.fullmatch(value))
+    if not match:
+        raise problem
+    try:
+        validate_email(match["address"])
+        parsed = AddressHeader.value_parser(value)
+    except (ValidationError, HeaderParseError, IndexError, ValueError):
+        raise problem from None
+    if parsed.all_defects or [box.addr_spec for box in parsed.all_mailboxes] != [match["address"]]:
+        raise problem
     return value
 
 

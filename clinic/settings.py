@@ -1,6 +1,7 @@
 """Apex Recovery settings: one module, read from the environment (see the settings table in README.md)."""
 
 import datetime
+from email.utils import formataddr
 from pathlib import Path
 
 from django.utils.csp import CSP
@@ -190,7 +191,7 @@ MAILERS = {"default": env_mailer("EMAIL_URL", debug=DEBUG)}
 # refused or filed as spam by patients' mail providers, and their replies would go nowhere.
 DEFAULT_FROM_EMAIL = env_email(
     "DJANGO_DEFAULT_FROM_EMAIL",
-    f"{CLINIC_NAME} <no-reply@apex.test>",
+    formataddr((CLINIC_NAME, "no-reply@apex.test")),  # quoted when the name needs it ("Apex Ltd.")
     required=not DEBUG,
     why=" when DJANGO_DEBUG is off: the sender of the portal's e-mails, e.g."
     " 'Apex Sports Clinic <no-reply@apexclinic.example>'",

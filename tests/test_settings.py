@@ -256,6 +256,70 @@ def test_settings_refuse_a_sender_that_is_not_an_address(monkeypatch, sender):
         load_settings(monkeypatch, **production(DJANGO_DEFAULT_FROM_EMAIL=sender))
 
 
+def smtp_takes(value):
+    """Whether Django's SMTP backend would take ``value`` as a sender or recipient (it refuses the whole e-mail
+    otherwise, "Invalid address")."""
+    from django.core.mail.backends.smtp import EmailBackend
+
+    try:
+        EmailBackend.prep_address(None, value)  # reads nothing of the backend itself
+    except ValueError:
+        return False
+    return True
+
+
+@pytest.mark.parametrize(
+    "duty",
+    ["duty@apex.example,oncall@apex.example", "duty@apex.example, oncall@apex.example", "a@x.example;b@x.example"],
+)
+def test_settings_refuse_a_list_of_duty_addresses_and_say_what_to_use(monkeypatch, duty):
+    """A list passed start-up and check --deploy, then every alert e-mail failed."""
+    assert not smtp_takes(duty)
+    with pytest.raises(ImproperlyConfigured) as refused:
+        load_settings(monkeypatch, **production(CLINIC_DUTY_EMAIL=duty))
+    assert str(refused.value).startswith("CLINIC_DUTY_EMAIL must be one e-mail address, not several: for several")
+    assert "use the address of a mailing list or an alias that forwards to them" in str(refused.value)
+
+
+@pytest.mark.parametrize("duty", ["duty@apex", "duty@apex.example.", "duty@@apex.example", "Duty <duty@apex.example>"])
+def test_settings_refuse_a_duty_address_that_is_not_one(monkeypatch, duty):
+    with pytest.raises(ImproperlyConfigured, match="CLINIC_DUTY_EMAIL must be an e-mail address; got"):
+        load_settings(monkeypatch, **production(CLINIC_DUTY_EMAIL=duty))
+
+
+@pytest.mark.parametrize(
+    "sender",
+    [
+        "Apex <no-reply@apex.example",  # no ">": the mail server refuses it
+        "Apex no-reply@apex.example",
+        "no-reply@apex.example (Apex)",
+        "St. John's Clinic <no-reply@apex.example>",  # a full stop outside quotes: refused when sending
+        "Apex <no-reply@apex.example>, Desk <desk@apex.example>",
+    ],
+)
+def test_settings_refuse_a_sender_that_is_not_an_address_or_a_name_and_an_address(monkeypatch, sender):
+    with pytest.raises(ImproperlyConfigured, match="DJANGO_DEFAULT_FROM_EMAIL must be"):
+        load_settings(monkeypatch, **production(DJANGO_DEFAULT_FROM_EMAIL=sender))
+
+
+@pytest.mark.parametrize(
+    "sender",
+    [
+        "no-reply@apex.example",
+        "Apex Sports Clinic <no-reply@apex.example>",
+        '"St. John\'s Clinic" <no-reply@apex.example>',
+    ],
+)
+def test_a_sender_that_starts_the_portal_is_one_the_mail_server_takes(monkeypatch, sender):
+    assert load_settings(monkeypatch, **production(DJANGO_DEFAULT_FROM_EMAIL=sender)).DEFAULT_FROM_EMAIL == sender
+    assert smtp_takes(sender)
+
+
+def test_a_clinic_name_with_a_full_stop_makes_a_default_sender_that_works(monkeypatch):
+    dev = load_settings(monkeypatch, DJANGO_DEBUG="true", CLINIC_NAME="Apex Ltd.")
+    assert dev.DEFAULT_FROM_EMAIL == '"Apex Ltd." <no-reply@apex.test>' and smtp_takes(dev.DEFAULT_FROM_EMAIL)
+
+
 def test_production_mail_goes_to_and_from_the_clinics_own_addresses(monkeypatch):
     prod = load_settings(monkeypatch, **PRODUCTION)
     assert prod.CLINIC_DUTY_EMAIL == "duty@apex.example"
