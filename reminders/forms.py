@@ -1,9 +1,7 @@
-import datetime
-
 from django import forms
 
 from clinic.forms import FocusFirstProblem
-from reminders.models import ReminderSettings
+from reminders.models import EVENING_FROM, EVENING_UNTIL, EVENING_WINDOW, ReminderSettings, in_the_evening
 
 TIME_ERRORS = {
     "invalid": "Enter a time of day as hours and minutes, such as 08:00 or 18:30.",
@@ -11,13 +9,6 @@ TIME_ERRORS = {
 }
 TIME_WIDGET = forms.TimeInput(attrs={"type": "time"}, format="%H:%M")
 ICE_FIELDS = ["ice_time_1", "ice_time_2", "ice_time_3"]
-# The evening nudge says nothing has been logged "today": sent at 00:15 it would say so every night, 15 minutes into
-# the day. From late afternoon to half an hour before midnight, the day is mostly behind it.
-EVENING_FROM, EVENING_UNTIL = datetime.time(17, 0), datetime.time(23, 30)
-EVENING_WINDOW = (
-    f"Choose a time from {EVENING_FROM:%H:%M} to {EVENING_UNTIL:%H:%M}. The evening nudge comes only if nothing has "
-    "been logged that day, so it comes late in the day."
-)
 
 
 class ReminderSettingsForm(FocusFirstProblem, forms.ModelForm):
@@ -45,6 +36,7 @@ class ReminderSettingsForm(FocusFirstProblem, forms.ModelForm):
                 cleaned[name] = time
         evening = cleaned.get("evening_time")
         # Checked only when the nudge is wanted: a time kept while it is off is asked about when it is turned on.
-        if cleaned.get("evening_nudge") and evening is not None and not EVENING_FROM <= evening <= EVENING_UNTIL:
+        # The model's constraint says the same; said here, the message sits under the time's box.
+        if cleaned.get("evening_nudge") and evening is not None and not in_the_evening(evening):
             self.add_error("evening_time", EVENING_WINDOW)
         return cleaned

@@ -8,6 +8,20 @@ from django.db.models import F, Q
 
 from reminders.slots import Slot, Times
 
+# The evening nudge says nothing has been logged "today": sent at 00:15 it would say so every night, 15 minutes into
+# the day. From late afternoon to half an hour before midnight, the day is mostly behind it. The one place for the
+# window: the model's constraint, the form and the data migration that moved the times saved outside it.
+EVENING_FROM, EVENING_UNTIL = datetime.time(17, 0), datetime.time(23, 30)
+EVENING_DEFAULT = datetime.time(20, 0)
+EVENING_WINDOW = (
+    f"Choose a time from {EVENING_FROM:%H:%M} to {EVENING_UNTIL:%H:%M}. The evening nudge comes only if nothing has "
+    "been logged that day, so it comes late in the day."
+)
+
+
+def in_the_evening(time):
+    return EVENING_FROM <= time <= EVENING_UNTIL
+
 
 class ReminderSettings(models.Model):
     """What a patient asked for. Without a row the field defaults apply (reminders on): patients enrolled for a
@@ -22,7 +36,7 @@ class ReminderSettings(models.Model):
     ice_time_3 = models.TimeField("third ice session", default=datetime.time(18, 0))
     daily_time = models.TimeField("daily reminder", default=datetime.time(9, 0))
     evening_nudge = models.BooleanField("a gentle evening nudge when I have logged nothing that day", default=True)
-    evening_time = models.TimeField("evening nudge", default=datetime.time(20, 0))
+    evening_time = models.TimeField("evening nudge", default=EVENING_DEFAULT)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -32,6 +46,12 @@ class ReminderSettings(models.Model):
                 condition=Q(ice_time_1__lt=F("ice_time_2"), ice_time_2__lt=F("ice_time_3")),
                 name="reminder_ice_times_in_order",
                 violation_error_message="Choose three different times for the ice sessions.",
+            ),
+            # Only while the nudge is on: a patient who turns it off keeps whatever their box says.
+            models.CheckConstraint(
+                condition=Q(evening_nudge=False) | Q(evening_time__gte=EVENING_FROM, evening_time__lte=EVENING_UNTIL),
+                name="reminder_evening_nudge_in_the_evening",
+                violation_error_message=EVENING_WINDOW,
             ),
         ]
 

@@ -187,6 +187,7 @@ def test_an_evening_nudge_outside_the_evening_is_refused_in_plain_words(patient_
     assert response.status_code == 200
     html = response.content.decode()
     assert "Choose a time from 17:00 to 23:30. The evening nudge comes only if nothing has been logged that day" in html
+    assert html.count("Choose a time from 17:00") == 1  # under the box, not again from the model's constraint
     assert not ReminderSettings.objects.exists()
 
 
@@ -199,6 +200,38 @@ def test_an_evening_nudge_from_five_to_half_past_eleven_is_kept(patient_client, 
 def test_a_nudge_turned_off_keeps_whatever_time_is_in_its_box(patient_client, patient):
     assert patient_client.post(URL, GOOD | {"evening_nudge": "", "evening_time": "00:15"}).status_code == 302
     assert not ReminderSettings.objects.get(user=patient).evening_nudge
+
+
+def test_an_evening_nudge_outside_the_evening_cannot_be_stored_by_any_way_in(patient):
+    """The form is one way in; the rule is the model's, kept by the database."""
+    from django.core.exceptions import ValidationError
+    from django.db import IntegrityError, transaction
+
+    midnight = ReminderSettings(user=patient, evening_nudge=True, evening_time=datetime.time(0, 15))
+    with pytest.raises(ValidationError, match="Choose a time from 17:00 to 23:30"):
+        midnight.full_clean()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        midnight.save()
+    ReminderSettings.objects.create(user=patient, evening_nudge=False, evening_time=datetime.time(0, 15))  # off: kept
+
+
+def test_the_evening_times_saved_before_the_window_are_moved_to_eight(patient, other_patient):
+    """Patients who saved 00:15 before the form refused it got the nudge just after midnight, every night."""
+    import importlib
+
+    from django.apps import apps
+
+    from reminders.models import EVENING_FROM, EVENING_UNTIL
+
+    migration = importlib.import_module("reminders.migrations.0005_evening_nudge_times_into_the_evening")
+    third = PatientFactory()
+    # Saved before the rule (the database has it now: only a nudge turned off can still hold such a time).
+    for user, time in ((patient, "00:15"), (other_patient, "16:59"), (third, "23:30")):
+        ReminderSettings.objects.create(user=user, evening_nudge=False, evening_time=time)
+    migration.evening_times_into_the_evening(apps, None)
+    times = {row.user: row.evening_time for row in ReminderSettings.objects.all()}
+    assert times == {patient: datetime.time(20), other_patient: datetime.time(20), third: datetime.time(23, 30)}
+    assert migration.EVENING_FROM == EVENING_FROM and migration.EVENING_UNTIL == EVENING_UNTIL  # the same window
 
 
 def test_only_patients_have_reminder_settings(client, clinician, reception):
