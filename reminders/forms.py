@@ -15,7 +15,14 @@ class ReminderSettingsForm(FocusFirstProblem, forms.ModelForm):
     class Meta:
         model = ReminderSettings
         fields = ["enabled", *ICE_FIELDS, "daily_time", "evening_nudge", "evening_time"]
-        widgets = dict.fromkeys([*ICE_FIELDS, "daily_time", "evening_time"], TIME_WIDGET)
+        widgets = {
+            **dict.fromkeys([*ICE_FIELDS, "daily_time"], TIME_WIDGET),
+            # The phone's time picker offers only the window (the form still says so after Save, for old browsers).
+            "evening_time": forms.TimeInput(
+                attrs={"type": "time", "min": f"{EVENING_FROM:%H:%M}", "max": f"{EVENING_UNTIL:%H:%M}"},
+                format="%H:%M",
+            ),
+        }
         error_messages = dict.fromkeys([*ICE_FIELDS, "daily_time", "evening_time"], TIME_ERRORS)
         help_texts = {
             "ice_time_1": "The first 48 hours after the race: three ice sessions of 15 to 20 minutes a day.",

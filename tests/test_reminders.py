@@ -191,6 +191,13 @@ def test_an_evening_nudge_outside_the_evening_is_refused_in_plain_words(patient_
     assert not ReminderSettings.objects.exists()
 
 
+def test_the_evening_box_offers_only_the_evening(patient_client, patient):
+    # A phone's time picker keeps to min and max: 00:15 is not offered to be refused after Save.
+    html = patient_client.get(URL).content.decode()
+    box = re.search(r'<input[^>]*name="evening_time"[^>]*>', html)[0]
+    assert 'type="time"' in box and 'min="17:00"' in box and 'max="23:30"' in box
+
+
 @pytest.mark.parametrize("evening", ["17:00", "20:00", "23:30"])
 def test_an_evening_nudge_from_five_to_half_past_eleven_is_kept(patient_client, patient, evening):
     assert patient_client.post(URL, GOOD | {"evening_time": evening}).status_code == 302
