@@ -88,13 +88,15 @@ def plan_race_date_correct(plan, race_date):
 
 
 @transaction.atomic
-def completion_set(*, plan, step_key, date, count, today, shown=None):
+def completion_set(*, plan, step_key, date, count, today, shown=None, tap=""):
     """Record that ``count`` doses of a step were done on ``date``: the count wanted, not a toggle.
 
     Sending the same count twice changes nothing, so a double click or a retried request is harmless.
     ``shown``: the count the patient's page showed (None: not known, e.g. the check-in ticking its own task). When
     another device has changed it since, nothing is written and ``Refused`` says what the count is now: a laptop
-    left open must not take back the phone's doses (``rules.changed_since_shown``).
+    left open must not take back the phone's doses (``rules.changed_since_shown``). ``tap``: the token of the page
+    render the tick came from, kept with the count it writes: a tick asking for the count already stored comes from
+    the same render (a double tap, harmless) or from another device's stale page, whose dose would be lost unseen.
     Returns the plan's facts for the date's week up to today, with the new count: the page can show them
     without loading them again.
     """
@@ -113,8 +115,11 @@ def completion_set(*, plan, step_key, date, count, today, shown=None):
     if shown is None:
         _completion_write(plan, step_key, date, count)
     elif count == task.done:
-        pass  # already so: the second tap of a double tap, or a report of numbness on a task done
-    elif not _completion_write_if_unchanged(plan, step_key, date, count, facts):
+        # Already so: the second tap of a double tap, or a report of numbness on a task done; or, from a page that
+        # showed another count, a dose ticked on a stale page (0 of 3 here, 1 of 3 on the phone): that one says so.
+        if shown != count and count and not _written_by(plan, step_key, date, tap):
+            raise Refused(rules.changed_message(task))
+    elif not _completion_write_if_unchanged(plan, step_key, date, count, facts, tap):
         # Changed by another request between reading the count and writing it: say what it is now.
         facts = facts_for_plan(plan, date - rules.WEEK_REACH, today)
         _problem, task = rules.tick_check(facts, step_key, date, count, today)
@@ -143,7 +148,13 @@ def _completion_write(plan, step_key, date, count):
         )
 
 
-def _completion_write_if_unchanged(plan, step_key, date, count, facts):
+def _written_by(plan, step_key, date, tap):
+    """Whether the stored count was written by the page render ``tap`` (one query, only for a repeated count)."""
+    stored = Completion.objects.filter(plan=plan, step_key=step_key, date=date).values_list("tap", flat=True).first()
+    return bool(tap) and stored == tap
+
+
+def _completion_write_if_unchanged(plan, step_key, date, count, facts, tap=""):
     """Write ``count`` only if the stored count is still the one ``facts`` read, in the one statement that writes
     it; whether it was written. Two requests that read the same count cannot both change it."""
     stored = facts.count(step_key, date)
@@ -154,12 +165,12 @@ def _completion_write_if_unchanged(plan, step_key, date, count, facts):
         # written either way (the rare race leaves the page showing its own count until the next load): from 0
         # every page asks for 1, so the row holds what this tap asked for in all but a three-device race.
         Completion.objects.bulk_create(
-            [Completion(plan=plan, step_key=step_key, date=date, count=count)], ignore_conflicts=True
+            [Completion(plan=plan, step_key=step_key, date=date, count=count, tap=tap)], ignore_conflicts=True
         )
         return True
     if count == 0:
         return row.filter(count=stored).delete()[0] > 0
-    return row.filter(count=stored).update(count=count, updated_at=timezone.now()) > 0
+    return row.filter(count=stored).update(count=count, tap=tap, updated_at=timezone.now()) > 0
 
 
 @transaction.atomic

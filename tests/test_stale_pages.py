@@ -279,6 +279,28 @@ def test_a_double_tap_is_harmless_and_says_nothing(patient_client, ice_plan):
     assert 'class="messages"' not in page and ice_count(ice_plan) == 1
 
 
+def test_a_dose_ticked_on_a_stale_page_at_the_count_the_phone_reached_is_not_lost_unseen(phone, laptop, ice_plan):
+    """The laptop shows 0 of 3 and asks for 1, as the phone's second tap of a double tap would: the same count, but
+    from another page, so it is the second session of the day, not a repeat. Said, not swallowed."""
+    stale_tick = ice_tap(laptop, "Done one more (1 of 3)")
+    send(phone, ice_tap(phone, "Done one more (1 of 3)"))
+    response = send(laptop, stale_tick, **HTMX)
+    assert ice_count(ice_plan) == 1
+    row = unescape(task_row(response, "ice"))
+    assert "This changed on another device: 1 of 3 done now. Tap again if you meant to change it." in row
+    send(laptop, form_with(row, "Done one more (2 of 3)"), **HTMX)  # tapped again, deliberately
+    assert ice_count(ice_plan) == 2
+
+
+def test_an_undo_on_a_stale_page_of_a_dose_already_undone_elsewhere_is_quietly_so(phone, laptop, ice_plan):
+    send(phone, ice_tap(phone, "Done one more (1 of 3)"))
+    stale_undo = ice_tap(laptop, "Undo one")  # the laptop shows 1 of 3
+    send(phone, ice_tap(phone, "Undo one"))
+    response = send(laptop, stale_undo, **HTMX)
+    assert ice_count(ice_plan) == 0  # what both asked for: nothing to say
+    assert "changed on another device" not in task_row(response, "ice")
+
+
 def test_a_count_changed_between_reading_it_and_writing_it_is_not_overwritten(patient_client, ice_plan, monkeypatch):
     """Another request changes the count after this one read it: the write is conditional on the count it read, in
     the one statement (on PostgreSQL, tests/test_concurrency.py runs it with real concurrent requests)."""

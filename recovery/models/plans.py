@@ -181,6 +181,9 @@ class Completion(models.Model):
     step_key = models.SlugField(max_length=40)
     date = models.DateField()
     count = models.PositiveSmallIntegerField()
+    # The page render that wrote the count (its "tap" token): the second tap of a double tap sends the same token,
+    # another device's stale page another one (services.completion_set).
+    tap = models.CharField(max_length=24, blank=True, default="")
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

@@ -1,6 +1,7 @@
 """Today's checklist: see the day's tasks, tick doses off (or undo them), and mark a day off."""
 
 import datetime
+import secrets
 
 from django import forms
 from django.conf import settings
@@ -51,6 +52,8 @@ class TickForm(forms.Form):
     # The count of doses done that the page showed (completion_set). Left out by a page from before it was sent:
     # the tick is then taken as it comes.
     shown = forms.IntegerField(required=False, error_messages=NUMBER_ERRORS)
+    # The page render's token (services.completion_set): tells a double tap from another device's stale page.
+    tap = forms.CharField(required=False, max_length=24)
 
 
 class DayForm(forms.Form):
@@ -86,6 +89,7 @@ def _day_context(plan, date, today, facts=None):
         "date": date,
         "today": today,
         "back": back,
+        "tap": secrets.token_urlsafe(9),  # this render's, sent with each tick (TickForm.tap)
         "day_name": DAY_NAMES[back],
         "day_number": facts.day_number(date),
         "phase": phase,
@@ -204,6 +208,7 @@ def tick(request, step_id):
                 count=form.cleaned_data["count"],
                 today=today,
                 shown=form.cleaned_data["shown"],
+                tap=form.cleaned_data["tap"],
             )
         except Refused as refusal:
             error = error or str(refusal)
