@@ -17,6 +17,7 @@ Editing the day's check-in revisits the day's alerts, one row per (plan, kind, d
 
 import dataclasses
 import datetime
+import re
 
 from django.db import transaction
 from django.utils import timezone
@@ -46,7 +47,7 @@ def _alert_raise(*, plan, date, decision, worse=False):
     )
     if created:
         return alert, NEW
-    if safety.cause_of(alert.reason) == decision.reason and alert.severity == decision.severity:
+    if _cause(alert.reason) == _cause(decision.reason) and alert.severity == decision.severity:
         return alert, None  # the same cause again (a second save, a second report): nothing new to tell
     reopened = alert.acknowledged_at is not None
     if reopened:
@@ -151,7 +152,7 @@ def day_over_alerts_raise(*, plan, day, data, today):
     """The answers of a check-in sent for a ``day`` that is over (``DayOver``: a page opened before midnight) are not
     saved, but a warning sign or a high score in them is news about now, as a compression numbness report from such
     a page is: today's alerts are raised from them, never withdrawn. Returns the alerts the clinic is told of."""
-    answers = CheckIn(plan=plan, date=today, **{name: data.get(name) or False for name in CheckIn.RED_FLAG_FIELDS})
+    answers = unsaved_check_in(plan=plan, data=data, today=today)
     decisions = safety.check_in_alerts(
         pain=data["pain"],
         red_flags=answers.red_flag_words(),
@@ -160,7 +161,9 @@ def day_over_alerts_raise(*, plan, day, data, today):
         previous_scores=previous_scores(plan, today),
         thresholds=SafetyThresholds.current(),
     )
-    sent = f" (Sent after midnight from a check-in page of {day:%A %-d %b}; not saved as a check-in.)"
+    # Not a check-in the clinician can open: what it said that no alert says (the note) comes with the alert.
+    note = f" Their note: “{safety.patients_words(answers.note)}”" if answers.note else ""
+    sent = f" ({DAY_OVER_MARK}{day:%A %-d %b}; not saved as a check-in.{note})"
     told = []
     for decision in decisions:
         alert, change = _alert_raise(
@@ -169,7 +172,23 @@ def day_over_alerts_raise(*, plan, day, data, today):
         if change:
             told.append((alert, change))
     alerts_notify(told)
+    if told:
+        plan_note_activity(plan, today)  # heard from this morning: not "quiet for a few days" at the 09:00 sweep
     return [alert for alert, _change in told]
+
+
+def unsaved_check_in(*, plan, data, today):
+    """The answers of a form as a check-in that is not saved (to decide its alerts and its stop screen)."""
+    return CheckIn(plan=plan, date=today, **{name: data[name] for name in ANSWER_FIELDS if name in data})
+
+
+DAY_OVER_MARK = "Sent after midnight from a check-in page of "
+
+
+def _cause(reason):
+    """An alert's cause without the note that it came from a page of a day that was over: saved after all for
+    today, the same answers are the same cause, not a change."""
+    return re.sub(rf" \({DAY_OVER_MARK}.*\)$", "", safety.cause_of(reason), flags=re.S)
 
 
 @transaction.atomic

@@ -436,3 +436,20 @@ def test_superusers_can_change_staff_flags_groups_and_passwords(client, superuse
     assert response.status_code == 302
     patient.refresh_from_db()
     assert patient.check_password(NEW_PASSWORD)
+
+
+@pytest.mark.parametrize("password", ["mary smith 1", "MarySmith2026!", "smith.mary.99", "Mary-Smith-hip"])
+def test_a_password_made_of_the_patients_own_name_is_refused(password):
+    from django.contrib.auth.password_validation import validate_password
+    from django.core.exceptions import ValidationError
+
+    mary = UserFactory.build(first_name="Mary", last_name="Smith", email="runner42@example.com")
+    with pytest.raises(ValidationError, match="This password is too much like your name."):
+        validate_password(password, mary)
+
+
+def test_a_password_unlike_the_name_is_taken():
+    from django.contrib.auth.password_validation import validate_password
+
+    mary = UserFactory.build(first_name="Mary", last_name="Smith", email="runner42@example.com")
+    validate_password("violet kettle harbour 42", mary)  # raises nothing

@@ -105,16 +105,21 @@ def test_a_warning_sign_sent_from_a_page_of_a_day_that_is_over_reaches_the_clini
         (Alert.Kind.HIGH_PAIN, SUNDAY),
     ]
     assert "Sent after midnight from a check-in page of Saturday 27 Mar; not saved as a check-in." in alerts[0].reason
+    assert Alert.objects.get(kind=Alert.Kind.RED_FLAG).reason.count("They were told") == 1
     assert len(mailoutbox) == 1
     html = unescape(response.content.decode())
     assert "data-day-over" in html and "If you have a warning sign, don't wait: call 999" in html
-    assert "What you reported has been sent to the clinic." in html
+    assert "What you reported has been sent to the clinic: read what to do below." in html
+    # The stop screen for what was just reported, as a saved check-in's: its advice, not only "call 999".
+    assert 'data-alert role="alert"' in html and "Keep your weight off the leg" in html
     assert re.search(r'<input[^>]*name="night_pain"[^>]*checked', html)  # ready to save for today at once
 
-    # Saved for today after all: the same alerts, brought up to date, not new ones.
+    # Saved for today after all: the same alerts as they were, not new ones, nor "changed by the patient".
     with time_machine.travel(JUST_AFTER_MIDNIGHT, tick=False), django_capture_on_commit_callbacks(execute=True):
         saturday_client.post("/check-in/", {"date": "2027-03-28", "pain": "8", "night_pain": "on"})
     assert Alert.objects.count() == 2 and CheckIn.objects.get().date == SUNDAY
+    assert not any("Changed by the patient" in alert.reason for alert in Alert.objects.all())
+    assert len(mailoutbox) == 1
 
 
 def test_a_calm_check_in_sent_from_a_page_of_a_day_that_is_over_raises_nothing(saturday_client):
@@ -158,6 +163,8 @@ def test_a_tick_on_todays_page_left_open_overnight_ticks_nothing_and_brings_the_
         html = today_page(saturday_client)
     message = re.search(r'<div class="alert[^"]*"([^>]*)>It\'s a new day: here is today\'s plan. Nothing was', html)
     assert message and "data-focus-on-load" in message[1] and 'role="alert"' in message[1]  # read out, focused
+    polite = html[html.index('role="status" aria-live="polite"') :].split("</div>")[0]
+    assert "It's a new day" not in polite  # not read out a second time by the polite region around the others
     assert "If you did it before midnight, tick it under “Yesterday”." in html
     assert "Day 6 after your race" in html
 
@@ -349,3 +356,16 @@ def test_the_tick_sends_what_the_page_showed(patient_client, ice_plan):
         "shown": "0",
         "count": "1",
     }
+
+
+def test_the_note_sent_with_a_warning_sign_after_midnight_comes_with_the_alert_and_counts_as_heard_from(
+    saturday_client, saturday_plan
+):
+    with time_machine.travel(JUST_AFTER_MIDNIGHT, tick=False):
+        saturday_client.post(
+            "/check-in/", {"date": "2027-03-27", "pain": "3", "fall_or_knock": "on", "note": "slipped on ice"}
+        )
+    alert = Alert.objects.get()
+    assert alert.reason.endswith("not saved as a check-in. Their note: “slipped on ice”)")
+    saturday_plan.refresh_from_db()
+    assert saturday_plan.last_activity_on == SUNDAY  # not called about being quiet at the morning's sweep

@@ -1,11 +1,11 @@
 """What the e-mails say of the clinic, for templates rendered without a request (no context processor runs there,
 and Django's password-reset e-mail gets only its own context): ``{% load clinic_mail %}``, then ``{% clinic_name %}``,
-``{% clinic_phone %}``, ``{% password_link_lifetime %}`` and ``{% invitation_lifetime %}``. Each reads the setting
+``{% clinic_phone %}`` and ``{% password_link_lifetime %}``. Each reads the setting
 the portal's pages use, so an e-mail never names another clinic or number than the site does.
 
 Every e-mail template names the clinic and its number with these tags, never from its context: one way, so that
 no e-mail can show an empty name because its code forgot to pass one. (The pages have them from the context
-processor; a page may use the lifetimes too.) Here, in the project's own app, because e-mails of every app use it.
+processor; a page may use the lifetime too.) Here, in the project's own app, because e-mails of every app use it.
 """
 
 from django import template
@@ -28,13 +28,6 @@ def clinic_phone():
 def password_link_lifetime():
     """How long a password-reset link works, in words: "3 hours" for ``PASSWORD_RESET_TIMEOUT`` (seconds)."""
     return lifetime_in_words(settings.PASSWORD_RESET_TIMEOUT)
-
-
-@register.simple_tag
-def invitation_lifetime():
-    """How long a new invitation's link works, in words: "7 days" for ``INVITATION_VALID_DAYS``."""
-    days = settings.INVITATION_VALID_DAYS
-    return f"{days} day{'s' if days != 1 else ''}"
 
 
 def lifetime_in_words(seconds):

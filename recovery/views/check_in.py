@@ -13,7 +13,7 @@ from django.shortcuts import redirect, render
 from accounts.middleware import UNSAVED_PATH_KEY
 from clinic.forms import FocusFirstProblem, TextareaCountingLineBreaksOnce
 from recovery import safety
-from recovery.checkins import ANSWER_FIELDS, DayOver, check_in_save, day_over_alerts_raise
+from recovery.checkins import ANSWER_FIELDS, DayOver, check_in_save, day_over_alerts_raise, unsaved_check_in
 from recovery.clock import clinic_today
 from recovery.models import CheckIn, RecoveryPlan, SafetyThresholds
 from recovery.services import Refused
@@ -89,7 +89,8 @@ def check_in(request):
     plan = request.plan
     today = clinic_today()
     saved = CheckIn.objects.filter(plan=plan, date=today).first()
-    day_over, day_over_alerted = None, False
+    day_over, day_over_alerted, reported = None, False, None
+    thresholds = SafetyThresholds.current()
     if request.method == "POST":
         form = CheckInForm(request.POST)
         if form.is_valid():
@@ -101,13 +102,14 @@ def check_in(request):
                 day_over_alerted = bool(
                     day_over_alerts_raise(plan=plan, day=day_over, data=form.cleaned_data, today=today)
                 )
+                # What those answers mean, shown as a saved check-in's would be: the stop screen and its advice.
+                reported = _result(unsaved_check_in(plan=plan, data=form.cleaned_data, today=today), thresholds)
             except Refused as refusal:
                 form.add_error(None, str(refusal))
             else:
                 return redirect("recovery:check_in")
     else:
         form = CheckInForm(initial=model_to_dict(saved, fields=ANSWER_FIELDS) if saved else None)
-    thresholds = SafetyThresholds.current()
     context = {
         # Sent after the session ended (accounts.middleware.UnsavedPostMiddleware): the answers shown are the ones
         # saved before, and the page says so first.
@@ -116,7 +118,8 @@ def check_in(request):
         "today": today,
         "day_over": day_over,
         "day_over_alerted": day_over_alerted,
-        "result": _result(saved, thresholds) if saved else None,
+        "day_over_stop": bool(reported and reported["stop"]),
+        "result": reported if reported and reported["stop"] else _result(saved, thresholds) if saved else None,
         "pain_scale": [
             (radio, safety.pain_light(score, thresholds)) for score, radio in zip(PAIN_SCALE, form["pain"], strict=True)
         ],

@@ -4,5 +4,8 @@
 // whole form, such as a wrong password (templates/bootstrap5/errors.html): its words, not the e-mail field.
 const result = document.querySelector("[data-focus-on-load]");
 if (result) {
-  result.focus();
+  // Its top in view, not its middle: a stop screen taller than a phone at 200% text was centred, its heading and
+  // call button above the screen.
+  result.focus({ preventScroll: true });
+  result.scrollIntoView({ block: "start" });
 }
