@@ -79,6 +79,9 @@ class KeepsWhatItShowed:
         super().__init__(*args, **kwargs)
         for field in self.fields.values():
             field.show_hidden_initial = True
+            if isinstance(field.widget, forms.Textarea) and not isinstance(field.widget, CountsLineBreaksOnce):
+                # A browser sends CRLF: read as the stored LF, an unchanged text is not a change (nor a clash).
+                count_line_breaks_once(field)
 
     def full_clean(self):
         # A post without the values shown (not from this page: a script, an older page) changes what differs from
@@ -100,16 +103,20 @@ class KeepsWhatItShowed:
             if name not in stored:
                 continue
             field, initial_name = self.fields[name], self.add_initial_prefix(name)
-            shown = field.hidden_widget().value_from_datadict(self.data, self.files, initial_name)
-            if not field.has_changed(stored[name], shown):
-                continue
             value = stored[name]
+            if isinstance(value, str):
+                value = value.replace("\r\n", "\n")  # as the page's text is read (CountsLineBreaksOnce)
+            shown = field.hidden_widget().value_from_datadict(self.data, self.files, initial_name)
+            typed = field.widget.value_from_datadict(self.data, self.files, self.add_prefix(name))
+            if not field.has_changed(value, shown) or not field.has_changed(value, typed):
+                continue  # not changed since the page showed it; or changed to just what this person typed
             data[initial_name] = _as_posted(value)
             person, when = who(name)
             self.add_error(
                 name,
                 f"{person} saved a change to this {when + ', ' if when else ''}after you opened the page: it now says "
-                f"{describe(name, value)}. Nothing is saved yet: press Save again to replace it with what you typed.",
+                f"{describe(name, value)}. Nothing is saved yet: press the same button again to replace it with "
+                "what you typed.",
             )
         self.data = data
 
@@ -125,17 +132,19 @@ def when_said(moment):
     return f"on {local:%-d %b} at {local:%H:%M}"
 
 
-def last_saved_in_the_admin(record):
-    """Who last saved ``record`` in the admin, and when, from its History: ("Sam Patel", "at 10:15")."""
+def last_saved_in_the_admin(record, says=()):
+    """Who saved ``record`` in the admin, and when, from the newest entry of its History whose words include each of
+    ``says`` (the field's label and its value now): ("Sam Patel", "at 10:15"). ("Someone", "") when none does: the
+    change was made elsewhere (the front desk writes no admin History), and a name guessed would be wrong."""
     from django.contrib.admin.models import LogEntry
     from django.contrib.contenttypes.models import ContentType
 
-    entry = (
+    entries = (
         LogEntry.objects.filter(content_type=ContentType.objects.get_for_model(record), object_id=str(record.pk))
         .select_related("user")
-        .order_by("-action_time")
-        .first()
+        .order_by("-action_time")[:20]
     )
+    entry = next((entry for entry in entries if all(words in entry.change_message for words in says)), None)
     if entry is None:
         return "Someone", ""
     return entry.user.get_full_name() or str(entry.user), when_said(entry.action_time)
@@ -146,7 +155,9 @@ def _as_posted(value):
 
 
 def quoted(value):
-    """A stored value as a message quotes it: dates as people write them, text in quotation marks."""
+    """A stored value as a message quotes it: dates as people write them, a box ticked or not, text quoted."""
+    if isinstance(value, bool):
+        return "ticked" if value else "not ticked"
     if value in (None, ""):
         return "nothing"
     if hasattr(value, "strftime"):

@@ -167,3 +167,19 @@ def test_a_refused_button_says_nothing_else_was_done(clinician_client, plan):
     assert "Nothing else was done: correct what is marked below, then press the button again." in unescape(
         response.text
     )
+
+
+def test_a_race_date_corrected_at_the_front_desk_is_not_put_down_to_the_last_clinician(clinician_client, plan):
+    from recovery.services import plan_race_date_correct
+
+    change_url = reverse("admin:recovery_recoveryplan_change", args=[plan.pk])
+    stale = page_form(clinician_client, plan)
+    clinician_client.post(change_url, {**page_form(clinician_client, plan), "note_to_patient": NOTE})  # in History
+    desk_date = plan.race_date - datetime.timedelta(days=1)
+    plan_race_date_correct(plan, desk_date)  # at the front desk: no admin History
+
+    typed = (plan.race_date - datetime.timedelta(days=2)).strftime("%d/%m/%Y")
+    refused = clinician_client.post(change_url, {**stale, "race_date": typed})
+    assert f"Someone saved a change to this after you opened the page: it now says {desk_date:%-d %b %Y}." in unescape(
+        refused.text
+    )

@@ -141,13 +141,89 @@ def test_bringing_changes_from_a_preview_a_colleague_made_stale_brings_nothing(t
     assert plan.steps.get(key="ice").doses_per_day == 3  # nothing reached the patient
 
 
-def test_a_step_a_colleague_deleted_meanwhile_is_named_not_an_error_page(two_clinicians):
+def test_a_step_a_colleague_deleted_meanwhile_stays_deleted_and_the_rest_is_saved(two_clinicians):
     mine, _colleagues = two_clinicians
     protocol = Protocol.objects.default()
-    warm_up = protocol.steps.get(key="warm-up")
+    warm_up, ice = protocol.steps.get(key="warm-up"), protocol.steps.get(key="ice")
     my_page = opened(mine, protocol)
     warm_up.delete()  # a colleague, on the step's own page
 
-    response = mine.post(change_url(protocol), my_page)
+    response = mine.post(change_url(protocol), my_page | {f"{step_row(my_page, ice)}-doses_per_day": "2"}, follow=True)
+    assert "Someone deleted “Warm up before you run” after you opened this page" in unescape(response.text)
+    ice.refresh_from_db()
+    assert ice.doses_per_day == 2 and not protocol.steps.filter(key="warm-up").exists()
+
+
+def test_a_phase_a_colleague_added_at_the_same_position_is_named_not_an_error_page(two_clinicians):
+    mine, colleagues = two_clinicians
+    protocol = Protocol.objects.default()
+    my_page, their_page = opened(mine, protocol), opened(colleagues, protocol)
+    last = Phase.objects.filter(protocol=protocol).order_by("-position").first()
+
+    def add_phase(page, name, first_day):
+        total = int(page["phases-TOTAL_FORMS"])
+        return page | {
+            "phases-TOTAL_FORMS": str(total + 1), f"phases-{total}-position": str(last.position + 1),
+            f"phases-{total}-name": name, f"phases-{total}-first_day": str(first_day),
+            f"phases-{total}-gate": "clearance", f"phases-{total}-description": "Longer runs.",
+            f"phases-{total}-protocol": str(protocol.pk),
+        }  # fmt: skip
+
+    assert colleagues.post(change_url(protocol), add_phase(their_page, "Back to racing", 70)).status_code == 302
+    response = mine.post(change_url(protocol), add_phase(my_page, "Long runs", 80))
     assert response.status_code == 200
-    assert "someone deleted this row after you opened the page, so it cannot be saved." in unescape(response.text)
+    said = f"Position {last.position + 1} is taken by “Back to racing”, which someone added after you opened this page"
+    assert said in unescape(response.text)
+    assert not Phase.objects.filter(name="Long runs").exists()
+
+
+def test_the_phase_order_is_checked_with_a_phase_a_colleague_added(two_clinicians):
+    mine, colleagues = two_clinicians
+    protocol = Protocol.objects.default()
+    my_page, their_page = opened(mine, protocol), opened(colleagues, protocol)
+    last = Phase.objects.filter(protocol=protocol).order_by("-position").first()
+    total = int(their_page["phases-TOTAL_FORMS"])
+    added = their_page | {
+        "phases-TOTAL_FORMS": str(total + 1), f"phases-{total}-position": str(last.position + 1),
+        f"phases-{total}-name": "Back to racing", f"phases-{total}-first_day": str(last.first_day + 20),
+        f"phases-{total}-gate": "clearance", f"phases-{total}-description": "Longer runs.",
+        f"phases-{total}-protocol": str(protocol.pk),
+    }  # fmt: skip
+    assert colleagues.post(change_url(protocol), added).status_code == 302
+    ids = {name.removesuffix("-id"): value for name, value in my_page.items() if name.endswith("-id")}
+    row = next(row for row, value in ids.items() if row.startswith("phases-") and value == str(last.pk))
+    response = mine.post(change_url(protocol), my_page | {f"{row}-first_day": str(last.first_day + 30)})
+    assert "which is not after" in unescape(response.text)  # the colleague's phase now comes before it in days
+    assert Phase.objects.get(pk=last.pk).first_day == last.first_day  # not saved
+
+
+def test_the_refusal_names_who_changed_that_field_not_who_saved_last(two_clinicians):
+    mine, colleagues = two_clinicians
+    tip = Tip.objects.get(slug="ice-therapy")
+    my_first_tab = opened(mine, tip)
+    colleagues.post(change_url(tip), opened(colleagues, tip) | {"title": "Ice, wrapped"})
+    mine.post(change_url(tip), opened(mine, tip) | {"summary": "Ice the sore hip."})  # my other tab, saved last
+
+    refused = mine.post(change_url(tip), my_first_tab | {"title": "Cold therapy"})
+    assert REFUSED in refused.text and "it now says “Ice, wrapped”" in unescape(refused.text)
+
+
+def test_the_same_change_made_by_both_is_no_clash(two_clinicians):
+    mine, colleagues = two_clinicians
+    tip = Tip.objects.get(slug="ice-therapy")
+    my_page, their_page = opened(mine, tip), opened(colleagues, tip)
+    colleagues.post(change_url(tip), their_page | {"summary": "Ice the sore hip."})
+    assert mine.post(change_url(tip), my_page | {"summary": "Ice the sore hip."}).status_code == 302
+
+
+def test_a_text_stored_with_plain_line_breaks_is_not_taken_for_a_colleagues_change(two_clinicians):
+    mine, _colleagues = two_clinicians
+    tip = Tip.objects.get(slug="ice-therapy")
+    Tip.objects.filter(pk=tip.pk).update(body="Line one.\nLine two.")  # written outside the admin
+    page = opened(mine, tip)
+    # As a browser sends a text box and its hidden twin: CRLF.
+    sent = {name: value.replace("\n", "\r\n") if isinstance(value, str) else value for name, value in page.items()}
+    response = mine.post(change_url(tip), sent | {"body": "Line one.\r\nLine two, added to."})
+    assert response.status_code == 302  # not "Someone saved a change to this": nobody had
+    tip.refresh_from_db()
+    assert tip.body == "Line one.\nLine two, added to."

@@ -304,7 +304,7 @@ class PatientDetailsForm(FocusFirstProblem, KeepsWhatItShowed, PatientFieldsMixi
         # A race date is corrected in the admin (its History names who): it moves every day of the plan, so the
         # desk asks them before replacing it. Contact details are the desk's own.
         if name == "race_date":
-            return last_saved_in_the_admin(self.plan)
+            return last_saved_in_the_admin(self.plan, says=("Race date", f"{self.plan.race_date:%-d %b %Y}"))
         return "Someone", ""
 
     def _post_clean(self):

@@ -8,6 +8,7 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, models
 from django.db.models import Count
+from django.forms.formsets import DELETION_FIELD_NAME
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.defaultfilters import pluralize
 from django.urls import path, reverse
@@ -210,6 +211,8 @@ def say_whom_a_phase_edit_reached(request, protocol):
 def _in_plain_words(message):
     if message == "This field is required.":
         return "required."
+    if " saved a change to this " in message:
+        return message  # it starts with a person's name (clinic.forms.KeepsWhatItShowed)
     return message[:1].lower() + message[1:] if message[1:2].islower() else message
 
 
@@ -261,8 +264,40 @@ class PhaseForm(SharedRecordForm):
 PARKED_POSITION = 32_767
 
 
-class PhaseFormSet(forms.BaseInlineFormSet):
-    """The protocol's phases, checked together: a patient reads the phase of their day from all of them."""
+class SharedTableFormSet(forms.BaseInlineFormSet):
+    """A table of a protocol's rows (phases, steps) saved while colleagues may save the same protocol.
+
+    Two pages saving it at once take turns (the protocol's row is locked until the save commits), so each checks
+    against what the other wrote. A row a colleague deleted while this page was open stays deleted: it is left out,
+    named in a message, and the rest is saved (Django's formset refused the whole page for it, every time)."""
+
+    name_field = "label"
+
+    def full_clean(self):
+        self.deleted_meanwhile = []
+        if self.is_bound and self.instance.pk:
+            Protocol.objects.select_for_update().filter(pk=self.instance.pk).first()
+            self._leave_out_rows_deleted_meanwhile()
+        super().full_clean()
+
+    def _leave_out_rows_deleted_meanwhile(self):
+        pk_name = self.model._meta.pk.name
+        stored = {str(pk) for pk in self.model.objects.filter(protocol=self.instance).values_list("pk", flat=True)}
+        data = self.data.copy()
+        for index in range(self.initial_form_count()):
+            prefix = self.add_prefix(index)
+            posted = data.get(f"{prefix}-{pk_name}")
+            if posted and posted not in stored:
+                data[f"{prefix}-{DELETION_FIELD_NAME}"] = "on"  # a deleted form is neither checked nor saved
+                self.deleted_meanwhile.append(data.get(f"{prefix}-{self.name_field}") or f"row {index + 1}")
+        self.data = data
+
+
+class PhaseFormSet(SharedTableFormSet):
+    """The protocol's phases, checked together: a patient reads the phase of their day from all of them, those a
+    colleague added after this page was opened included."""
+
+    name_field = "name"
 
     def kept_forms(self):
         return [
@@ -283,6 +318,16 @@ class PhaseFormSet(forms.BaseInlineFormSet):
             name = data.get("name") or form.instance.name or "A new phase"
             phases.append(SimpleNamespace(name=name, position=data["position"], first_day=data["first_day"],
                                           gate=data.get("gate")))  # fmt: skip
+        on_page = {form.instance.pk for form in self.forms if form.instance.pk}
+        stored = Phase.objects.filter(protocol=self.instance) if self.instance.pk else Phase.objects.none()
+        added_meanwhile = stored.exclude(pk__in=on_page)
+        for other in added_meanwhile:
+            if other.position in {phase.position for phase in phases}:
+                raise ValidationError(
+                    f"Position {other.position} is taken by “{other.name}”, which someone added after you opened "
+                    "this page: give your phase another position."
+                )
+            phases.append(other)
         if problems := phase_order_problems(phases):
             raise ValidationError(problems)
 
@@ -328,6 +373,7 @@ class ProtocolStepForm(SharedRecordForm):
 class ProtocolStepInline(LabelledInline):
     model = ProtocolStep
     form = ProtocolStepForm
+    formset = SharedTableFormSet
     template = "admin/recovery/protocol/steps_inline.html"  # the columns' meaning under the table
     extra = 0
     ordering = ["position"]
@@ -362,6 +408,13 @@ class ProtocolAdmin(OneClickRevertAdmin):
 
     def save_formset(self, request, form, formset, change):
         super().save_formset(request, form, formset, change)
+        if gone := getattr(formset, "deleted_meanwhile", None):
+            rows = ", ".join(f"“{name}”" for name in gone)
+            messages.warning(
+                request,
+                f"Someone deleted {rows} after you opened this page, so what you typed there was left out; the rest "
+                "of your changes are saved.",
+            )
         if formset.has_changed():  # for response_change, below
             if formset.model is ProtocolStep:
                 request.protocol_steps_changed = True

@@ -5,7 +5,7 @@ import datetime
 from django import forms
 from django.contrib.auth import get_user_model
 from django.db.models import F, Q
-from django.utils.text import slugify
+from django.utils.text import capfirst, slugify
 
 from accounts.roles import Role
 from clinic.forms import (
@@ -284,8 +284,15 @@ class PlanChangeForm(KeepsWhatItShowed, forms.ModelForm):
         if self.instance.pk and self.changed_data:
             plans = type(self.instance).objects.select_for_update().filter(pk=self.instance.pk)
             stored = plans.values(*self.changed_data).first()
-            self.refuse_changed_since_shown(stored, _as_read, who=lambda name: last_saved_in_the_admin(self.instance))
+            self.refuse_changed_since_shown(stored, _as_read, who=lambda name: self._who_changed(name, stored[name]))
         return cleaned
+
+    def _who_changed(self, name, value):
+        # The History entry that made the field what it is now (RecoveryPlanAdmin.construct_change_message writes
+        # the label and the new value); not the newest entry, which may be of another change, or of someone else.
+        label = capfirst(self.fields[name].label)
+        now = f"{value:%-d %b %Y}" if isinstance(value, datetime.date) else "" if name == "clinician" else str(value)
+        return last_saved_in_the_admin(self.instance, says=(label, now))
 
 
 def _as_read(name, value):

@@ -37,7 +37,7 @@ class SharedRecordForm(KeepsWhatItShowed, forms.ModelForm):
         self.refuse_changed_since_shown(
             {name: value for name, value in stored.items() if name in self.changed_data},
             lambda name, value: _as_read(current, name),
-            who=lambda name: saved_by(current),
+            who=lambda name: saved_by(current, name),
         )
         for name in self._model_fields():
             if name not in self.changed_data and name in cleaned:
@@ -63,13 +63,27 @@ def _as_read(record, name):
     return quoted(getattr(record, name))
 
 
-def saved_by(record):
-    """Who saved the newest version of ``record``, and when: ("Sam Patel", "at 10:15")."""
-    newest = record.history.select_related("history_user").order_by("-history_id").first()
-    if newest is None:
+# How far back the history is searched for the version that changed a field (a field refused is a recent change).
+VERSIONS_LOOKED_AT = 50
+
+
+def saved_by(record, name):
+    """Who saved the newest version of ``record`` that changed its field ``name``, and when: ("Sam Patel", "at
+    10:15"); not whoever saved last (a colleague's title, then one's own summary in another tab, named oneself)."""
+    versions = list(record.history.select_related("history_user").order_by("-history_id")[:VERSIONS_LOOKED_AT])
+    field = record._meta.get_field(name)
+    changed = next(
+        (
+            version
+            for version, older in zip(versions, [*versions[1:], None], strict=True)
+            if older is None or field.value_from_object(version) != field.value_from_object(older)
+        ),
+        None,
+    )
+    if changed is None:
         return "Someone", ""
-    user = newest.history_user
-    return (user.get_full_name() or str(user)) if user else "Someone", when_said(newest.history_date)
+    user = changed.history_user
+    return (user.get_full_name() or str(user)) if user else "Someone", when_said(changed.history_date)
 
 
 def version_of(protocol, *related):
