@@ -183,7 +183,7 @@ class Completion(models.Model):
     count = models.PositiveSmallIntegerField()
     # The page render that wrote the count (its "tap" token): the second tap of a double tap sends the same token,
     # another device's stale page another one (services.completion_set).
-    tap = models.CharField(max_length=24, blank=True, default="")
+    tap = models.CharField(max_length=24, blank=True, default="", db_default="")  # a raw COPY (bench) leaves it out
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
