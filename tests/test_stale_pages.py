@@ -219,18 +219,21 @@ def ice_plan(patient):
     return make_plan(patient, days_since_race=1)  # ice three times a day
 
 
-@pytest.fixture
-def phone(patient):
+def signed_in(patient):
+    """Another browser of the same patient's."""
     client = Client()
     client.force_login(patient)
     return client
+
+
+@pytest.fixture
+def phone(patient):
+    return signed_in(patient)
 
 
 @pytest.fixture
 def laptop(patient):
-    client = Client()
-    client.force_login(patient)
-    return client
+    return signed_in(patient)
 
 
 def ice_tap(client, button):
