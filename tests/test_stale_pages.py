@@ -372,3 +372,11 @@ def test_the_note_sent_with_a_warning_sign_after_midnight_comes_with_the_alert_a
     assert alert.reason.endswith("not saved as a check-in. Their note: “slipped on ice”)")
     saturday_plan.refresh_from_db()
     assert saturday_plan.last_activity_on == SUNDAY  # not called about being quiet at the morning's sweep
+
+
+def test_a_tampered_page_token_is_taken_as_another_pages_not_an_error(patient_client, ice_plan):
+    tap = ice_tap(patient_client, "Done one more (1 of 3)")
+    address, fields = tap
+    response = patient_client.post(address, fields | {"tap": "x" * 500}, headers={"HX-Request": "true"})
+    assert response.status_code == 200 and ice_count(ice_plan) == 1
+    assert "at most" not in response.content.decode()

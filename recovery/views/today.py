@@ -53,7 +53,11 @@ class TickForm(forms.Form):
     # the tick is then taken as it comes.
     shown = forms.IntegerField(required=False, error_messages=NUMBER_ERRORS)
     # The page render's token (services.completion_set): tells a double tap from another device's stale page.
-    tap = forms.CharField(required=False, max_length=24)
+    tap = forms.CharField(required=False)
+
+    def clean_tap(self):
+        # Only ever compared with a stored one: an unknown (or tampered) token is another page's, never an error.
+        return self.cleaned_data["tap"][:24]
 
 
 class DayForm(forms.Form):
