@@ -67,16 +67,22 @@ def _alert_raise(*, plan, date, decision, worse=False):
     return alert, REOPENED if reopened else WORSE if worse else None
 
 
-def _alerts_set(*, plan, date, kinds, decisions, worse=()):
-    """Bring the day's alerts of ``kinds`` in line with ``decisions`` (``worse``: the kinds the patient's edit made
-    worse); return those the clinic is told of now, in one e-mail."""
+def _alerts_raise(*, plan, date, decisions, worse=()):
+    """Raise (or bring up to date) the day's alerts of ``decisions``, and tell the clinic of those it is to hear of
+    in one e-mail; return them."""
     told = []
     for decision in decisions:
         alert, change = _alert_raise(plan=plan, date=date, decision=decision, worse=decision.kind in worse)
         if change:
             told.append((alert, change))
     alerts_notify(told)
-    new = [alert for alert, _change in told]
+    return [alert for alert, _change in told]
+
+
+def _alerts_set(*, plan, date, kinds, decisions, worse=()):
+    """Bring the day's alerts of ``kinds`` in line with ``decisions`` (``worse``: the kinds the patient's edit made
+    worse); return those the clinic is told of now, in one e-mail."""
+    new = _alerts_raise(plan=plan, date=date, decisions=decisions, worse=worse)
     raised = {decision.kind for decision in decisions}
     now = timezone.localtime()
     for alert in Alert.objects.filter(plan=plan, date=date, kind__in=set(kinds) - raised):
@@ -113,6 +119,18 @@ def _alert_inputs(check_in):
     return {"pain": check_in.pain, "red_flags": check_in.red_flags(), "numbness": check_in.numbness}
 
 
+def _decisions(check_in):
+    """The alerts a check-in's answers raise (``safety.check_in_alerts``), saved or not."""
+    return safety.check_in_alerts(
+        pain=check_in.pain,
+        red_flags=check_in.red_flag_words(),
+        advice=safety.advice_given(check_in.red_flags()),
+        numbness=check_in.numbness,
+        previous_scores=previous_scores(check_in.plan, check_in.date),
+        thresholds=SafetyThresholds.current(),
+    )
+
+
 @transaction.atomic
 def check_in_save(*, plan, date, data, today):
     """Save (or edit) the day's check-in, update the day's alerts and tick the plan's check-in step.
@@ -132,49 +150,27 @@ def check_in_save(*, plan, date, data, today):
     before = CheckIn.objects.select_for_update().filter(plan=plan, date=date).first()
     before = before and _alert_inputs(before)
     check_in, _ = CheckIn.objects.update_or_create(plan=plan, date=date, defaults=answers)
-    decisions = safety.check_in_alerts(
-        pain=check_in.pain,
-        red_flags=check_in.red_flag_words(),
-        advice=safety.advice_given(check_in.red_flags()),
-        numbness=check_in.numbness,
-        previous_scores=previous_scores(plan, date),
-        thresholds=SafetyThresholds.current(),
-    )
     worse = safety.worse_than_before(before, _alert_inputs(check_in))
-    new = _alerts_set(plan=plan, date=date, kinds=safety.CHECK_IN_KINDS, decisions=decisions, worse=worse)
+    new = _alerts_set(plan=plan, date=date, kinds=safety.CHECK_IN_KINDS, decisions=_decisions(check_in), worse=worse)
     _step_tick(plan, CHECK_IN_STEP_KEY, date, today)
     plan_note_activity(plan, date)
     return check_in, new
 
 
 @transaction.atomic
-def day_over_alerts_raise(*, plan, day, data, today):
-    """The answers of a check-in sent for a ``day`` that is over (``DayOver``: a page opened before midnight) are not
-    saved, but a warning sign or a high score in them is news about now, as a compression numbness report from such
-    a page is: today's alerts are raised from them, never withdrawn. Returns the alerts the clinic is told of."""
-    answers = unsaved_check_in(plan=plan, data=data, today=today)
-    decisions = safety.check_in_alerts(
-        pain=data["pain"],
-        red_flags=answers.red_flag_words(),
-        advice=safety.advice_given(answers.red_flags()),
-        numbness=bool(data.get("numbness")),
-        previous_scores=previous_scores(plan, today),
-        thresholds=SafetyThresholds.current(),
-    )
+def day_over_alerts_raise(*, answers, day):
+    """The ``answers`` (``unsaved_check_in``, dated today) of a check-in sent for a ``day`` that is over
+    (``DayOver``: a page opened before midnight) are not saved, but a warning sign or a high score in them is news
+    about now, as a compression numbness report from such a page is: today's alerts are raised from them, never
+    withdrawn. Returns the alerts the clinic is told of."""
     # Not a check-in the clinician can open: what it said that no alert says (the note) comes with the alert.
     note = f" Their note: “{safety.patients_words(answers.note)}”" if answers.note else ""
     sent = f" ({DAY_OVER_MARK}{day:%A %-d %b}; not saved as a check-in.{note})"
-    told = []
-    for decision in decisions:
-        alert, change = _alert_raise(
-            plan=plan, date=today, decision=dataclasses.replace(decision, reason=decision.reason + sent)
-        )
-        if change:
-            told.append((alert, change))
-    alerts_notify(told)
+    decisions = [dataclasses.replace(decision, reason=decision.reason + sent) for decision in _decisions(answers)]
+    told = _alerts_raise(plan=answers.plan, date=answers.date, decisions=decisions)
     if told:
-        plan_note_activity(plan, today)  # heard from this morning: not "quiet for a few days" at the 09:00 sweep
-    return [alert for alert, _change in told]
+        plan_note_activity(answers.plan, answers.date)  # heard from this morning: not "quiet" at the 09:00 sweep
+    return told
 
 
 def unsaved_check_in(*, plan, data, today):

@@ -98,12 +98,11 @@ def check_in(request):
                 check_in_save(plan=plan, date=form.cleaned_data["date"] or today, data=form.cleaned_data, today=today)
             except DayOver as refusal:
                 day_over = refusal.date  # said above the form, which keeps the answers
+                answers = unsaved_check_in(plan=plan, data=form.cleaned_data, today=today)
                 # Not saved, but a warning sign in it reaches the clinic now, whether or not it is sent again.
-                day_over_alerted = bool(
-                    day_over_alerts_raise(plan=plan, day=day_over, data=form.cleaned_data, today=today)
-                )
+                day_over_alerted = bool(day_over_alerts_raise(answers=answers, day=day_over))
                 # What those answers mean, shown as a saved check-in's would be: the stop screen and its advice.
-                reported = _result(unsaved_check_in(plan=plan, data=form.cleaned_data, today=today), thresholds)
+                reported = _result(answers, thresholds)
             except Refused as refusal:
                 form.add_error(None, str(refusal))
             else:
