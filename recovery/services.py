@@ -117,13 +117,14 @@ def completion_set(*, plan, step_key, date, count, today, shown=None, tap=""):
     elif count == task.done:
         # Already so: the second tap of a double tap, or a report of numbness on a task done; or, from a page that
         # showed another count, a dose ticked on a stale page (0 of 3 here, 1 of 3 on the phone): that one says so.
-        if shown != count and count and not _written_by(plan, step_key, date, tap):
+        if shown != count and _another_pages_dose(plan, step_key, date, count, tap):
             raise Refused(rules.changed_message(task))
     elif not _completion_write_if_unchanged(plan, step_key, date, count, facts, tap):
-        # Changed by another request between reading the count and writing it: say what it is now.
+        # Changed by another request between reading the count and writing it: say what it is now, unless that
+        # request was this page's own (the same tap twice), as for a count already stored above.
         facts = facts_for_plan(plan, date - rules.WEEK_REACH, today)
         _problem, task = rules.tick_check(facts, step_key, date, count, today)
-        if task is None or task.done != count:
+        if task is None or task.done != count or _another_pages_dose(plan, step_key, date, count, tap):
             raise Refused(_problem or rules.changed_message(task))
     if shown is None or task.done != count:  # written: the facts returned hold the new count
         facts.done.pop((step_key, date), None)
@@ -148,10 +149,14 @@ def _completion_write(plan, step_key, date, count):
         )
 
 
-def _written_by(plan, step_key, date, tap):
-    """Whether the stored count was written by the page render ``tap`` (one query, only for a repeated count)."""
+def _another_pages_dose(plan, step_key, date, count, tap):
+    """Whether ``count`` doses, stored already, were written by another page render than ``tap``: a dose done on this
+    device that the other one counted first would be lost unseen. None done is no dose to lose (an undo asked twice
+    is so). One query, only for a count already stored."""
+    if not count:
+        return False
     stored = Completion.objects.filter(plan=plan, step_key=step_key, date=date).values_list("tap", flat=True).first()
-    return bool(tap) and stored == tap
+    return not tap or stored != tap
 
 
 def _completion_write_if_unchanged(plan, step_key, date, count, facts, tap=""):
