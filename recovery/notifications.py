@@ -69,18 +69,16 @@ def alert_recipients(alert):
     return recipients
 
 
+def _alert_link(alert):
+    return settings.SITE_URL.rstrip("/") + reverse("admin:recovery_alert_change", args=[alert.pk])
+
+
 def alert_message(changes):
     """The e-mail for one patient's new, re-opened or worsened alerts (``changes``: (alert, change), the most
     severe first): who, how urgent, and where to read each. Deliberately nothing about their health."""
     changes = sorted(changes, key=lambda pair: -pair[0].severity)
-    site = settings.SITE_URL.rstrip("/")
     items = [
-        {
-            "alert": alert,
-            "reopened": change == REOPENED,
-            "worse": change == WORSE,
-            "link": site + reverse("admin:recovery_alert_change", args=[alert.pk]),
-        }
+        {"alert": alert, "reopened": change == REOPENED, "worse": change == WORSE, "link": _alert_link(alert)}
         for alert, change in changes
     ]
     worst = changes[0][0]
@@ -174,13 +172,9 @@ def inactive_digest_mails(alerts):
 
 def inactive_digest_message(recipient, alerts):
     """One recipient's e-mail of a digest: each quiet patient's name and the link to their alert, nothing more."""
-    site = settings.SITE_URL.rstrip("/")
     context = {
         "items": [
-            {
-                "patient_name": str(alert.plan.patient),
-                "link": site + reverse("admin:recovery_alert_change", args=[alert.pk]),
-            }
+            {"patient_name": str(alert.plan.patient), "link": _alert_link(alert)}
             for alert in sorted(alerts, key=lambda alert: str(alert.plan.patient))
         ],
     }

@@ -11,7 +11,6 @@ from accounts.roles import Role
 from clinic.forms import (
     KeepsWhatItShowed,
     TextareaCountingLineBreaksOnce,
-    count_line_breaks_once,
     last_saved_in_the_admin,
     quoted,
 )
@@ -261,9 +260,8 @@ class PlanChangeForm(KeepsWhatItShowed, forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        if "note_to_patient" in self.fields:  # the rest of the portal writes LF; the box counts a line break once
+        if "note_to_patient" in self.fields:  # its line breaks are read once (KeepsWhatItShowed), as the portal writes
             note = self.fields["note_to_patient"]
-            count_line_breaks_once(note)
             if self.instance.note_to_patient:  # the date the patient reads it under: is it still today's advice?
                 written = self.instance.note_to_patient_on
                 when = (

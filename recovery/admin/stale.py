@@ -33,13 +33,17 @@ class SharedRecordForm(KeepsWhatItShowed, forms.ModelForm):
         current = type(self.instance).objects.select_for_update().filter(pk=self.instance.pk).first()
         if current is None:
             return cleaned  # deleted meanwhile: Django's own check of the row says so
-        stored = {name: _model_field(current, name).value_from_object(current) for name in self._model_fields()}
+        fields = self._model_fields()
         self.refuse_changed_since_shown(
-            {name: value for name, value in stored.items() if name in self.changed_data},
+            {
+                name: _model_field(current, name).value_from_object(current)
+                for name in fields
+                if name in self.changed_data
+            },
             lambda name, value: _as_read(current, name),
             who=lambda name: saved_by(current, name),
         )
-        for name in self._model_fields():
+        for name in fields:
             if name not in self.changed_data and name in cleaned:
                 cleaned[name] = getattr(current, name)  # left alone here: as stored now, a colleague's change kept
         return cleaned

@@ -191,8 +191,8 @@ def tick(request, step_id):
         error = "This one ticks itself off when you save today's check-in."
         date = form.cleaned_data["date"]
     elif _day_over(request, form.cleaned_data["date"], today):
-        # Not filed under yesterday while the page says "Today": today's page comes instead, and nothing is ticked
-        # (htmx reloads the page, clinic/htmx_reload.py). Numbness is news about now: the clinic hears of it today.
+        # Not filed under yesterday while the page says "Today": today's page comes instead, from its top, and
+        # nothing is ticked (_new_day). Numbness is news about now: the clinic hears of it today.
         if step_key == COMPRESSION_STEP_KEY and request.POST.get("numbness") == "yes":
             alert, _told = compression_numbness_report(plan=request.plan, date=today, today=today)
             messages.warning(request, numbness_advice(alert.date, today))
