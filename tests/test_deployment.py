@@ -4,16 +4,21 @@ import configparser
 import datetime
 import runpy
 import shlex
+import socketserver
+import threading
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 from django.core.management import call_command, get_commands
 from django.core.management.base import CommandError
+from django.tasks import TaskResultStatus
 from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
 
 from jobs.heartbeats import SWEEP, heartbeat_beat, worker_name
 from reminders.delivery import reminder_send
+from tests.live import free_port
 from tests.test_cache import NOBODY_LISTENS, TEST_REDIS_URL, use_redis
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -138,6 +143,95 @@ def test_production_needs_postgresql_and_collected_static_files(capsys, settings
     assert not passed
     assert "static files: not collected" in output
     assert ("database engine: production runs on PostgreSQL" in output) == (connection.vendor != "postgresql")
+
+
+def finished_task(status, minutes_ago, error=""):
+    """A reminder's task as the worker leaves it, ``minutes_ago``."""
+    result = reminder_send.enqueue(1)
+    at = timezone.now() - datetime.timedelta(minutes=minutes_ago)
+    DBTaskResult.objects.filter(pk=result.id).update(status=status, finished_at=at, exception_class_path=error)
+
+
+def test_it_says_when_tasks_failed_in_the_last_hour(capsys):
+    """The worker records a failed e-mail and goes on: the deployment looked complete while alerts failed."""
+    alive()
+    finished_task(TaskResultStatus.FAILED, 4, "smtplib.SMTPAuthenticationError")
+    finished_task(TaskResultStatus.FAILED, 20, "smtplib.SMTPAuthenticationError")
+    passed, output = check(capsys)
+    assert not passed
+    assert (
+        "PROBLEM  failed tasks: 2 task(s) failed in the last hour with no success since (reminder_send ×2), the latest "
+        "4 minute(s) ago (smtplib.SMTPAuthenticationError): e-mails are probably not leaving." in output
+    )
+
+
+def test_a_failure_followed_by_a_success_or_over_an_hour_old_passes(capsys):
+    alive()
+    finished_task(TaskResultStatus.FAILED, 90, "smtplib.SMTPConnectError")
+    finished_task(TaskResultStatus.FAILED, 10, "smtplib.SMTPConnectError")
+    finished_task(TaskResultStatus.SUCCESSFUL, 5)
+    passed, output = check(capsys)
+    assert passed, output
+    assert "ok       failed tasks" in output
+
+
+def settings_smtp(settings, port):
+    options = {"host": "127.0.0.1", "port": port, "timeout": 5}
+    settings.MAILERS = {"default": {"BACKEND": "django.core.mail.backends.smtp.EmailBackend", "OPTIONS": options}}
+
+
+def test_it_says_when_the_mail_server_does_not_accept_a_connection(capsys, settings):
+    port = free_port()  # nothing listens on it any more
+    settings_smtp(settings, port)
+    alive()
+    passed, output = check(capsys)
+    assert not passed
+    assert f"PROBLEM  mail server: 127.0.0.1:{port} (EMAIL_URL) does not accept a connection" in output
+
+
+class FakeSMTP(socketserver.StreamRequestHandler):
+    """Just enough of a mail server to greet, answer EHLO and NOOP, and say goodbye; it records each command."""
+
+    commands = []
+
+    def handle(self):
+        self.wfile.write(b"220 smtp.test ready\r\n")
+        for line in self.rfile:
+            command = line.decode().strip().upper()
+            self.commands.append(command.split()[0])
+            if command.startswith("EHLO"):
+                self.wfile.write(b"250 smtp.test\r\n")
+            elif command.startswith("QUIT"):
+                self.wfile.write(b"221 bye\r\n")
+                return
+            else:
+                self.wfile.write(b"250 ok\r\n")
+
+
+def test_a_mail_server_that_answers_passes_and_gets_no_mail(capsys, settings):
+    server = socketserver.TCPServer(("127.0.0.1", 0), FakeSMTP)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        settings_smtp(settings, server.server_address[1])
+        alive()
+        passed, output = check(capsys)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert passed, output
+    assert "ok       mail server\n" in output
+    assert FakeSMTP.commands == ["EHLO", "NOOP", "QUIT"]  # no MAIL, RCPT or DATA
+
+
+def test_mail_to_the_console_is_said_in_debug_and_a_problem_in_production(capsys, settings):
+    settings.MAILERS = {"default": {"BACKEND": "django.core.mail.backends.console.EmailBackend"}}
+    alive()
+    passed, output = check(capsys)
+    assert passed, output
+    assert "ok       mail server: e-mail goes to the console backend, not to a mail server" in output
+    settings.DEBUG = False
+    passed, output = check(capsys)
+    assert "PROBLEM  mail server: EMAIL_URL sends e-mail to the console backend" in output
 
 
 # gunicorn.conf.py
