@@ -359,3 +359,63 @@ def test_make_runs_links_in_e_mails_point_at_the_port_it_serves(tmp_path):
     subprocess.run(["bash", str(root / "bin" / "dev-server")], env=env, capture_output=True, timeout=30, check=False)
     lines = seen.read_text().splitlines()
     assert len(lines) == 3 and all(line.startswith("http://127.0.0.1:8123 manage.py") for line in lines), lines
+
+
+def test_the_backup_runs_every_night_with_the_portals_environment():
+    timer = unit("apex-backup.timer")["Timer"]
+    assert timer["OnCalendar"] == "*-*-* 02:30:00" and timer["Persistent"] == "true"
+    service = unit("apex-backup.service")["Service"]
+    assert service["ExecStart"] == "/srv/apex-recovery/bin/backup" and service["User"] == "apex"
+    assert service["EnvironmentFile"] == "/etc/apex-recovery/apex.env"
+
+
+def run_backup(tmp_path, check_exit=0, keep_days="14"):
+    """bin/backup with a stand-in for the restore check that writes the dump it is asked to keep (or fails)."""
+    import os
+    import subprocess
+
+    fake_python = tmp_path / "python"
+    fake_python.write_text(f'#!/bin/sh\n[ "$2" = --keep-dump ] && echo dump > "$3"\nexit {check_exit}\n')
+    fake_python.chmod(0o755)
+    folder = tmp_path / "backups"
+    env = {**os.environ, "PY": str(fake_python), "APEX_BACKUP_DIR": str(folder), "APEX_BACKUP_KEEP_DAYS": keep_days}
+    # The caller's umask must not matter: dumps are health data.
+    result = subprocess.run(
+        ["sh", "-c", f"umask 022; exec {ROOT / 'bin' / 'backup'}"], env=env, capture_output=True, text=True, timeout=30
+    )
+    return result, folder
+
+
+def written_days_ago(path, days):
+    import os
+    import time
+
+    path.parent.mkdir(exist_ok=True)
+    path.write_text("old dump")
+    stamp = time.time() - days * 24 * 60 * 60
+    os.utime(path, (stamp, stamp))
+
+
+def test_the_backup_keeps_a_dated_dump_only_its_owner_reads_and_deletes_those_past_fourteen_days(tmp_path):
+    folder = tmp_path / "backups"
+    written_days_ago(folder / "apex-old.dump", 15)
+    written_days_ago(folder / "apex-recent.dump", 13)
+    written_days_ago(folder / "notes.txt", 30)
+    result, folder = run_backup(tmp_path)
+    assert result.returncode == 0, result.stderr
+    today = folder / f"apex-{datetime.date.today():%Y-%m-%d}.dump"
+    assert today.read_text() == "dump\n"
+    assert today.stat().st_mode & 0o777 == 0o600
+    assert sorted(path.name for path in folder.iterdir()) == sorted([today.name, "apex-recent.dump", "notes.txt"])
+
+
+def test_a_backup_that_fails_its_restore_check_deletes_no_older_dump(tmp_path):
+    written_days_ago(tmp_path / "backups" / "apex-old.dump", 20)
+    result, folder = run_backup(tmp_path, check_exit=1)
+    assert result.returncode != 0
+    assert (folder / "apex-old.dump").exists()
+
+
+def test_the_backup_refuses_a_number_of_days_that_is_not_one(tmp_path):
+    result, _folder = run_backup(tmp_path, keep_days="two weeks")
+    assert result.returncode == 2 and "APEX_BACKUP_KEEP_DAYS must be a whole number" in result.stderr
