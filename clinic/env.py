@@ -53,11 +53,12 @@ def env_int(name, default, *, minimum=None):
     return number
 
 
-def env_list(name, default=()):
+def env_list(name, default=(), *, required=False, why=""):
     value = os.environ.get(name)
-    if value is None:
-        return list(default)
-    return [item.strip() for item in value.split(",") if item.strip()]
+    items = list(default) if value is None else [item.strip() for item in value.split(",") if item.strip()]
+    if required and (value is None or not items):
+        raise ImproperlyConfigured(f"{name} must be set{why}.")
+    return items
 
 
 def env_url(name, default, *, required=False, why=""):
@@ -126,8 +127,8 @@ def env_email(name, default, *, required=False, why="", with_name=False):
     return value
 
 
-def env_database(name, default):
-    value = env_str(name, default)
+def env_database(name, default, *, required=False, why=""):
+    value = env_str(name, default, required=required, why=why)
     try:
         config = dj_database_url.parse(value)
     except (ValueError, KeyError) as error:

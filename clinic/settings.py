@@ -36,7 +36,13 @@ SECRET_KEY = (
 # working until they run out, instead of signing everyone out and killing every link at once.
 SECRET_KEY_FALLBACKS = env_list("DJANGO_SECRET_KEY_FALLBACKS")
 
-ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "testserver"] if DEBUG else [])
+# Required in production: with none, Django answers every request "Bad Request (400)" and says why only in the log.
+ALLOWED_HOSTS = env_list(
+    "DJANGO_ALLOWED_HOSTS",
+    ["127.0.0.1", "localhost", "testserver"],
+    required=not DEBUG,
+    why=" when DJANGO_DEBUG is off: the portal's host names, comma-separated, e.g. recovery.apexclinic.example",
+)
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
 
 # The public base URL: links in e-mails and QR codes are built without a request. Production must name its
@@ -128,7 +134,16 @@ TEMPLATES = [
     },
 ]
 
-DATABASES = {"default": env_database("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
+# The SQLite file is for development: production without DATABASE_URL started on a new, empty db.sqlite3, and
+# /healthz answered 200 from it.
+DATABASES = {
+    "default": env_database(
+        "DATABASE_URL",
+        f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
+        required=not DEBUG,
+        why=" when DJANGO_DEBUG is off: the PostgreSQL database, e.g. postgres://apex:secret@127.0.0.1:5432/apex",
+    )
+}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # psycopg's pool keeps connections warm; a short acquire timeout lets /healthz answer 503 quickly
     # when the database is gone instead of waiting psycopg's default 30 seconds.

@@ -218,6 +218,19 @@ def test_settings_refuse_to_start_in_production_without_an_email_url(monkeypatch
         load_settings(monkeypatch, **production(EMAIL_URL=None))
 
 
+def test_settings_refuse_to_start_in_production_without_a_database_url(monkeypatch):
+    # Otherwise production started on a new, empty db.sqlite3, and /healthz answered 200 from it.
+    with pytest.raises(ImproperlyConfigured, match="DATABASE_URL must be set when DJANGO_DEBUG is off: the PostgreSQL"):
+        load_settings(monkeypatch, **production(DATABASE_URL=None))
+
+
+@pytest.mark.parametrize("hosts", [None, "", " , "])
+def test_settings_refuse_to_start_in_production_without_allowed_hosts(monkeypatch, hosts):
+    # Otherwise every request was answered "Bad Request (400)", with the reason only in the log.
+    with pytest.raises(ImproperlyConfigured, match="DJANGO_ALLOWED_HOSTS must be set when DJANGO_DEBUG is off"):
+        load_settings(monkeypatch, **production(DJANGO_ALLOWED_HOSTS=hosts))
+
+
 def test_settings_refuse_a_malformed_database_url(monkeypatch):
     with pytest.raises(ImproperlyConfigured, match="DATABASE_URL"):
         load_settings(monkeypatch, **production(DATABASE_URL="postgres//db.apex.example/apex"))
