@@ -271,7 +271,13 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    # Under systemd each line carries its level, so that `journalctl -p err` finds the errors (clinic/journal.py).
+    "formatters": {
+        "plain": {
+            "class": "clinic.journal.JournalFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s %(message)s",
+        }
+    },
     # No secret of an invitation, reset or opt-out link in Django's own lines (clinic/log_privacy.py).
     "filters": {"secret_links": {"()": "clinic.log_privacy.SecretLinksFilter"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["secret_links"]}},

@@ -73,7 +73,62 @@ def test_other_server_errors_keep_their_500_page(client, db, settings, monkeypat
     client.raise_request_exception = False
     response = client.get(reverse("accounts:login"))
     assert response.status_code == 500
-    assert "Something went wrong on our side" in response.content.decode()
+    page = response.content.decode()
+    assert "Something went wrong on our side" in page
+    # What is true: the error is in the log (nobody is e-mailed a traceback, which may hold health data).
+    assert "The error was recorded in the portal's log" in page and "told" not in page
+    assert "Please try again in a few minutes" in page and "call the clinic" in page
+
+
+def test_a_server_error_is_logged_as_an_error_with_its_traceback(client, db, settings, monkeypatch, caplog):
+    settings.MIDDLEWARE = [*settings.MIDDLEWARE, "tests.test_faults.BrokenSessionMiddleware"]
+    monkeypatch.setattr(BrokenSessionMiddleware, "__call__", lambda self, request: 1 / 0)
+    client.raise_request_exception = False
+    client.get(reverse("accounts:login"))
+    [record] = [record for record in caplog.records if record.name == "django.request"]
+    assert record.levelname == "ERROR" and record.exc_info[0] is ZeroDivisionError
+
+
+def journal_lines(record, journal):
+    from clinic.journal import JournalFormatter
+
+    return JournalFormatter("%(levelname)s %(name)s %(message)s", journal=journal).format(record).split("\n")
+
+
+def test_under_systemd_every_line_of_an_error_carries_the_journals_error_level():
+    """Without the prefix the journal files every line at "info", and `journalctl -u apex-web -p err` shows nothing."""
+    import logging
+    import sys
+
+    try:
+        raise ZeroDivisionError("division by zero")
+    except ZeroDivisionError:
+        error = logging.LogRecord("django.request", logging.ERROR, __file__, 1, "Internal Server Error: /today/", (),
+                                  sys.exc_info())  # fmt: skip
+    lines = journal_lines(error, journal=True)
+    assert lines[0] == "<3>ERROR django.request Internal Server Error: /today/"
+    assert len(lines) > 3 and all(line.startswith("<3>") for line in lines)  # the traceback too
+    assert lines[-1] == "<3>ZeroDivisionError: division by zero"
+    warning = logging.LogRecord("django_redis.cache", logging.WARNING, __file__, 1, "Redis is away", (), None)
+    assert journal_lines(warning, journal=True) == ["<4>WARNING django_redis.cache Redis is away"]
+    assert journal_lines(warning, journal=False) == ["WARNING django_redis.cache Redis is away"]  # a terminal
+
+
+def test_the_prefix_is_used_only_when_standard_error_is_the_journal(monkeypatch):
+    import logging
+    import os
+
+    from clinic.journal import JournalFormatter, stderr_is_journal
+
+    [console] = [handler for handler in logging.getLogger().handlers if handler.filters]
+    assert isinstance(console.formatter, JournalFormatter)  # the portal's log lines go through it
+    monkeypatch.delenv("JOURNAL_STREAM", raising=False)
+    assert not stderr_is_journal()
+    here = os.fstat(2)
+    monkeypatch.setenv("JOURNAL_STREAM", f"{here.st_dev}:{here.st_ino + 1}")  # a child's inherited, now redirected
+    assert not stderr_is_journal()
+    monkeypatch.setenv("JOURNAL_STREAM", f"{here.st_dev}:{here.st_ino}")
+    assert stderr_is_journal()
 
 
 # -- A real server losing PostgreSQL, then getting it back --------------------------------------------------------
