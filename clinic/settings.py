@@ -179,7 +179,8 @@ _shared_cache = env_cache("REDIS_URL")
 if _shared_cache:
     CACHES = {"default": _shared_cache}
     SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
-    DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True  # Redis away: each read is a logged miss; pages use the database
+    # Redis away: each command is a miss and pages use the database; said in the log once a minute (LOGGING below).
+    DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 # Plans' steps and protocols' phases from the cache (recovery/content_cache.py): only when every process shares it.
@@ -278,11 +279,15 @@ LOGGING = {
             "format": "%(asctime)s %(levelname)s %(name)s %(message)s",
         }
     },
-    # No secret of an invitation, reset or opt-out link in Django's own lines (clinic/log_privacy.py).
-    "filters": {"secret_links": {"()": "clinic.log_privacy.SecretLinksFilter"}},
+    "filters": {
+        # No secret of an invitation, reset or opt-out link in Django's own lines (clinic/log_privacy.py).
+        "secret_links": {"()": "clinic.log_privacy.SecretLinksFilter"},
+        # Redis away: one line a minute, not a traceback per failed command (clinic/cache_log.py).
+        "redis_away": {"()": "clinic.cache_log.RedisAwayFilter"},
+    },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["secret_links"]}},
     "root": {"handlers": ["console"], "level": env_str("DJANGO_LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {"django.db.backends": {"level": "WARNING"}, "django_redis.cache": {"filters": ["redis_away"]}},
 }
 
 # -- Reliability (issue 8; docs/OPERATIONS.md) ---------------------------------------------------------------------

@@ -114,6 +114,66 @@ def test_with_redis_away_patients_still_sign_in_and_tick_off_their_day(settings,
     assert plan.completions.get(step_key=task.key).count == 1
 
 
+@pytest.fixture
+def redis_away_log(settings, monkeypatch, caplog):
+    """Redis refusing every command, its ignored errors logged as clinic/settings.py has them logged with
+    REDIS_URL, and the once-a-minute filter of this process starting afresh."""
+    import logging
+
+    settings.DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
+    use_redis(settings, monkeypatch, NOBODY_LISTENS)
+    for log_filter in logging.getLogger("django_redis.cache").filters:
+        getattr(log_filter, "reset", lambda: None)()
+    caplog.set_level(logging.INFO)
+    caplog.clear()
+    return caplog
+
+
+def redis_lines(caplog):
+    return [record for record in caplog.records if record.name.startswith("django_redis")]
+
+
+def test_with_redis_away_a_page_view_logs_one_warning_line_without_a_traceback(redis_away_log, patient, plan):
+    """Each failed command logged a three-exception traceback: about 560 lines per page, which flooded the journal
+    until its rate limit dropped the lines that mattered."""
+    client = Client()
+    client.force_login(patient)
+    assert client.get("/today/").status_code == 200
+
+    [line] = redis_lines(redis_away_log)
+    assert line.levelname == "WARNING" and line.exc_info is None
+    assert line.getMessage().startswith("Redis is away (Redis ConnectionError: Error 111 connecting to 127.0.0.1:9.")
+    assert "pages read the database" in line.getMessage()
+    assert "Traceback" not in redis_away_log.text
+
+    redis_away_log.clear()
+    assert client.get("/today/").status_code == 200
+    assert redis_lines(redis_away_log) == []  # at most one a minute
+
+
+def test_the_next_line_a_minute_later_says_how_many_were_left_out(monkeypatch):
+    import logging
+
+    from clinic import cache_log
+
+    clock = [1000.0]
+    monkeypatch.setattr(cache_log.time, "monotonic", lambda: clock[0])
+    away = cache_log.RedisAwayFilter(every=60)
+
+    def failed_command():
+        error = ConnectionError("Error 111 connecting to 127.0.0.1:9. Connection refused.")
+        record = logging.LogRecord("django_redis.cache", logging.ERROR, __file__, 1, "Exception ignored", (), None)
+        record.exc_info = (ConnectionError, error, None)
+        return record
+
+    first = failed_command()
+    assert away.filter(first) and "Connection refused" in first.getMessage() and "more since" not in first.getMessage()
+    assert not any(away.filter(failed_command()) for _ in range(40))
+    clock[0] += 61
+    later = failed_command()
+    assert away.filter(later) and "; 40 more since the last line." in later.getMessage()
+
+
 # -- Plans' steps, protocols' phases, tips and the disclaimer from the cache (recovery/content_cache.py) ----------
 
 
