@@ -10,7 +10,7 @@
 - An address whose query string holds a NUL character (``%00``): the plain 400 page, before PostgreSQL refuses it.
 - A request body bigger than ``REQUEST_MAX_BYTES`` is refused with a 413 page before anything reads it; bodies
   that Django itself refuses (``DATA_UPLOAD_MAX_MEMORY_SIZE``, too many fields or files) get the same page
-  through ``handler400``.
+  through ``handler400``, and the TLS proxy shows it too (``/too-big/``) when it refuses a body first.
 
 Nothing here retries or hides a failure: each one is logged, and the running server recovers on its own once the
 database is back (the pool checks each connection before handing it out: ``CONN_HEALTH_CHECKS`` in settings).
@@ -100,6 +100,13 @@ class MethodNotAllowedMiddleware:
             page["Allow"] = response.get("Allow", "")
             return page
         return response
+
+
+def too_big_page(request):
+    """The 413 page at an address of its own, for the TLS proxy to show when it refuses a body itself
+    (deploy/nginx.conf, ``error_page 413``): nginx reads and drops what it refuses, where gunicorn, answering before
+    reading, closed the connection while nginx was still sending and nginx showed a 502 instead."""
+    return too_big_response()
 
 
 def bad_request(request, exception, template_name="400.html"):

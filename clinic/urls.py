@@ -6,12 +6,15 @@ from django.views.generic import RedirectView
 from accounts import two_factor
 from accounts import views as account_views
 from accounts.frontdesk import welcome
+from clinic import errors
 
 urlpatterns = [
     path("", account_views.home, name="home"),
     path("healthz", account_views.healthz, name="healthz"),
     # Browsers ask for /favicon.ico on pages that name no icon (the admin's): send them to the portal's.
     path("favicon.ico", RedirectView.as_view(url=f"{settings.STATIC_URL}favicon.svg"), name="favicon"),
+    # The "too much to send" page (413), which the TLS proxy shows when it refuses a body itself (deploy/nginx.conf).
+    path("too-big/", errors.too_big_page, name="too_big"),
     path("accounts/", include("accounts.urls")),
     path("front-desk/", include("accounts.frontdesk.urls")),
     # The invitation link sent by e-mail and printed as a QR code (accounts/frontdesk/invitations.py).

@@ -256,6 +256,7 @@ EXPECTED = {
     "home": row(to("/accounts/login/"), to("/today/"), to("/today/"), to("/front-desk/"), to("/admin/"), to("/admin/")),
     "healthz": PUBLIC,
     "favicon": everyone(to("/static/favicon.svg")),
+    "too_big": everyone(413),  # the page the TLS proxy shows when it refuses a body (deploy/nginx.conf)
     "accounts:login": row(200, HOME, HOME, HOME, HOME, HOME),
     "accounts:logout": POST_ONLY,
     "accounts:still_here": POST_ONLY,
