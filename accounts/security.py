@@ -2,13 +2,17 @@
 
 - Lockout (django-axes): five failed sign-ins for one e-mail address lock it for fifteen minutes; the login page
   then says so in plain words (``lockout_response``).
+- Sign-in records: django-axes keeps the e-mail, address and browser of every sign-in (``AccessLog``); the
+  sweep deletes those older than ``KEEP_SIGN_IN_LOGS`` (``sign_in_logs_prune``).
 - Sessions: staff sessions end after ``SESSION_STAFF_IDLE_MINUTES`` without a request and ``SESSION_STAFF_MAX_HOURS``
   after sign-in (accounts/middleware.py reads the times stamped here at sign-in); patients' sessions end
   ``SESSION_COOKIE_AGE`` after sign-in, with no write on their requests.
 """
 
+import datetime
 import time
 
+from axes.models import AccessLog
 from django.conf import settings
 from django.contrib import auth
 from django.contrib.auth.signals import user_logged_in
@@ -90,3 +94,24 @@ def lockout_response(request, original_response=None, credentials=None):
     form = EmailAuthenticationForm(request, initial={"username": axes_username(request, credentials) or ""})
     context = {"form": form, "lockout_message": lockout_message(), "next": request.POST.get("next", "")}
     return render(request, "accounts/login.html", context, status=429)
+
+
+# Axes's record of each sign-in (e-mail, address, browser) is personal data kept only for looking into recent
+# sign-ins. No retention is set for it elsewhere: 90 days, as for reminder records. The sign-ins themselves stay in
+# the audit log.
+KEEP_SIGN_IN_LOGS = datetime.timedelta(days=90)
+PRUNE_BATCH = 5_000
+
+
+def sign_in_logs_prune(*, now):
+    """Delete up to ``PRUNE_BATCH`` of Axes's sign-in records older than ``KEEP_SIGN_IN_LOGS``, oldest first (a
+    first run over years of them stays short); return how many. Run by the sweep every minute."""
+    cutoff = now - KEEP_SIGN_IN_LOGS
+    # Rows are written in time order and attempt_time has no index: the oldest id says, in one index lookup,
+    # whether there is anything to delete, instead of a scan of the table each minute.
+    oldest = AccessLog.objects.order_by("pk").values_list("attempt_time", flat=True).first()
+    if oldest is None or oldest >= cutoff:
+        return 0
+    old = AccessLog.objects.filter(attempt_time__lt=cutoff).order_by("pk").values_list("pk", flat=True)
+    deleted, _ = AccessLog.objects.filter(pk__in=list(old[:PRUNE_BATCH])).delete()
+    return deleted

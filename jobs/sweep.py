@@ -6,7 +6,8 @@
 4. Store each active plan's share of last week's tasks done, for the patients list (recovery/summaries.py): all
    of them from five minutes after midnight, 2,000 a sweep, then those a late change cleared.
 5. Tidy up: finished task results, the heartbeats of long-gone workers, reminder records older than 90 days,
-   expired sessions (Django's ``clearsessions``, so no cron job of its own).
+   expired sessions (Django's ``clearsessions``, so no cron job of its own), sign-in records (django-axes's access
+   log) older than 90 days.
 6. Record the sweep's heartbeat, when every step went well (``check_deployment`` reads it).
 
 Safe to run twice at once, e.g. a slow run overlapping the next minute's, or two machines: every write is guarded
@@ -25,6 +26,7 @@ from django.tasks import TaskResultStatus
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
+from accounts.security import sign_in_logs_prune
 from jobs.heartbeats import SWEEP, heartbeat_beat, heartbeats_prune
 from jobs.requeue import tasks_requeue_orphans
 from recovery.inactivity import inactive_alerts_raise
@@ -58,6 +60,7 @@ STEPS = [
     ("old task results deleted", finished_tasks_prune),
     ("old reminder records deleted", deliveries_prune),
     ("expired sessions deleted", expired_sessions_delete),
+    ("old sign-in records deleted", sign_in_logs_prune),
 ]
 
 

@@ -31,6 +31,35 @@ def signed_in(client):
     return "_auth_user_id" in client.session
 
 
+# -- Sign-in records ---------------------------------------------------------------------------------------------
+
+
+def test_the_sweep_deletes_sign_in_records_older_than_ninety_days_and_keeps_recent_ones(client, patient, reception):
+    """django-axes records the e-mail, address and browser of every sign-in (axes_accesslog): kept for ever until
+    the sweep pruned them."""
+    from axes.models import AccessLog
+    from django.utils import timezone
+
+    from jobs.sweep import sweep
+
+    assert signed_in_from(client, patient.email) and signed_in_from(Client(), reception.email)
+    old, recent = AccessLog.objects.order_by("pk")
+    now = timezone.now()
+    AccessLog.objects.filter(pk=old.pk).update(attempt_time=now - datetime.timedelta(days=91))
+    AccessLog.objects.filter(pk=recent.pk).update(attempt_time=now - datetime.timedelta(days=89))
+
+    report = sweep(now=now)
+
+    assert report.counts["old sign-in records deleted"] == 1 and not report.failed
+    assert list(AccessLog.objects.values_list("username", flat=True)) == [reception.email]
+    assert sweep(now=now).counts["old sign-in records deleted"] == 0
+
+
+def signed_in_from(client, email):
+    sign_in(client, email)
+    return signed_in(client)
+
+
 # -- Lockout -----------------------------------------------------------------------------------------------------
 
 
