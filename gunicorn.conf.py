@@ -8,7 +8,8 @@ bench/gunicorn.conf.py.)
   or a private address: only the proxy talks to gunicorn.
 - ``WEB_CONCURRENCY`` (default: the number of CPU cores, at least 2): sync worker processes. The pages are
   CPU-bound Python, so more processes than cores only queue. Each keeps its own PostgreSQL pool of up to
-  ``DATABASE_POOL_MAX_SIZE`` connections: keep processes × pool size under PostgreSQL's ``max_connections``.
+  ``DATABASE_POOL_MAX_SIZE`` connections: count them against PostgreSQL's ``max_connections`` as docs/DEPLOY.md
+  ("Database connections") says, twice this number during a reload.
 - ``GUNICORN_FORWARDED_ALLOW_IPS`` (default ``127.0.0.1``): the proxy's address, whose ``X-Forwarded-*`` headers
   gunicorn may believe.
 - ``GUNICORN_LOG_LEVEL`` (default ``info``).
