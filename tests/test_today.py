@@ -107,7 +107,7 @@ def test_ticking_ice_three_times_counts_each_dose(patient_client, patient):
 
 
 def row_count_words(response, key):
-    count = re.search(r'<p class="task-count[^"]*">(.*?)</p>', task_row(response, key), re.S)[1]
+    count = re.search(r'<p class="task-count[^"]*"[^>]*>(.*?)</p>', task_row(response, key), re.S)[1]
     return " ".join(re.sub(r"<span[^>]*>.*?</span>", "", count).split())  # without the tick mark
 
 

@@ -418,21 +418,53 @@ def test_a_new_phase_and_the_clinicians_note_read_well_on_a_phone(site, new_page
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
 
 
+def swapped(page, key, done):
+    """Wait until htmx has swapped the task's row in with ``done`` doses, and has finished with it."""
+    expect(page.locator(f'li[data-task="{key}"]')).to_have_attribute("data-done", str(done))
+    expect(page.locator(".htmx-request, .htmx-swapping, .htmx-settling")).to_have_count(0)
+
+
 def test_a_keyboard_user_stays_on_the_task_they_ticked(site, new_page):
-    """htmx swaps the row the focused button was in: the focus comes back to the row's first button."""
+    """htmx swaps the row the focused button was in: the focus comes back to the same button, while it is there."""
     _, page = patient_on_a_phone(site, new_page, "kim@example.com")
     page.goto(f"{site}/today/")
     ice = page.locator('li[data-task="ice"]')
     ice.get_by_role("button", name="Done one more (1 of 3)").focus()
-    for done in (1, 2, 3):
+    for done in (1, 2):
         page.keyboard.press("Enter")
-        expect(page.locator('li[data-task="ice"]')).to_have_attribute("data-done", str(done))
-        expect(page.locator(".htmx-request, .htmx-swapping, .htmx-settling")).to_have_count(0)  # htmx is done
-        expect(page.locator("#task-ice-first")).to_be_focused()
+        swapped(page, "ice", done)
+        expect(page.locator("#task-ice-tick")).to_be_focused()
         # The day's count, swapped beside the row, sits in a live region that stays: screen readers hear it.
         expect(page.locator("[aria-live=polite] #day-summary")).to_have_count(1)
-    # The last dose done, "Done one more" is gone: the focus is on the row's "Undo one", not back at the top.
-    expect(page.locator("#task-ice-first")).to_contain_text("Undo one")
+    # Undo at 2 of 3: the focus stays on "Undo one" (it fell to the page's top: only some rows' Undo had the id).
+    page.locator("#task-ice-undo").focus()
+    page.keyboard.press("Enter")
+    swapped(page, "ice", 1)
+    expect(page.locator("#task-ice-undo")).to_be_focused()
+
+
+def test_pressing_enter_twice_on_a_tick_never_takes_it_back_nor_reports_numbness(site, new_page):
+    """The second Enter went to the button that took the first one's place: "Undo one" after "Mark as done", "I
+    feel tingling or numbness" (an alert for the clinic) after "Done, all fine". Now the focus goes to the count."""
+    patient, page = patient_on_a_phone(site, new_page, "ada@example.com")
+    for key, button in (("rest", "Mark as done"), ("compression", "Done, all fine")):
+        page.locator(f'li[data-task="{key}"]').get_by_role("button", name=button).focus()
+        page.keyboard.press("Enter")
+        swapped(page, key, 1)
+        page.keyboard.press("Enter")
+        page.wait_for_timeout(300)  # time enough for a request the second Enter would have sent
+        swapped(page, key, 1)
+        expect(page.locator(f"#task-{key}-status")).to_be_focused()
+    assert sorted(Completion.objects.filter(plan__patient=patient).values_list("step_key", "count")) == [
+        ("compression", 1),
+        ("rest", 1),
+    ]
+    assert not Alert.objects.exists()
+    # Undo once the task is done: its Undo is gone too, and the focus stays in the row (it fell to the page's top).
+    page.locator("#task-compression-undo").focus()
+    page.keyboard.press("Enter")
+    swapped(page, "compression", 0)
+    expect(page.locator("#task-compression-status")).to_be_focused()
 
 
 def test_on_a_tablet_the_front_desks_resend_button_stays_in_view(site, new_page):
