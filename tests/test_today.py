@@ -3,10 +3,14 @@
 import datetime
 import re
 from html import unescape
+from unittest import mock
 
 import pytest
+from django.test import Client
 from django.urls import reverse
 
+from accounts.middleware import UNSAVED_POST
+from clinic.htmx_reload import MAYBE_NOT_SAVED, NOT_SAVED
 from recovery.care import plan_set_status
 from recovery.checkins import check_in_save
 from recovery.clock import clinic_today
@@ -537,6 +541,46 @@ def test_a_tick_through_htmx_after_the_plan_was_closed_reloads_the_page(patient_
     response = tick(patient_client, plan, "ice", 1, HTTP_HX_REQUEST="true")
     assert response["HX-Refresh"] == "true" and "complete" not in response.content.decode()
     assert "Your recovery plan is complete" in patient_client.get(TODAY_URL).content.decode()  # what the reload shows
+
+
+def announced(html):
+    """The messages read out at once and focused (templates/base.html)."""
+    return re.findall(r'<div class="alert[^"]*" role="alert" tabindex="-1" data-focus-on-load>(.*?)</div>', html)
+
+
+def test_a_tick_refused_for_a_stale_security_token_says_after_the_reload_that_it_was_not_saved(patient):
+    """Signed in again in another tab: the page's token is stale, the tick a 403. The reload used to show the day
+    from its top without a word, as if the tap had worked."""
+    plan = make_plan(patient, days_since_race=1)
+    phone = Client(enforce_csrf_checks=True)
+    phone.force_login(patient)
+    response = tick(phone, plan, "ice", 1, HTTP_HX_REQUEST="true", HTTP_X_CSRFTOKEN="a token from before")
+    assert response.status_code == 403 and response["HX-Refresh"] == "true"
+    assert announced(phone.get(TODAY_URL).content.decode()) == [NOT_SAVED]
+    assert not Completion.objects.exists()
+
+
+def test_a_tick_through_htmx_that_is_answered_with_a_server_error_says_it_may_not_be_saved(patient_client, patient):
+    plan = make_plan(patient, days_since_race=1)
+    with mock.patch("recovery.views.today.completion_set", side_effect=RuntimeError("a bug")):
+        patient_client.raise_request_exception = False
+        response = tick(patient_client, plan, "ice", 1, HTTP_HX_REQUEST="true")
+    assert response.status_code == 500 and response["HX-Refresh"] == "true"
+    assert announced(patient_client.get(TODAY_URL).content.decode()) == [MAYBE_NOT_SAVED]
+
+
+def test_no_word_of_a_tick_that_worked_nor_twice_of_one_sent_signed_out_nor_without_javascript(
+    client, patient, other_patient
+):
+    plan = make_plan(patient, days_since_race=1)
+    tick(client, plan, "ice", 1, HTTP_HX_REQUEST="true")  # signed out: its own words on the login page
+    login_page = client.get(f"/accounts/login/?next={TODAY_URL}").content.decode()
+    assert announced(login_page) == [UNSAVED_POST]
+    client.force_login(patient)
+    tick(client, plan, "ice", 1, HTTP_HX_REQUEST="true")
+    assert announced(client.get(TODAY_URL).content.decode()) == []
+    assert tick(client, make_plan(other_patient), "rest", 1).status_code == 404  # no reload: the 404 page says it
+    assert announced(client.get(TODAY_URL).content.decode()) == []
 
 
 def test_a_tick_through_htmx_that_works_swaps_its_row_without_a_reload(patient_client, patient):

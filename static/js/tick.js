@@ -13,3 +13,25 @@ document.addEventListener("htmx:afterSwap", (event) => {
     row.querySelector(".task-count").focus();
   }
 });
+// A tick that never reached the server (no signal), or that a proxy refused without an answer htmx can swap (a
+// 502), changed nothing on the page: the patient believed it saved. The row says so, its buttons left as they were.
+// (A refusal by the portal itself reloads the page, which says so at its top: clinic/htmx_reload.py.)
+function tickNotSaved(event) {
+  const row = event.detail.elt.closest("li.task");
+  if (!row) {
+    return;
+  }
+  let note = row.querySelector("[data-tick-failed]");
+  if (!note) {
+    note = document.createElement("p");
+    note.className = "text-danger fw-bold mb-1";
+    note.setAttribute("role", "alert");
+    note.tabIndex = -1;
+    note.dataset.tickFailed = "";
+    note.textContent = "Not saved. Check your connection and tap again.";
+    row.querySelector(".task-actions").before(note);
+  }
+  note.focus();
+}
+document.addEventListener("htmx:sendError", tickNotSaved);
+document.addEventListener("htmx:responseError", tickNotSaved);

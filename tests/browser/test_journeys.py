@@ -467,6 +467,24 @@ def test_pressing_enter_twice_on_a_tick_never_takes_it_back_nor_reports_numbness
     expect(page.locator("#task-compression-status")).to_be_focused()
 
 
+def test_a_tick_that_never_reaches_the_server_says_so_in_its_row(site, new_page):
+    """No signal (or a proxy's 502): nothing happened on the page, and the patient believed the tick saved."""
+    patient, page = patient_on_a_phone(site, new_page, "eve@example.com")
+    rest = page.locator('li[data-task="rest"]')
+    for failure in (lambda route: route.abort("internetdisconnected"), lambda route: route.fulfill(status=502)):
+        page.route("**/tick/", failure)
+        rest.get_by_role("button", name="Mark as done").focus()
+        page.keyboard.press("Enter")
+        expect(rest.get_by_role("alert")).to_have_text("Not saved. Check your connection and tap again.")
+        expect(rest.get_by_role("alert")).to_be_focused()
+        expect(rest.get_by_role("button", name="Mark as done")).to_be_visible()  # still there to tap again
+        page.unroute("**/tick/")
+    rest.get_by_role("button", name="Mark as done").click()  # the signal back: it works, and the words go
+    swapped(page, "rest", 1)
+    expect(rest.get_by_role("alert")).to_have_count(0)
+    assert Completion.objects.get(plan__patient=patient).step_key == "rest"
+
+
 def test_on_a_tablet_the_front_desks_resend_button_stays_in_view(site, new_page):
     """Long addresses, names typed without a space and e-mail states wrap, so the row's button is not cut off at the
     table's edge."""
