@@ -336,6 +336,21 @@ def test_the_number_to_call_is_a_big_button_that_stays_on_screen_at_twice_the_te
     assert page.locator("[data-warning] .stop-phone").bounding_box()["height"] >= 44
 
 
+def test_the_chosen_pain_score_shows_in_a_contrast_theme_and_not_only_by_its_colour(site, new_page):
+    """Windows contrast themes drop backgrounds, and the radio is hidden: the chosen score looked like the others."""
+    _patient, page = patient_on_a_phone(site, new_page, "zoe@example.com")
+    page.goto(f"{site}/check-in/")
+    page.locator("label[for=id_pain_5]").click()
+    chosen, other = page.locator("label[for=id_pain_5]"), page.locator("label[for=id_pain_4]")
+
+    def style(label, name):
+        return label.evaluate(f"label => getComputedStyle(label).{name}")
+
+    assert style(chosen, "borderTopWidth") != style(other, "borderTopWidth")  # a thicker edge, whatever the colours
+    page.emulate_media(forced_colors="active")
+    assert style(chosen, "backgroundColor") != style(other, "backgroundColor")
+
+
 def test_a_wrong_password_is_where_the_focus_starts(site, new_page):
     """It was a plain box: a screen reader heard only "E-mail address, edit" after a failed sign-in."""
     patient, page = patient_on_a_phone(site, new_page, "wyn@example.com")
