@@ -18,10 +18,13 @@ def reminder_settings(request):
     form = ReminderSettingsForm(request.POST or None, instance=reminder_settings_for(request.user))
     if request.method == "POST" and form.is_valid():
         saved = reminder_settings_save(settings=form.save(commit=False))
+        # Read out and focused (templates/base.html): the page comes back at its top.
         if saved.enabled:
-            messages.success(request, "Your reminders are saved.")
+            messages.success(request, "Your reminders are saved.", extra_tags="announce")
         else:
-            messages.success(request, "Your reminders are off. You can turn them on here at any time.")
+            messages.success(
+                request, "Your reminders are off. You can turn them on here at any time.", extra_tags="announce"
+            )
         return redirect("reminders:settings")
     return render(request, "reminders/settings.html", {"form": form, "time_zone": settings.TIME_ZONE})
 

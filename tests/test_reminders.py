@@ -26,6 +26,7 @@ from reminders.models import ReminderDelivery, ReminderSettings
 from reminders.slots import LATE_LIMIT, Slot, Times, any_time_due, candidate_dates, due_slots, moment, slots_on
 from reminders.tokens import unsubscribe_token, unsubscribe_url, user_for_token
 from tests.factories import CheckInFactory, CompletionFactory, PatientFactory, make_plan
+from tests.test_today import announced
 
 LONDON = ZoneInfo("Europe/London")
 DAY = datetime.date(2026, 6, 10)  # British Summer Time: 08:00 in London is 07:00 UTC
@@ -155,6 +156,16 @@ def test_a_patient_chooses_times_and_turns_the_nudge_off(patient_client, patient
 def test_reminders_can_be_turned_off(patient_client, patient):
     patient_client.post(URL, GOOD | {"enabled": ""})
     assert ReminderSettings.objects.get(user=patient).enabled is False
+
+
+def test_saving_the_reminders_is_read_out_and_focused(patient_client, patient):
+    """The page came back at its top with the words in the polite region: a screen reader heard nothing of them."""
+    patient_client.post(URL, GOOD)
+    assert announced(patient_client.get(URL).content.decode()) == ["Your reminders are saved."]
+    patient_client.post(URL, GOOD | {"enabled": ""})
+    assert announced(patient_client.get(URL).content.decode()) == [
+        "Your reminders are off. You can turn them on here at any time."
+    ]
 
 
 @pytest.mark.parametrize("bad", ["soon", "25:00", "8", "08:00 tomorrow", ""])

@@ -436,6 +436,18 @@ def test_a_day_can_be_marked_as_a_day_off_and_taken_back(patient_client, patient
     assert not ExcusedDay.objects.filter(plan=plan).exists()
 
 
+def test_marking_a_day_off_and_taking_it_back_are_read_out_and_focused(patient_client, patient):
+    """The page came back at its top with the words in the polite region: a screen reader heard nothing of them."""
+    make_plan(patient, days_since_race=3)
+    today = clinic_today().isoformat()
+    patient_client.post(reverse("recovery:excuse"), {"date": today, "reason": "flu"})
+    assert announced(patient_client.get(TODAY_URL).content.decode()) == [
+        "Marked as a day off. It won&#x27;t count against your progress."
+    ]
+    patient_client.post(reverse("recovery:excuse"), {"date": today, "undo": "1"})
+    assert announced(patient_client.get(TODAY_URL).content.decode()) == ["The day is back on your plan."]
+
+
 def test_a_day_off_still_asks_how_the_hip_feels_and_is_no_sign_of_life(patient_client, patient):
     """ "Fever, feel awful" marked as a day off hid the check-in, and counted as activity: no inactive alert came."""
     plan = make_plan(patient, days_since_race=6)

@@ -265,11 +265,14 @@ def excuse(request):
     try:
         if request.POST.get("undo"):
             day_unexcuse(plan=request.plan, date=date, today=today)
-            messages.success(request, "The day is back on your plan.")
+            # Read out and focused (templates/base.html): the page comes back at its top, the button gone.
+            messages.success(request, "The day is back on your plan.", extra_tags="announce")
         else:
             day_excuse(plan=request.plan, date=date, today=today, reason=form.cleaned_data["reason"])
             # Not "Rest well": the reason may be a fever (the page below still asks for today's check-in).
-            messages.success(request, "Marked as a day off. It won't count against your progress.")
+            messages.success(
+                request, "Marked as a day off. It won't count against your progress.", extra_tags="announce"
+            )
     except Refused as refusal:
         messages.error(request, str(refusal))
         return redirect("recovery:today")
