@@ -11,6 +11,7 @@ from django.test.utils import override_settings
 from recovery.clock import clinic_today
 from recovery.models import CheckIn, Disclaimer, Tip
 from tests.factories import CheckInFactory, ClinicianFactory, CompletionFactory, make_plan
+from tests.test_today import current_links
 
 pytestmark = pytest.mark.django_db
 
@@ -29,6 +30,12 @@ def test_a_tip_page_shows_its_text_and_the_disclaimer(patient_client):
     html = patient_client.get(f"/tips/{tip.slug}/").content.decode()
     assert tip.title in html and "15 to 20 minutes" in html
     assert "medical professional" in html
+
+
+def test_on_a_tip_the_menus_tips_is_marked_as_the_section_and_on_the_list_as_the_page(patient_client):
+    tip = Tip.objects.published().first()
+    assert current_links(patient_client.get(f"/tips/{tip.slug}/").content.decode()) == [("true", "Tips")]
+    assert current_links(patient_client.get("/tips/").content.decode()) == [("page", "Tips")]
 
 
 def test_an_unpublished_or_unknown_tip_is_404(patient_client):

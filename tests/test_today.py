@@ -241,6 +241,22 @@ def test_the_page_offers_one_more_and_undo_buttons_that_post_the_wanted_count(pa
     assert 'method="post"' in row and "csrfmiddlewaretoken" in row
 
 
+def current_links(html):
+    """(aria-current, words) of each link marked current, in the page's order."""
+    return [
+        (current, re.sub(r"<[^>]+>", "", words).strip())
+        for current, words in re.findall(r'<a [^>]*aria-current="(\w+)"[^>]*>(.*?)</a>', html, re.S)
+    ]
+
+
+def test_only_the_main_menus_today_is_the_current_page_and_only_on_today(patient_client, patient):
+    """Both "Today" links said they were the current page; on yesterday's, the menu's Today still said so."""
+    make_plan(patient, days_since_race=3)
+    assert current_links(patient_client.get(TODAY_URL).content.decode()) == [("page", "Today"), ("true", "Today")]
+    yesterday = patient_client.get(f"{TODAY_URL}?back=1").content.decode()
+    assert current_links(yesterday) == [("true", "Today"), ("true", "Yesterday")]
+
+
 def test_yesterday_and_the_day_before_can_still_be_filled_in(patient_client, patient):
     plan = make_plan(patient, days_since_race=5)
     for back in (1, 2):
