@@ -8,10 +8,11 @@ from django.contrib.auth.forms import SetPasswordForm
 from django.urls import reverse, reverse_lazy
 from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 
 from accounts.forms import PasswordTypedTwice
 from accounts.frontdesk import email_typos
-from accounts.frontdesk.intake import MAX_BYTES, phone_problem
+from accounts.frontdesk.intake import COLUMNS, MAX_BYTES, phone_problem
 from accounts.frontdesk.services import EMAIL_FIXED, email_changeable_at_the_desk
 from accounts.roles import Role
 from clinic.forms import (
@@ -344,9 +345,12 @@ class NewPlanForm(FocusFirstProblem, PlanChoicesMixin, forms.Form):
 class IntakeUploadForm(FocusFirstProblem, PlanChoicesMixin, forms.Form):
     file = forms.FileField(
         label="CSV file",
-        help_text=(
-            "First line: first_name,last_name,email,phone,race_date. One patient per line; "
-            f"at most {MAX_BYTES // 1_000_000} MB."
+        # The column names make one word without a space: a break allowed after each comma (<wbr>), or it pushed a
+        # phone's page sideways.
+        help_text=format_html(
+            "First line: {}. One patient per line; at most {} MB.",
+            mark_safe(",<wbr>".join(COLUMNS)),  # the code's own column names: nothing to escape
+            MAX_BYTES // 1_000_000,
         ),
         error_messages={"required": "Choose the CSV file to upload.", "empty": "This file is empty."},
         widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"}),

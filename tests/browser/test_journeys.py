@@ -500,6 +500,25 @@ def test_a_tick_that_never_reaches_the_server_says_so_in_its_row(site, new_page)
     assert Completion.objects.get(plan__patient=patient).step_key == "rest"
 
 
+def test_the_front_desk_fits_a_320_pixel_screen_and_its_badges_wrap_at_twice_the_text_size(site, new_page):
+    """The intake's help text, a list of column names without a space, and "Invited, e-mail waiting to go" at twice
+    the text size pushed the page sideways."""
+    desk = ReceptionFactory(email="desk@example.com")
+    patient = patient_enrol(
+        first_name="Ola", last_name="Berg", email="ola@example.com", race_date=clinic_today(),
+        protocol=Protocol.objects.default(),
+    )  # fmt: skip
+    User.objects.filter(pk=patient.pk).update(invitation_sent_at=None)  # the invitation's e-mail still to go
+    page = new_page({"width": 320, "height": 700})
+    log_in(page, site, desk.email)
+    page.goto(f"{site}/front-desk/import/")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 320
+    page.goto(f"{site}/front-desk/patients/{patient.pk}/")
+    page.evaluate("document.documentElement.style.fontSize = '200%'")
+    badge = page.get_by_text("Invited, e-mail waiting to go").bounding_box()
+    assert badge["x"] + badge["width"] <= 320
+
+
 def test_on_a_tablet_the_front_desks_resend_button_stays_in_view(site, new_page):
     """Long addresses, names typed without a space and e-mail states wrap, so the row's button is not cut off at the
     table's edge."""
