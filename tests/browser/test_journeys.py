@@ -281,6 +281,32 @@ def test_on_a_phone_the_menu_is_two_rows_under_the_name_and_the_day_starts_close
     assert all(link.is_visible() for link in links)
 
 
+NARROW_PHONE = {"width": 320, "height": 740}
+
+
+def sideways(page, path):
+    """How far ``path`` scrolls sideways at twice the text size (a phone's largest text): 0 when it fits."""
+    page.goto(path)
+    page.evaluate("document.documentElement.style.fontSize = '200%'")
+    return page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+
+
+def test_at_twice_the_text_size_a_narrow_phones_pages_never_scroll_sideways(site, new_page):
+    """The calendar pushed Sunday off screen, the CSV button ran past the edge, and between 576 and 660 pixels the
+    menu squeezed beside the name."""
+    _patient, page = patient_on_a_phone(site, new_page, "ned@example.com", days_since_race=12)
+    page.set_viewport_size(NARROW_PHONE)
+    assert {path: sideways(page, f"{site}{path}") for path in ("/progress/", "/account/")} == {
+        "/progress/": 0,
+        "/account/": 0,
+    }
+    page.set_viewport_size({"width": 600, "height": 740})  # a small tablet, or a phone on its side
+    assert sideways(page, f"{site}/today/") == 0
+    brand = page.locator(".navbar-brand").bounding_box()
+    menu = page.get_by_role("navigation", name="Main").get_by_role("link", name="Today").bounding_box()
+    assert menu["y"] >= brand["y"] + brand["height"]  # the phone's menu, under the name: not squeezed beside it
+
+
 def test_standalone_links_on_a_phone_are_a_thumbs_target(site, new_page):
     patient, page = patient_on_a_phone(site, new_page, "tom@example.com", days_since_race=3)
     for days_ago in (1, 2):  # pain scores for the chart, and its table
