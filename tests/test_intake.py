@@ -465,6 +465,33 @@ def test_a_likely_mistyped_address_in_a_file_is_pointed_out_and_can_still_be_enr
     assert User.objects.filter(email="cat.good@gmial.com").exists()  # the patient's address, as given
 
 
+def focused_on_load(page):
+    """The first words static/js/focus.js gives the keyboard's focus as the page opens, tags and spaces aside."""
+    start = page.index("data-focus-on-load")
+    block = page[page.index(">", start) + 1 : page.index("</div>", start)]
+    return " ".join(re.sub(r"<[^>]+>", "", html.unescape(block)).split())
+
+
+def test_the_outcome_of_a_check_and_of_an_enrolment_is_read_out_first(desk, django_capture_on_commit_callbacks):
+    """The focus stayed at the page's top, and the "needs fixing" alert, there as the page opened, went unread."""
+    ready = [*runners(3)]
+    assert focused_on_load(upload(desk, csv_file(ready)).text).startswith("All 3 lines are ready.")
+    mistyped = focused_on_load(upload(desk, csv_file([*ready, f"Cat,Good,cat@gmial.com,,{race_day()}\n"])).text)
+    assert mistyped.startswith("1 e-mail address may be mistyped")
+    preview = upload(desk, csv_file([*ready, f"Runner,Bad,runner9@example,,{race_day()}\n"]))
+    assert focused_on_load(preview.text).startswith("1 line needs fixing. Nobody has been enrolled.")
+    assert preview.text.count("data-focus-on-load") == 1
+
+    with django_capture_on_commit_callbacks(execute=True):
+        done = desk.post("/front-desk/import/confirm/", {"intake": preview.context["intake_id"], "ready_only": "1"})
+    page = desk.get(done["Location"]).text
+    alerts = re.findall(r'role="alert" tabindex="-1" data-focus-on-load>(.*?)</div>', page)
+    assert [alert.split(".")[0] for alert in alerts] == [
+        "3 patients are enrolled",
+        "1 line with a problem is not enrolled yet",
+    ]
+
+
 def test_a_returning_patients_line_links_to_their_page_and_a_staff_address_to_nothing(desk, patient, clinician):
     rows = [*runners(1), "Alice,Again,ALICE@example.com,,2026-01-01\n", f"Staff,Member,{clinician.email},,2026-01-01\n"]
     page = upload(desk, csv_file(rows)).text

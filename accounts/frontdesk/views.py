@@ -442,6 +442,7 @@ def _intake_enrol(request, stored):
     request.session[GROUP_SESSION_KEY] = {"ids": [patient.pk for patient in patients], "file_name": stored["file_name"]}
     enrolled = "1 patient is" if len(patients) == 1 else f"{len(patients):,} patients are"
     invitations = "Their invitation is" if len(patients) == 1 else "Their invitations are"
+    # Read out and focused on the page that follows (templates/base.html), as is the warning below.
     messages.success(
         request,
         format_html(
@@ -451,6 +452,7 @@ def _intake_enrol(request, stored):
             reverse("frontdesk:intake_sheets"),
             "their welcome sheet" if len(patients) == 1 else "their welcome sheets",
         ),
+        extra_tags="announce",
     )
     if not to_fix:
         del request.session[INTAKE_SESSION_KEY]
@@ -467,6 +469,7 @@ def _intake_enrol(request, stored):
             "it" if len(to_fix) == 1 else "them",
             "it" if len(to_fix) == 1 else "them",
         ),
+        extra_tags="announce",
     )
     return redirect("frontdesk:intake")
 
