@@ -515,12 +515,29 @@ def test_a_groups_welcome_sheets_print_in_one_go(desk, django_capture_on_commit_
 
     page = desk.get("/front-desk/import/sheets/").text
 
-    assert page.count('<article class="welcome-sheet">') == 3
+    assert page.count('<article class="welcome-sheet"') == 3
     assert page.count('class="qr-code"') == 3  # each their own link to choose a password
     for n in range(3):
-        assert f"Welcome, Runner Number{n}</h1>" in page
-    assert len(re.findall(r'id="(start-heading-\d+)"', page)) == len(set(re.findall(r'id="(start-heading-\d+)"', page)))
+        assert f"Welcome, Runner Number{n}</h2>" in page
     assert "Your first week" in page or "Your week ahead" in page
+
+
+def test_a_groups_sheets_page_has_one_h1_and_each_sheet_is_an_article_named_after_its_patient(
+    desk, django_capture_on_commit_callbacks
+):
+    """Each sheet had its own <h1>, and its parts were landmarks of the same names: "Start your plan online" three
+    times over in a screen reader's list, nothing to tell the patients apart."""
+    enrol_group(desk, django_capture_on_commit_callbacks, 3)
+    page = desk.get("/front-desk/import/sheets/").text
+    assert page.count("<h1") == 1
+    names = []
+    for labelled_by in re.findall(r'<article class="welcome-sheet" aria-labelledby="([^"]+)">', page):
+        names.append(re.search(rf'<h2 id="{labelled_by}"[^>]*>(.*?)</h2>', page)[1])
+    assert names == [f"Welcome, Runner Number{n}" for n in range(3)]
+    assert "<section" in page and not re.search(r"<section[^>]*aria-label", page)  # headings, not landmarks
+    single = desk.get(f"/front-desk/patients/{User.objects.get(email='runner0@example.com').pk}/welcome/").text
+    assert single.count("<h1") == 1
+    assert re.search(r'<h1 id="sheet-heading-\d+"[^>]*>Welcome, Runner Number0</h1>', single)
 
 
 def test_a_groups_sheets_cost_the_same_queries_for_3_or_12(
@@ -536,7 +553,7 @@ def test_a_groups_sheets_cost_the_same_queries_for_3_or_12(
         desk.post("/front-desk/import/confirm/", {"intake": preview.context["intake_id"]})
     with django_assert_max_num_queries(10):
         page = desk.get("/front-desk/import/sheets/").text
-    assert page.count('<article class="welcome-sheet">') == 12
+    assert page.count('<article class="welcome-sheet"') == 12
 
 
 def test_sheets_go_fifty_to_a_page(desk, django_capture_on_commit_callbacks):
@@ -545,9 +562,9 @@ def test_sheets_go_fifty_to_a_page(desk, django_capture_on_commit_callbacks):
     first = desk.get("/front-desk/import/sheets/")
     second = desk.get("/front-desk/import/sheets/", {"page": "2"})
 
-    assert first.text.count('<article class="welcome-sheet">') == 50
+    assert first.text.count('<article class="welcome-sheet"') == 50
     assert "1–50 of 55, by last name." in html.unescape(first.text)
-    assert second.text.count('<article class="welcome-sheet">') == 5
+    assert second.text.count('<article class="welcome-sheet"') == 5
 
 
 def test_without_a_group_the_sheets_page_sends_reception_to_the_intake(desk):
