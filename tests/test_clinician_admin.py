@@ -15,7 +15,7 @@ from django.utils.html import escape
 from recovery import care, rules, safety
 from recovery.clock import clinic_today
 from recovery.facts import facts_for_plan
-from recovery.models import Alert, Completion, PlanStep, RecoveryPlan
+from recovery.models import Alert, Completion, Gate, PlanStep, Protocol, RecoveryPlan
 from recovery.services import day_excuse
 from tests.factories import CheckInFactory, PatientFactory, ReceptionFactory, make_plan
 from tests.test_today import task_attrs
@@ -134,6 +134,38 @@ def test_filters_for_my_patients_open_alerts_and_phase(clinician_client, clinici
     strengthen = clinician_client.get(PLANS_URL + "?phase=Strengthen").content.decode()
     assert "other@example.com" in strengthen and "mine@example.com" not in strengthen
     assert mine.pk != other.pk
+
+
+def test_the_phase_filter_lists_each_patient_under_the_phase_their_row_shows_when_a_phase_waits_for_low_pain(
+    clinician_client,
+):
+    # A clinician makes "Strengthen" wait for pain of 3 or less (the Phase admin allows a pain gate on a phase).
+    Protocol.objects.default().phases.filter(name="Strengthen").update(gate=Gate.PAIN, gate_pain_max=3)
+    sore = make_plan(PatientFactory(email="sore@example.com"), days_since_race=16)
+    CheckInFactory(plan=sore, pain=5)  # above the limit: still in Early recovery
+    eased = make_plan(PatientFactory(email="eased@example.com"), days_since_race=16)
+    CheckInFactory(plan=eased, date=clinic_today() - datetime.timedelta(days=1), pain=7)
+    CheckInFactory(plan=eased, pain=3)  # the latest score counts, and the limit itself opens it
+    flagged = make_plan(PatientFactory(email="flagged@example.com"), days_since_race=16)
+    CheckInFactory(plan=flagged, pain=1, night_pain=True)  # a red flag closes a pain gate whatever the score
+    make_plan(PatientFactory(email="silent@example.com"), days_since_race=16)  # no score yet
+    cleared = make_plan(PatientFactory(email="cleared@example.com"), days_since_race=22)
+    CheckInFactory(plan=cleared, pain=5)  # Strengthen closed, but the sign-off opens Return to running
+    RecoveryPlan.objects.filter(pk=cleared.pk).update(cleared_to_run_on=clinic_today())
+    expected = {
+        "sore@example.com": "Day 16 · Early recovery",
+        "eased@example.com": "Day 16 · Strengthen",
+        "flagged@example.com": "Day 16 · Early recovery",
+        "silent@example.com": "Day 16 · Early recovery",
+        "cleared@example.com": "Day 22 · Return to running",
+    }
+    listing = clinician_client.get(PLANS_URL).content.decode()
+    for email, day_and_phase in expected.items():
+        assert day_and_phase in row_of(listing, email)
+    for phase in ("Early recovery", "Strengthen", "Return to running"):
+        filtered = clinician_client.get(PLANS_URL, {"phase": phase}).content.decode()
+        listed = {email for email in expected if email in filtered}
+        assert listed == {email for email, shown in expected.items() if shown.endswith(phase)}, phase
 
 
 def test_search_by_name_or_email(clinician_client):

@@ -5,11 +5,12 @@ acknowledged filter."""
 import datetime
 
 from django.contrib import admin
-from django.db.models import Q
+from django.db.models import BooleanField, Case, OuterRef, Q, Subquery, Value, When
+from django.db.models.functions import Coalesce
 
 from recovery import summaries
 from recovery.clock import clinic_today
-from recovery.models import Gate, Phase
+from recovery.models import CheckIn, Gate, Phase
 
 
 class OneChoiceFilter(admin.SimpleListFilter):
@@ -88,11 +89,24 @@ class LastWeekFilter(admin.SimpleListFilter):
         return queryset.filter(summaries.last_week_band_q(self.value(), clinic_today()))
 
 
+def _pain_gate_open(pain_max, today):
+    """Whether the plan's latest check-in up to ``today`` opens a pain gate of ``pain_max``, as rules.gate_lock
+    reads it: a score at most the limit and no red flag; no check-in yet keeps it closed (never NULL, so that
+    "no later phase open" reads it too)."""
+    red_flag = Q.create([(name, True) for name in CheckIn.RED_FLAG_FIELDS], connector=Q.OR)
+    opens = Case(When(~red_flag & Q(pain__lte=pain_max), then=Value(True)), default=Value(False))
+    # One row per plan from the check-ins' (plan, date) index (check_in_once_per_day), as the row's latest pain.
+    latest = CheckIn.objects.filter(plan=OuterRef("pk"), date__lte=today).order_by("-date").values(opens=opens)[:1]
+    return Coalesce(Subquery(latest, output_field=BooleanField()), Value(False))
+
+
 def _phase_open_q(phase, today):
-    """Plans whose day has reached ``phase`` and whose clearance opens it (pain-gated phases: by day alone)."""
+    """Plans whose day has reached ``phase`` and whose entry gate (rules.gate_lock) is open on ``today``."""
     condition = Q(race_date__lte=today - datetime.timedelta(days=phase.first_day))
     if phase.gate == Gate.CLEARANCE:
         condition &= Q(cleared_to_run_on__lte=today)
+    elif phase.gate == Gate.PAIN:
+        condition &= Q(_pain_gate_open(phase.gate_pain_max, today))
     return condition
 
 
