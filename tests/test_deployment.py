@@ -302,11 +302,15 @@ def test_djangos_own_log_lines_show_no_secret_of_a_link(db):
     assert console.filter(record) and record.getMessage().endswith("/reminders/unsubscribe/[link]/")
 
 
-def test_a_mail_scanners_head_request_on_an_opt_out_link_is_answered(client, patient):
+def test_a_mail_scanners_head_request_on_an_opt_out_link_is_answered_and_leaves_the_reminders_on(client, patient):
+    from reminders.models import ReminderSettings
     from reminders.tokens import unsubscribe_token
 
+    ReminderSettings.objects.create(user=patient, enabled=True)
     response = client.head(f"/reminders/unsubscribe/{unsubscribe_token(patient)}/")
     assert response.status_code == 200
+    # Only the patient's own POST from the page, or their mail client's one-click POST, turns them off.
+    assert ReminderSettings.objects.get(user=patient).enabled is True
 
 
 # deploy/
