@@ -28,15 +28,6 @@ pytestmark = pytest.mark.django_db
 CLINIC_ZONE = ZoneInfo("Europe/London")
 
 
-@pytest.fixture(autouse=True)
-def _at_midday():
-    """The sweep stores last week's share from five minutes after midnight (summaries.LAST_WEEK_AFTER_MIDNIGHT): a
-    run of these tests in those minutes found nothing stored. They run at noon of today, as the clinic's day goes."""
-    noon = datetime.datetime.combine(datetime.datetime.now(CLINIC_ZONE).date(), datetime.time(12), CLINIC_ZONE)
-    with time_machine.travel(noon, tick=True):
-        yield
-
-
 BEHIND = PLANS_URL + "?done=under-50"
 KEEPING_UP = PLANS_URL + "?done=80-plus"
 
