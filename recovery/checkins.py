@@ -7,9 +7,10 @@ Editing the day's check-in revisits the day's alerts, one row per (plan, kind, d
 - an alert the edit still raises is updated in place: its new cause first, then what it had said (a warning sign
   that sent the patient to A&E stays on record whatever the check-in says later); the clinic is e-mailed again
   only when the edit makes it worse (a new warning sign, a higher score);
-- an alert a clinician has already acknowledged whose cause the edit changes (a new red flag, a higher score, a
-  cause back after a withdrawal) is re-opened and the clinic is e-mailed again: its reason keeps who had
-  acknowledged it, when, and with what note;
+- an alert a clinician has already acknowledged is re-opened, and the clinic e-mailed again, only when the edit
+  makes it worse or brings its cause back after a withdrawal (``safety.changed_alert_is_news``, the same rule as
+  for an open alert's e-mail): its reason keeps who had acknowledged it, when, and with what note. An edit that
+  changes its cause otherwise (pain 9 edited to 7) brings its reason up to date and leaves it acknowledged;
 - an alert whose cause the edit takes away is kept, open, with its reason rewritten to say it was withdrawn and
   what it had said: never silently dropped, since the clinician may already be acting on it;
 - an alert raised for the first time that day is created, and the clinic is e-mailed.
@@ -40,8 +41,8 @@ def previous_scores(plan, date):
 
 def _alert_raise(*, plan, date, decision, worse=False):
     """Raise the day's alert of the decision's kind, or bring it up to date. Returns (alert, what the clinic is to
-    be told of it, or None): a new alert, an acknowledged one whose cause has changed, re-opened, or an open one the
-    patient's edit made ``worse``."""
+    be told of it, or None): a new alert, or one the change made news (``safety.changed_alert_is_news``: ``worse``,
+    or its cause back after a withdrawal), re-opened if it was acknowledged."""
     alert, created = Alert.objects.select_for_update().get_or_create(
         plan=plan, kind=decision.kind, date=date, defaults={"severity": decision.severity, "reason": decision.reason}
     )
@@ -49,7 +50,8 @@ def _alert_raise(*, plan, date, decision, worse=False):
         return alert, NEW
     if _cause(alert.reason) == _cause(decision.reason) and alert.severity == decision.severity:
         return alert, None  # the same cause again (a second save, a second report): nothing new to tell
-    reopened = alert.acknowledged_at is not None
+    news = safety.changed_alert_is_news(worse=worse, withdrawn=safety.is_withdrawn(alert.reason))
+    reopened = news and alert.acknowledged_at is not None
     if reopened:
         alert.reason = safety.reopened_reason(
             decision.reason,
@@ -64,7 +66,7 @@ def _alert_raise(*, plan, date, decision, worse=False):
         alert.reason = safety.changed_reason(decision.reason, alert.reason, when=timezone.localtime())
     alert.severity = decision.severity
     alert.save()
-    return alert, REOPENED if reopened else WORSE if worse else None
+    return alert, REOPENED if reopened else WORSE if news else None
 
 
 def _alerts_raise(*, plan, date, decisions, worse=()):
@@ -167,7 +169,11 @@ def day_over_alerts_raise(*, answers, day):
     note = f" Their note: “{safety.patients_words(answers.note)}”" if answers.note else ""
     sent = f" ({DAY_OVER_MARK}{day:%A %-d %b}; not saved as a check-in.{note})"
     decisions = [dataclasses.replace(decision, reason=decision.reason + sent) for decision in _decisions(answers)]
-    told = _alerts_raise(plan=answers.plan, date=answers.date, decisions=decisions)
+    # Worse than today's saved check-in, if there is one; an alert that only such pages raised has no answers kept
+    # to weigh the new ones against, so any change of its cause is news.
+    saved = CheckIn.objects.filter(plan=answers.plan, date=answers.date).first()
+    worse = safety.worse_than_before(_alert_inputs(saved), _alert_inputs(answers)) if saved else safety.CHECK_IN_KINDS
+    told = _alerts_raise(plan=answers.plan, date=answers.date, decisions=decisions, worse=worse)
     if told:
         plan_note_activity(answers.plan, answers.date)  # heard from this morning: not "quiet" at the 09:00 sweep
     return told
@@ -205,7 +211,7 @@ def compression_numbness_report(*, plan, date, today):
         # After a clinician dealt with it ("call if it returns"), the numbness came back: news, re-opened.
         reported = f"{decision.reason} Reported again at {timezone.localtime():%H:%M}."
         decision = dataclasses.replace(decision, reason=reported)
-    alert, change = _alert_raise(plan=plan, date=date, decision=decision)
+    alert, change = _alert_raise(plan=plan, date=date, decision=decision, worse=True)  # back: news
     if change:
         alerts_notify([(alert, change)])
     return alert, change is not None

@@ -267,8 +267,8 @@ def changed_reason(cause, old_reason, *, when):
 
 def reopened_reason(cause, old_reason, *, when, acknowledged_by, acknowledged_at, note):
     """The reason of an acknowledged alert whose cause the patient has since changed (worse, or back after a
-    withdrawal): the new cause, then who had acknowledged it, when and with what note, since re-opening clears them,
-    and what it had said. ``when`` and ``acknowledged_at`` are local times."""
+    withdrawal: ``changed_alert_is_news``): the new cause, then who had acknowledged it, when and with what note,
+    since re-opening clears them, and what it had said. ``when`` and ``acknowledged_at`` are local times."""
     said = f" with the note “{note}”" if note else ""
     return (
         f"{cause}{earlier_record(old_reason)}{REOPENED_MARK}{when:%H:%M}: the patient changed what they "
@@ -291,6 +291,14 @@ def worse_than_before(before, after):
     if after["numbness"] and not before["numbness"]:
         worse.add(Kind.NUMBNESS)
     return worse
+
+
+def changed_alert_is_news(*, worse, withdrawn):
+    """Whether a change to an alert the clinic already has is news to tell it of: the patient's answers made it
+    ``worse`` (``worse_than_before``), or its cause came back after an edit had ``withdrawn`` it. Then an
+    acknowledged alert re-opens and an open one is e-mailed again. Any other change (pain 9 edited to 7, one of two
+    red flags taken back) only brings what the alert says up to date: the clinician already has it in hand."""
+    return worse or withdrawn
 
 
 WITHDRAWN_PREFIX = "Withdrawn"

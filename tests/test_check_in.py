@@ -464,12 +464,56 @@ def test_a_red_flag_alert_tells_the_clinician_what_the_patient_was_told(patient_
     assert told in Alert.objects.get(kind=Alert.Kind.RED_FLAG).reason
 
 
-def test_a_new_red_flag_after_acknowledgement_reopens_the_red_flag_alert(patient_client, plan, acknowledge):
-    check_in(patient_client, pain="2", night_pain="on")
-    acknowledge(Alert.objects.get())
-    check_in(patient_client, pain="2", night_pain="on", confusion_vomiting_headache="on")
+def test_less_pain_after_acknowledgement_leaves_the_alert_acknowledged_and_more_reopens_it(
+    patient_client, plan, acknowledge, mailoutbox, django_capture_on_commit_callbacks
+):
+    saved_and_mailed(patient_client, django_capture_on_commit_callbacks, pain="9")
+    acknowledged = acknowledge(Alert.objects.get())
+    saved_and_mailed(patient_client, django_capture_on_commit_callbacks, pain="7")
+    alert = Alert.objects.get()
+    # Still high, but less: the clinician who acknowledged 9/10 has it in hand. What it says is kept up to date.
+    assert (alert.acknowledged_at, alert.acknowledged_by) == (
+        acknowledged.acknowledged_at,
+        acknowledged.acknowledged_by,
+    )
+    assert alert.reason.startswith("Pain 7/10, at or above the alert level of 6. Changed by the patient at ")
+    assert alert.reason.endswith("; it had said: Pain 9/10, at or above the alert level of 6.")
+    assert [message.subject for message in mailoutbox] == [
+        f"Apex Sports Clinic: a new patient alert (high) to look at (no. {alert.pk})"
+    ]
+    saved_and_mailed(patient_client, django_capture_on_commit_callbacks, pain="10")
     alert = Alert.objects.get()
     assert alert.acknowledged_at is None
+    assert safety.cause_of(alert.reason) == "Pain 10/10, at or above the alert level of 6."
+    assert safety.reason_parts(alert.reason)[1][-1].startswith("Re-opened at ")
+    assert len(mailoutbox) == 2
+    assert mailoutbox[1].subject == f"Apex Sports Clinic: a patient alert re-opened (high) to look at (no. {alert.pk})"
+
+
+def test_a_red_flag_taken_back_beside_another_leaves_the_acknowledged_alert_alone_but_up_to_date(
+    patient_client, plan, acknowledge, mailoutbox, django_capture_on_commit_callbacks
+):
+    saved_and_mailed(
+        patient_client, django_capture_on_commit_callbacks, pain="2", night_pain="on", fever_or_hot_joint="on"
+    )
+    acknowledge(Alert.objects.get())
+    saved_and_mailed(patient_client, django_capture_on_commit_callbacks, pain="2", night_pain="on")
+    alert = Alert.objects.get()
+    assert alert.acknowledged_at is not None and len(mailoutbox) == 1
+    assert alert.reason.startswith("The patient answered yes to: pain at night. They were told")
+
+
+def test_a_new_red_flag_after_acknowledgement_reopens_the_red_flag_alert(
+    patient_client, plan, acknowledge, mailoutbox, django_capture_on_commit_callbacks
+):
+    saved_and_mailed(patient_client, django_capture_on_commit_callbacks, pain="2", night_pain="on")
+    acknowledge(Alert.objects.get())
+    saved_and_mailed(
+        patient_client, django_capture_on_commit_callbacks, pain="2", night_pain="on", confusion_vomiting_headache="on"
+    )
+    alert = Alert.objects.get()
+    assert alert.acknowledged_at is None
+    assert len(mailoutbox) == 2 and "a patient alert re-opened (urgent)" in mailoutbox[1].subject
     assert alert.reason.startswith(
         "The patient answered yes to: pain at night; confusion, vomiting or a worsening headache. They were told to "
         "call 999 or go to A&E now, and not to drink extra water, and to keep weight off the leg until the clinic "

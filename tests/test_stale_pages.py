@@ -11,11 +11,11 @@ import pytest
 import time_machine
 from django.test import Client
 
-from recovery import services
+from recovery import care, services
 from recovery.care import plan_step_change
 from recovery.clock import clinic_today
 from recovery.models import Alert, CheckIn, Completion, ExcusedDay
-from tests.factories import make_plan
+from tests.factories import ClinicianFactory, make_plan
 from tests.test_today import task_attrs, task_row
 
 pytestmark = pytest.mark.django_db
@@ -372,6 +372,23 @@ def test_the_note_sent_with_a_warning_sign_after_midnight_comes_with_the_alert_a
     assert alert.reason.endswith("not saved as a check-in. Their note: “slipped on ice”)")
     saturday_plan.refresh_from_db()
     assert saturday_plan.last_activity_on == SUNDAY  # not called about being quiet at the morning's sweep
+
+
+def test_a_new_warning_sign_from_a_second_page_sent_after_midnight_reopens_the_acknowledged_alert(
+    saturday_client, django_capture_on_commit_callbacks, mailoutbox
+):
+    """No check-in is saved from such pages, so nothing says whether the second is better or worse: it is news."""
+    with time_machine.travel(JUST_AFTER_MIDNIGHT, tick=False), django_capture_on_commit_callbacks(execute=True):
+        saturday_client.post("/check-in/", {"date": "2027-03-27", "pain": "3", "night_pain": "on"})
+        assert care.alert_acknowledge(alert_ids=[Alert.objects.get().pk], by=ClinicianFactory(), note="Called") == 1
+    later = JUST_AFTER_MIDNIGHT + datetime.timedelta(minutes=5)
+    with time_machine.travel(later, tick=False), django_capture_on_commit_callbacks(execute=True):
+        saturday_client.post(
+            "/check-in/", {"date": "2027-03-27", "pain": "3", "night_pain": "on", "bladder_or_bowel_change": "on"}
+        )
+    alert = Alert.objects.get()
+    assert alert.acknowledged_at is None and "Re-opened at 00:05" in alert.reason
+    assert len(mailoutbox) == 2 and "a patient alert re-opened (urgent)" in mailoutbox[1].subject
 
 
 def test_a_tampered_page_token_is_taken_as_another_pages_not_an_error(patient_client, ice_plan):
