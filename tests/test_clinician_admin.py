@@ -17,7 +17,7 @@ from recovery.clock import clinic_today
 from recovery.facts import facts_for_plan
 from recovery.models import Alert, Completion, Gate, PlanStep, Protocol, RecoveryPlan
 from recovery.services import day_excuse
-from tests.factories import CheckInFactory, PatientFactory, ReceptionFactory, make_plan
+from tests.factories import CheckInFactory, ClinicianFactory, PatientFactory, ReceptionFactory, make_plan
 from tests.test_today import task_attrs
 
 pytestmark = pytest.mark.django_db
@@ -1070,8 +1070,30 @@ def test_the_adherence_export_is_a_csv_of_the_selected_patients(clinician_client
     rows = {row["email"]: row for row in csv.DictReader(io.StringIO(response.content.decode("utf-8-sig")))}
     assert rows[first.patient.email]["done, 7 days to yesterday (%)"] == "100"
     assert rows[second.patient.email]["done, 7 days to yesterday (%)"] == "0"
-    # A discharged or paused plan does not pass for an active one, and whose patient it is shows.
-    assert rows[first.patient.email]["status"] == "Active" and "clinician" in rows[first.patient.email]
+    assert (rows[first.patient.email]["status"], rows[first.patient.email]["clinician"]) == ("Active", "")
+
+
+def test_the_adherence_export_says_a_paused_plans_status_and_whose_patient_it_is(clinician_client):
+    """A paused plan does not pass for an active one, and the clinician in charge is named."""
+    paused = make_plan(days_since_race=6, clinician=ClinicianFactory(first_name="Sam", last_name="Patel"))
+    care.plan_set_status(plan=paused, status=RecoveryPlan.Status.PAUSED, today=clinic_today())
+    response = clinician_client.post(PLANS_URL, {"action": "export_adherence", "_selected_action": [paused.pk]})
+    [row] = csv.DictReader(io.StringIO(response.content.decode("utf-8-sig")))
+    assert (row["email"], row["status"], row["clinician"]) == (paused.patient.email, "Paused", "Sam Patel")
+
+
+@pytest.mark.parametrize(
+    ("earlier", "latest", "shown"),
+    [((3, 4), 6, "6/10 ↑ rising"), ((7, 6), 4, "4/10 ↓ falling"), ((5, 4), 5, "5/10 → steady")],
+)
+def test_the_pain_column_shows_the_latest_score_and_which_way_it_is_going(clinician_client, earlier, latest, shown):
+    """Against the average of the scores of the three days before it: a point or more up or down is a trend."""
+    plan = make_plan(PatientFactory(email="trend@example.com"), days_since_race=6)
+    for days_ago, pain in zip((2, 1), earlier, strict=True):
+        CheckInFactory(plan=plan, date=clinic_today() - datetime.timedelta(days=days_ago), pain=pain)
+    CheckInFactory(plan=plan, pain=latest)
+    row = row_of(clinician_client.get(PLANS_URL).content.decode(), "trend@example.com")
+    assert f'<td class="field-pain">{shown}</td>' in row
 
 
 def test_reception_cannot_open_the_clinicians_pages(client):
