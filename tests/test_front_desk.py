@@ -672,12 +672,17 @@ def test_no_inline_script_or_style_on_front_desk_pages(desk, patient, plan):
         assert not re.search(r"<script(?![^>]*\bsrc=)", page), url
 
 
-def test_the_lists_go_on_a_page_at_a_time_keeping_the_search_and_the_other_list(desk):
+def thirty_invited():
+    """Thirty patients invited one after the other, none activated: two pages of the awaiting list (25, then 5)."""
     invited = [PatientFactory(first_name=f"Waiting{n:02d}", invited_at=timezone.now()) for n in range(30)]
     for person in invited:
         person.set_unusable_password()
         person.save()
+    return invited
 
+
+def test_the_lists_go_on_a_page_at_a_time_keeping_the_search_and_the_other_list(desk):
+    thirty_invited()
     first = desk.get(FRONT_DESK, {"q": "Waiting01", "inactive_page": "1"})
     page = html.unescape(first.text)
     assert "1–25 of 30, oldest invitation first." in page
@@ -690,10 +695,19 @@ def test_the_lists_go_on_a_page_at_a_time_keeping_the_search_and_the_other_list(
     assert len(second.context["results"]) == 1  # the search is kept
 
 
-@pytest.mark.parametrize("asked", ["0", "999", "two", "-1"])
-def test_a_page_number_out_of_range_shows_a_page_of_the_list(desk, asked):
+@pytest.mark.parametrize(
+    ("asked", "shown", "first", "last"),
+    [("0", "26–30", 25, 29), ("999", "26–30", 25, 29), ("-1", "26–30", 25, 29), ("two", "1–25", 0, 24)],
+)
+def test_a_page_number_out_of_range_shows_a_page_of_the_list(desk, asked, shown, first, last):
+    """A number past either end shows the last page; one that is not a number, the first: never an empty list."""
+    thirty_invited()
     response = desk.get(FRONT_DESK, {"awaiting_page": asked})
-    assert response.status_code == 200
+    assert f"{shown} of 30, oldest invitation first." in html.unescape(response.text)
+    names = [person.first_name for person in response.context["awaiting"]]
+    assert names == [f"Waiting{n:02d}" for n in range(first, last + 1)]
+    other_page = "Waiting00" if first else "Waiting25"
+    assert f"Waiting{first:02d}" in response.text and other_page not in response.text
 
 
 def test_a_page_opened_before_a_clinician_corrected_the_race_date_does_not_put_the_old_one_back(desk):
