@@ -3,7 +3,7 @@
 Inactive means what it means everywhere (DESIGN.md, ``recovery.summaries.inactive_q``): an active plan with no tick
 and no check-in for the safety thresholds' ``inactive_after_days``, counted from ``last_activity_on``, or from
 the plan's start when there was never any activity, or from the end of a pause if later (days on hold ask nothing
-of the patient): ``RecoveryPlan.quiet_since``.
+of the patient): ``recovery.models.plans.quiet_since_expression``, the one definition.
 
 One alert per spell of silence: the alert of the day it began (unique per plan, kind and date, so two sweeps at
 once make one), and no other until the patient has logged something again and then falls silent anew. A
@@ -67,7 +67,9 @@ def _reason(plan, days, days_off, *, today):
 def inactive_alerts_raise(*, today):
     """Raise the inactive alerts due ``today``; return how many were new."""
     thresholds = SafetyThresholds.current()
-    plans = list(RecoveryPlan.objects.filter(inactive_q(today, thresholds)).select_related("patient"))
+    plans = list(
+        RecoveryPlan.objects.filter(inactive_q(today, thresholds)).with_quiet_since().select_related("patient")
+    )
     if not plans:
         return 0
     latest_alert = dict(

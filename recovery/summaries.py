@@ -20,12 +20,14 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.db.models import BigIntegerField, Case, Count, F, Max, OuterRef, Q, Subquery, When
 from django.db.models.functions import Cast, Coalesce, ExtractDay, ExtractMonth, ExtractYear
+from django.db.models.lookups import LessThan
 from django.utils import timezone
 from django.utils.text import capfirst
 
 from recovery import rules
 from recovery.facts import facts_for_plans
 from recovery.models import Alert, CheckIn, Gate, Phase, RecoveryPlan, SafetyThresholds
+from recovery.models.plans import quiet_since_expression
 
 RECENT_DAYS = 7
 # Pain trend: the latest score against the average of the ones recorded in the few days before it.
@@ -84,7 +86,8 @@ def _severity_then_date():
 
 
 def with_summary_columns(queryset):
-    """Annotate what the list sorts and filters on in the database: open alerts and the latest pain score."""
+    """Annotate what the list sorts and filters on in the database: open alerts, the latest pain score and the day
+    the patient's silence counts from (``quiet_since_on``, read by each row's "inactive")."""
     latest = CheckIn.objects.filter(plan=OuterRef("pk")).order_by("-date")
     # A correlated subquery on the partial index of open alerts (Alert.Meta: "alert_open_by_plan"), not a join of
     # every alert plus a GROUP BY of every plan: the list sorts all plans by it before it takes a page of 50.
@@ -96,7 +99,7 @@ def with_summary_columns(queryset):
         .annotate(rank=Cast(_severity_then_date() * ALERT_COUNT_BASE + Count("pk"), BigIntegerField()))
         .values("rank")
     )
-    return queryset.annotate(
+    return queryset.with_quiet_since().annotate(
         open_alert_rank=Coalesce(Subquery(open_alerts), 0),
         last_pain=Subquery(latest.values("pain")[:1]),
         last_pain_on=Subquery(latest.values("date")[:1]),
@@ -133,11 +136,7 @@ def inactive_q(today, thresholds=None):
     """Active plans of patients whose account is on (a switched-off patient cannot log anything) who have logged
     nothing since ``inactive_since``: the one rule of the list, the workspace, the front desk and the sweep."""
     since = inactive_since(today, thresholds)
-    return (
-        Q(status=RecoveryPlan.Status.ACTIVE, patient__is_active=True)
-        & (Q(last_activity_on__lt=since) | Q(last_activity_on__isnull=True, created_at__date__lt=since))
-        & (Q(resumed_on__isnull=True) | Q(resumed_on__lt=since))  # RecoveryPlan.quiet_since
-    )
+    return Q(status=RecoveryPlan.Status.ACTIVE, patient__is_active=True) & Q(LessThan(quiet_since_expression(), since))
 
 
 def _trend(facts, last_pain_on):

@@ -163,4 +163,4 @@ def test_a_pause_undone_the_same_day_does_not_hide_a_quiet_patient(patient):
     RecoveryPlan.objects.filter(pk=plan.pk).update(last_activity_on=quiet_from)
     plan_set_status(plan=plan, status=RecoveryPlan.Status.PAUSED, today=clinic_today())
     plan_set_status(plan=plan, status=RecoveryPlan.Status.ACTIVE, today=clinic_today())
-    assert plan.resumed_on is None and plan.quiet_since == quiet_from
+    assert plan.resumed_on is None and RecoveryPlan.objects.with_quiet_since().get(pk=plan.pk).quiet_since == quiet_from

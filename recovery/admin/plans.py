@@ -231,8 +231,9 @@ class RecoveryPlanAdmin(AuditedAdminMixin, admin.ModelAdmin):
 
     def get_ordering(self, request):
         # Who needs me today: the most severe open alert first (a call-999 red flag above three "watch" alerts), the
-        # newest of those first (today's red flag above last week's), then how many, then the longest silent.
-        return [F("open_alert_rank").desc(), F("last_activity_on").asc(nulls_first=True), "pk"]
+        # newest of those first (today's red flag above last week's), then how many, then the longest silent: silent
+        # as the inactive filter and each row's words count it (RecoveryPlan.quiet_since), from a resume or the start.
+        return [F("open_alert_rank").desc(), F("quiet_since_on").asc(), "pk"]
 
     def has_add_permission(self, request):
         return False  # plans start at the front desk (or with "Re-enrol" on a patient's page)

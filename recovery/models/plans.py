@@ -1,7 +1,5 @@
 """A patient's plan: the steps copied from a protocol at enrolment, and what the patient ticked."""
 
-import datetime
-
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
@@ -12,16 +10,28 @@ from clinic.sql import fetch_instance, select_columns
 from recovery.models.content import Protocol, StepRules, step_constraints
 
 
+def quiet_since_expression():
+    """The day a patient's silence counts from, in SQL: the one definition of "inactive" (DESIGN.md), read by the
+    inactive filter (``summaries.inactive_q``), the orders by silence and each row's words (``quiet_since``).
+
+    Their last tick or check-in, else the day the plan started (in the clinic's time zone); or the end of a later
+    pause, since days on hold ask nothing of them. Never NULL (SQLite's MAX() of a NULL is NULL)."""
+    started = Coalesce("last_activity_on", TruncDate("created_at"))
+    return Greatest(started, Coalesce("resumed_on", started))
+
+
 class RecoveryPlanQuerySet(models.QuerySet):
     def open(self):
         """Active or paused: the plan a patient has right now (at most one, enforced by the database)."""
         return self.filter(status__in=RecoveryPlan.OPEN_STATUSES)
 
+    def with_quiet_since(self):
+        """Annotated ``quiet_since_on`` (``quiet_since_expression``), which ``RecoveryPlan.quiet_since`` reads."""
+        return self.annotate(quiet_since_on=quiet_since_expression())
+
     def quietest_first(self):
         """Ordered by ``RecoveryPlan.quiet_since``, the longest silent first."""
-        started = Coalesce("last_activity_on", TruncDate("created_at"))
-        quiet_since = Greatest(started, Coalesce("resumed_on", started))
-        return self.alias(quiet_since_on=quiet_since).order_by("quiet_since_on", "pk")
+        return self.with_quiet_since().order_by("quiet_since_on", "pk")
 
     def open_plan_of_member(self, user, group_name):
         """``user``'s open plan if ``user`` belongs to the group ``group_name``, else None.
@@ -125,9 +135,15 @@ class RecoveryPlan(models.Model):
 
     @property
     def quiet_since(self):
-        """The day the patient's silence counts from (summaries.inactive_q): their last tick or check-in, else the
-        plan's start; or the end of a later pause, since days on hold ask nothing of them."""
-        return max(self.last_activity_on or self.started_on, self.resumed_on or datetime.date.min)
+        """The day the patient's silence counts from (``quiet_since_expression``), as the database worked it out: a
+        plan loaded ``with_quiet_since()`` (or ``summaries.with_summary_columns``). No copy of the rule in Python, so
+        a row's words cannot drift from the filter and the order that put the row there."""
+        try:
+            return self.quiet_since_on
+        except AttributeError:
+            raise AttributeError(
+                "RecoveryPlan.quiet_since needs the plan loaded with RecoveryPlan.objects.with_quiet_since()."
+            ) from None
 
     @property
     def quiet_since_resume(self):
