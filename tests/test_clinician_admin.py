@@ -726,6 +726,46 @@ def test_the_alerts_queue_lists_open_alerts_first_most_severe_and_newest_first(c
     assert "<h1>Alerts: open first, the most severe and newest first</h1>" in html
 
 
+def alerts_of_every_kind(plan, clinician):
+    """Open and acknowledged, older and newer, urgent and watch: each list must put them in the queue's order."""
+    old_open_urgent = alert_for(plan, Alert.Kind.RED_FLAG, Alert.Severity.URGENT, days_ago=20)
+    new_open_watch = alert_for(plan, Alert.Kind.RISING_PAIN, Alert.Severity.WATCH, days_ago=1)
+    new_done = alert_for(plan, Alert.Kind.HIGH_PAIN, Alert.Severity.URGENT, days_ago=0)
+    old_done = alert_for(plan, Alert.Kind.NUMBNESS, Alert.Severity.HIGH, days_ago=5)
+    now = timezone.now()
+    Alert.objects.filter(pk=old_done.pk).update(
+        acknowledged_at=now - datetime.timedelta(days=4), acknowledged_by=clinician
+    )
+    Alert.objects.filter(pk=new_done.pk).update(acknowledged_at=now, acknowledged_by=clinician)
+    for days_ago, alert in [(20, old_open_urgent), (1, new_open_watch), (0, new_done), (5, old_done)]:
+        Alert.objects.filter(pk=alert.pk).update(created_at=now - datetime.timedelta(days=days_ago))
+    # The queue's order: open first, the most severe and newest of them first; then those dealt with, in the order
+    # they were acknowledged.
+    return [old_open_urgent, new_open_watch, old_done, new_done]
+
+
+def listed_order(html, alerts):
+    found = sorted((html.index(f"/admin/recovery/alert/{alert.pk}/change/"), alert.pk) for alert in alerts)
+    return [pk for _at, pk in found]
+
+
+def test_the_alerts_queue_keeps_its_order_acknowledged_ones_too(clinician_client, clinician):
+    order = alerts_of_every_kind(make_plan(), clinician)
+    assert listed_order(clinician_client.get(ALERTS_URL).text, order) == [alert.pk for alert in order]
+    assert list(Alert.objects.by_priority()) == order
+
+
+def test_the_patients_page_lists_an_older_open_alert_above_newer_acknowledged_ones(clinician_client, clinician):
+    plan = make_plan()
+    order = alerts_of_every_kind(plan, clinician)
+    kinds = [alert.kind for alert in order]
+    page = clinician_client.get(reverse("admin:recovery_recoveryplan_change", args=[plan.pk])).text
+    # The red flag of 20 days ago, still open, first: by date alone it sat below the alerts dealt with since.
+    assert re.findall(r'data-alert-row="(\w+)"', page) == kinds
+    summary = clinician_client.get(reverse("admin:recovery_plan_visit_summary", args=[plan.pk])).text
+    assert re.findall(r'data-alert-row="(\w+)"', summary) == kinds
+
+
 def test_the_check_ins_list_shows_each_days_warning_signs(clinician_client):
     plan = make_plan(PatientFactory(email="flags@example.com"))
     CheckInFactory(plan=plan, date=clinic_today(), pain=3, night_pain=True, fever_or_hot_joint=True)

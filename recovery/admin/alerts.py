@@ -6,7 +6,7 @@ import datetime
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.templatetags.admin_urls import add_preserved_filters
-from django.db.models import F, Subquery
+from django.db.models import Subquery
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -22,6 +22,7 @@ from clinic.forms import TextareaCountingLineBreaksOnce, count_line_breaks_once
 from recovery import care, safety
 from recovery.admin.filters import AlertStateFilter
 from recovery.models import Alert, CheckIn, RecoveryPlan
+from recovery.models.checkins import ALERT_PRIORITY
 from recovery.templatetags.alerts import alert_history
 
 
@@ -101,7 +102,7 @@ class AlertAdmin(AuditedAdminMixin, admin.ModelAdmin):
         return super().changelist_view(request, extra_context)
 
     def get_ordering(self, request):
-        return [F("acknowledged_at").asc(nulls_first=True), "-severity", "-created_at"]
+        return list(ALERT_PRIORITY)  # AlertQuerySet.by_priority
 
     def has_add_permission(self, request):
         return False

@@ -100,7 +100,7 @@ def _open_alerts_warning(plan, why=CLOSING_WARNING):
     """Said before a discharge or a re-enrolment (the patient's Today shows no warning once the plan is complete, and
     a new plan starts without the old one's check-ins) and before a sign-off for running: a red flag not yet read
     must not go unseen."""
-    open_alerts = list(plan.alerts.open().order_by("-severity", "-date"))
+    open_alerts = list(plan.alerts.open().by_priority())
     if not open_alerts:
         return ""
     urgent = sum(alert.severity == Alert.Severity.URGENT for alert in open_alerts)
@@ -339,7 +339,8 @@ class RecoveryPlanAdmin(AuditedAdminMixin, admin.ModelAdmin):
         facts = facts_for_plan(plan, plan.race_date, today)
         series, chart = pain_chart_for(facts, today)
         week_first, week_last = summaries.last_week(today)
-        alerts = list(Alert.objects.filter(plan=plan).select_related("acknowledged_by").order_by("-date"))
+        # Open ones first: an older open red flag below newer alerts already dealt with could be missed.
+        alerts = list(Alert.objects.filter(plan=plan).select_related("acknowledged_by").by_priority())
         return {
             "plan": plan,
             "today": today,
@@ -570,9 +571,8 @@ class RecoveryPlanAdmin(AuditedAdminMixin, admin.ModelAdmin):
         context["days_off"] = [day for day in context["days_off"] if day.date >= recent_from]
         context["days_off_recent_only"] = True
         alerts = list(context["plan_alerts"])
+        # In the page's order (AlertQuerySet.by_priority): a two-month-old open red flag is not the last line printed.
         shown = [alert for alert in alerts if alert.acknowledged_at is None or alert.date >= recent_from]
-        # The open ones first, the most severe first: a two-month-old open red flag is not the last line printed.
-        shown.sort(key=lambda alert: (alert.acknowledged_at is None, alert.severity, alert.date), reverse=True)
         older = [alert for alert in alerts if alert not in shown]
         context["plan_alerts"], context["older_alerts"] = shown, len(older)
         context["older_urgent"] = sum(alert.severity == Alert.Severity.URGENT for alert in older)

@@ -2,7 +2,7 @@
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 
 from recovery.models.plans import RecoveryPlan
 
@@ -66,6 +66,16 @@ class AlertQuerySet(models.QuerySet):
     def open(self):
         return self.filter(acknowledged_at__isnull=True)
 
+    def by_priority(self):
+        """The one order alerts are listed in (the queue, a patient's page, the visit summary, the warnings): open
+        ones first, the most severe and newest of them first, so an older open red flag is never below alerts
+        already dealt with. Dealt-with alerts follow in the order they were acknowledged."""
+        return self.order_by(*ALERT_PRIORITY)
+
+
+# NULLS FIRST said outright: an ascending order puts NULLs (open alerts) last on PostgreSQL, first on SQLite.
+ALERT_PRIORITY = (F("acknowledged_at").asc(nulls_first=True), F("severity").desc(), F("created_at").desc())
+
 
 class Alert(models.Model):
     class Kind(models.TextChoices):
@@ -97,13 +107,17 @@ class Alert(models.Model):
     objects = AlertQuerySet.as_manager()
 
     class Meta:
-        ordering = ["acknowledged_at", "-severity", "-created_at"]
+        ordering = ALERT_PRIORITY
         constraints = [
             models.UniqueConstraint(fields=["plan", "kind", "date"], name="alert_once_per_plan_kind_and_day"),
         ]
         indexes = [
-            # The alerts queue lists open alerts first, most severe and newest first.
-            models.Index(fields=["acknowledged_at", "-severity", "-created_at"], name="alert_queue"),
+            # The alerts queue's first rows and its "open" filter, the workspace's counts: open alerts, the most
+            # severe and newest first (``ALERT_PRIORITY``). Partial, so it stays as small as the open alerts: an
+            # index on acknowledged_at sorts NULLs last on PostgreSQL and could not serve the NULLS FIRST order.
+            models.Index(
+                fields=["-severity", "-created_at"], condition=Q(acknowledged_at__isnull=True), name="alert_open_queue"
+            ),
             # The clinician's patients list counts each plan's open alerts to sort all plans by them
             # (recovery.summaries.with_summary_columns); open alerts are few, so the index stays small.
             models.Index(fields=["plan"], condition=Q(acknowledged_at__isnull=True), name="alert_open_by_plan"),
