@@ -143,9 +143,6 @@ class SafetyThresholdsAdmin(SingletonAdmin):
         return redirect(request.path)
 
 
-COMPACT_TEXT = {models.TextField: {"widget": forms.Textarea(attrs={"rows": 2, "cols": 40})}}
-
-
 class LabelledInline(admin.TabularInline):
     """A table whose fields are labelled only by its column headers: each field gets its column's name for a screen
     reader too (axe: "Form elements must have labels")."""
